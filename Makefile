@@ -1,0 +1,46 @@
+# The front door: `make demo` runs the main job, `make test` passes the tests.
+# Both set up everything they need (a .venv with the build and test dependencies,
+# the Rust extension built in release mode) on a machine with Rust and Python.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-installed
+
+.PHONY: all build demo test test-rust test-python bench bench-quick clean
+
+all: build
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Rebuilds only what changed (maturin/cargo are incremental).
+build: $(STAMP)
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+		$(VENV)/bin/maturin develop --release --quiet
+
+demo: build
+	$(PY) examples/demo.py
+
+test-rust:
+	cargo test -p lucid-core --quiet
+
+test-python: build
+	$(PY) -m pytest -q
+
+test: test-rust test-python bench-quick
+
+bench: build
+	$(PY) benchmarks/bench.py
+
+bench-quick: build
+	@if [ -f benchmarks/bench.py ]; then $(PY) benchmarks/bench.py --quick --smoke; fi
+
+clean:
+	cargo clean
+	rm -rf $(VENV) python/lucid/*.so

@@ -1,0 +1,66 @@
+//! The graph and its sweeps: the op enum every recorded node carries, grad mode, and
+//! the reverse (cotangent) sweep.
+
+mod mode;
+mod reverse;
+
+pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
+pub use reverse::{backward, grad, GradOptions, Plan};
+
+use crate::error::Result;
+use crate::ops::{
+    binary::BinaryOp, index::IndexOp, join::JoinOp, matmul::MatmulOp, reduce::ReduceOp,
+    unary::UnaryOp, view::ViewOp,
+};
+use crate::tensor::Tensor;
+
+/// A recorded op: one variant per op family; each family's enum and rules live in
+/// its own file under `ops/`. Matches are exhaustive, so a new family does not
+/// compile until it has its rules.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    Reduce(ReduceOp),
+    View(ViewOp),
+    Index(IndexOp),
+    Join(JoinOp),
+    Matmul(MatmulOp),
+}
+
+/// What an op family implements for the sweeps.
+pub(crate) trait Rule {
+    fn name(&self) -> &'static str;
+
+    /// Vector-Jacobian product. `g` has shape `batch_shape + out.shape` (batch rank
+    /// `batch`); return one cotangent per input whose `needs` flag is set, shaped
+    /// `batch_shape + s` where `s` broadcasts to that input's shape (the sweep sums
+    /// broadcast dims away). Written with Tensor ops, so it records a graph when the
+    /// sweep runs with `create_graph`.
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>>;
+}
+
+impl Op {
+    fn rule(&self) -> &dyn Rule {
+        match self {
+            Op::Unary(op) => op,
+            Op::Binary(op) => op,
+            Op::Reduce(op) => op,
+            Op::View(op) => op,
+            Op::Index(op) => op,
+            Op::Join(op) => op,
+            Op::Matmul(op) => op,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.rule().name()
+    }
+}

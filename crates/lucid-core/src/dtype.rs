@@ -1,0 +1,237 @@
+//! Element types and the storage enum that holds a tensor's data.
+//!
+//! Data lives in an `ArcArray` (reference-counted ndarray): views made by reshape,
+//! permute and slicing share the buffer and only change shape and strides.
+
+use ndarray::{ArcArray, IxDyn, LinalgScalar, ScalarOperand};
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F64,
+    I64,
+    Bool,
+}
+
+impl DType {
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+            DType::I64 => "int64",
+            DType::Bool => "bool",
+        }
+    }
+    /// The dtype two operands promote to, following PyTorch: float64 wins over float32,
+    /// any float wins over integers, int64 over bool.
+    pub fn promote(a: DType, b: DType) -> DType {
+        use DType::*;
+        match (a, b) {
+            (F64, _) | (_, F64) => F64,
+            (F32, _) | (_, F32) => F32,
+            (I64, _) | (_, I64) => I64,
+            (Bool, Bool) => Bool,
+        }
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A floating element type: the kernels are written once over this trait.
+pub trait Float:
+    num_traits::Float
+    + num_traits::FloatConst
+    + LinalgScalar
+    + ScalarOperand
+    + Send
+    + Sync
+    + fmt::Debug
+    + fmt::Display
+    + std::iter::Sum
+    + 'static
+{
+    const DTYPE: DType;
+    fn wrap(a: ArcArray<Self, IxDyn>) -> Storage;
+    fn of(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Float for f32 {
+    const DTYPE: DType = DType::F32;
+    fn wrap(a: ArcArray<f32, IxDyn>) -> Storage {
+        Storage::F32(a)
+    }
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    const DTYPE: DType = DType::F64;
+    fn wrap(a: ArcArray<f64, IxDyn>) -> Storage {
+        Storage::F64(a)
+    }
+    fn of(x: f64) -> f64 {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// A tensor's data: one shared n-dimensional array of one dtype.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    F32(ArcArray<f32, IxDyn>),
+    F64(ArcArray<f64, IxDyn>),
+    I64(ArcArray<i64, IxDyn>),
+    Bool(ArcArray<bool, IxDyn>),
+}
+
+/// Apply `$body` to the array inside a storage whatever its dtype, binding it as `$a`;
+/// `$wrap` re-wraps an array of the same element type.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_storage {
+    ($s:expr, |$a:ident| $body:expr) => {
+        match $s {
+            $crate::dtype::Storage::F32($a) => $body,
+            $crate::dtype::Storage::F64($a) => $body,
+            $crate::dtype::Storage::I64($a) => $body,
+            $crate::dtype::Storage::Bool($a) => $body,
+        }
+    };
+}
+
+/// Same-dtype transformation of a storage: `$body` maps an array to an array of the
+/// same element type (views, reshapes, copies, index selections).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_storage {
+    ($s:expr, |$a:ident| $body:expr) => {
+        match $s {
+            $crate::dtype::Storage::F32($a) => $crate::dtype::Storage::F32($body),
+            $crate::dtype::Storage::F64($a) => $crate::dtype::Storage::F64($body),
+            $crate::dtype::Storage::I64($a) => $crate::dtype::Storage::I64($body),
+            $crate::dtype::Storage::Bool($a) => $crate::dtype::Storage::Bool($body),
+        }
+    };
+}
+
+/// Elementwise map over a floating storage; integer and bool storages are an error
+/// naming `$op`. The closure is instantiated for f32 and f64.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_float {
+    ($op:expr, $s:expr, |$v:ident| $body:expr) => {
+        match $s {
+            $crate::dtype::Storage::F32(a) => Ok($crate::dtype::Storage::F32(
+                a.mapv(|$v: f32| $body).into_shared(),
+            )),
+            $crate::dtype::Storage::F64(a) => Ok($crate::dtype::Storage::F64(
+                a.mapv(|$v: f64| $body).into_shared(),
+            )),
+            other => Err($crate::error::Error::dtype(
+                $op,
+                format!("expected a floating point tensor, got {}", other.dtype()),
+            )),
+        }
+    };
+}
+
+impl Storage {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Storage::F32(_) => DType::F32,
+            Storage::F64(_) => DType::F64,
+            Storage::I64(_) => DType::I64,
+            Storage::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        with_storage!(self, |a| a.shape())
+    }
+
+    pub fn zeros(dtype: DType, shape: &[usize]) -> Storage {
+        let sh = IxDyn(shape);
+        match dtype {
+            DType::F32 => Storage::F32(ArcArray::zeros(sh)),
+            DType::F64 => Storage::F64(ArcArray::zeros(sh)),
+            DType::I64 => Storage::I64(ArcArray::zeros(sh)),
+            DType::Bool => Storage::Bool(ArcArray::from_elem(sh, false)),
+        }
+    }
+
+    /// A storage filled with `value` (cast to `dtype`; nonzero is `true` for bool).
+    pub fn full(dtype: DType, shape: &[usize], value: f64) -> Storage {
+        let sh = IxDyn(shape);
+        match dtype {
+            DType::F32 => Storage::F32(ArcArray::from_elem(sh, value as f32)),
+            DType::F64 => Storage::F64(ArcArray::from_elem(sh, value)),
+            DType::I64 => Storage::I64(ArcArray::from_elem(sh, value as i64)),
+            DType::Bool => Storage::Bool(ArcArray::from_elem(sh, value != 0.0)),
+        }
+    }
+
+    /// Convert to another dtype (a copy unless the dtype is unchanged).
+    pub fn cast(&self, dtype: DType) -> Storage {
+        if self.dtype() == dtype {
+            return self.clone();
+        }
+        macro_rules! conv {
+            ($a:expr, $f:expr) => {
+                match dtype {
+                    DType::F32 => Storage::F32($a.mapv(|v| $f(v).0).into_shared()),
+                    DType::F64 => Storage::F64($a.mapv(|v| $f(v).1).into_shared()),
+                    DType::I64 => Storage::I64($a.mapv(|v| $f(v).2).into_shared()),
+                    DType::Bool => Storage::Bool($a.mapv(|v| $f(v).3).into_shared()),
+                }
+            };
+        }
+        match self {
+            Storage::F32(a) => conv!(a, |v: f32| (v, v as f64, v as i64, v != 0.0)),
+            Storage::F64(a) => conv!(a, |v: f64| (v as f32, v, v as i64, v != 0.0)),
+            Storage::I64(a) => conv!(a, |v: i64| (v as f32, v as f64, v, v != 0)),
+            Storage::Bool(a) => conv!(a, |v: bool| (
+                v as u8 as f32,
+                v as u8 as f64,
+                v as i64,
+                v
+            )),
+        }
+    }
+
+    /// All elements as f64 in logical (row-major) order.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        match self {
+            Storage::F32(a) => a.iter().map(|&v| v as f64).collect(),
+            Storage::F64(a) => a.iter().copied().collect(),
+            Storage::I64(a) => a.iter().map(|&v| v as f64).collect(),
+            Storage::Bool(a) => a.iter().map(|&v| v as u8 as f64).collect(),
+        }
+    }
+
+    pub fn expect_dtype(&self, op: &'static str, dtype: DType) -> Result<()> {
+        if self.dtype() != dtype {
+            return Err(Error::dtype(
+                op,
+                format!("expected {dtype}, got {}", self.dtype()),
+            ));
+        }
+        Ok(())
+    }
+}

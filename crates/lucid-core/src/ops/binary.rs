@@ -1,0 +1,218 @@
+//! Elementwise binary ops with NumPy broadcasting and dtype promotion, their VJP
+//! rules, `where`, and comparisons (which return bool tensors and record nothing).
+//!
+//! Rules return cotangents of the broadcast output shape; the sweep sums them back
+//! to each input's shape (`shape::reduce_to`), so no rule un-broadcasts by itself.
+
+use crate::autograd::{Op, Rule};
+use crate::dtype::{DType, Storage};
+use crate::error::{Error, Result};
+use crate::ops::kernel::zip_broadcast;
+use crate::shape::broadcast_shapes;
+use crate::tensor::Tensor;
+use crate::zip_storage;
+
+#[derive(Debug, Clone)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+    Atan2,
+    /// `where(cond, a, b)`: the inputs are `a` and `b`; the mask is a parameter.
+    Where(Tensor),
+}
+
+impl Rule for BinaryOp {
+    fn name(&self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::Atan2 => "atan2",
+            BinaryOp::Where(_) => "where",
+        }
+    }
+
+    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, _batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let when = |i: usize, f: &dyn Fn() -> Result<Tensor>| -> Result<Option<Tensor>> {
+            if needs[i] { f().map(Some) } else { Ok(None) }
+        };
+        Ok(match self {
+            // d(a+b) = (1, 1)
+            BinaryOp::Add => vec![when(0, &|| Ok(g.clone()))?, when(1, &|| Ok(g.clone()))?],
+            // d(a-b) = (1, -1)
+            BinaryOp::Sub => vec![when(0, &|| Ok(g.clone()))?, when(1, &|| g.neg())?],
+            // d(ab) = (b, a)
+            BinaryOp::Mul => vec![when(0, &|| g.mul(b))?, when(1, &|| g.mul(a))?],
+            // d(a/b) = (1/b, -a/b² = -out/b)
+            BinaryOp::Div => vec![when(0, &|| g.div(b))?, when(1, &|| g.mul(out)?.div(b)?.neg())?],
+            // d(a^b) = (b a^(b-1), a^b log a); the b-cotangent is 0 where a = 0, as PyTorch.
+            BinaryOp::Pow => vec![
+                when(0, &|| g.mul(&b.mul(&a.pow(&b.sub(&b.scalar_like(1.0))?)?)?))?,
+                when(1, &|| {
+                    let zero = a.eq(&a.scalar_like(0.0))?;
+                    let safe_a = where_(&zero, &a.scalar_like(1.0), a)?;
+                    g.mul(&out.mul(&safe_a.log()?)?)
+                })?,
+            ],
+            // Ties split the cotangent evenly between a and b (PyTorch's choice).
+            BinaryOp::Maximum | BinaryOp::Minimum => {
+                let wins = if matches!(self, BinaryOp::Maximum) { a.gt(b)? } else { a.lt(b)? };
+                let share_a = wins
+                    .to_dtype(a.dtype())?
+                    .add(&a.eq(b)?.to_dtype(a.dtype())?.mul_scalar(0.5)?)?;
+                vec![
+                    when(0, &|| g.mul(&share_a))?,
+                    when(1, &|| g.mul(&share_a.neg()?.add_scalar(1.0)?))?,
+                ]
+            }
+            // atan2(y, x): d/dy = x/(x²+y²), d/dx = -y/(x²+y²)
+            BinaryOp::Atan2 => {
+                let r2 = a.square()?.add(&b.square()?)?;
+                vec![when(0, &|| g.mul(b)?.div(&r2))?, when(1, &|| g.mul(a)?.div(&r2)?.neg())?]
+            }
+            // the cotangent goes to the branch each element was taken from
+            BinaryOp::Where(cond) => {
+                let zero = g.scalar_like(0.0);
+                vec![when(0, &|| where_(cond, g, &zero))?, when(1, &|| where_(cond, &zero, g))?]
+            }
+        })
+    }
+}
+
+/// Cast both operands to their promoted dtype (float64 over float32 over int64 over bool).
+fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    let dt = DType::promote(a.dtype(), b.dtype());
+    Ok((a.to_dtype(dt)?, b.to_dtype(dt)?))
+}
+
+fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let name = op.name();
+    let (mut a, mut b) = promote(a, b)?;
+    // True division, atan2 and float powers of integers give floats (PyTorch's default float32).
+    let int_ok = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Maximum | BinaryOp::Minimum);
+    if !a.dtype().is_float() && !int_ok {
+        a = a.to_dtype(DType::F32)?;
+        b = b.to_dtype(DType::F32)?;
+    }
+    if a.dtype() == DType::Bool {
+        a = a.to_dtype(DType::I64)?;
+        b = b.to_dtype(DType::I64)?;
+    }
+    let shape = broadcast_shapes(name, a.shape(), b.shape())?;
+    let (sa, sb) = (a.storage(), b.storage());
+    let data = match op {
+        BinaryOp::Add => zip_storage!(name, sa, sb, &shape, |x, y| x + y, int |x, y| x.wrapping_add(y)),
+        BinaryOp::Sub => zip_storage!(name, sa, sb, &shape, |x, y| x - y, int |x, y| x.wrapping_sub(y)),
+        BinaryOp::Mul => zip_storage!(name, sa, sb, &shape, |x, y| x * y, int |x, y| x.wrapping_mul(y)),
+        BinaryOp::Div => zip_storage!(name, sa, sb, &shape, |x, y| x / y),
+        BinaryOp::Pow => zip_storage!(name, sa, sb, &shape, |x, y| x.powf(y)),
+        // NaN propagates, as in NumPy's maximum.
+        BinaryOp::Maximum => zip_storage!(name, sa, sb, &shape, |x, y| if x.is_nan() || x > y { x } else if y.is_nan() || y > x { y } else { x }, int |x, y| x.max(y)),
+        BinaryOp::Minimum => zip_storage!(name, sa, sb, &shape, |x, y| if x.is_nan() || x < y { x } else if y.is_nan() || y < x { y } else { x }, int |x, y| x.min(y)),
+        BinaryOp::Atan2 => zip_storage!(name, sa, sb, &shape, |x, y| x.atan2(y)),
+        BinaryOp::Where(_) => return Err(Error::argument("where", "internal: use where_")),
+    }?;
+    Ok(Tensor::from_op(data, Op::Binary(op), vec![a, b]))
+}
+
+/// Elementwise `cond ? a : b` with broadcasting over all three; differentiable in `a`
+/// and `b`.
+pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let Storage::Bool(c) = cond.storage() else {
+        return Err(Error::dtype("where", format!("condition must be a bool tensor, got {}", cond.dtype())));
+    };
+    let (a, b) = promote(a, b)?;
+    let shape = broadcast_shapes("where", &broadcast_shapes("where", cond.shape(), a.shape())?, b.shape())?;
+    let c = c.broadcast(ndarray::IxDyn(&shape)).ok_or_else(|| Error::shape("where", "broadcast failed"))?.to_shared();
+    let pick = |a_s: &Storage, b_s: &Storage| -> Result<Storage> {
+        // select from a where c, from b elsewhere: zip (c, a) then with b
+        macro_rules! sel {
+            ($x:expr, $y:expr, $w:path) => {{
+                let ca = zip_broadcast("where", &c, $x, &shape, |m, v| (m, v))?;
+                zip_broadcast("where", &ca, $y, &shape, |(m, v), w| if m { v } else { w }).map($w)
+            }};
+        }
+        match (a_s, b_s) {
+            (Storage::F32(x), Storage::F32(y)) => sel!(x, y, Storage::F32),
+            (Storage::F64(x), Storage::F64(y)) => sel!(x, y, Storage::F64),
+            (Storage::I64(x), Storage::I64(y)) => sel!(x, y, Storage::I64),
+            (Storage::Bool(x), Storage::Bool(y)) => sel!(x, y, Storage::Bool),
+            (x, y) => Err(Error::dtype("where", format!("dtypes {} and {}", x.dtype(), y.dtype()))),
+        }
+    };
+    let data = pick(a.storage(), b.storage())?;
+    Ok(Tensor::from_op(data, Op::Binary(BinaryOp::Where(cond.clone())), vec![a, b]))
+}
+
+macro_rules! binary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:expr;)*) => {
+        impl Tensor {
+            $($(#[$doc])* pub fn $name(&self, other: &Tensor) -> Result<Tensor> { binary($op, self, other) })*
+        }
+    };
+}
+
+binary_methods! {
+    /// `a + b` with broadcasting
+    add => BinaryOp::Add;
+    /// `a - b` with broadcasting
+    sub => BinaryOp::Sub;
+    /// `a * b` with broadcasting
+    mul => BinaryOp::Mul;
+    /// `a / b` with broadcasting (true division)
+    div => BinaryOp::Div;
+    /// `a ** b` with broadcasting
+    pow => BinaryOp::Pow;
+    /// elementwise maximum (ties split the gradient evenly)
+    maximum => BinaryOp::Maximum;
+    /// elementwise minimum (ties split the gradient evenly)
+    minimum => BinaryOp::Minimum;
+    /// `atan2(a, b)`: the angle of the point (b, a)
+    atan2 => BinaryOp::Atan2;
+}
+
+// ---- comparisons: bool results, no graph ---------------------------------------------
+
+fn compare(name: &'static str, a: &Tensor, b: &Tensor, f64cmp: fn(f64, f64) -> bool) -> Result<Tensor> {
+    let (a, b) = promote(a, b)?;
+    let shape = broadcast_shapes(name, a.shape(), b.shape())?;
+    let data = match (a.storage(), b.storage()) {
+        (Storage::F32(x), Storage::F32(y)) => zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as f64, q as f64))?,
+        (Storage::F64(x), Storage::F64(y)) => zip_broadcast(name, x, y, &shape, f64cmp)?,
+        (Storage::I64(x), Storage::I64(y)) => zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as f64, q as f64))?,
+        (Storage::Bool(x), Storage::Bool(y)) => zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as u8 as f64, q as u8 as f64))?,
+        (x, y) => return Err(Error::dtype(name, format!("dtypes {} and {}", x.dtype(), y.dtype()))),
+    };
+    Ok(Tensor::from_storage(Storage::Bool(data)))
+}
+
+impl Tensor {
+    pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
+        compare("eq", self, other, |x, y| x == y)
+    }
+    pub fn ne(&self, other: &Tensor) -> Result<Tensor> {
+        compare("ne", self, other, |x, y| x != y)
+    }
+    pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
+        compare("lt", self, other, |x, y| x < y)
+    }
+    pub fn le(&self, other: &Tensor) -> Result<Tensor> {
+        compare("le", self, other, |x, y| x <= y)
+    }
+    pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
+        compare("gt", self, other, |x, y| x > y)
+    }
+    pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
+        compare("ge", self, other, |x, y| x >= y)
+    }
+}

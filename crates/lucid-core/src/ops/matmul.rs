@@ -1,0 +1,141 @@
+//! Matrix products with NumPy semantics: 1-D operands are promoted to a row (left) or
+//! a column (right) and the added dim removed again; batch dims broadcast.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArcArray, Array, Array3, ArrayView2, Axis, Ix2, IxDyn};
+
+use crate::autograd::{Op, Rule};
+use crate::dtype::{DType, Float, Storage};
+use crate::error::{Error, Result};
+use crate::shape::broadcast_shapes;
+use crate::tensor::Tensor;
+
+#[derive(Debug, Clone)]
+pub enum MatmulOp {
+    Matmul,
+}
+
+impl Rule for MatmulOp {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+
+    // For C = A B: dA = G Bᵀ, dB = Aᵀ G. Leading batch dims of G broadcast through the
+    // products; the sweep sums broadcast dims back to each input's shape.
+    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, _batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let (na, nb) = (a.ndim(), b.ndim());
+        let ga = if !needs[0] {
+            None
+        } else {
+            Some(match (na, nb) {
+                // c = a·b: da = g b
+                (1, 1) => g.unsqueeze(-1)?.mul(b)?,
+                // c = a B (a row): da = g Bᵀ, one 2-D product for any batch of g
+                (1, 2) => g.matmul(&b.t()?)?,
+                (1, _) => g.unsqueeze(-2)?.matmul(&b.mt()?)?.squeeze(Some(&[-2]))?,
+                // c = A b (b a column): dA = g ⊗ b
+                (_, 1) => g.unsqueeze(-1)?.mul(b)?,
+                _ => g.matmul(&b.mt()?)?,
+            })
+        };
+        let gb = if !needs[1] {
+            None
+        } else {
+            Some(match (na, nb) {
+                (1, 1) => g.unsqueeze(-1)?.mul(a)?,
+                // c = a B: dB = a ⊗ g
+                (1, _) => a.unsqueeze(-1)?.mul(&g.unsqueeze(-2)?)?,
+                // c = A b: db = Aᵀ g = g A, one 2-D product for any batch of g
+                (2, 1) => g.matmul(a)?,
+                (_, 1) => a.mt()?.matmul(&g.unsqueeze(-1)?)?.squeeze(Some(&[-1]))?,
+                _ => a.mt()?.matmul(g)?,
+            })
+        };
+        Ok(vec![ga, gb])
+    }
+}
+
+fn view2<T>(a: &ArcArray<T, IxDyn>) -> Result<ArrayView2<'_, T>> {
+    a.view().into_dimensionality::<Ix2>().map_err(|e| Error::shape("matmul", e.to_string()))
+}
+
+/// `a @ b` for operands of at least 2 dims each (1-D already promoted).
+fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result<ArcArray<T, IxDyn>> {
+    let (sa, sb) = (a.shape(), b.shape());
+    let (n, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
+    let (k2, p) = (sb[sb.len() - 2], sb[sb.len() - 1]);
+    if k != k2 {
+        return Err(Error::shape("matmul", format!("shapes {sa:?} and {sb:?} cannot be multiplied ({n}x{k} and {k2}x{p})")));
+    }
+    if sa.len() == 2 && sb.len() == 2 {
+        return Ok(view2(a)?.dot(&view2(b)?).into_dyn().into_shared());
+    }
+    let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
+    // A stack of rows times one matrix is one 2-D product.
+    if sb.len() == 2 && sa[..sa.len() - 2] == batch[..] {
+        let rows: usize = batch.iter().product::<usize>() * n;
+        let a2 = a.as_standard_layout().into_owned().into_shape_with_order((rows, k)).map_err(|e| Error::shape("matmul", e.to_string()))?;
+        let c = a2.dot(&view2(b)?);
+        let mut shape = batch.clone();
+        shape.extend([n, p]);
+        return c.into_shape_with_order(IxDyn(&shape)).map(|c| c.into_shared()).map_err(|e| Error::shape("matmul", e.to_string()));
+    }
+    let nb: usize = batch.iter().product();
+    // Materialise each operand at the full batch shape as a contiguous [nb, rows, cols].
+    let stack3 = |x: &ArcArray<T, IxDyn>, rows: usize, cols: usize| -> Result<Array3<T>> {
+        let mut full = batch.clone();
+        full.extend([rows, cols]);
+        let v = x.broadcast(IxDyn(&full)).ok_or_else(|| Error::shape("matmul", "broadcast failed"))?;
+        v.as_standard_layout().into_owned().into_shape_with_order((nb, rows, cols)).map_err(|e| Error::shape("matmul", e.to_string()))
+    };
+    let (a3, b3) = (stack3(a, n, k)?, stack3(b, k, p)?);
+    let mut c = Array::<T, _>::zeros((nb, n, p));
+    for i in 0..nb {
+        let (ai, bi) = (a3.index_axis(Axis(0), i), b3.index_axis(Axis(0), i));
+        let mut ci = c.index_axis_mut(Axis(0), i);
+        general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut ci);
+    }
+    let mut shape = batch;
+    shape.extend([n, p]);
+    c.into_shape_with_order(IxDyn(&shape)).map(|c| c.into_shared()).map_err(|e| Error::shape("matmul", e.to_string()))
+}
+
+impl Tensor {
+    /// Matrix product with NumPy's `matmul` semantics (1-D, 2-D and broadcast batches).
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        let (na, nb) = (self.ndim(), other.ndim());
+        if na == 0 || nb == 0 {
+            return Err(Error::shape("matmul", format!("both arguments need at least 1 dim, got shapes {:?} and {:?}", self.shape(), other.shape())));
+        }
+        let dt = DType::promote(self.dtype(), other.dtype());
+        if !dt.is_float() {
+            return Err(Error::dtype("matmul", format!("expected floating point tensors, got {} and {}", self.dtype(), other.dtype())));
+        }
+        let (a, b) = (self.to_dtype(dt)?, other.to_dtype(dt)?);
+        // Promote 1-D operands on the data only; the graph records the original inputs.
+        let pa = if na == 1 { a.storage_reshaped(&[1, a.shape()[0]])? } else { a.storage().clone() };
+        let pb = if nb == 1 { b.storage_reshaped(&[b.shape()[0], 1])? } else { b.storage().clone() };
+        let c = match (&pa, &pb) {
+            (Storage::F32(x), Storage::F32(y)) => Storage::F32(matmul_nd(x, y)?),
+            (Storage::F64(x), Storage::F64(y)) => Storage::F64(matmul_nd(x, y)?),
+            _ => return Err(Error::dtype("matmul", "mixed dtypes")),
+        };
+        let mut shape = c.shape().to_vec();
+        if nb == 1 {
+            shape.remove(shape.len() - 1);
+        }
+        if na == 1 {
+            shape.remove(shape.len() - if nb == 1 { 1 } else { 2 });
+        }
+        let c = crate::map_storage!(&c, |x| x.clone().into_shape_with_order(IxDyn(&shape)).map_err(|e| Error::shape("matmul", e.to_string()))?);
+        Ok(Tensor::from_op(c, Op::Matmul(MatmulOp::Matmul), vec![a, b]))
+    }
+
+    fn storage_reshaped(&self, shape: &[usize]) -> Result<Storage> {
+        Ok(crate::map_storage!(self.storage(), |x| {
+            let x = if x.is_standard_layout() { x.clone() } else { x.as_standard_layout().into_owned().into_shared() };
+            x.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape("matmul", e.to_string()))?
+        }))
+    }
+}

@@ -1,0 +1,15 @@
+//! Op families. Each file holds one family's forward kernels, its `Tensor` methods
+//! and its derivative rules side by side.
+
+pub mod binary;
+pub mod index;
+pub mod join;
+#[doc(hidden)]
+pub mod kernel;
+pub mod matmul;
+pub mod reduce;
+pub mod unary;
+pub mod view;
+
+pub use binary::where_;
+pub use index::IndexItem;

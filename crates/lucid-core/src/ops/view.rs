@@ -1,0 +1,218 @@
+//! Shape ops: reshape, permute (transpose, `.T`, `.mT`), expand, squeeze/unsqueeze.
+//!
+//! Reshape and permute of contiguous data share the buffer. Their VJPs keep the
+//! cotangent's batch prefix: reshape to `batch + x.shape`, permute by the inverse
+//! permutation shifted by the batch rank. Expand's VJP is the identity: the sweep's
+//! `reduce_to` sums the broadcast dims away.
+
+use ndarray::IxDyn;
+
+use crate::autograd::{Op, Rule};
+use crate::error::{Error, Result};
+use crate::map_storage;
+use crate::shape::{batched, broadcast_shapes, normalize_axis};
+use crate::tensor::Tensor;
+
+#[derive(Debug, Clone)]
+pub enum ViewOp {
+    Reshape,
+    /// `out.axis(i) = x.axis(perm[i])`
+    Permute(Vec<usize>),
+    Expand,
+}
+
+impl Rule for ViewOp {
+    fn name(&self) -> &'static str {
+        match self {
+            ViewOp::Reshape => "reshape",
+            ViewOp::Permute(_) => "permute",
+            ViewOp::Expand => "expand",
+        }
+    }
+
+    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let gx = match self {
+            ViewOp::Reshape => g.reshape_exact(&batched(&g.shape()[..batch], x.shape()))?,
+            ViewOp::Permute(perm) => {
+                let mut inv = vec![0; perm.len()];
+                for (i, &p) in perm.iter().enumerate() {
+                    inv[p] = i;
+                }
+                let full: Vec<usize> = (0..batch).chain(inv.iter().map(|&i| i + batch)).collect();
+                g.permute_exact(&full)?
+            }
+            ViewOp::Expand => g.clone(),
+        };
+        Ok(vec![Some(gx)])
+    }
+}
+
+impl Tensor {
+    /// Reshape to `shape` (one entry may be -1). Shares data when contiguous.
+    pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
+        let n = self.numel();
+        let mut infer = None;
+        let mut known = 1usize;
+        for (i, &d) in shape.iter().enumerate() {
+            match d {
+                -1 if infer.is_none() => infer = Some(i),
+                d if d >= 0 => known *= d as usize,
+                _ => {
+                    return Err(Error::shape(
+                        "reshape",
+                        format!("invalid shape {shape:?}: only one dim may be -1 and none may be negative"),
+                    ))
+                }
+            }
+        }
+        let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+        if let Some(i) = infer {
+            if known == 0 || n % known != 0 {
+                return Err(Error::shape("reshape", format!("shape {shape:?} is invalid for input of size {n}")));
+            }
+            out[i] = n / known;
+        }
+        self.reshape_exact(&out)
+    }
+
+    /// Reshape to a fully known shape.
+    pub fn reshape_exact(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape == self.shape() {
+            return Ok(self.clone());
+        }
+        let n: usize = shape.iter().product();
+        if n != self.numel() {
+            return Err(Error::shape(
+                "reshape",
+                format!("shape {shape:?} is invalid for input of size {} (shape {:?})", self.numel(), self.shape()),
+            ));
+        }
+        let data = map_storage!(self.storage(), |a| {
+            let a = if a.is_standard_layout() { a.clone() } else { a.as_standard_layout().into_owned().into_shared() };
+            a.into_shape_with_order(IxDyn(shape))
+                .map_err(|e| Error::shape("reshape", e.to_string()))?
+        });
+        Ok(Tensor::from_op(data, Op::View(ViewOp::Reshape), vec![self.clone()]))
+    }
+
+    /// Flatten dims `start..=end` into one.
+    pub fn flatten(&self, start: isize, end: isize) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return self.reshape_exact(&[1]);
+        }
+        let s = normalize_axis("flatten", start, self.ndim())?;
+        let e = normalize_axis("flatten", end, self.ndim())?;
+        if s > e {
+            return Err(Error::argument("flatten", format!("start dim {start} comes after end dim {end}")));
+        }
+        let sh = self.shape();
+        let mut out: Vec<usize> = sh[..s].to_vec();
+        out.push(sh[s..=e].iter().product());
+        out.extend_from_slice(&sh[e + 1..]);
+        self.reshape_exact(&out)
+    }
+
+    /// Insert a size-1 dim at `dim` (which may be `ndim`, or negative).
+    pub fn unsqueeze(&self, dim: isize) -> Result<Tensor> {
+        let d = normalize_axis("unsqueeze", dim, self.ndim() + 1)?;
+        let mut sh = self.shape().to_vec();
+        sh.insert(d, 1);
+        self.reshape_exact(&sh)
+    }
+
+    /// Remove size-1 dims: all of them (`None`) or the given ones (others are kept).
+    pub fn squeeze(&self, dims: Option<&[isize]>) -> Result<Tensor> {
+        let sh = self.shape();
+        let drop: Vec<usize> = match dims {
+            None => (0..sh.len()).filter(|&i| sh[i] == 1).collect(),
+            Some(ds) => {
+                let mut v = Vec::new();
+                for &d in ds {
+                    if sh.is_empty() {
+                        continue;
+                    }
+                    let a = normalize_axis("squeeze", d, sh.len())?;
+                    if sh[a] == 1 {
+                        v.push(a);
+                    }
+                }
+                v
+            }
+        };
+        let out: Vec<usize> = (0..sh.len()).filter(|i| !drop.contains(i)).map(|i| sh[i]).collect();
+        self.reshape_exact(&out)
+    }
+
+    /// Reorder dims (negative entries count from the end).
+    pub fn permute(&self, dims: &[isize]) -> Result<Tensor> {
+        let n = self.ndim();
+        if dims.len() != n {
+            return Err(Error::shape("permute", format!("got {} dims for a tensor with {n} dims", dims.len())));
+        }
+        let mut perm = Vec::with_capacity(n);
+        for &d in dims {
+            let a = normalize_axis("permute", d, n)?;
+            if perm.contains(&a) {
+                return Err(Error::argument("permute", format!("dim {d} appears more than once in {dims:?}")));
+            }
+            perm.push(a);
+        }
+        self.permute_exact(&perm)
+    }
+
+    pub(crate) fn permute_exact(&self, perm: &[usize]) -> Result<Tensor> {
+        if perm.iter().enumerate().all(|(i, &p)| i == p) {
+            return Ok(self.clone());
+        }
+        let data = map_storage!(self.storage(), |a| a.clone().permuted_axes(IxDyn(perm)));
+        Ok(Tensor::from_op(data, Op::View(ViewOp::Permute(perm.to_vec())), vec![self.clone()]))
+    }
+
+    /// Swap two dims.
+    pub fn transpose(&self, dim0: isize, dim1: isize) -> Result<Tensor> {
+        let n = self.ndim();
+        if n < 2 && (dim0 == 0 || dim0 == -1) && (dim1 == 0 || dim1 == -1) {
+            return Ok(self.clone());
+        }
+        let a = normalize_axis("transpose", dim0, n)?;
+        let b = normalize_axis("transpose", dim1, n)?;
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.swap(a, b);
+        self.permute_exact(&perm)
+    }
+
+    /// All dims reversed (NumPy's `.T`).
+    pub fn t(&self) -> Result<Tensor> {
+        let perm: Vec<usize> = (0..self.ndim()).rev().collect();
+        self.permute_exact(&perm)
+    }
+
+    /// The last two dims swapped (`.mT`).
+    pub fn mt(&self) -> Result<Tensor> {
+        if self.ndim() < 2 {
+            return Err(Error::shape("mT", format!("needs at least 2 dims, got shape {:?}", self.shape())));
+        }
+        self.transpose(-2, -1)
+    }
+
+    /// Broadcast to `shape` (NumPy's `broadcast_to`; copies the data).
+    pub fn expand(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape == self.shape() {
+            return Ok(self.clone());
+        }
+        let full = broadcast_shapes("expand", self.shape(), shape)?;
+        if full != shape {
+            return Err(Error::shape(
+                "expand",
+                format!("cannot expand shape {:?} to {shape:?}", self.shape()),
+            ));
+        }
+        let sh = IxDyn(shape);
+        let data = map_storage!(self.storage(), |a| a
+            .broadcast(sh.clone())
+            .ok_or_else(|| Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())))?
+            .to_shared());
+        Ok(Tensor::from_op(data, Op::View(ViewOp::Expand), vec![self.clone()]))
+    }
+}

@@ -1,0 +1,305 @@
+//! `Tensor`: shared n-dimensional data plus, when it was computed from tensors that
+//! require grad, the graph node that produced it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ndarray::{ArcArray, IxDyn};
+
+use crate::autograd::{is_grad_enabled, Op};
+use crate::dtype::{DType, Float, Storage};
+use crate::error::{Error, Result};
+
+/// A tensor: cheap to clone (an `Arc`), `Send + Sync`.
+///
+/// ```
+/// use lucid_core::{Tensor, DType};
+/// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3], DType::F64).unwrap();
+/// let y = x.mul(&x).unwrap().sum_all().unwrap();
+/// assert_eq!(y.item().unwrap(), 14.0);
+/// ```
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) data: Storage,
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    pub(crate) node: Option<Node>,
+}
+
+/// How a non-leaf tensor was made: the op (with its non-tensor parameters) and the
+/// tensors it read. Rules get the output tensor itself from the sweep, so a node never
+/// holds its own output (no reference cycle).
+pub(crate) struct Node {
+    pub(crate) op: Op,
+    pub(crate) inputs: Vec<Tensor>,
+    /// Set by a sweep without `retain_graph`: a later sweep through here is an error.
+    pub(crate) released: AtomicBool,
+}
+
+impl Drop for Inner {
+    /// Dropping a long chain must not recurse once per node: unlink the inputs of every
+    /// tensor we are the last owner of and drop them from an explicit stack.
+    fn drop(&mut self) {
+        let Some(node) = self.node.take() else { return };
+        let mut stack: Vec<Tensor> = node.inputs;
+        while let Some(t) = stack.pop() {
+            if let Some(mut inner) = Arc::into_inner(t.0) {
+                if let Some(n) = inner.node.take() {
+                    stack.extend(n.inputs);
+                }
+            }
+        }
+    }
+}
+
+impl Tensor {
+    // ---- construction -------------------------------------------------------------
+
+    /// A leaf tensor over `data` that does not require grad.
+    pub fn from_storage(data: Storage) -> Tensor {
+        Tensor(Arc::new(Inner {
+            data,
+            requires_grad: AtomicBool::new(false),
+            grad: Mutex::new(None),
+            node: None,
+        }))
+    }
+
+    /// The result of an op: records a graph node when grad mode is on and some input
+    /// requires grad; otherwise a plain tensor.
+    pub(crate) fn from_op(data: Storage, op: Op, inputs: Vec<Tensor>) -> Tensor {
+        let record = data.dtype().is_float()
+            && is_grad_enabled()
+            && inputs.iter().any(|t| t.requires_grad());
+        if !record {
+            return Tensor::from_storage(data);
+        }
+        Tensor(Arc::new(Inner {
+            data,
+            requires_grad: AtomicBool::new(true),
+            grad: Mutex::new(None),
+            node: Some(Node { op, inputs, released: AtomicBool::new(false) }),
+        }))
+    }
+
+    pub fn from_array<T: Float>(a: ArcArray<T, IxDyn>) -> Tensor {
+        Tensor::from_storage(T::wrap(a))
+    }
+
+    /// A tensor of `dtype` from row-major values.
+    pub fn from_vec(values: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        if n != values.len() {
+            return Err(Error::shape(
+                "tensor",
+                format!("{} values cannot fill shape {:?}", values.len(), shape),
+            ));
+        }
+        let a = ArcArray::from_shape_vec(IxDyn(shape), values)
+            .map_err(|e| Error::shape("tensor", e.to_string()))?;
+        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
+    }
+
+    pub fn scalar(value: f64, dtype: DType) -> Tensor {
+        Tensor::from_storage(Storage::full(dtype, &[], value))
+    }
+    pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
+        Tensor::from_storage(Storage::zeros(dtype, shape))
+    }
+    pub fn ones(shape: &[usize], dtype: DType) -> Tensor {
+        Tensor::full(shape, 1.0, dtype)
+    }
+    pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        Tensor::from_storage(Storage::full(dtype, shape, value))
+    }
+    pub fn zeros_like(&self) -> Tensor {
+        Tensor::zeros(self.shape(), self.dtype())
+    }
+    pub fn ones_like(&self) -> Tensor {
+        Tensor::ones(self.shape(), self.dtype())
+    }
+
+    /// `n × m` identity (m = n when `None`).
+    pub fn eye(n: usize, m: Option<usize>, dtype: DType) -> Tensor {
+        let m = m.unwrap_or(n);
+        let mut a = ndarray::Array::<f64, _>::zeros(IxDyn(&[n, m]));
+        for i in 0..n.min(m) {
+            a[[i, i]] = 1.0;
+        }
+        Tensor::from_storage(Storage::F64(a.into_shared()).cast(dtype))
+    }
+
+    /// Values `start, start + step, …` below `end` (above it for a negative step).
+    pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
+        if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
+            return Err(Error::argument(
+                "arange",
+                format!("needs finite start, end and a nonzero step, got ({start}, {end}, {step})"),
+            ));
+        }
+        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        let values: Vec<f64> = (0..n).map(|i| start + step * i as f64).collect();
+        Tensor::from_vec(values, &[n], dtype)
+    }
+
+    /// `steps` evenly spaced values from `start` to `end` inclusive.
+    pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
+        let values: Vec<f64> = match steps {
+            0 => vec![],
+            1 => vec![start],
+            _ => {
+                let h = (end - start) / (steps - 1) as f64;
+                (0..steps)
+                    .map(|i| if i + 1 == steps { end } else { start + h * i as f64 })
+                    .collect()
+            }
+        };
+        Tensor::from_vec(values, &[steps], dtype)
+    }
+
+    // ---- accessors ------------------------------------------------------------------
+
+    pub fn storage(&self) -> &Storage {
+        &self.0.data
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.data.dtype()
+    }
+    pub fn shape(&self) -> &[usize] {
+        self.0.data.shape()
+    }
+    pub fn ndim(&self) -> usize {
+        self.shape().len()
+    }
+    pub fn numel(&self) -> usize {
+        self.shape().iter().product()
+    }
+    /// Identity of this tensor (stable while it is alive); keys the sweep's stores.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+    pub fn same(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+    pub fn is_leaf(&self) -> bool {
+        self.0.node.is_none()
+    }
+    pub(crate) fn node(&self) -> Option<&Node> {
+        self.0.node.as_ref()
+    }
+    /// The name of the op that produced this tensor, `None` for a leaf.
+    pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.node().map(|n| n.op.name())
+    }
+
+    /// Mark a leaf as requiring grad (or not). Only floating leaves can require grad;
+    /// a non-leaf's flag cannot be changed (detach it instead).
+    pub fn set_requires_grad(&self, flag: bool) -> Result<()> {
+        if !self.is_leaf() {
+            if flag {
+                return Ok(());
+            }
+            return Err(Error::graph(
+                "requires_grad_",
+                "cannot turn off requires_grad on a non-leaf tensor; use detach()",
+            ));
+        }
+        if flag && !self.dtype().is_float() {
+            return Err(Error::dtype(
+                "requires_grad_",
+                format!(
+                    "only floating point tensors can require gradients, got {}",
+                    self.dtype()
+                ),
+            ));
+        }
+        self.0.requires_grad.store(flag, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A leaf that requires grad sharing this tensor's data (the caller's flag untouched).
+    pub fn leaf_requiring_grad(&self) -> Result<Tensor> {
+        let t = self.detach();
+        t.set_requires_grad(true)?;
+        Ok(t)
+    }
+
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::shape(
+                    "grad",
+                    format!("assigned grad has shape {:?}, tensor has shape {:?}", g.shape(), self.shape()),
+                ));
+            }
+            if g.dtype() != self.dtype() {
+                return Err(Error::dtype(
+                    "grad",
+                    format!("assigned grad has dtype {}, tensor has dtype {}", g.dtype(), self.dtype()),
+                ));
+            }
+        }
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad;
+        Ok(())
+    }
+
+    /// A new leaf sharing this tensor's data, outside any graph.
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_storage(self.0.data.clone())
+    }
+
+    /// The single value of a one-element tensor.
+    pub fn item(&self) -> Result<f64> {
+        if self.numel() != 1 {
+            return Err(Error::shape(
+                "item",
+                format!("only one-element tensors can be converted to a number, got shape {:?}", self.shape()),
+            ));
+        }
+        Ok(self.0.data.to_f64_vec()[0])
+    }
+
+    /// All values as f64, row-major.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        self.0.data.to_f64_vec()
+    }
+
+    pub fn array_f64(&self) -> Result<&ArcArray<f64, IxDyn>> {
+        match &self.0.data {
+            Storage::F64(a) => Ok(a),
+            s => Err(Error::dtype("array_f64", format!("tensor has dtype {}", s.dtype()))),
+        }
+    }
+
+    /// Check that this tensor can be differentiated (floating dtype).
+    pub(crate) fn expect_float(&self, op: &'static str) -> Result<()> {
+        if !self.dtype().is_float() {
+            return Err(Error::dtype(
+                op,
+                format!("expected a floating point tensor, got {}", self.dtype()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor(shape={:?}, dtype={}", self.shape(), self.dtype())?;
+        if let Some(name) = self.grad_fn_name() {
+            write!(f, ", grad_fn={name}")?;
+        } else if self.requires_grad() {
+            write!(f, ", requires_grad=true")?;
+        }
+        write!(f, ")")
+    }
+}

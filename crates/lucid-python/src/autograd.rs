@@ -1,0 +1,172 @@
+//! Grad mode, `grad`/`backward`, and the graph-level Jacobian family entry points the
+//! Python `lucid.autograd` module calls after running the user's function once.
+//! Every sweep runs with the GIL released.
+
+use lucid_core::autograd::{self, GradOptions};
+use lucid_core::functional::{self, JacobianOptions};
+use lucid_core::Tensor;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::errors::PyResultExt;
+use crate::tensor::PyTensor;
+
+fn inners(ts: &[PyRef<'_, PyTensor>]) -> Vec<Tensor> {
+    ts.iter().map(|t| t.inner.clone()).collect()
+}
+
+fn wrap_all(ts: Vec<Tensor>) -> Vec<PyTensor> {
+    ts.into_iter().map(PyTensor::new).collect()
+}
+
+/// Set this thread's grad mode; returns the previous one.
+#[pyfunction]
+fn set_grad_enabled(enabled: bool) -> bool {
+    let prev = autograd::is_grad_enabled();
+    std::mem::forget(autograd::set_grad_enabled(enabled));
+    prev
+}
+
+#[pyfunction]
+fn is_grad_enabled() -> bool {
+    autograd::is_grad_enabled()
+}
+
+/// Gradients of `outputs` w.r.t. `inputs` (entries None where unused and allowed).
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
+fn grad(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    grad_outputs: Vec<Option<PyRef<'_, PyTensor>>>,
+    retain_graph: bool,
+    create_graph: bool,
+    allow_unused: bool,
+) -> PyResult<Vec<Option<PyTensor>>> {
+    let (outs, ins) = (inners(&outputs), inners(&inputs));
+    let gos: Vec<Option<Tensor>> = grad_outputs.iter().map(|g| g.as_ref().map(|g| g.inner.clone())).collect();
+    let opts = GradOptions { retain_graph, create_graph, allow_unused };
+    let grads = py.allow_threads(move || autograd::grad(&outs, &ins, &gos, opts)).py()?;
+    Ok(grads.into_iter().map(|g| g.map(PyTensor::new)).collect())
+}
+
+/// Accumulate gradients of `outputs` into leaf `.grad`.
+#[pyfunction]
+#[pyo3(signature = (outputs, grad_outputs, retain_graph, create_graph))]
+fn backward(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    grad_outputs: Vec<Option<PyRef<'_, PyTensor>>>,
+    retain_graph: bool,
+    create_graph: bool,
+) -> PyResult<()> {
+    let outs = inners(&outputs);
+    let gos: Vec<Option<Tensor>> = grad_outputs.iter().map(|g| g.as_ref().map(|g| g.inner.clone())).collect();
+    py.allow_threads(move || autograd::backward(&outs, &gos, retain_graph, create_graph)).py()
+}
+
+/// Leaves that require grad for the caller's inputs (no mutation of the caller's tensors).
+#[pyfunction]
+fn prepare_inputs(op: &str, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<PyTensor>> {
+    let name: &'static str = match op {
+        "jacobian" => "jacobian",
+        "hessian" => "hessian",
+        "vjp" => "vjp",
+        "jvp" => "jvp",
+        "hvp" => "hvp",
+        "vhp" => "vhp",
+        _ => "autograd",
+    };
+    functional::prepare_inputs(name, &inners(&inputs)).py().map(wrap_all)
+}
+
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, create_graph, strict, vectorize, chunk_size))]
+fn jacobian_from_graph(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    create_graph: bool,
+    strict: bool,
+    vectorize: bool,
+    chunk_size: Option<usize>,
+) -> PyResult<Vec<PyTensor>> {
+    let (outs, ins) = (inners(&outputs), inners(&inputs));
+    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size };
+    py.allow_threads(move || functional::jacobian_from_graph(&outs, &ins, &opts)).py().map(wrap_all)
+}
+
+#[pyfunction]
+#[pyo3(signature = (output, inputs, create_graph, strict, vectorize, chunk_size))]
+fn hessian_from_graph<'py>(
+    py: Python<'py>,
+    output: PyRef<'py, PyTensor>,
+    inputs: Vec<PyRef<'py, PyTensor>>,
+    create_graph: bool,
+    strict: bool,
+    vectorize: bool,
+    chunk_size: Option<usize>,
+) -> PyResult<Bound<'py, PyList>> {
+    let (out, ins) = (output.inner.clone(), inners(&inputs));
+    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size };
+    let h = py.allow_threads(move || functional::hessian_from_graph(&out, &ins, &opts)).py()?;
+    let rows: Vec<Vec<PyTensor>> = h.into_iter().map(wrap_all).collect();
+    PyList::new(py, rows)
+}
+
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, v, create_graph, strict))]
+fn vjp_from_graph(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    v: Vec<PyRef<'_, PyTensor>>,
+    create_graph: bool,
+    strict: bool,
+) -> PyResult<Vec<PyTensor>> {
+    let (outs, ins, vs) = (inners(&outputs), inners(&inputs), inners(&v));
+    py.allow_threads(move || functional::vjp_from_graph(&outs, &ins, &vs, create_graph, strict)).py().map(wrap_all)
+}
+
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, v, create_graph, strict))]
+fn jvp_from_graph(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    v: Vec<PyRef<'_, PyTensor>>,
+    create_graph: bool,
+    strict: bool,
+) -> PyResult<Vec<PyTensor>> {
+    let (outs, ins, vs) = (inners(&outputs), inners(&inputs), inners(&v));
+    py.allow_threads(move || functional::jvp_from_graph(&outs, &ins, &vs, create_graph, strict)).py().map(wrap_all)
+}
+
+#[pyfunction]
+#[pyo3(signature = (output, inputs, v, create_graph, strict))]
+fn hvp_from_graph(
+    py: Python<'_>,
+    output: PyRef<'_, PyTensor>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    v: Vec<PyRef<'_, PyTensor>>,
+    create_graph: bool,
+    strict: bool,
+) -> PyResult<Vec<PyTensor>> {
+    let (out, ins, vs) = (output.inner.clone(), inners(&inputs), inners(&v));
+    py.allow_threads(move || functional::hvp_from_graph(&out, &ins, &vs, create_graph, strict)).py().map(wrap_all)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(grad, m)?)?;
+    m.add_function(wrap_pyfunction!(backward, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(jacobian_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(hessian_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(vjp_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(jvp_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(hvp_from_graph, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Conversions between Python objects (NumPy arrays, numbers) and core tensors.
+
+use lucid_core::{DType, Storage, Tensor};
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods, ToPyArray};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt};
+
+use crate::errors::PyResultExt;
+use crate::tensor::PyTensor;
+
+/// A NumPy array of dtype float32, float64, int64 or bool as a tensor (copied).
+pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    macro_rules! try_type {
+        ($t:ty, $variant:path) => {
+            if let Ok(a) = arr.downcast::<PyArrayDyn<$t>>() {
+                let data = a.try_readonly()?.as_array().as_standard_layout().into_owned().into_shared();
+                return Ok(Tensor::from_storage($variant(data)));
+            }
+        };
+    }
+    try_type!(f64, Storage::F64);
+    try_type!(f32, Storage::F32);
+    try_type!(i64, Storage::I64);
+    try_type!(bool, Storage::Bool);
+    let desc = match arr.downcast::<numpy::PyUntypedArray>() {
+        Ok(a) => format!("a NumPy array of dtype {}", a.dtype()),
+        Err(_) => format!("{}", arr.get_type().name()?),
+    };
+    Err(PyTypeError::new_err(format!(
+        "tensor: cannot convert {desc}; expected float32, float64, int64 or bool data"
+    )))
+}
+
+/// A tensor's data as a new NumPy array.
+pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> Bound<'py, PyAny> {
+    match t.storage() {
+        Storage::F32(a) => a.to_pyarray(py).into_any(),
+        Storage::F64(a) => a.to_pyarray(py).into_any(),
+        Storage::I64(a) => a.to_pyarray(py).into_any(),
+        Storage::Bool(a) => a.to_pyarray(py).into_any(),
+    }
+}
+
+/// The other operand of a binary op: a Tensor, or a Python number taking `like`'s
+/// dtype when it is a float tensor (PyTorch's rule: scalars do not promote tensors).
+pub fn operand(other: &Bound<'_, PyAny>, like: &Tensor, op: &str) -> PyResult<Tensor> {
+    if let Ok(t) = other.downcast::<PyTensor>() {
+        return Ok(t.borrow().inner.clone());
+    }
+    let float_like = like.dtype().is_float();
+    if other.is_instance_of::<PyBool>() {
+        let v: bool = other.extract()?;
+        let dt = if float_like { like.dtype() } else { DType::Bool };
+        return Ok(Tensor::scalar(v as u8 as f64, dt));
+    }
+    if other.is_instance_of::<PyInt>() {
+        let v: f64 = other.extract()?;
+        let dt = if float_like { like.dtype() } else { DType::I64 };
+        return Ok(Tensor::scalar(v, dt));
+    }
+    if other.is_instance_of::<PyFloat>() {
+        let v: f64 = other.extract()?;
+        let dt = if float_like { like.dtype() } else { DType::F32 };
+        return Ok(Tensor::scalar(v, dt));
+    }
+    if other.downcast::<numpy::PyUntypedArray>().is_ok() {
+        return from_numpy(other);
+    }
+    Err(PyTypeError::new_err(format!(
+        "{op}: unsupported operand type {}; expected a Tensor or a Python number",
+        other.get_type().name()?
+    )))
+}
+
+/// `_core.from_numpy(array)`: the constructor behind `lucid.tensor`.
+#[pyfunction]
+#[pyo3(name = "from_numpy", signature = (array, requires_grad = false))]
+fn from_numpy_py(array: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<PyTensor> {
+    let t = from_numpy(array)?;
+    t.set_requires_grad(requires_grad).py()?;
+    Ok(PyTensor::new(t))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(from_numpy_py, m)?)?;
+    Ok(())
+}

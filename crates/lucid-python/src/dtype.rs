@@ -1,0 +1,70 @@
+//! `lucid.float32` and friends: a small frozen class wrapping the core `DType`.
+
+use lucid_core::DType;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+#[pyclass(name = "dtype", module = "lucid", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PyDType(pub DType);
+
+#[pymethods]
+impl PyDType {
+    fn __repr__(&self) -> String {
+        format!("lucid.{}", self.0.name())
+    }
+    fn __str__(&self) -> String {
+        self.__repr__()
+    }
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    #[getter]
+    fn is_floating_point(&self) -> bool {
+        self.0.is_float()
+    }
+    #[getter]
+    fn itemsize(&self) -> usize {
+        match self.0 {
+            DType::F32 => 4,
+            DType::F64 | DType::I64 => 8,
+            DType::Bool => 1,
+        }
+    }
+}
+
+/// Parse a dtype given as a `lucid.dtype`, a name ("float64"), or anything NumPy
+/// accepts as a dtype (`np.float32`, `float`).
+pub fn parse(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
+    if let Ok(d) = obj.downcast::<PyDType>() {
+        return Ok(d.get().0);
+    }
+    let name: String = if let Ok(s) = obj.downcast::<PyString>() {
+        s.to_string()
+    } else {
+        let np = obj.py().import("numpy")?;
+        match np.getattr("dtype")?.call1((obj,)) {
+            Ok(d) => d.getattr("name")?.extract()?,
+            Err(_) => return Err(PyTypeError::new_err(format!("expected a dtype, got {}", obj.repr()?))),
+        }
+    };
+    match name.as_str() {
+        "float32" | "float" => Ok(DType::F32),
+        "float64" | "double" => Ok(DType::F64),
+        "int64" | "long" | "int" => Ok(DType::I64),
+        "bool" => Ok(DType::Bool),
+        other => Err(PyTypeError::new_err(format!(
+            "unsupported dtype {other}; lucid has float32, float64, int64 and bool"
+        ))),
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("float32", PyDType(DType::F32))?;
+    m.add("float64", PyDType(DType::F64))?;
+    m.add("int64", PyDType(DType::I64))?;
+    m.add("bool_", PyDType(DType::Bool))?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! PyO3 bindings of lucid-core, built by maturin into `lucid._core`.
+//!
+//! Layering: this crate converts between Python objects and `lucid_core` values and
+//! maps errors; all math and all autograd logic stay in lucid-core.
+
+use pyo3::prelude::*;
+
+mod autograd;
+mod convert;
+mod dtype;
+mod errors;
+mod ops;
+mod tensor;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<tensor::PyTensor>()?;
+    m.add_class::<dtype::PyDType>()?;
+    dtype::register(m)?;
+    convert::register(m)?;
+    ops::register(m)?;
+    autograd::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Op methods of `lucid.Tensor` and module-level op functions, by family.
+
+use lucid_core::{DType, Tensor};
+use pyo3::exceptions::{PyIndexError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PySequence, PyTuple};
+
+use crate::dtype;
+use crate::errors::PyResultExt;
+use crate::tensor::{wrap, PyTensor};
+
+/// `dim` given as an int, a tuple/list of ints, or None.
+fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
+    match dim {
+        None => Ok(None),
+        Some(d) if d.is_none() => Ok(None),
+        Some(d) => {
+            if let Ok(i) = d.extract::<isize>() {
+                return Ok(Some(vec![i]));
+            }
+            d.extract::<Vec<isize>>().map(Some).map_err(|_| {
+                PyTypeError::new_err(format!("dim must be an int, a tuple of ints or None, got {}", d.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+            })
+        }
+    }
+}
+
+/// A shape given as varargs ints or as one tuple/list.
+fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
+    if args.len() == 1 {
+        let a = args.get_item(0)?;
+        if let Ok(v) = a.extract::<Vec<isize>>() {
+            return Ok(v);
+        }
+    }
+    args.extract::<Vec<isize>>().map_err(|_| PyTypeError::new_err("shape must be ints or a tuple of ints"))
+}
+
+/// Tensors from a Python sequence of tensors.
+fn tensor_list(seq: &Bound<'_, PyAny>, op: &str) -> PyResult<Vec<Tensor>> {
+    let seq = seq.downcast::<PySequence>().map_err(|_| PyTypeError::new_err(format!("{op}: expected a sequence of tensors")))?;
+    let mut out = Vec::new();
+    for (i, item) in seq.try_iter()?.enumerate() {
+        let item = item?;
+        let t = item.downcast::<PyTensor>().map_err(|_| {
+            PyTypeError::new_err(format!("{op}: expected a sequence of tensors, element {i} is {}", item.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        })?;
+        out.push(t.borrow().inner.clone());
+    }
+    Ok(out)
+}
+
+macro_rules! unary_pymethods {
+    ($($name:ident),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                #[doc = concat!("Elementwise `", stringify!($name), "`, differentiable.")]
+                fn $name(&self) -> PyResult<PyTensor> { wrap(self.inner.$name()) }
+            )*
+        }
+    };
+}
+
+unary_pymethods!(neg, exp, expm1, log, log1p, sqrt, sin, cos, tan, tanh, sigmoid, abs, relu, square, sign);
+
+macro_rules! binary_pymethods {
+    ($($name:ident),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                #[doc = concat!("Elementwise `", stringify!($name), "` with broadcasting, differentiable.")]
+                fn $name(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+                    wrap(self.inner.$name(&crate::convert::operand(other, &self.inner, stringify!($name))?))
+                }
+            )*
+        }
+    };
+}
+
+binary_pymethods!(add, sub, mul, div, maximum, minimum, atan2, eq, ne, lt, le, gt, ge);
+
+#[pymethods]
+impl PyTensor {
+    /// `self ** exponent` (tensor or number).
+    fn pow(&self, exponent: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.__pow__(exponent, None)
+    }
+    fn matmul(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        self.__matmul__(other)
+    }
+
+    // ---- dtype ------------------------------------------------------------------------
+
+    /// Convert to `dtype` (differentiable between float dtypes).
+    fn to(&self, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.to_dtype(dtype::parse(dtype)?))
+    }
+    fn float(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.to_dtype(DType::F32))
+    }
+    fn double(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.to_dtype(DType::F64))
+    }
+    fn long(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.to_dtype(DType::I64))
+    }
+    fn is_floating_point(&self) -> bool {
+        self.inner.dtype().is_float()
+    }
+
+    // ---- reductions -------------------------------------------------------------------
+
+    /// Sum over `dim` (int, tuple, or None for all).
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        let d = dims_arg(dim)?;
+        wrap(self.inner.sum(d.as_deref(), keepdim))
+    }
+    /// Mean over `dim` (int, tuple, or None for all).
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        let d = dims_arg(dim)?;
+        wrap(self.inner.mean(d.as_deref(), keepdim))
+    }
+
+    // ---- shape ------------------------------------------------------------------------
+
+    /// Reshape (one dim may be -1); shares data when contiguous.
+    #[pyo3(signature = (*shape))]
+    fn reshape(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        wrap(self.inner.reshape(&shape_args(shape)?))
+    }
+    /// Same as `reshape`.
+    #[pyo3(signature = (*shape))]
+    fn view(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        self.reshape(shape)
+    }
+    #[pyo3(signature = (start_dim = 0, end_dim = -1))]
+    fn flatten(&self, start_dim: isize, end_dim: isize) -> PyResult<PyTensor> {
+        wrap(self.inner.flatten(start_dim, end_dim))
+    }
+    fn unsqueeze(&self, dim: isize) -> PyResult<PyTensor> {
+        wrap(self.inner.unsqueeze(dim))
+    }
+    #[pyo3(signature = (dim = None))]
+    fn squeeze(&self, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let d = dims_arg(dim)?;
+        wrap(self.inner.squeeze(d.as_deref()))
+    }
+    #[pyo3(signature = (*dims))]
+    fn permute(&self, dims: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        wrap(self.inner.permute(&shape_args(dims)?))
+    }
+    fn transpose(&self, dim0: isize, dim1: isize) -> PyResult<PyTensor> {
+        wrap(self.inner.transpose(dim0, dim1))
+    }
+    /// 2-D transpose (all dims reversed for other ranks, like NumPy's `.T`).
+    fn t(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.t())
+    }
+    #[getter(T)]
+    fn big_t(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.t())
+    }
+    #[getter(mT)]
+    fn m_t(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.mt())
+    }
+    /// Broadcast to `shape` (-1 keeps a dim).
+    #[pyo3(signature = (*shape))]
+    fn expand(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        let want = shape_args(shape)?;
+        let cur = self.inner.shape();
+        let off = want.len().saturating_sub(cur.len());
+        let mut target = Vec::with_capacity(want.len());
+        for (i, &w) in want.iter().enumerate() {
+            if w == -1 && i >= off {
+                target.push(cur[i - off]);
+            } else if w < 0 {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!("expand: invalid size {w} in {want:?}")));
+            } else {
+                target.push(w as usize);
+            }
+        }
+        wrap(self.inner.expand(&target))
+    }
+    fn broadcast_to(&self, shape: Vec<usize>) -> PyResult<PyTensor> {
+        wrap(self.inner.expand(&shape))
+    }
+    fn narrow(&self, dim: isize, start: usize, length: usize) -> PyResult<PyTensor> {
+        wrap(self.inner.narrow(dim, start, length))
+    }
+    fn select(&self, dim: isize, index: isize) -> PyResult<PyTensor> {
+        wrap(self.inner.select(dim, index))
+    }
+}
+
+/// Advanced (tensor / list / bool) indexing; grows with the gather family.
+pub fn index_advanced(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let _ = t;
+    Err(PyIndexError::new_err(format!(
+        "index: indexing with {} is not supported; use ints, slices, None and Ellipsis",
+        key.get_type().name()?
+    )))
+}
+
+/// `t[key] = value` as a new tensor (see `PyTensor::__setitem__`).
+pub fn assign(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Tensor> {
+    match crate::tensor::parse_index(key)? {
+        Some(items) => t.index_assign(&items, value).py(),
+        None => Err(PyIndexError::new_err(format!(
+            "setitem: assignment through a {} index is not supported; use ints, slices, None and Ellipsis",
+            key.get_type().name()?
+        ))),
+    }
+}
+
+// ---- module functions -------------------------------------------------------------------
+
+/// Concatenate tensors along an existing dim.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim = 0))]
+fn cat(tensors: &Bound<'_, PyAny>, dim: isize) -> PyResult<PyTensor> {
+    wrap(Tensor::cat(&tensor_list(tensors, "cat")?, dim))
+}
+
+/// Stack equally shaped tensors along a new dim.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim = 0))]
+fn stack(tensors: &Bound<'_, PyAny>, dim: isize) -> PyResult<PyTensor> {
+    wrap(Tensor::stack(&tensor_list(tensors, "stack")?, dim))
+}
+
+/// `cond ? a : b` elementwise with broadcasting; differentiable in `a` and `b`.
+#[pyfunction]
+#[pyo3(name = "where")]
+fn where_(cond: PyRef<'_, PyTensor>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    // The numeric operands decide the dtype; numbers adopt the other operand's dtype.
+    let (ta, tb) = match (a.downcast::<PyTensor>(), b.downcast::<PyTensor>()) {
+        (Ok(x), _) => {
+            let x = x.borrow().inner.clone();
+            let y = crate::convert::operand(b, &x, "where")?;
+            (x, y)
+        }
+        (_, Ok(y)) => {
+            let y = y.borrow().inner.clone();
+            (crate::convert::operand(a, &y, "where")?, y)
+        }
+        _ => {
+            let like = Tensor::scalar(0.0, DType::F32);
+            (crate::convert::operand(a, &like, "where")?, crate::convert::operand(b, &like, "where")?)
+        }
+    };
+    wrap(lucid_core::where_(&cond.inner, &ta, &tb))
+}
+
+#[pyfunction]
+#[pyo3(signature = (shape, value, dtype))]
+fn full(shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    Ok(PyTensor::new(Tensor::full(&shape, value, dtype::parse(dtype)?)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (n, m, dtype))]
+fn eye(n: usize, m: Option<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    Ok(PyTensor::new(Tensor::eye(n, m, dtype::parse(dtype)?)))
+}
+
+#[pyfunction]
+#[pyo3(signature = (start, end, step, dtype))]
+fn arange(start: f64, end: f64, step: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    wrap(Tensor::arange(start, end, step, dtype::parse(dtype)?))
+}
+
+#[pyfunction]
+#[pyo3(signature = (start, end, steps, dtype))]
+fn linspace(start: f64, end: f64, steps: usize, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    wrap(Tensor::linspace(start, end, steps, dtype::parse(dtype)?))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(cat, m)?)?;
+    m.add_function(wrap_pyfunction!(stack, m)?)?;
+    m.add_function(wrap_pyfunction!(where_, m)?)?;
+    m.add_function(wrap_pyfunction!(full, m)?)?;
+    m.add_function(wrap_pyfunction!(eye, m)?)?;
+    m.add_function(wrap_pyfunction!(arange, m)?)?;
+    m.add_function(wrap_pyfunction!(linspace, m)?)?;
+    Ok(())
+}

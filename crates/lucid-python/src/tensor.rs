@@ -1,0 +1,319 @@
+//! `lucid.Tensor`: attributes, conversions, Python operators, indexing and backward.
+//! Op methods live in `ops.rs` (several `#[pymethods]` blocks, one per family).
+
+use lucid_core::autograd;
+use lucid_core::{IndexItem, Tensor};
+use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyEllipsis, PyNone, PySlice, PyTuple};
+
+use crate::convert::{operand, to_numpy};
+use crate::dtype::PyDType;
+use crate::errors::PyResultExt;
+
+#[pyclass(name = "Tensor", module = "lucid", weakref)]
+pub struct PyTensor {
+    pub inner: Tensor,
+}
+
+impl PyTensor {
+    pub fn new(inner: Tensor) -> Self {
+        PyTensor { inner }
+    }
+}
+
+/// Convert a core result into a new Python tensor.
+pub fn wrap(r: lucid_core::Result<Tensor>) -> PyResult<PyTensor> {
+    r.py().map(PyTensor::new)
+}
+
+/// Parse a Python index expression into core index items; `None` when it contains a
+/// tensor or a sequence (advanced indexing, handled by `index_advanced`).
+pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
+    let parts: Vec<Bound<'_, PyAny>> = match key.downcast::<PyTuple>() {
+        Ok(t) => t.iter().collect(),
+        Err(_) => vec![key.clone()],
+    };
+    let mut items = Vec::with_capacity(parts.len());
+    for p in &parts {
+        if p.is_instance_of::<PyNone>() {
+            items.push(IndexItem::NewAxis);
+        } else if p.is_instance_of::<PyEllipsis>() {
+            items.push(IndexItem::Ellipsis);
+        } else if let Ok(s) = p.downcast::<PySlice>() {
+            let get = |name: &str| -> PyResult<Option<isize>> {
+                let v = s.getattr(name)?;
+                if v.is_none() { Ok(None) } else { Ok(Some(v.extract::<isize>().map_err(|_| {
+                    PyTypeError::new_err(format!("slice indices must be integers or None, got {}", v.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+                })?)) }
+            };
+            let step = get("step")?.unwrap_or(1);
+            items.push(IndexItem::Slice { start: get("start")?, stop: get("stop")?, step });
+        } else if p.is_instance_of::<pyo3::types::PyBool>() {
+            return Ok(None);
+        } else if let Ok(i) = p.extract::<isize>() {
+            items.push(IndexItem::Int(i));
+        } else if p.downcast::<PyTensor>().is_ok() || p.downcast::<pyo3::types::PyList>().is_ok() || p.downcast::<numpy::PyUntypedArray>().is_ok() {
+            return Ok(None);
+        } else {
+            return Err(PyIndexError::new_err(format!(
+                "only integers, slices, None, Ellipsis and integer or bool tensors are valid indices, got {}",
+                p.get_type().name()?
+            )));
+        }
+    }
+    Ok(Some(items))
+}
+
+#[pymethods]
+impl PyTensor {
+    // ---- attributes -------------------------------------------------------------------
+
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.inner.shape())
+    }
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.inner.ndim()
+    }
+    #[getter]
+    fn dtype(&self) -> PyDType {
+        PyDType(self.inner.dtype())
+    }
+    fn numel(&self) -> usize {
+        self.inner.numel()
+    }
+    fn dim(&self) -> usize {
+        self.inner.ndim()
+    }
+    /// Size of one dim, or the shape tuple when `dim` is None.
+    #[pyo3(signature = (dim = None))]
+    fn size<'py>(&self, py: Python<'py>, dim: Option<isize>) -> PyResult<Bound<'py, PyAny>> {
+        match dim {
+            None => Ok(PyTuple::new(py, self.inner.shape())?.into_any()),
+            Some(d) => {
+                let a = lucid_core::shape::normalize_axis("size", d, self.inner.ndim()).py()?;
+                Ok(self.inner.shape()[a].into_pyobject(py)?.into_any())
+            }
+        }
+    }
+    #[getter]
+    fn requires_grad(&self) -> bool {
+        self.inner.requires_grad()
+    }
+    #[setter]
+    fn set_requires_grad(&self, flag: bool) -> PyResult<()> {
+        self.inner.set_requires_grad(flag).py()
+    }
+    /// Set `requires_grad` in place and return the tensor.
+    #[pyo3(signature = (requires_grad = true))]
+    fn requires_grad_(slf: PyRef<'_, Self>, requires_grad: bool) -> PyResult<PyRef<'_, Self>> {
+        slf.inner.set_requires_grad(requires_grad).py()?;
+        Ok(slf)
+    }
+    #[getter]
+    fn grad(&self) -> Option<PyTensor> {
+        self.inner.grad().map(PyTensor::new)
+    }
+    #[setter(grad)]
+    fn set_grad_attr(&self, grad: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
+        self.inner.set_grad(grad.map(|g| g.inner.clone())).py()
+    }
+    #[getter]
+    fn is_leaf(&self) -> bool {
+        self.inner.is_leaf()
+    }
+    /// Name of the op that produced this tensor (None for a leaf).
+    #[getter]
+    fn grad_fn(&self) -> Option<&'static str> {
+        self.inner.grad_fn_name()
+    }
+    fn detach(&self) -> PyTensor {
+        PyTensor::new(self.inner.detach())
+    }
+
+    // ---- conversion -------------------------------------------------------------------
+
+    /// The data as a new NumPy array.
+    fn numpy<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        to_numpy(py, &self.inner)
+    }
+    #[pyo3(signature = (dtype = None, copy = None))]
+    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy;
+        let a = to_numpy(py, &self.inner);
+        match dtype {
+            Some(d) => a.call_method1("astype", (d,)),
+            None => Ok(a),
+        }
+    }
+    fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_numpy(py, &self.inner).call_method0("tolist")
+    }
+    /// The value of a one-element tensor as a Python number.
+    fn item<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if self.inner.numel() != 1 {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "item: only one-element tensors can be converted to Python scalars, got shape {:?}",
+                self.inner.shape()
+            )));
+        }
+        to_numpy(py, &self.inner).call_method0("item")
+    }
+    fn __float__(&self) -> PyResult<f64> {
+        self.inner.item().py()
+    }
+    fn __int__(&self) -> PyResult<i64> {
+        Ok(self.inner.item().py()? as i64)
+    }
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.inner.numel() != 1 {
+            return Err(PyRuntimeError::new_err(format!(
+                "the truth value of a tensor with {} elements is ambiguous",
+                self.inner.numel()
+            )));
+        }
+        Ok(self.inner.item().py()? != 0.0)
+    }
+    fn __len__(&self) -> PyResult<usize> {
+        self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+    }
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let np = py.import("numpy")?;
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("separator", ", ")?;
+        kwargs.set_item("prefix", "tensor(")?;
+        let body: String = np.getattr("array2string")?.call((to_numpy(py, &self.inner),), Some(&kwargs))?.extract()?;
+        let mut extra = String::new();
+        if !(self.inner.dtype() == lucid_core::DType::F32 || self.inner.dtype() == lucid_core::DType::I64) {
+            extra.push_str(&format!(", dtype=lucid.{}", self.inner.dtype().name()));
+        }
+        if let Some(name) = self.inner.grad_fn_name() {
+            extra.push_str(&format!(", grad_fn=<{name}>"));
+        } else if self.inner.requires_grad() {
+            extra.push_str(", requires_grad=True");
+        }
+        Ok(format!("tensor({body}{extra})"))
+    }
+
+    // ---- autograd ---------------------------------------------------------------------
+
+    /// Accumulate the gradient of this tensor into the `.grad` of every leaf that
+    /// requires grad. `gradient` is required for tensors with more than one element.
+    #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
+    fn backward(&self, py: Python<'_>, gradient: Option<PyRef<'_, PyTensor>>, retain_graph: Option<bool>, create_graph: bool) -> PyResult<()> {
+        let g = gradient.map(|g| g.inner.clone());
+        let out = self.inner.clone();
+        let retain = retain_graph.unwrap_or(create_graph);
+        py.allow_threads(move || {
+            let _mode = autograd::set_grad_enabled(create_graph);
+            autograd::backward(&[out], &[g], retain, create_graph)
+        })
+        .py()
+    }
+
+    // ---- Python operators -------------------------------------------------------------
+
+    fn __add__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.add(&operand(other, &self.inner, "add")?))
+    }
+    fn __radd__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "add")?.add(&self.inner))
+    }
+    fn __sub__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.sub(&operand(other, &self.inner, "sub")?))
+    }
+    fn __rsub__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "sub")?.sub(&self.inner))
+    }
+    fn __mul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.mul(&operand(other, &self.inner, "mul")?))
+    }
+    fn __rmul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "mul")?.mul(&self.inner))
+    }
+    fn __truediv__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.div(&operand(other, &self.inner, "div")?))
+    }
+    fn __rtruediv__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "div")?.div(&self.inner))
+    }
+    pub(crate) fn __pow__(&self, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        if modulo.is_some_and(|m| !m.is_none()) {
+            return Err(PyTypeError::new_err("pow: a modulus is not supported"));
+        }
+        // A constant exponent gets the cheaper rule with no exponent cotangent.
+        if other.downcast::<PyTensor>().is_err() && self.inner.dtype().is_float() {
+            if let Ok(p) = other.extract::<f64>() {
+                return wrap(self.inner.pow_scalar(p));
+            }
+        }
+        wrap(self.inner.pow(&operand(other, &self.inner, "pow")?))
+    }
+    fn __rpow__(&self, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        if modulo.is_some_and(|m| !m.is_none()) {
+            return Err(PyTypeError::new_err("pow: a modulus is not supported"));
+        }
+        wrap(operand(other, &self.inner, "pow")?.pow(&self.inner))
+    }
+    pub(crate) fn __matmul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.matmul(&operand(other, &self.inner, "matmul")?))
+    }
+    fn __rmatmul__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "matmul")?.matmul(&self.inner))
+    }
+    fn __neg__(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.neg())
+    }
+    fn __pos__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+    fn __abs__(&self) -> PyResult<PyTensor> {
+        wrap(self.inner.abs())
+    }
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.eq(&operand(other, &self.inner, "eq")?))
+    }
+    fn __ne__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.ne(&operand(other, &self.inner, "ne")?))
+    }
+    fn __lt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.lt(&operand(other, &self.inner, "lt")?))
+    }
+    fn __le__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.le(&operand(other, &self.inner, "le")?))
+    }
+    fn __gt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.gt(&operand(other, &self.inner, "gt")?))
+    }
+    fn __ge__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.ge(&operand(other, &self.inner, "ge")?))
+    }
+    fn __hash__(slf: PyRef<'_, Self>) -> isize {
+        slf.inner.id() as isize
+    }
+
+    // ---- indexing ---------------------------------------------------------------------
+
+    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        match parse_index(key)? {
+            Some(items) => wrap(self.inner.index(&items)),
+            None => crate::ops::index_advanced(&self.inner, key),
+        }
+    }
+
+    /// Assign into a tensor that does not require grad (in-place ops on graph tensors
+    /// are not supported). Other views of the same data do not see the change.
+    fn __setitem__(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.inner.requires_grad() {
+            return Err(PyRuntimeError::new_err(
+                "setitem: cannot assign into a tensor that requires grad (in-place ops on graph tensors are not supported); assign into a detached copy or build the result with lucid.where / lucid.cat",
+            ));
+        }
+        let value = operand(value, &self.inner, "setitem")?;
+        let updated = crate::ops::assign(&self.inner, key, &value)?;
+        self.inner = updated;
+        Ok(())
+    }
+}

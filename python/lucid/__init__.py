@@ -1,0 +1,50 @@
+"""Lucid: tensors with exact automatic differentiation and fast Jacobians.
+
+The core is Rust (``lucid._core``); this package adds constructors, dtype rules and
+the functional autograd API (``lucid.autograd``).
+
+>>> import lucid
+>>> from lucid.autograd import jacobian
+>>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
+(3, 3)
+"""
+
+from __future__ import annotations
+
+from . import _core
+from ._core import Tensor, dtype, float32, float64, int64, bool_, cat, stack
+from ._core import where as _where
+from ._tensor import (
+    tensor, from_numpy, as_tensor, zeros, ones, full, empty, eye, arange, linspace,
+    zeros_like, ones_like, full_like, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+)
+from ._ops import *  # noqa: F401,F403  (one function per Tensor op: lucid.exp(x), …)
+from ._ops import __all__ as _op_names
+from . import autograd
+
+float = float32  # noqa: A001  (PyTorch's aliases)
+double = float64
+long = int64
+bool = bool_  # noqa: A001
+
+__version__ = "0.1.0"
+
+
+def where(condition, input, other):
+    """Elementwise ``input if condition else other`` with broadcasting; differentiable
+    in ``input`` and ``other``."""
+    return _where(condition, input, other)
+
+
+def concatenate(tensors, dim=0):
+    """Alias of :func:`cat`."""
+    return cat(tensors, dim)
+
+
+__all__ = [
+    "Tensor", "dtype", "float32", "float64", "int64", "bool_", "float", "double", "long",
+    "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "eye", "arange",
+    "linspace", "zeros_like", "ones_like", "full_like", "cat", "concatenate", "stack", "where",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
+    *_op_names,
+]

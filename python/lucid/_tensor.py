@@ -1,0 +1,211 @@
+"""Constructors, dtype rules and grad-mode context managers of the public package."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor, float32, float64, int64, bool_
+
+__all__ = [
+    "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "eye", "arange",
+    "linspace", "zeros_like", "ones_like", "full_like", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled",
+]
+
+_NP_TO_LUCID = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_}
+
+
+def _resolve_dtype(dtype):
+    if dtype is None or isinstance(dtype, _core.dtype):
+        return dtype
+    name = np.dtype(dtype).name
+    if name not in _NP_TO_LUCID:
+        raise TypeError(f"unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool")
+    return _NP_TO_LUCID[name]
+
+
+def _np_dtype(dtype):
+    return np.dtype(dtype.name if isinstance(dtype, _core.dtype) else dtype)
+
+
+def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    ``data`` may be a Python number, a (nested) list or tuple, a NumPy array or a
+    Tensor. Python float literals give float32 (as in PyTorch); a NumPy array keeps
+    its floating dtype (float64 stays float64); Python ints give int64 and bools give
+    bool.
+
+    >>> lucid.tensor([1.0, 2.0]).dtype
+    lucid.float32
+    """
+    dtype = _resolve_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = data.numpy()
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)
+    else:
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {exc}") from None
+        if arr.dtype.kind == "f" and dtype is None:
+            arr = arr.astype(np.float32)  # Python float literals default to float32
+    if arr.dtype.kind == "O":
+        raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} holding non-numeric values")
+    if dtype is not None:
+        arr = arr.astype(_np_dtype(dtype))
+    elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32)
+    elif arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "fb":
+        raise TypeError(f"tensor: unsupported data of NumPy dtype {arr.dtype}")
+    if requires_grad and arr.dtype.kind != "f":
+        raise TypeError(f"tensor: only floating point tensors can require gradients, got {arr.dtype}")
+    return _core.from_numpy(np.ascontiguousarray(arr), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor from a NumPy array, keeping its dtype (data is copied)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return tensor(array)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """``data`` itself when it is a Tensor of the requested dtype, else ``tensor(data)``."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
+        return data
+    return tensor(data, dtype=dtype)
+
+
+def _shape(size) -> list[int]:
+    if len(size) == 1 and not isinstance(size[0], numbers.Integral):
+        size = tuple(size[0])
+    shape = []
+    for s in size:
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"size must be ints, got {type(s).__name__}")
+        if s < 0:
+            raise ValueError(f"negative dimension {s} in size {tuple(size)}")
+        shape.append(int(s))
+    return shape
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (float32 unless told)."""
+    size = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size))
+    dtype = _resolve_dtype(dtype) or (float32 if isinstance(fill_value, float) else
+                                       bool_ if isinstance(fill_value, bool) else
+                                       int64 if isinstance(fill_value, numbers.Integral) else float32)
+    return _finish(_core.full(size, float(fill_value), dtype), requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros (float32 unless told)."""
+    return _finish(_core.full(_shape(size), 0.0, _resolve_dtype(dtype) or float32), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ones (float32 unless told)."""
+    return _finish(_core.full(_shape(size), 1.0, _resolve_dtype(dtype) or float32), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ``size`` (zero-filled: Lucid never hands out uninitialised memory)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+    """The ``n × m`` identity matrix (``m = n`` by default)."""
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and (not isinstance(v, numbers.Integral) or v < 0):
+            raise ValueError(f"eye: {name} must be a non-negative int, got {v!r}")
+    return _finish(_core.eye(int(n), None if m is None else int(m), _resolve_dtype(dtype) or float32), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` (default 0) up to but excluding ``end`` by ``step``.
+
+    int64 when all arguments are ints, float32 otherwise (unless ``dtype`` is given).
+    """
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = int64 if ints else float32
+    return _finish(_core.arange(float(start), float(end), float(step), _resolve_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    return _finish(_core.linspace(float(start), float(end), int(steps), _resolve_dtype(dtype) or float32), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return _finish(_core.full(list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return _finish(_core.full(list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    return _finish(_core.full(list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Set grad mode on this thread for a ``with`` block (or a decorated function).
+    Also sets it immediately when called outside a ``with``, as in PyTorch."""
+
+    def __init__(self, mode: bool):
+        self.prev = _core.set_grad_enabled(bool(mode))
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _core.set_grad_enabled(self.prev)
+        return False
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Record no graph inside the block (on this thread)."""
+
+    def __enter__(self):
+        self.prev = _core.set_grad_enabled(False)
+        return self
+
+    def __exit__(self, *exc):
+        _core.set_grad_enabled(self.prev)
+        return False
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Record a graph inside the block even within ``no_grad``."""
+
+    def __enter__(self):
+        self.prev = _core.set_grad_enabled(True)
+        return self
+
+    def __exit__(self, *exc):
+        _core.set_grad_enabled(self.prev)
+        return False
+
+
+def is_grad_enabled() -> bool:
+    return _core.is_grad_enabled()

@@ -1,0 +1,60 @@
+"""Automatic differentiation: ``grad`` and ``backward`` on recorded graphs, and the
+functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``,
+``gradcheck``) that differentiates a Python function at given inputs."""
+
+from __future__ import annotations
+
+from .. import _core
+from .._core import Tensor
+from .._tensor import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .functional import jacobian, hessian, vjp, jvp, hvp, vhp
+from .gradcheck import gradcheck, GradcheckError
+
+__all__ = [
+    "grad", "backward", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "gradcheck",
+    "GradcheckError", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+]
+
+
+def _tensor_seq(value, name: str, fn: str, allow_none: bool = False) -> list:
+    items = [value] if isinstance(value, Tensor) or (allow_none and value is None) else value
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"{fn}: {name} must be a Tensor or a sequence of Tensors, got {type(value).__name__}") from None
+    for i, t in enumerate(items):
+        if not (isinstance(t, Tensor) or (allow_none and t is None)):
+            raise TypeError(f"{fn}: {name}[{i}] must be a Tensor, got {type(t).__name__}")
+    return items
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, as a tuple (one per input).
+
+    ``grad_outputs`` weights each output (required for outputs with more than one
+    element). Leaf ``.grad`` is not touched. An input the outputs do not depend on
+    raises RuntimeError unless ``allow_unused=True`` (then its entry is None). The graph
+    is freed unless ``retain_graph`` (default: ``create_graph``).
+    """
+    outs = _tensor_seq(outputs, "outputs", "grad")
+    ins = _tensor_seq(inputs, "inputs", "grad")
+    if grad_outputs is None:
+        gos = [None] * len(outs)
+    else:
+        gos = _tensor_seq(grad_outputs, "grad_outputs", "grad", allow_none=True)
+    if retain_graph is None:
+        retain_graph = create_graph
+    return tuple(_core.grad(outs, ins, gos, bool(retain_graph), bool(create_graph), bool(allow_unused)))
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf that
+    requires grad."""
+    outs = _tensor_seq(tensors, "tensors", "backward")
+    if grad_tensors is None:
+        gos = [None] * len(outs)
+    else:
+        gos = _tensor_seq(grad_tensors, "grad_tensors", "backward", allow_none=True)
+    if retain_graph is None:
+        retain_graph = create_graph
+    _core.backward(outs, gos, bool(retain_graph), bool(create_graph))

@@ -1,0 +1,179 @@
+"""The functional API: differentiate a Python function at given inputs.
+
+Each entry point runs ``func`` once under grad mode on leaves made from the inputs
+(the caller's tensors are never mutated), then hands the recorded graph to one Rust
+call, which sweeps it with the GIL released. See ``lucid_core::functional``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .. import _core
+from .._core import Tensor
+from .._tensor import enable_grad
+
+__all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"]
+
+
+def _as_tuple(value, arg: str, fn: str):
+    """``(was_tuple, tuple_of_tensors)``; TypeError naming the offending entry."""
+    if isinstance(value, Tensor):
+        return False, (value,)
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{fn}: {arg} must be a Tensor or a tuple of Tensors, got {type(value).__name__}")
+    for i, t in enumerate(value):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{fn}: {arg}[{i}] must be a Tensor, got {type(t).__name__}")
+    return True, tuple(value)
+
+
+def _outputs_as_tuple(value, fn: str):
+    if isinstance(value, Tensor):
+        return False, (value,)
+    if isinstance(value, (tuple, list)):
+        for i, t in enumerate(value):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{fn}: the function must return a Tensor or a tuple of Tensors; output {i} is {type(t).__name__}")
+        if not value:
+            raise TypeError(f"{fn}: the function returned an empty tuple")
+        return True, tuple(value)
+    raise TypeError(f"{fn}: the function must return a Tensor or a tuple of Tensors, got {type(value).__name__}")
+
+
+def _record(func, inputs, fn: str):
+    """Run ``func`` once on fresh leaves; returns (inputs_were_tuple, leaves, outputs_were_tuple, outputs)."""
+    in_tuple, ins = _as_tuple(inputs, "inputs", fn)
+    if not ins:
+        raise TypeError(f"{fn}: inputs must not be empty")
+    leaves = _core.prepare_inputs(fn, list(ins))
+    with enable_grad():
+        raw = func(*leaves)
+    out_tuple, outs = _outputs_as_tuple(raw, fn)
+    return in_tuple, leaves, out_tuple, outs
+
+
+def _check_flags(fn: str, **flags):
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{fn}: {name} must be a bool, got {type(value).__name__}")
+
+
+def _check_chunk_size(chunk_size, vectorize: bool):
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise ValueError(f"jacobian: chunk_size must be None or a positive int, got {chunk_size!r}")
+    if not vectorize:
+        raise ValueError("jacobian: chunk_size is only supported with vectorize=True")
+    return int(chunk_size)
+
+
+def _finish_outputs(outs, out_tuple: bool, create_graph: bool):
+    outs = tuple(o if create_graph else o.detach() for o in outs)
+    return outs if out_tuple else outs[0]
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None):
+    """The Jacobian of ``func`` at ``inputs``: ``J[i, j] = d f_i / d x_j``.
+
+    ``func`` maps Tensors to a Tensor or a tuple of Tensors and is called once.
+    For a single input ``x`` the result has shape ``(m, x.numel())`` where ``m`` is the
+    total number of output elements (rows of tuple outputs stacked in order); for a
+    tuple of inputs a tuple of such blocks, each of its input's dtype.
+
+    - ``vectorize=False`` sweeps one reverse pass per row, all in Rust.
+    - ``vectorize=True`` sweeps every row at once as one batched cotangent (the identity
+      of shape ``[m, *out_shape]``); ``chunk_size`` sweeps that many rows at a time to
+      bound memory.
+    - ``strict=True`` raises RuntimeError when an output is independent of an input
+      (instead of returning zero rows).
+    - ``create_graph=True`` makes the result differentiable (to any order).
+
+    >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
+    (3, 3)
+    """
+    _check_flags("jacobian", create_graph=create_graph, strict=strict, vectorize=vectorize)
+    chunk = _check_chunk_size(chunk_size, vectorize)
+    in_tuple, leaves, _, outs = _record(func, inputs, "jacobian")
+    blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk)
+    return tuple(blocks) if in_tuple else blocks[0]
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False):
+    """The Hessian of a scalar ``func`` at ``inputs``: ``(n, n)`` for one input of
+    ``n`` elements; for a tuple of inputs a nested tuple of blocks ``H[i][j]`` of shape
+    ``(x_i.numel(), x_j.numel())``. ``func`` is called once."""
+    _check_flags("hessian", create_graph=create_graph, strict=strict, vectorize=vectorize)
+    in_tuple, leaves, out_tuple, outs = _record(func, inputs, "hessian")
+    if out_tuple and len(outs) != 1:
+        raise TypeError(f"hessian: the function must return a single Tensor, got a tuple of {len(outs)}")
+    if outs[0].numel() != 1:
+        raise RuntimeError(f"hessian: the function must return a single-element Tensor, got shape {outs[0].shape}")
+    rows = _core.hessian_from_graph(outs[0], leaves, create_graph, strict, vectorize, None)
+    if not in_tuple:
+        return rows[0][0]
+    return tuple(tuple(r) for r in rows)
+
+
+def _vectors(v, like, what: str, fn: str, default_ok: bool):
+    """Check ``v`` against ``like`` (the tensors it pairs with): count and shapes."""
+    if v is None:
+        if default_ok:
+            return [_core.full([], 1.0, like[0].dtype).reshape(*like[0].shape)]
+        shapes = [tuple(t.shape) for t in like]
+        raise ValueError(f"{fn}: v can be omitted only when the {what} is a single one-element Tensor; got {what} shapes {shapes}")
+    _, vs = _as_tuple(v, "v", fn)
+    if len(vs) != len(like):
+        raise ValueError(f"{fn}: v has {len(vs)} tensors but there are {len(like)} {what}s")
+    for i, (a, b) in enumerate(zip(vs, like)):
+        if tuple(a.shape) != tuple(b.shape):
+            raise ValueError(f"{fn}: v[{i}] has shape {tuple(a.shape)} but {what} {i} has shape {tuple(b.shape)}")
+    return list(vs)
+
+
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), vᵀ J)``: the outputs and a tuple with one cotangent per input.
+
+    ``v`` matches the outputs (a Tensor or a tuple); it may be omitted only for a
+    single one-element output. Inputs the outputs do not depend on get zeros."""
+    _check_flags("vjp", create_graph=create_graph, strict=strict)
+    _, leaves, out_tuple, outs = _record(func, inputs, "vjp")
+    vs = _vectors(v, outs, "output", "vjp", default_ok=len(outs) == 1 and outs[0].numel() == 1)
+    grads = _core.vjp_from_graph(list(outs), leaves, vs, create_graph, strict)
+    return _finish_outputs(outs, out_tuple, create_graph), tuple(grads)
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), J v)``, exact: the tangents are a Tensor for a single output and
+    a tuple for a tuple of outputs. ``v`` matches the inputs; it may be omitted only
+    for a single one-element input."""
+    _check_flags("jvp", create_graph=create_graph, strict=strict)
+    _, leaves, out_tuple, outs = _record(func, inputs, "jvp")
+    vs = _vectors(v, leaves, "input", "jvp", default_ok=len(leaves) == 1 and leaves[0].numel() == 1)
+    tangents = _core.jvp_from_graph(list(outs), leaves, vs, create_graph, strict)
+    return _finish_outputs(outs, out_tuple, create_graph), (tuple(tangents) if out_tuple else tangents[0])
+
+
+def _hessian_product(fn: str, func, inputs, v, create_graph, strict):
+    _check_flags(fn, create_graph=create_graph, strict=strict)
+    in_tuple, leaves, out_tuple, outs = _record(func, inputs, fn)
+    if out_tuple and len(outs) != 1:
+        raise TypeError(f"{fn}: the function must return a single Tensor, got a tuple of {len(outs)}")
+    if outs[0].numel() != 1:
+        raise RuntimeError(f"{fn}: the function must return a single-element Tensor, got shape {outs[0].shape}")
+    vs = _vectors(v, leaves, "input", fn, default_ok=len(leaves) == 1 and leaves[0].numel() == 1)
+    prods = _core.hvp_from_graph(outs[0], leaves, vs, create_graph, strict)
+    out = outs[0] if create_graph else outs[0].detach()
+    return out, (tuple(prods) if in_tuple else prods[0])
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), H v)`` for a scalar ``func``; the product is a Tensor for a
+    single input and a tuple for a tuple of inputs."""
+    return _hessian_product("hvp", func, inputs, v, create_graph, strict)
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), vᵀ H)`` for a scalar ``func`` (equal to ``H v``: H is symmetric)."""
+    return _hessian_product("vhp", func, inputs, v, create_graph, strict)

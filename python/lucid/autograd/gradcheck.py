@@ -1,0 +1,64 @@
+"""``gradcheck``: compare analytic Jacobians with central differences in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import no_grad, tensor
+from .functional import _as_tuple, _outputs_as_tuple, jacobian
+
+__all__ = ["gradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    """Analytic and numerical Jacobians disagree."""
+
+
+def _flat_outputs(func, xs) -> np.ndarray:
+    with no_grad():
+        _, outs = _outputs_as_tuple(func(*xs), "gradcheck")
+    return np.concatenate([np.asarray(o.numpy(), dtype=np.float64).ravel() for o in outs])
+
+
+def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
+    """Check ``func``'s analytic Jacobian against central differences.
+
+    Inputs are copied to float64. For each input element ``k`` the numerical column is
+    ``(f(x + eps e_k) - f(x - eps e_k)) / (2 eps)``; entries must satisfy
+    ``|analytic - numerical| <= atol + rtol * |numerical|``. On failure raises
+    :class:`GradcheckError` naming the worst entry (or returns False when
+    ``raise_exception=False``).
+    """
+    _, ins = _as_tuple(inputs, "inputs", "gradcheck")
+    for i, x in enumerate(ins):
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"gradcheck: input {i} has dtype {x.dtype.name}; only floating point inputs can be differentiated")
+    base = [np.array(x.numpy(), dtype=np.float64) for x in ins]
+    xs = tuple(tensor(b) for b in base)
+    analytic = jacobian(func, xs, vectorize=True)
+    for j, (b, block) in enumerate(zip(base, analytic)):
+        a = np.asarray(block.numpy(), dtype=np.float64)
+        num = np.zeros_like(a)
+        flat = b.ravel()
+        for k in range(flat.size):
+            plus = flat.copy()
+            plus[k] += eps
+            minus = flat.copy()
+            minus[k] -= eps
+            args_p = list(xs)
+            args_m = list(xs)
+            args_p[j] = tensor(plus.reshape(b.shape))
+            args_m[j] = tensor(minus.reshape(b.shape))
+            num[:, k] = (_flat_outputs(func, args_p) - _flat_outputs(func, args_m)) / (2 * eps)
+        err = np.abs(a - num) - (atol + rtol * np.abs(num))
+        if err.size and (err.max() > 0 or not np.all(np.isfinite(a))):
+            r, c = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), err.shape)
+            if raise_exception:
+                raise GradcheckError(
+                    f"gradcheck: Jacobian mismatch for input {j} at output row {r}, input element {c}: "
+                    f"analytic {a[r, c]!r} vs numerical {num[r, c]!r} (atol={atol}, rtol={rtol})"
+                )
+            return False
+    return True
+
+
