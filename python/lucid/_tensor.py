@@ -67,7 +67,7 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
         raise TypeError(f"tensor: unsupported data of NumPy dtype {arr.dtype}")
     if requires_grad and arr.dtype.kind != "f":
         raise TypeError(f"tensor: only floating point tensors can require gradients, got {arr.dtype}")
-    return _core.from_numpy(np.ascontiguousarray(arr), requires_grad)
+    return _core.from_numpy(arr, requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -56,3 +56,10 @@ macro_rules! zip_storage {
         }
     }};
 }
+
+/// Reshape in row-major order, sharing the buffer when the layout allows it and
+/// copying to standard layout otherwise (transposed views, column-major products).
+pub fn reshape_array<T: Clone>(op: &'static str, a: &ArcArray<T, IxDyn>, shape: &[usize]) -> Result<ArcArray<T, IxDyn>> {
+    let a = if a.is_standard_layout() { a.clone() } else { a.as_standard_layout().into_owned().into_shared() };
+    a.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape(op, e.to_string()))
+}

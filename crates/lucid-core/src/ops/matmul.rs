@@ -7,6 +7,7 @@ use ndarray::{ArcArray, Array, Array3, ArrayView2, Axis, Ix2, IxDyn};
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
+use crate::ops::kernel::reshape_array;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -79,7 +80,7 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         let c = a2.dot(&view2(b)?);
         let mut shape = batch.clone();
         shape.extend([n, p]);
-        return c.into_shape_with_order(IxDyn(&shape)).map(|c| c.into_shared()).map_err(|e| Error::shape("matmul", e.to_string()));
+        return reshape_array("matmul", &c.into_dyn().into_shared(), &shape);
     }
     let nb: usize = batch.iter().product();
     // Materialise each operand at the full batch shape as a contiguous [nb, rows, cols].
@@ -128,14 +129,11 @@ impl Tensor {
         if na == 1 {
             shape.remove(shape.len() - if nb == 1 { 1 } else { 2 });
         }
-        let c = crate::map_storage!(&c, |x| x.clone().into_shape_with_order(IxDyn(&shape)).map_err(|e| Error::shape("matmul", e.to_string()))?);
+        let c = crate::map_storage!(&c, |x| reshape_array("matmul", x, &shape)?);
         Ok(Tensor::from_op(c, Op::Matmul(MatmulOp::Matmul), vec![a, b]))
     }
 
     fn storage_reshaped(&self, shape: &[usize]) -> Result<Storage> {
-        Ok(crate::map_storage!(self.storage(), |x| {
-            let x = if x.is_standard_layout() { x.clone() } else { x.as_standard_layout().into_owned().into_shared() };
-            x.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape("matmul", e.to_string()))?
-        }))
+        Ok(crate::map_storage!(self.storage(), |x| reshape_array("matmul", x, shape)?))
     }
 }

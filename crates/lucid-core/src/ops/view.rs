@@ -10,6 +10,7 @@ use ndarray::IxDyn;
 use crate::autograd::{Op, Rule};
 use crate::error::{Error, Result};
 use crate::map_storage;
+use crate::ops::kernel::reshape_array;
 use crate::shape::{batched, broadcast_shapes, normalize_axis};
 use crate::tensor::Tensor;
 
@@ -88,11 +89,7 @@ impl Tensor {
                 format!("shape {shape:?} is invalid for input of size {} (shape {:?})", self.numel(), self.shape()),
             ));
         }
-        let data = map_storage!(self.storage(), |a| {
-            let a = if a.is_standard_layout() { a.clone() } else { a.as_standard_layout().into_owned().into_shared() };
-            a.into_shape_with_order(IxDyn(shape))
-                .map_err(|e| Error::shape("reshape", e.to_string()))?
-        });
+        let data = map_storage!(self.storage(), |a| reshape_array("reshape", a, shape)?);
         Ok(Tensor::from_op(data, Op::View(ViewOp::Reshape), vec![self.clone()]))
     }
 
