@@ -7,7 +7,7 @@
 //! reshaped) flow through ONE sweep and arrive as `[m, *in_shape]`: the whole Jacobian.
 //! `chunk_size` sweeps row blocks of the identity instead, bounding the batch.
 
-use crate::autograd::{enable_grad, set_grad_enabled, GradOptions, Plan};
+use crate::autograd::{enable_grad, set_grad_enabled, Cot, DiagCot, GradOptions, Plan};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -89,8 +89,9 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     let mut r0 = 0;
     while r0 < m {
         let r1 = (r0 + chunk).min(m);
-        // Seeds for rows r0..r1: for output i, rows of the identity restricted to its columns.
-        let mut seeds: Vec<Option<Tensor>> = Vec::with_capacity(roots.len());
+        // Seeds for rows r0..r1: for output i, rows of the identity restricted to its
+        // columns; batched ones as diagonal cotangents (NOTE [diagonal cotangents]).
+        let mut seeds: Vec<Option<Cot>> = Vec::with_capacity(roots.len());
         for (i, out) in outputs.iter().enumerate() {
             if !out.requires_grad() {
                 continue;
@@ -98,12 +99,15 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
             let (lo, hi) = (offsets[i], offsets[i] + sizes[i]);
             seeds.push(if r1 <= lo || r0 >= hi {
                 None
+            } else if opts.vectorize {
+                let d = Tensor::ones(out.shape(), out.dtype());
+                Some(Cot::Diag(DiagCot { d, rows: r1 - r0, offset: lo as isize - r0 as isize }))
             } else {
-                Some(identity_block(r0, r1, lo, hi, out, opts.vectorize)?)
+                Some(Cot::Dense(one_hot(r0 - lo, out)?))
             });
         }
         let batch = usize::from(opts.vectorize);
-        let grads = plan.run(&seeds, batch, true, opts.create_graph)?;
+        let grads = plan.run_cot(seeds, batch, true, opts.create_graph)?;
         for (j, (g, x)) in grads.into_iter().zip(inputs).enumerate() {
             let rows = r1 - r0;
             let block = match g {
@@ -125,19 +129,11 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
         .collect()
 }
 
-/// Rows `r0..r1` of the m×m identity, columns `lo..hi`, shaped as a cotangent of `out`
-/// (with a leading batch dim of `r1 - r0` when `batched`).
-fn identity_block(r0: usize, r1: usize, lo: usize, hi: usize, out: &Tensor, batched: bool) -> Result<Tensor> {
-    let (rows, cols) = (r1 - r0, hi - lo);
-    let mut v = vec![0.0; rows * cols];
-    for r in r0..r1 {
-        if (lo..hi).contains(&r) {
-            v[(r - r0) * cols + (r - lo)] = 1.0;
-        }
-    }
-    let mut shape = if batched { vec![rows] } else { vec![] };
-    shape.extend_from_slice(out.shape());
-    Tensor::from_vec(v, &shape, out.dtype())
+/// The one-hot cotangent of `out` at flat element `e`.
+fn one_hot(e: usize, out: &Tensor) -> Result<Tensor> {
+    let mut v = vec![0.0; out.numel()];
+    v[e] = 1.0;
+    Tensor::from_vec(v, out.shape(), out.dtype())
 }
 
 /// Evaluate `f` at `inputs` with graph recording (inputs promoted to leaves).

@@ -3,9 +3,11 @@
 
 mod mode;
 mod reverse;
+mod structured;
 
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use reverse::{backward, grad, GradOptions, Plan};
+pub use structured::{Cot, DiagCot};
 
 use crate::error::Result;
 use crate::ops::{
@@ -45,6 +47,13 @@ pub(crate) trait Rule {
         batch: usize,
         needs: &[bool],
     ) -> Result<Vec<Option<Tensor>>>;
+
+    /// Whether `vjp` is elementwise in `g` (the cotangent of element i of the output
+    /// touches only element i of each input, before broadcasting). Such rules also
+    /// serve diagonal cotangents: see NOTE [diagonal cotangents] in `structured.rs`.
+    fn is_elementwise(&self) -> bool {
+        false
+    }
 }
 
 impl Op {

@@ -27,6 +27,10 @@ pub enum BinaryOp {
 }
 
 impl Rule for BinaryOp {
+    fn is_elementwise(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         match self {
             BinaryOp::Add => "add",

@@ -111,6 +111,10 @@ impl Rule for UnaryOp {
         self.name_str()
     }
 
+    fn is_elementwise(&self) -> bool {
+        true
+    }
+
     fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, _batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
         let gx = match *self {
