@@ -11,6 +11,9 @@ use crate::autograd::{enable_grad, set_grad_enabled, Cot, DiagCot, GradOptions, 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+/// Rows per sweep when `vectorize` is false (see NOTE [row blocks]).
+pub const ROW_BLOCK: usize = 64;
+
 /// Options of [`jacobian`] and [`jacobian_from_graph`].
 #[derive(Debug, Clone, Default)]
 pub struct JacobianOptions {
@@ -18,7 +21,8 @@ pub struct JacobianOptions {
     pub create_graph: bool,
     /// Raise when an output does not depend on an input, instead of zero rows.
     pub strict: bool,
-    /// Sweep all rows at once as one batched cotangent instead of one sweep per row.
+    /// Sweep all rows at once as one batched cotangent (or `chunk_size` at a time)
+    /// instead of blocks of [`ROW_BLOCK`] rows spread over all cores.
     pub vectorize: bool,
     /// With `vectorize`: sweep rows in blocks of this many (bounds memory).
     pub chunk_size: Option<usize>,
@@ -84,39 +88,66 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     let offsets: Vec<usize> = sizes.iter().scan(0, |acc, &s| { let o = *acc; *acc += s; Some(o) }).collect();
     let _mode = set_grad_enabled(opts.create_graph);
 
-    let chunk = if opts.vectorize { opts.chunk_size.unwrap_or(m.max(1)) } else { 1 };
-    let mut blocks: Vec<Vec<Tensor>> = vec![Vec::new(); inputs.len()];
-    let mut r0 = 0;
-    while r0 < m {
-        let r1 = (r0 + chunk).min(m);
-        // Seeds for rows r0..r1: for output i, rows of the identity restricted to its
-        // columns; batched ones as diagonal cotangents (NOTE [diagonal cotangents]).
+    // NOTE [row blocks]: vectorize=False sweeps rows in blocks of ROW_BLOCK (one batched
+    // sweep per block, bounded memory) and runs the blocks on all cores; vectorize=True
+    // sweeps everything at once, or chunk_size rows at a time. One path serves both.
+    let block = if opts.vectorize { opts.chunk_size.unwrap_or(m) } else { ROW_BLOCK }.clamp(1, m.max(1));
+    let ranges: Vec<(usize, usize)> = (0..m).step_by(block).map(|r0| (r0, (r0 + block).min(m))).collect();
+    let sweep = |&(r0, r1): &(usize, usize)| -> Result<Vec<Tensor>> {
+        // For output i, rows r0..r1 of the identity restricted to its columns, as a
+        // diagonal cotangent (NOTE [diagonal cotangents] in autograd/structured.rs).
         let mut seeds: Vec<Option<Cot>> = Vec::with_capacity(roots.len());
         for (i, out) in outputs.iter().enumerate() {
             if !out.requires_grad() {
                 continue;
             }
             let (lo, hi) = (offsets[i], offsets[i] + sizes[i]);
-            seeds.push(if r1 <= lo || r0 >= hi {
-                None
-            } else if opts.vectorize {
+            seeds.push((r1 > lo && r0 < hi).then(|| {
                 let d = Tensor::ones(out.shape(), out.dtype());
-                Some(Cot::Diag(DiagCot { d, rows: r1 - r0, offset: lo as isize - r0 as isize }))
-            } else {
-                Some(Cot::Dense(one_hot(r0 - lo, out)?))
-            });
+                Cot::Diag(DiagCot { d, rows: r1 - r0, offset: lo as isize - r0 as isize })
+            }));
         }
-        let batch = usize::from(opts.vectorize);
-        let grads = plan.run_cot(seeds, batch, true, opts.create_graph)?;
-        for (j, (g, x)) in grads.into_iter().zip(inputs).enumerate() {
-            let rows = r1 - r0;
-            let block = match g {
-                Some(g) => g.reshape_exact(&[rows, x.numel()])?,
-                None => Tensor::zeros(&[rows, x.numel()], x.dtype()),
-            };
-            blocks[j].push(block);
+        let grads = plan.run_cot(seeds, 1, true, opts.create_graph)?;
+        grads
+            .into_iter()
+            .zip(inputs)
+            .map(|(g, x)| match g {
+                Some(g) => g.reshape_exact(&[r1 - r0, x.numel()]),
+                None => Ok(Tensor::zeros(&[r1 - r0, x.numel()], x.dtype())),
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(ranges.len());
+    let per_range: Vec<Vec<Tensor>> = if opts.vectorize || opts.create_graph || threads < 2 {
+        ranges.iter().map(sweep).collect::<Result<_>>()?
+    } else {
+        // Independent row blocks on all cores; each worker sets its own grad mode.
+        let results: Vec<Result<Vec<Tensor>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (ranges, sweep) = (&ranges, &sweep);
+                    scope.spawn(move || {
+                        ranges.iter().skip(t).step_by(threads).map(|r| (r.0, sweep(r))).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut all: Vec<(usize, Result<Vec<Tensor>>)> = Vec::with_capacity(ranges.len());
+            for h in handles {
+                match h.join() {
+                    Ok(part) => all.extend(part),
+                    Err(_) => all.push((usize::MAX, Err(Error::graph("jacobian", "a worker thread panicked")))),
+                }
+            }
+            all.sort_by_key(|(r0, _)| *r0);
+            all.into_iter().map(|(_, r)| r).collect()
+        });
+        results.into_iter().collect::<Result<_>>()?
+    };
+    let mut blocks: Vec<Vec<Tensor>> = vec![Vec::with_capacity(ranges.len()); inputs.len()];
+    for parts in per_range {
+        for (j, p) in parts.into_iter().enumerate() {
+            blocks[j].push(p);
         }
-        r0 = r1;
     }
     inputs
         .iter()
@@ -127,13 +158,6 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
             _ => Tensor::cat(&parts, 0),
         })
         .collect()
-}
-
-/// The one-hot cotangent of `out` at flat element `e`.
-fn one_hot(e: usize, out: &Tensor) -> Result<Tensor> {
-    let mut v = vec![0.0; out.numel()];
-    v[e] = 1.0;
-    Tensor::from_vec(v, out.shape(), out.dtype())
 }
 
 /// Evaluate `f` at `inputs` with graph recording (inputs promoted to leaves).

@@ -108,12 +108,37 @@ pub(crate) fn diag_vjp(op: &Op, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, n
         // Reshape keeps the row-major element order, so the diagonal just reshapes.
         Op::View(ViewOp::Reshape) => Some(dc.d.reshape_exact(inputs[0].shape()).map(|d| vec![Some(dc.with(d))])),
         // y = A x: diag(d) A scales the rows of A (the x-cotangent), no product needed.
-        Op::Matmul(MatmulOp::Matmul)
-            if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && !needs[0] && dc.offset == 0 && dc.rows == out.numel() =>
-        {
-            Some(dc.d.unsqueeze(-1).and_then(|d| d.mul(&inputs[0])).map(|g| vec![None, Some(Cot::Dense(g))]))
+        Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && !needs[0] => {
+            Some(scaled_rows(dc, &inputs[0]).map(|g| vec![None, Some(Cot::Dense(g))]))
         }
         _ => None,
+    }
+}
+
+/// `G @ a` for the diagonal `G` of a vector output: row r is `d[e] a[e, :]` with
+/// `e = r - offset`, zero where e is out of range.
+fn scaled_rows(dc: &DiagCot, a: &Tensor) -> Result<Tensor> {
+    let n = dc.d.numel() as isize;
+    let lo = (-dc.offset).max(0);
+    let hi = (dc.rows as isize - dc.offset).min(n);
+    let len = (hi - lo).max(0) as usize;
+    let k = a.shape()[1];
+    let mut parts = Vec::with_capacity(3);
+    let before = (lo + dc.offset).max(0) as usize; // first row holding element lo
+    if before > 0 {
+        parts.push(Tensor::zeros(&[before, k], a.dtype()));
+    }
+    if len > 0 {
+        let lo = lo as usize;
+        parts.push(dc.d.narrow(0, lo, len)?.unsqueeze(-1)?.mul(&a.narrow(0, lo, len)?)?);
+    }
+    let after = dc.rows - before - len;
+    if after > 0 {
+        parts.push(Tensor::zeros(&[after, k], a.dtype()));
+    }
+    match parts.len() {
+        1 => Ok(parts.pop().unwrap_or_else(|| Tensor::zeros(&[dc.rows, k], a.dtype()))),
+        _ => Tensor::cat(&parts, 0),
     }
 }
 
