@@ -1,6 +1,7 @@
 //! The graph and its sweeps: the op enum every recorded node carries, grad mode, and
 //! the reverse (cotangent) sweep.
 
+mod forward;
 mod mode;
 mod reverse;
 mod structured;
@@ -53,6 +54,22 @@ pub(crate) trait Rule {
     /// serve diagonal cotangents: see NOTE [diagonal cotangents] in `structured.rs`.
     fn is_elementwise(&self) -> bool {
         false
+    }
+
+    /// Jacobian-vector product: `tangents[k]` is input k's tangent (shape
+    /// `batch_shape + inputs[k].shape`, `None` for zero); return the output's tangent
+    /// (`batch_shape + out.shape`, or broadcastable to it), `None` if it is zero.
+    /// Written with Tensor ops, like `vjp`, so forward-over-reverse and create_graph work.
+    ///
+    /// Elementwise families get it from their VJP (their Jacobian is diagonal, hence
+    /// self-adjoint). Any other family that does not override it gets the exact
+    /// transposition of its VJP, which costs a small extra reverse sweep per node.
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        if self.is_elementwise() {
+            forward::elementwise_jvp(self, inputs, out, tangents, batch)
+        } else {
+            forward::jvp_by_transposition(self, inputs, out, tangents, batch)
+        }
     }
 }
 

@@ -20,22 +20,22 @@ enum Targets<'a> {
     Leaves,
 }
 
-struct Step {
-    tensor: Tensor,
+pub(super) struct Step {
+    pub(super) tensor: Tensor,
     /// Slot of each input in the plan, `None` where that input leads to no target.
-    input_slots: Vec<Option<usize>>,
+    pub(super) input_slots: Vec<Option<usize>>,
 }
 
 /// A reusable reverse sweep from `roots` to `targets`.
 pub struct Plan {
     /// Reverse topological order: every step comes before the steps of its inputs.
-    steps: Vec<Step>,
+    pub(super) steps: Vec<Step>,
     /// Slot of each root, `None` when the root leads to no target.
-    root_slots: Vec<Option<usize>>,
+    pub(super) root_slots: Vec<Option<usize>>,
     /// Slot of each target, `None` when the target is not reached from any root.
-    target_slots: Vec<Option<usize>>,
+    pub(super) target_slots: Vec<Option<usize>>,
     /// For each slot, the targets it delivers (a tensor may be listed twice).
-    delivers: Vec<Vec<usize>>,
+    pub(super) delivers: Vec<Vec<usize>>,
     leaves: bool,
 }
 

@@ -115,6 +115,42 @@ pub(crate) fn diag_vjp(op: &Op, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, n
     }
 }
 
+/// The tangent of `op`'s output for structured input tangents, or `None` when the op
+/// has no structured rule (the sweep then densifies and runs the ordinary JVP rule).
+pub(crate) fn diag_jvp(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Cot>]) -> Option<Result<Option<Cot>>> {
+    let mut diag: Option<&DiagCot> = None;
+    for t in tangents.iter().flatten() {
+        match (t, diag) {
+            (Cot::Dense(_), _) => return None,
+            (Cot::Diag(a), Some(b)) if a.rows != b.rows || a.offset != b.offset => return None,
+            (Cot::Diag(a), _) => diag = Some(a),
+        }
+    }
+    let dc = diag?;
+    let ds = || -> Vec<Option<Tensor>> {
+        tangents.iter().map(|t| match t {
+            Some(Cot::Diag(a)) => Some(a.d.clone()),
+            _ => None,
+        }).collect()
+    };
+    let rule: &dyn Rule = op.rule();
+    if rule.is_elementwise() {
+        let aligned = tangents.iter().zip(inputs).all(|(t, x)| t.is_none() || x.shape() == out.shape());
+        if !aligned {
+            return None;
+        }
+        return Some(rule.jvp(inputs, out, &ds(), 0).map(|d| d.map(|d| dc.with(d))));
+    }
+    match op {
+        Op::View(ViewOp::Reshape) => Some(dc.d.reshape_exact(out.shape()).map(|d| Some(dc.with(d)))),
+        // y = A x with the identity over x: column r of the tangent is d[e] A[:, e].
+        Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && tangents[0].is_none() => {
+            Some(inputs[0].t().and_then(|at| scaled_rows(dc, &at)).map(|t| Some(Cot::Dense(t))))
+        }
+        _ => None,
+    }
+}
+
 /// `G @ a` for the diagonal `G` of a vector output: row r is `d[e] a[e, :]` with
 /// `e = r - offset`, zero where e is out of range.
 fn scaled_rows(dc: &DiagCot, a: &Tensor) -> Result<Tensor> {

@@ -55,6 +55,45 @@ impl Rule for MatmulOp {
         };
         Ok(vec![ga, gb])
     }
+
+    // d(A B) = dA B + A dB. Tangents carry leading batch dims, so the operand with fewer
+    // dims gets size-1 dims after the batch to keep matmul's batch broadcasting aligned.
+    fn jvp(&self, inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let (na, nb) = (a.ndim(), b.ndim());
+        let ta = match &tangents[0] {
+            None => None,
+            Some(t) => Some(match (na, nb) {
+                (1, 1) | (1, 2) => t.matmul(b)?,
+                (1, _) => pad(t, batch, nb - 2)?.unsqueeze(-2)?.matmul(b)?.squeeze(Some(&[-2]))?,
+                _ => pad(t, batch, nb.saturating_sub(na))?.matmul(b)?,
+            }),
+        };
+        let tb = match &tangents[1] {
+            None => None,
+            Some(t) => Some(match (na, nb) {
+                (1, 1) => t.matmul(a)?,
+                (2, 1) => t.matmul(&a.t()?)?,
+                (_, 1) => a.matmul(&pad(t, batch, na - 2)?.unsqueeze(-1)?)?.squeeze(Some(&[-1]))?,
+                _ => a.matmul(&pad(t, batch, na.saturating_sub(nb))?)?,
+            }),
+        };
+        Ok(match (ta, tb) {
+            (Some(x), Some(y)) => Some(x.add(&y)?),
+            (x, y) => x.or(y),
+        })
+    }
+}
+
+/// Insert `extra` size-1 dims after the first `batch` dims of `t`.
+fn pad(t: &Tensor, batch: usize, extra: usize) -> Result<Tensor> {
+    if extra == 0 {
+        return Ok(t.clone());
+    }
+    let mut shape = t.shape()[..batch].to_vec();
+    shape.extend(std::iter::repeat(1).take(extra));
+    shape.extend_from_slice(&t.shape()[batch..]);
+    t.reshape_exact(&shape)
 }
 
 fn view2<T>(a: &ArcArray<T, IxDyn>) -> Result<ArrayView2<'_, T>> {

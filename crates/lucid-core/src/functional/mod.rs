@@ -1,18 +1,15 @@
 //! Jacobians and their family over Rust closures, and the graph-level entry points the
 //! Python API calls after running the user's function once.
 //!
-//! NOTE [why vectorize seeds an identity]: row r of J is the cotangent of the inputs
-//! for the one-hot output cotangent e_r. Because every VJP rule is batch-polymorphic,
-//! the m one-hot seeds stacked as one cotangent of shape `[m, *out_shape]` (the identity
-//! reshaped) flow through ONE sweep and arrive as `[m, *in_shape]`: the whole Jacobian.
-//! `chunk_size` sweeps row blocks of the identity instead, bounding the batch.
+//! The Jacobian itself (both modes, the row blocks) lives in `jacobian.rs`.
 
-use crate::autograd::{enable_grad, set_grad_enabled, Cot, DiagCot, GradOptions, Plan};
+mod jacobian;
+
+pub use jacobian::{jacobian_from_graph, Strategy, ROW_BLOCK};
+
+use crate::autograd::{enable_grad, Cot, GradOptions, Plan};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-
-/// Rows per sweep when `vectorize` is false (see NOTE [row blocks]).
-pub const ROW_BLOCK: usize = 64;
 
 /// Options of [`jacobian`] and [`jacobian_from_graph`].
 #[derive(Debug, Clone, Default)]
@@ -26,6 +23,8 @@ pub struct JacobianOptions {
     pub vectorize: bool,
     /// With `vectorize`: sweep rows in blocks of this many (bounds memory).
     pub chunk_size: Option<usize>,
+    /// Reverse mode (rows), forward mode (columns), or the cheaper of the two.
+    pub strategy: Strategy,
 }
 
 /// Leaves for `inputs` that require grad, without changing the caller's tensors: a
@@ -53,7 +52,7 @@ pub fn prepare_inputs(op: &'static str, inputs: &[Tensor]) -> Result<Vec<Tensor>
 }
 
 /// Error unless every output depends on every input (`strict` mode).
-fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Result<()> {
+pub(crate) fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Result<()> {
     for (i, out) in outputs.iter().enumerate() {
         let plan = Plan::new(std::slice::from_ref(out), inputs);
         for j in 0..inputs.len() {
@@ -66,98 +65,6 @@ fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Resu
         }
     }
     Ok(())
-}
-
-/// The Jacobian blocks of already computed `outputs` with respect to `inputs`: one
-/// `(Σ numel(out_i), numel(x_j))` matrix per input, rows of the outputs stacked in
-/// order. Outputs that do not require grad give zero rows.
-pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Tensor>> {
-    if opts.strict {
-        check_strict("jacobian", outputs, inputs)?;
-    }
-    if opts.chunk_size == Some(0) {
-        return Err(Error::argument("jacobian", "chunk_size must be a positive integer, got 0"));
-    }
-    if opts.chunk_size.is_some() && !opts.vectorize {
-        return Err(Error::argument("jacobian", "chunk_size requires vectorize=True"));
-    }
-    let roots: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let plan = Plan::new(&roots, inputs);
-    let sizes: Vec<usize> = outputs.iter().map(Tensor::numel).collect();
-    let m: usize = sizes.iter().sum();
-    let offsets: Vec<usize> = sizes.iter().scan(0, |acc, &s| { let o = *acc; *acc += s; Some(o) }).collect();
-    let _mode = set_grad_enabled(opts.create_graph);
-
-    // NOTE [row blocks]: vectorize=False sweeps rows in blocks of ROW_BLOCK (one batched
-    // sweep per block, bounded memory) and runs the blocks on all cores; vectorize=True
-    // sweeps everything at once, or chunk_size rows at a time. One path serves both.
-    let block = if opts.vectorize { opts.chunk_size.unwrap_or(m) } else { ROW_BLOCK }.clamp(1, m.max(1));
-    let ranges: Vec<(usize, usize)> = (0..m).step_by(block).map(|r0| (r0, (r0 + block).min(m))).collect();
-    let sweep = |&(r0, r1): &(usize, usize)| -> Result<Vec<Tensor>> {
-        // For output i, rows r0..r1 of the identity restricted to its columns, as a
-        // diagonal cotangent (NOTE [diagonal cotangents] in autograd/structured.rs).
-        let mut seeds: Vec<Option<Cot>> = Vec::with_capacity(roots.len());
-        for (i, out) in outputs.iter().enumerate() {
-            if !out.requires_grad() {
-                continue;
-            }
-            let (lo, hi) = (offsets[i], offsets[i] + sizes[i]);
-            seeds.push((r1 > lo && r0 < hi).then(|| {
-                let d = Tensor::ones(out.shape(), out.dtype());
-                Cot::Diag(DiagCot { d, rows: r1 - r0, offset: lo as isize - r0 as isize })
-            }));
-        }
-        let grads = plan.run_cot(seeds, 1, true, opts.create_graph)?;
-        grads
-            .into_iter()
-            .zip(inputs)
-            .map(|(g, x)| match g {
-                Some(g) => g.reshape_exact(&[r1 - r0, x.numel()]),
-                None => Ok(Tensor::zeros(&[r1 - r0, x.numel()], x.dtype())),
-            })
-            .collect()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(ranges.len());
-    let per_range: Vec<Vec<Tensor>> = if opts.vectorize || opts.create_graph || threads < 2 {
-        ranges.iter().map(sweep).collect::<Result<_>>()?
-    } else {
-        // Independent row blocks on all cores; each worker sets its own grad mode.
-        let results: Vec<Result<Vec<Tensor>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (ranges, sweep) = (&ranges, &sweep);
-                    scope.spawn(move || {
-                        ranges.iter().skip(t).step_by(threads).map(|r| (r.0, sweep(r))).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            let mut all: Vec<(usize, Result<Vec<Tensor>>)> = Vec::with_capacity(ranges.len());
-            for h in handles {
-                match h.join() {
-                    Ok(part) => all.extend(part),
-                    Err(_) => all.push((usize::MAX, Err(Error::graph("jacobian", "a worker thread panicked")))),
-                }
-            }
-            all.sort_by_key(|(r0, _)| *r0);
-            all.into_iter().map(|(_, r)| r).collect()
-        });
-        results.into_iter().collect::<Result<_>>()?
-    };
-    let mut blocks: Vec<Vec<Tensor>> = vec![Vec::with_capacity(ranges.len()); inputs.len()];
-    for parts in per_range {
-        for (j, p) in parts.into_iter().enumerate() {
-            blocks[j].push(p);
-        }
-    }
-    inputs
-        .iter()
-        .zip(blocks)
-        .map(|(x, parts)| match parts.len() {
-            0 => Ok(Tensor::zeros(&[0, x.numel()], x.dtype())),
-            1 => Ok(parts.into_iter().next().unwrap_or_else(|| Tensor::zeros(&[0, x.numel()], x.dtype()))),
-            _ => Tensor::cat(&parts, 0),
-        })
-        .collect()
 }
 
 /// Evaluate `f` at `inputs` with graph recording (inputs promoted to leaves).
@@ -233,8 +140,8 @@ where
     Ok((finish(outputs, create_graph), grads))
 }
 
-/// `J v` for tangents `v` of the inputs, exactly, by the double-VJP construction:
-/// `g(u) = Jᵀu` is linear in a dummy cotangent `u`, so `∂⟨g(u), v⟩/∂u = J v`.
+/// `J v` for tangents `v` of the inputs: one forward (tangent) sweep over the recorded
+/// graph, exact. Outputs the inputs do not reach get zero tangents.
 pub fn jvp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
     if inputs.len() != v.len() {
         return Err(Error::argument("jvp", format!("got {} inputs but {} tangents v", inputs.len(), v.len())));
@@ -247,26 +154,15 @@ pub fn jvp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], creat
     if strict {
         check_strict("jvp", outputs, inputs)?;
     }
-    let _g = enable_grad();
-    let dummies: Vec<Tensor> = outputs.iter().map(|o| o.zeros_like().leaf_requiring_grad()).collect::<Result<_>>()?;
-    let live: Vec<usize> = (0..outputs.len()).filter(|&i| outputs[i].requires_grad()).collect();
-    let roots: Vec<Tensor> = live.iter().map(|&i| outputs[i].clone()).collect();
-    let seeds: Vec<Option<Tensor>> = live.iter().map(|&i| Some(dummies[i].clone())).collect();
-    let g = Plan::new(&roots, inputs).run(&seeds, 0, true, true)?;
-    // ⟨g, v⟩ summed over inputs reached
-    let mut roots2 = Vec::new();
-    let mut seeds2 = Vec::new();
-    for (gk, vk) in g.into_iter().zip(v) {
-        if let Some(gk) = gk.filter(Tensor::requires_grad) {
-            seeds2.push(Some(vk.to_dtype(gk.dtype())?));
-            roots2.push(gk);
-        }
-    }
-    let jv = Plan::new(&roots2, &dummies).run(&seeds2, 0, true, create_graph)?;
-    Ok(jv
-        .into_iter()
-        .zip(outputs)
-        .map(|(t, o)| t.unwrap_or_else(|| Tensor::zeros(o.shape(), o.dtype())))
+    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
+    let seeds: Vec<Option<Cot>> = v.iter().zip(inputs).map(|(vk, x)| vk.to_dtype(x.dtype()).map(|t| Some(Cot::Dense(t)))).collect::<Result<_>>()?;
+    let mut tangents = Plan::new(&live, inputs).run_forward(seeds, 0, create_graph)?.into_iter();
+    Ok(outputs
+        .iter()
+        .map(|o| {
+            let t = if o.requires_grad() { tangents.next().flatten() } else { None };
+            t.unwrap_or_else(|| Tensor::zeros(o.shape(), o.dtype()))
+        })
         .collect())
 }
 
