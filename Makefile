@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
 
-.PHONY: all build demo test test-rust test-python bench bench-quick clean
+.PHONY: all build demo test test-rust test-python bench bench-quick stub clean
 
 all: build
 
@@ -40,6 +40,11 @@ bench: build
 
 bench-quick: build
 	@if [ -f benchmarks/bench.py ]; then $(PY) benchmarks/bench.py --quick --smoke; fi
+
+# Regenerate the type stub of lucid._core from the built extension (tests/test_stub.py
+# fails when it is stale).
+stub: build
+	$(PY) tools/gen_stub.py
 
 clean:
 	cargo clean
