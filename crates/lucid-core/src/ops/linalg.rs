@@ -236,6 +236,8 @@ impl Tensor {
     /// `log det A`: NaN where the determinant is negative, -inf where it is zero (as
     /// PyTorch's `logdet`).
     pub fn logdet(&self) -> Result<Tensor> {
+        square("logdet", self)?;
+        float_input("logdet", self)?;
         let (sign, logabs) = self.slogdet()?;
         let negative = sign.lt(&sign.scalar_like(0.0))?;
         crate::where_(&negative, &logabs.scalar_like(f64::NAN), &logabs)
