@@ -33,14 +33,20 @@ def test_singular_matrix_in_a_batch_names_its_index():
         nested.inverse()
 
 
-def test_singular_det_is_zero_but_its_backward_raises():
+def test_singular_det_is_zero_and_still_differentiable():
+    # det [[a, b], [c, d]] = ad - bc has gradient [[d, -c], [-b, a]] everywhere,
+    # singular matrices included (as in PyTorch)
     a = t(SINGULAR).requires_grad_()
     d = a.det()
     assert d.item() == 0.0
+    d.backward()
+    assert a.grad.tolist() == [[4.0, -2.0], [-2.0, 1.0]]
     sign, logabsdet = lucid.slogdet(t(SINGULAR))
     assert sign.item() == 0.0 and logabsdet.item() == -np.inf
-    with pytest.raises(RuntimeError, match="det backward: the matrix is singular"):
-        d.backward()
+    # log|det| has no finite gradient at a singular matrix
+    b = t(SINGULAR).requires_grad_()
+    with pytest.raises(RuntimeError, match="slogdet backward: the matrix is singular"):
+        lucid.slogdet(b)[1].backward()
 
 
 def test_cholesky_of_a_matrix_that_is_not_positive_definite():

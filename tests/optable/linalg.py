@@ -25,6 +25,14 @@ def _negative_det(rng, shape, i):
     return a
 
 
+def _rank_deficient(rng, shape, i):
+    # row 1 = 2 * row 0 exactly, so LU meets an exactly zero pivot and det's
+    # gradient takes the cofactor path
+    a = rng.uniform(-2, 2, size=shape)
+    a[..., 1, :] = 2 * a[..., 0, :]
+    return a
+
+
 def _spd(rng, shape, i):
     m = rng.uniform(-1, 1, size=shape)
     return m @ np.swapaxes(m, -1, -2) + shape[-1] * np.eye(shape[-1])
@@ -97,6 +105,7 @@ CASES = [
     OpCase("linalg_inv", lambda x: lucid.linalg.inv(x), np.linalg.inv, [((2, 3, 3),)], make=_well_conditioned),
     OpCase("det", lambda x: x.det(), np.linalg.det, [((3, 3),), ((2, 2, 2),), ((1, 1),)], make=_well_conditioned),
     OpCase("det_negative", lambda x: lucid.linalg.det(x), np.linalg.det, [((3, 3),)], make=_negative_det),
+    OpCase("det_singular", lambda x: x.det(), np.linalg.det, [((3, 3),), ((2, 2, 2),)], make=_rank_deficient),
     OpCase("logdet", lambda x: x.logdet(), lambda x: np.log(np.linalg.det(x)), [((3, 3),), ((2, 2, 2),)], make=_well_conditioned),
     OpCase("slogdet", lambda x: lucid.linalg.slogdet(x).logabsdet, lambda x: np.linalg.slogdet(x)[1], [((3, 3),), ((2, 3, 3),)], make=_negative_det),
     OpCase("slogdet_sign", lambda x: x.slogdet()[0] * x.sum(), lambda x: np.linalg.slogdet(x)[0] * x.sum(), [((3, 3),)], make=_negative_det),

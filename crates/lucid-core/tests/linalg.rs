@@ -51,13 +51,13 @@ fn gradcheck(f: impl Fn(&Tensor) -> Result<Tensor> + Copy, x: &Tensor) {
     let wrap = |xs: &[Tensor]| Ok(vec![f(&xs[0])?]);
     for vectorize in [false, true] {
         let opts = JacobianOptions { vectorize, ..Default::default() };
-        let j = jacobian(wrap, &[x.clone()], &opts).unwrap();
+        let j = jacobian(wrap, std::slice::from_ref(x), &opts).unwrap();
         close(&j[0].to_f64_vec(), &numeric_jacobian(&f, x), 1e-6);
     }
     // second order: the Hessian of a weighted sum against differences of its gradient
     let w = t(&(0..f(x).unwrap().numel()).map(|i| 0.3 + 0.1 * i as f64).collect::<Vec<_>>(), f(x).unwrap().shape());
     let scalar = |xs: &[Tensor]| Ok(vec![f(&xs[0])?.mul(&w)?.sum_all()?]);
-    let h = hessian(scalar, &[x.clone()], &JacobianOptions::default()).unwrap();
+    let h = hessian(scalar, std::slice::from_ref(x), &JacobianOptions::default()).unwrap();
     let grad = |y: &Tensor| -> Result<Tensor> { Ok(t(&grad_of_sum(|z| f(z)?.mul(&w), y), y.shape())) };
     close(&h[0][0].to_f64_vec(), &numeric_jacobian(&grad, x), 1e-5);
 }
@@ -103,6 +103,13 @@ fn singular_matrices() {
     let (s, l) = a.slogdet().unwrap();
     assert_eq!((s.item().unwrap(), l.item().unwrap()), (0.0, f64::NEG_INFINITY));
     assert!(matches!(a.inverse(), Err(Error::Linalg { op: "inv", .. })));
+    // ∇ det = cofactors = [[4, -2], [-2, 1]], defined at singular matrices too
+    assert_eq!(grad_of_sum(|x| x.det(), &a), vec![4.0, -2.0, -2.0, 1.0]);
+    // log|det| = -inf there: its backward refuses
+    let x = a.leaf_requiring_grad().unwrap();
+    let y = x.slogdet().unwrap().1;
+    let err = lucid_core::autograd::grad(&[y], &[x], &[], Default::default()).unwrap_err();
+    assert!(matches!(err, Error::Linalg { op: "slogdet backward", .. }), "{err}");
     // the batch index of the offending matrix is named
     let batch = Tensor::stack(&[well_conditioned(), t(&[1.0, 2.0, 0.0, 2.0, 4.0, 0.0, 0.0, 0.0, 1.0], &[3, 3])], 0).unwrap();
     let msg = batch.inverse().unwrap_err().message();
@@ -187,9 +194,9 @@ fn einsum_patterns_match_the_direct_ops() {
     assert_eq!(einsum("ij,jk", &[a.clone(), b.clone()]).unwrap().to_f64_vec(), a.matmul(&b).unwrap().to_f64_vec());
     assert_eq!(einsum("ij,j->i", &[a.clone(), v.clone()]).unwrap().to_f64_vec(), a.matmul(&v).unwrap().to_f64_vec());
     assert_eq!(einsum("i,i->", &[v.clone(), v.clone()]).unwrap().item().unwrap(), 6.0);
-    assert_eq!(einsum("ij->ji", &[a.clone()]).unwrap().to_f64_vec(), a.t().unwrap().to_f64_vec());
-    assert_eq!(einsum("ii->i", &[sq.clone()]).unwrap().to_f64_vec(), vec![1.0, 4.0]);
-    assert_eq!(einsum("ii", &[sq.clone()]).unwrap().item().unwrap(), 5.0);
+    assert_eq!(einsum("ij->ji", std::slice::from_ref(&a)).unwrap().to_f64_vec(), a.t().unwrap().to_f64_vec());
+    assert_eq!(einsum("ii->i", std::slice::from_ref(&sq)).unwrap().to_f64_vec(), vec![1.0, 4.0]);
+    assert_eq!(einsum("ii", std::slice::from_ref(&sq)).unwrap().item().unwrap(), 5.0);
     assert_eq!(einsum("i,j->ij", &[v.clone(), v.clone()]).unwrap().to_f64_vec(), v.outer(&v).unwrap().to_f64_vec());
     let ba = Tensor::stack(&[a.clone(), a.mul_scalar(2.0).unwrap()], 0).unwrap();
     let bb = Tensor::stack(&[b.clone(), b.clone()], 0).unwrap();
@@ -200,7 +207,7 @@ fn einsum_patterns_match_the_direct_ops() {
     let direct = a.mul(&v).unwrap().matmul(&b).unwrap();
     assert_eq!(three.to_f64_vec(), direct.to_f64_vec());
     for bad in ["ij,jk->ik,", "ij->ii", "ij->k", "i2->i", "ij.->i", "ijk->i"] {
-        assert!(einsum(bad, &[a.clone()]).is_err(), "{bad}");
+        assert!(einsum(bad, std::slice::from_ref(&a)).is_err(), "{bad}");
     }
     assert!(matches!(einsum("ij,jk->ik", &[a.clone(), a.clone()]), Err(Error::Shape { .. })));
     assert!(matches!(einsum("ij,jk->ik", &[a]), Err(Error::Argument { .. })));
@@ -240,8 +247,14 @@ fn gradcheck_every_op() {
     gradcheck(|x| x.trace(), &a);
     gradcheck(|x| einsum("ij,jk->ik", &[x.clone(), x.clone()]), &a);
     gradcheck(|x| einsum("ii->i", &[x.square()?]), &a);
+    // det at singular matrices (rank 2 and rank 1): the cofactor path, to second order
+    gradcheck(|x| x.det(), &t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 1.0, 0.0, 1.0], &[3, 3]));
+    gradcheck(|x| x.det(), &t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 3.0, 6.0, 9.0], &[3, 3]));
+    gradcheck(|x| x.det(), &Tensor::zeros(&[1, 1], DType::F64));
     // a batch of matrices
     let batch = Tensor::stack(&[a.clone(), spd.clone()], 0).unwrap();
     gradcheck(|x| x.inverse()?.mul(x), &batch);
     gradcheck(|x| x.det(), &batch);
+    let with_singular = Tensor::stack(&[a.clone(), t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 1.0, 0.0, 1.0], &[3, 3])], 0).unwrap();
+    gradcheck(|x| x.det(), &with_singular);
 }

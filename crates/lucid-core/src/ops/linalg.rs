@@ -57,11 +57,16 @@ impl Rule for LinalgOp {
                 let it = out.mt()?;
                 vec![Some(it.matmul(g)?.matmul(&it)?.neg()?)]
             }
-            // d det A = det A · tr(A⁻¹ dA)  ⇒  gA = G · det A · A⁻ᵀ. A singular A has no
-            // inverse: its backward raises (PyTorch would use an SVD there).
+            // d det A = tr(adj(A) dA)  ⇒  gA = G · adj(A)ᵀ = G · det A · A⁻ᵀ. When some
+            // matrix of the batch is singular (no inverse) the cofactor matrix adj(A)ᵀ is
+            // built from minors instead: defined everywhere, as PyTorch's gradient is.
             LinalgOp::Det => {
-                let scale = g.mul(out)?.unsqueeze(-1)?.unsqueeze(-1)?;
-                vec![Some(scale.mul(&a.inverse_for("det backward")?.mt()?)?)]
+                let g = g.unsqueeze(-1)?.unsqueeze(-1)?;
+                match a.inverse_for("det backward") {
+                    Ok(inv) => vec![Some(g.mul(&out.unsqueeze(-1)?.unsqueeze(-1)?)?.mul(&inv.mt()?)?)],
+                    Err(Error::Linalg { .. }) => vec![Some(g.mul(&cofactors(a)?)?)],
+                    Err(e) => return Err(e),
+                }
             }
             // d log|det A| = tr(A⁻¹ dA)  ⇒  gA = G · A⁻ᵀ
             LinalgOp::LogAbsDet => {
@@ -86,6 +91,32 @@ impl Rule for LinalgOp {
             }
         })
     }
+}
+
+/// `a` without index `i` of `dim` (a differentiable copy).
+fn drop_index(a: &Tensor, dim: isize, i: usize) -> Result<Tensor> {
+    let n = a.shape()[a.ndim() - if dim == -1 { 1 } else { 2 }];
+    Tensor::cat(&[a.narrow(dim, 0, i)?, a.narrow(dim, i + 1, n - i - 1)?], dim)
+}
+
+/// The cofactor matrix `C_ij = (-1)^(i+j) det(A without row i and column j)` of each
+/// matrix, i.e. `adj(A)ᵀ`, from n² differentiable minor determinants: O(n⁵), used
+/// only for the gradient of `det` at singular matrices.
+fn cofactors(a: &Tensor) -> Result<Tensor> {
+    let n = a.shape()[a.ndim() - 1];
+    let mut entries = Vec::with_capacity(n * n);
+    for i in 0..n {
+        let rows = drop_index(a, -2, i)?;
+        for j in 0..n {
+            let minor = drop_index(&rows, -1, j)?.det()?;
+            entries.push(if (i + j) % 2 == 1 { minor.neg()? } else { minor });
+        }
+    }
+    if entries.is_empty() {
+        return Ok(Tensor::zeros(a.shape(), a.dtype()));
+    }
+    // batch + [n²] → batch + [n, n], the shape of `a`
+    Tensor::stack(&entries, -1)?.reshape_exact(a.shape())
 }
 
 /// The size `n` of a (batch of) square matrices, or a shape error naming `op`.

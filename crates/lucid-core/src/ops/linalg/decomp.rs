@@ -138,7 +138,7 @@ pub(crate) fn cholesky<T: Float>(a: &[T], n: usize) -> std::result::Result<Vec<T
         for k in 0..j {
             d = d - l[j * n + k] * l[j * n + k];
         }
-        if !(d > T::zero()) {
+        if d <= T::zero() || d.is_nan() {
             return Err(j);
         }
         let djj = d.sqrt();
