@@ -15,6 +15,7 @@ _METHOD_OPS = [
     "sum", "mean",
     # linear algebra
     "matmul",
+    "dot", "outer", "mv", "mm", "bmm", "trace", "diagonal", "diag", "diag_embed", "tril", "triu", "inverse", "det", "logdet", "cholesky",
     # shape
     "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "t", "expand",
     "broadcast_to", "narrow", "select",

@@ -29,6 +29,7 @@ pub enum Op {
     Index(IndexOp),
     Join(JoinOp),
     Matmul(MatmulOp),
+    Linalg(crate::ops::linalg::LinalgOp),
 }
 
 /// What an op family implements for the sweeps.
@@ -83,6 +84,7 @@ impl Op {
             Op::Index(op) => op,
             Op::Join(op) => op,
             Op::Matmul(op) => op,
+            Op::Linalg(op) => op,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod index;
 pub mod join;
 #[doc(hidden)]
 pub mod kernel;
+pub mod linalg;
 pub mod matmul;
 pub mod reduce;
 pub mod unary;
