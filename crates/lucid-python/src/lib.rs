@@ -10,6 +10,7 @@ mod convert;
 mod dtype;
 mod errors;
 mod ops;
+mod ops_index;
 mod tensor;
 
 #[pymodule]
@@ -19,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dtype::register(m)?;
     convert::register(m)?;
     ops::register(m)?;
+    ops_index::register(m)?;
     autograd::register(m)?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::ops::{
     binary::BinaryOp, index::IndexOp, join::JoinOp, matmul::MatmulOp, reduce::ReduceOp,
     unary::UnaryOp, view::ViewOp,
 };
+use crate::ops::gather::GatherOp;
 use crate::tensor::Tensor;
 
 /// A recorded op: one variant per op family; each family's enum and rules live in
@@ -26,6 +27,7 @@ pub enum Op {
     Index(IndexOp),
     Join(JoinOp),
     Matmul(MatmulOp),
+    Gather(GatherOp),
 }
 
 /// What an op family implements for the sweeps.
@@ -57,6 +59,7 @@ impl Op {
             Op::Index(op) => op,
             Op::Join(op) => op,
             Op::Matmul(op) => op,
+            Op::Gather(op) => op,
         }
     }
 
