@@ -27,6 +27,14 @@ def manual_seed(seed) -> None:
     _core.manual_seed(seed if seed >= 0 else _U64 + seed)
 
 
+def _size(op, size):
+    """``size`` as varargs ints or one sequence (checked here: ``_shape`` would try to
+    iterate a lone non-int)."""
+    if len(size) == 1 and not isinstance(size[0], numbers.Integral) and not hasattr(size[0], "__iter__"):
+        raise TypeError(f"{op}: size must be ints or a sequence of ints, got {type(size[0]).__name__}")
+    return _shape(size)
+
+
 def _float_dtype(op, dtype):
     dtype = _resolve_dtype(dtype) or float32
     if not dtype.is_floating_point:
@@ -36,12 +44,12 @@ def _float_dtype(op, dtype):
 
 def rand(*size, dtype=None, requires_grad=False) -> Tensor:
     """Samples uniform in [0, 1) of ``size`` (float32 unless told)."""
-    return _finish(_core.rand(_shape(size), _float_dtype("rand", dtype)), requires_grad)
+    return _finish(_core.rand(_size("rand", size), _float_dtype("rand", dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False) -> Tensor:
     """Standard normal samples of ``size`` (float32 unless told)."""
-    return _finish(_core.randn(_shape(size), _float_dtype("randn", dtype)), requires_grad)
+    return _finish(_core.randn(_size("randn", size), _float_dtype("randn", dtype)), requires_grad)
 
 
 def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
@@ -60,7 +68,7 @@ def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
     dtype = _resolve_dtype(dtype) or int64
     if requires_grad and not dtype.is_floating_point:
         raise TypeError(f"randint: only floating point tensors can require gradients, got {dtype}")
-    return _finish(_core.randint(int(low), int(high), _shape(tuple(size)), dtype), requires_grad)
+    return _finish(_core.randint(int(low), int(high), _size("randint", tuple(size)), dtype), requires_grad)
 
 
 def rand_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:

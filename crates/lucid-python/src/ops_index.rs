@@ -56,12 +56,13 @@ fn index_tensor(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
         "b" => arr,
         "i" | "u" => arr.call_method1("astype", ("int64",))?,
         _ if size == 0 => arr.call_method1("astype", ("int64",))?, // `[]` indexes nothing
-        _ => {
+        "f" | "c" => {
             return Err(PyIndexError::new_err(format!(
                 "{op}: arrays used as indices must be of integer or bool type, got {}",
                 arr.getattr("dtype")?.str()?
             )))
         }
+        _ => return Err(PyTypeError::new_err(format!("{op}: expected a tensor, list or array of indices, got {}", type_name(obj)))),
     };
     from_numpy(&arr)
 }
@@ -207,12 +208,17 @@ impl PyTensor {
         wrap(self.inner.scatter(dim, &index, &src))
     }
 
-    /// Out-of-place `index_put`: `self` with `values` written at `indices` (a tuple of
-    /// index tensors for the leading dims, or any `__getitem__` key), or added there
-    /// when `accumulate`. Differentiable in `self` and `values`.
+    /// Out-of-place `index_put`: `self` with `values` written at `indices` (a tuple or
+    /// list of index tensors for the leading dims; slices, ints, None and Ellipsis work
+    /// as in `__getitem__`), or added there when `accumulate`. Differentiable in `self`
+    /// and `values`.
     #[pyo3(signature = (indices, values, accumulate = false))]
     fn index_put(&self, indices: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, accumulate: bool) -> PyResult<PyTensor> {
-        let items = index_items(indices)?;
+        // PyTorch takes a sequence of per-dim indices: a list is a tuple here.
+        let items = match indices.downcast::<PyList>() {
+            Ok(l) => index_items(l.to_tuple().as_any())?,
+            Err(_) => index_items(indices)?,
+        };
         let values = match values.downcast::<PyTensor>() {
             Ok(t) => t.borrow().inner.clone(),
             Err(_) => operand(values, &self.inner, "index_put")?.to_dtype(self.inner.dtype()).py()?,

@@ -155,11 +155,11 @@ fn expect_index(op: &'static str, index: &Tensor) -> Result<ArcArray<i64, IxDyn>
     }
 }
 
-fn expect_same_dtype(op: &'static str, x: &Tensor, src: &Tensor) -> Result<()> {
+fn expect_same_dtype(op: &'static str, what: &str, x: &Tensor, src: &Tensor) -> Result<()> {
     if x.dtype() != src.dtype() {
         return Err(Error::dtype(
             op,
-            format!("expected src to have the dtype of the input ({}), got {}", x.dtype(), src.dtype()),
+            format!("expected {what} to have the dtype of the input ({}), got {}", x.dtype(), src.dtype()),
         ));
     }
     Ok(())
@@ -263,7 +263,7 @@ impl Tensor {
     /// Positions for scatter/scatter_add and `src` cut to the index's shape.
     fn scatter_positions(&self, op: &'static str, dim: isize, index: &Tensor, src: &Tensor) -> Result<(Vec<usize>, Tensor)> {
         let d = gather_dim(op, self, dim)?;
-        expect_same_dtype(op, self, src)?;
+        expect_same_dtype(op, "src", self, src)?;
         if self.ndim() == 0 {
             let (x1, i1, s1) = (as_1d_if_scalar(self)?, as_1d_if_scalar(index)?, as_1d_if_scalar(src)?);
             let (pos, s) = x1.scatter_positions(op, 0, &i1, &s1)?;
@@ -292,7 +292,7 @@ impl Tensor {
     /// added there when `accumulate`. Differentiable in `self` and `values`; with
     /// repeated positions and `accumulate = false` the last write wins.
     pub fn index_put(&self, items: &[IndexItem], values: &Tensor, accumulate: bool) -> Result<Tensor> {
-        expect_same_dtype("index_put", self, values)?;
+        expect_same_dtype("index_put", "values", self, values)?;
         let (shape, pos) = resolve_positions(items, self.shape())?;
         if broadcast_fits(values.shape(), &shape).is_none() {
             return Err(Error::shape(
