@@ -195,11 +195,7 @@ fn along_dim(op: &'static str, shape: &[usize], dim: usize, index: &ArcArray<i64
     Ok(out)
 }
 
-/// `dim` normalised, with 0-d tensors treated as 1-d of one element (as PyTorch does).
-fn gather_dim(op: &'static str, x: &Tensor, dim: isize) -> Result<usize> {
-    normalize_axis(op, dim, x.ndim())
-}
-
+/// 0-d operands of gather/scatter act as 1-d tensors of one element (as in PyTorch).
 fn as_1d_if_scalar(t: &Tensor) -> Result<Tensor> {
     if t.ndim() == 0 { t.reshape_exact(&[1]) } else { Ok(t.clone()) }
 }
@@ -216,7 +212,7 @@ impl Tensor {
     /// assert_eq!(x.gather(1, &i).unwrap().to_f64_vec(), vec![2.0, 1.0, 3.0, 3.0]);
     /// ```
     pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
-        let d = gather_dim("gather", self, dim)?;
+        let d = normalize_axis("gather", dim, self.ndim())?;
         if self.ndim() == 0 {
             return as_1d_if_scalar(self)?.gather(0, &as_1d_if_scalar(index)?)?.reshape_exact(index.shape());
         }
@@ -227,7 +223,7 @@ impl Tensor {
 
     /// The entries `index` (1-d int64, each in `0..size`) of `dim`, in that order.
     pub fn index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
-        let d = gather_dim("index_select", self, dim)?;
+        let d = normalize_axis("index_select", dim, self.ndim())?;
         let idx = expect_index("index_select", index)?;
         if idx.ndim() > 1 {
             return Err(Error::shape("index_select", format!("index must be 1-d, got shape {:?}", idx.shape())));
@@ -262,7 +258,7 @@ impl Tensor {
 
     /// Positions for scatter/scatter_add and `src` cut to the index's shape.
     fn scatter_positions(&self, op: &'static str, dim: isize, index: &Tensor, src: &Tensor) -> Result<(Vec<usize>, Tensor)> {
-        let d = gather_dim(op, self, dim)?;
+        let d = normalize_axis(op, dim, self.ndim())?;
         expect_same_dtype(op, "src", self, src)?;
         if self.ndim() == 0 {
             let (x1, i1, s1) = (as_1d_if_scalar(self)?, as_1d_if_scalar(index)?, as_1d_if_scalar(src)?);
