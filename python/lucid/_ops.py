@@ -19,6 +19,7 @@ _METHOD_OPS = [
     # shape
     "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "t", "expand",
     "broadcast_to", "narrow", "select",
+    "flip", "roll", "tile", "split", "chunk", "index_select", "gather", "scatter_add", "scatter", "index_put",
 ]
 
 

@@ -11,6 +11,7 @@ mod dtype;
 mod errors;
 mod ops;
 mod ops_linalg;
+mod ops_index;
 mod tensor;
 
 #[pymodule]
@@ -21,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     convert::register(m)?;
     ops::register(m)?;
     ops_linalg::register(m)?;
+    ops_index::register(m)?;
     autograd::register(m)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::ops::{
     binary::BinaryOp, index::IndexOp, join::JoinOp, matmul::MatmulOp, reduce::ReduceOp,
     unary::UnaryOp, view::ViewOp,
 };
+use crate::ops::gather::GatherOp;
 use crate::tensor::Tensor;
 
 /// A recorded op: one variant per op family; each family's enum and rules live in
@@ -30,6 +31,7 @@ pub enum Op {
     Join(JoinOp),
     Matmul(MatmulOp),
     Linalg(crate::ops::linalg::LinalgOp),
+    Gather(GatherOp),
 }
 
 /// What an op family implements for the sweeps.
@@ -85,6 +87,7 @@ impl Op {
             Op::Join(op) => op,
             Op::Matmul(op) => op,
             Op::Linalg(op) => op,
+            Op::Gather(op) => op,
         }
     }
 
