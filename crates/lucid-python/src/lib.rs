@@ -10,6 +10,7 @@ mod convert;
 mod dtype;
 mod errors;
 mod ops;
+mod ops_math;
 mod tensor;
 
 #[pymodule]

@@ -8,6 +8,9 @@ pub mod join;
 pub mod kernel;
 pub mod matmul;
 pub mod reduce;
+pub mod scan;
+pub mod softmax;
+pub mod special;
 pub mod unary;
 pub mod view;
 
