@@ -170,3 +170,14 @@ def test_prod_and_cumprod_gradients_are_products_of_the_others(values):
     # the last entry of cumprod is the product
     (g2,) = grad(x.cumprod(0)[-1], x)
     np.testing.assert_allclose(g2.numpy(), want, rtol=1e-14, atol=0)
+
+
+def test_zero_dim_tensors_and_empty_dim_tuples():
+    s = f64(3.0)
+    assert s.argmax(-1).item() == 0 and s.argmax(0).shape == ()
+    assert s.softmax(-1).item() == 1.0 and s.cumsum(0).item() == 3.0 and s.prod(0).item() == 3.0
+    x = f64([[1.0, 2.0], [4.0, 8.0]])
+    # an empty dim tuple reduces over everything, as PyTorch's reductions
+    assert x.var(()).item() == x.var().item()
+    assert x.amax(()).item() == 8.0 and x.prod(()).item() == 64.0
+    assert x.norm(dim=()).item() == x.norm().item()

@@ -27,7 +27,8 @@ fn dims_of(dim: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Option<Vec<isiz
     })
 }
 
-/// Like `dims_of`, but an empty tuple also means all dims (PyTorch's `amax(dim=())`).
+/// Like `dims_of`, but an empty tuple also means all dims, as in PyTorch's reductions
+/// (`amax(dim=())`, `var(dim=[])`).
 fn dims_or_all(dim: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Option<Vec<isize>>> {
     Ok(dims_of(dim, op)?.filter(|d| !d.is_empty()))
 }
@@ -92,7 +93,7 @@ fn var_args(op: &str, dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, co
         }
         return Ok((None, correction_of(op, Some(d.extract()?), correction)?));
     }
-    Ok((dims_of(dim, op)?, correction_of(op, unbiased, correction)?))
+    Ok((dims_or_all(dim, op)?, correction_of(op, unbiased, correction)?))
 }
 
 macro_rules! math_unary {
@@ -212,7 +213,7 @@ impl PyTensor {
     /// Product over `dim` (int, tuple, or None for all); the gradient is exact with zeros.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn prod(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_of(dim, "prod")?;
+        let d = dims_or_all(dim, "prod")?;
         wrap(self.inner.prod(d.as_deref(), keepdim))
     }
 
@@ -261,7 +262,7 @@ impl PyTensor {
     /// `log(sum(exp(x)))` over `dim` (None for all), computed stably.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_of(dim, "logsumexp")?;
+        let d = dims_or_all(dim, "logsumexp")?;
         wrap(self.inner.logsumexp(d.as_deref(), keepdim))
     }
 
@@ -277,7 +278,7 @@ impl PyTensor {
             },
             Some(p) => p.extract::<f64>().map_err(|_| PyTypeError::new_err("norm: p must be a number or 'fro'"))?,
         };
-        let d = dims_of(dim, "norm")?;
+        let d = dims_or_all(dim, "norm")?;
         wrap(self.inner.norm(p, d.as_deref(), keepdim))
     }
 

@@ -236,6 +236,19 @@ impl Tensor {
         }
     }
 
+    /// [`Tensor::clamp`] with constant bounds (in this tensor's dtype).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![-2.0, 0.5, 3.0], &[3], DType::F64).unwrap();
+    /// assert_eq!(x.clamp_scalar(None, Some(1.0)).unwrap().to_f64_vec(), vec![-2.0, 0.5, 1.0]);
+    /// ```
+    pub fn clamp_scalar(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        let lo = min.map(|v| self.scalar_like(v));
+        let hi = max.map(|v| self.scalar_like(v));
+        self.clamp(lo.as_ref(), hi.as_ref())
+    }
+
     /// `max(x, min)` elementwise with the gradient rules of [`Tensor::clamp`].
     pub fn clamp_min(&self, min: &Tensor) -> Result<Tensor> {
         binary(BinaryOp::ClampMin, self, min)

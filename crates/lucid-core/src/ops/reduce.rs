@@ -294,8 +294,11 @@ impl Tensor {
         let (x, axis) = match dim {
             // over all elements: the index into the flattened tensor
             None => (self.reshape_exact(&[self.numel()])?.detach(), 0),
+            // a 0-d tensor is one lane of length 1 along "dim 0" (0 or -1, as PyTorch)
             Some(d) if self.ndim() == 0 => {
-                normalize_axis(name, d, 0)?;
+                if d != 0 && d != -1 {
+                    return Err(Error::index(name, format!("dim {d} is out of range for a tensor with 0 dims")));
+                }
                 (self.reshape_exact(&[1])?.detach(), 0)
             }
             Some(d) => (self.detach(), normalize_axis(name, d, self.ndim())?),
