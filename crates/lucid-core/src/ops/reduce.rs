@@ -66,7 +66,8 @@ impl Rule for ReduceOp {
                 unreduce(g, batch, axes, *keepdim)?.mul(&soft)?
             }
             // d ‖x‖_p/dx = sign(x) |x|^(p-1) / ‖x‖^(p-1); p = 2: x/‖x‖. At ‖x‖ = 0 the
-            // gradient is 0, as PyTorch (the norm is replaced by 1 there; x is 0 anyway).
+            // gradient is 0, as PyTorch (the norm is replaced by 1 there; x is 0 anyway);
+            // differentiating this rule there gives the (undefined) Hessian as g·I for p = 2.
             ReduceOp::Norm { p, axes, keepdim } => {
                 let n = unreduce(out, 0, axes, *keepdim)?;
                 let safe = where_(&n.eq(&n.scalar_like(0.0))?, &n.scalar_like(1.0), &n)?;
