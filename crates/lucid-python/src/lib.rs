@@ -12,6 +12,7 @@ mod errors;
 mod ops;
 mod ops_linalg;
 mod ops_index;
+mod ops_math;
 mod tensor;
 
 #[pymodule]
