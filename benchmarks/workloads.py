@@ -177,10 +177,10 @@ def main_cases(quick: bool) -> list:
     return [make_case(p) for p in params]
 
 
-def scaling_series(quick: bool) -> dict:
-    """Time vs m for W2 (64-256-out) and vs n for W1."""
-    outs = [32, 128] if quick else [32, 128, 512, 2048]
-    ns = [16, 64] if quick else [16, 64, 256, 1024, 4096]
+def scaling_series(small: bool) -> dict:
+    """Time vs m for W2 (64-256-out) and vs n for W1; ``small``: one point each (smoke)."""
+    outs = [128] if small else [32, 128, 512, 2048]
+    ns = [64] if small else [16, 64, 256, 1024, 4096]
     return {
         "W2 time vs out (64-256-out)": [
             make_case({"wid": "W2", "in": 64, "hidden": 256, "out": o}) for o in outs],
@@ -188,7 +188,7 @@ def scaling_series(quick: bool) -> dict:
     }
 
 
-def chunk_memory_series(quick: bool) -> list:
+def chunk_memory_series(small: bool) -> list:
     """W2 64-256-out with a fixed chunk_size, for the memory-vs-output-size series."""
-    outs = [256] if quick else [256, 1024, 4096]
+    outs = [256] if small else [256, 1024, 4096]
     return [make_case({"wid": "W2", "in": 64, "hidden": 256, "out": o, "chunk": 64}) for o in outs]
