@@ -83,6 +83,60 @@ impl Rule for ReduceOp {
         };
         Ok(vec![Some(gx)])
     }
+
+    // Each reduction's VJP is `unreduce(g) · w` for an x-shaped weight w, so its JVP
+    // (the transpose) is `Σ_axes w ⊙ t`, the reduced axes shifted past the batch dims.
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        let x = &inputs[0];
+        let (axes, keepdim) = match self {
+            ReduceOp::Sum { axes, keepdim }
+            | ReduceOp::Prod { axes, keepdim }
+            | ReduceOp::Amax { axes, keepdim }
+            | ReduceOp::Amin { axes, keepdim }
+            | ReduceOp::LogSumExp { axes, keepdim }
+            | ReduceOp::Norm { axes, keepdim, .. } => (axes, *keepdim),
+        };
+        let wt = match self {
+            // d sum = Σ t
+            ReduceOp::Sum { .. } => t.clone(),
+            // d prod = Σ_i (∏_{k≠i} x_k) t_i, with the VJP's exclusive products (exact at zeros)
+            ReduceOp::Prod { .. } => t.mul(&prod_of_others(x, axes)?)?,
+            // d max = the mean of t over the k tied extremes (weights 1/k, as the VJP splits g)
+            ReduceOp::Amax { .. } | ReduceOp::Amin { .. } => t.mul(&extreme_share(x, out, axes, keepdim)?)?,
+            // d logsumexp = Σ softmax(x) t, softmax(x) = e^(x - out)
+            ReduceOp::LogSumExp { .. } => t.mul(&x.sub(&unreduce(out, 0, axes, keepdim)?)?.exp()?)?,
+            // d ‖x‖_p = Σ sign(x) |x|^(p-1) t / ‖x‖^(p-1); 0 at a zero norm, as the VJP
+            ReduceOp::Norm { p, .. } => t.mul(&norm_direction(x, out, *p, axes, keepdim)?)?,
+        };
+        if axes.is_empty() {
+            return Ok(Some(wt)); // a 0-d input: the reduction is the identity
+        }
+        let dims: Vec<isize> = axes.iter().map(|&a| (batch + a) as isize).collect();
+        Ok(Some(wt.sum(Some(&dims), keepdim)?))
+    }
+}
+
+/// The amax/amin weights of the VJP: `1/k` on each of the k elements equal to the
+/// extreme `out`, 0 elsewhere (a constant of the rule).
+fn extreme_share(x: &Tensor, out: &Tensor, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+    let hit = extreme_mask(x, &unreduce(out, 0, axes, keepdim)?)?;
+    let dims: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
+    hit.div(&hit.sum(Some(&dims), true)?)
+}
+
+/// The norm VJP's weight `∂‖x‖_p/∂x = sign(x) |x|^(p-1) / ‖x‖^(p-1)` (x/‖x‖ for p = 2),
+/// with the norm replaced by 1 where it is 0 (x is 0 there, so the weight is 0).
+fn norm_direction(x: &Tensor, out: &Tensor, p: f64, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+    let n = unreduce(out, 0, axes, keepdim)?;
+    let safe = where_(&n.eq(&n.scalar_like(0.0))?, &n.scalar_like(1.0), &n)?;
+    if p == 1.0 {
+        x.sign()
+    } else if p == 2.0 {
+        x.div(&safe)
+    } else {
+        x.sign()?.mul(&x.abs()?.pow_scalar(p - 1.0)?)?.div(&safe.pow_scalar(p - 1.0)?)
+    }
 }
 
 /// Re-insert reduced `axes` (as size-1 dims) after the `batch` leading dims.

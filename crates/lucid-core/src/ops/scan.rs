@@ -60,6 +60,41 @@ impl Rule for ScanOp {
             }
         })
     }
+
+    // Axes count from the end, so they address tangents with leading batch dims as is.
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+        Ok(match *self {
+            // d cumsum = cumsum of the tangent
+            ScanOp::CumSum { axis, reverse } => match &tangents[0] {
+                Some(t) => Some(scan(t, axis, reverse, Kind::Sum)?),
+                None => None,
+            },
+            // y_j = x_j y_{j-1} gives dy_j = x_j dy_{j-1} + y_{j-1} t_j: a linear recurrence
+            // with no division, exact at zeros (the transpose of NOTE [cumprod with zeros])
+            ScanOp::CumProd { axis, reverse } => match &tangents[0] {
+                Some(t) => {
+                    let before = shift(out, axis, !reverse, 1.0)?; // exclusive products
+                    Some(Tensor::linear_recurrence(&inputs[0], &before.mul(t)?, axis, reverse)?)
+                }
+                None => None,
+            },
+            // dh_j = a_j dh_{j-1} + (ta_j h_{j-1} + tb_j): the same recurrence, driven by the tangents
+            ScanOp::LinRec { axis, reverse } => {
+                let drive = match (&tangents[0], &tangents[1]) {
+                    (None, None) => return Ok(None),
+                    (Some(ta), tb) => {
+                        let ta_h = ta.mul(&shift(out, axis, !reverse, 0.0)?)?;
+                        match tb {
+                            Some(tb) => ta_h.add(tb)?,
+                            None => ta_h,
+                        }
+                    }
+                    (None, Some(tb)) => tb.clone(),
+                };
+                Some(Tensor::linear_recurrence(&inputs[0], &drive, axis, reverse)?)
+            }
+        })
+    }
 }
 
 #[derive(Clone, Copy)]

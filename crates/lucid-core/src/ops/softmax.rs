@@ -34,6 +34,17 @@ impl Rule for SoftmaxOp {
         };
         Ok(vec![Some(gx)])
     }
+
+    fn jvp(&self, _inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        let ty = match *self {
+            // dy = y ⊙ (t - Σ y t) (the same symmetric Jacobian as the VJP)
+            SoftmaxOp::Softmax { axis } => out.mul(&t.sub(&t.mul(out)?.sum(Some(&[axis]), true)?)?)?,
+            // dy = t - Σ e^y t (e^y = softmax(x))
+            SoftmaxOp::LogSoftmax { axis } => t.sub(&out.exp()?.mul(t)?.sum(Some(&[axis]), true)?)?,
+        };
+        Ok(Some(ty))
+    }
 }
 
 /// Softmax (or log-softmax) of every lane along `ax`, in f64 then rounded to `T`.
