@@ -97,11 +97,11 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(rule: &R, inputs: &[Tensor], out
     total.map(|t| t.to_dtype(out.dtype())).transpose()
 }
 
-/// Calls of [`jvp_by_transposition`] in this process, all threads.
-static FALLBACKS: AtomicUsize = AtomicUsize::new(0);
+/// How many JVPs fell back to `jvp_by_transposition` (tests use it to prove that
+/// the explicit rules run).
+pub(crate) static FALLBACKS: AtomicUsize = AtomicUsize::new(0);
 
-/// How many times a tangent sweep fell back to transposing a VJP (an op without its
-/// own JVP rule) in this process. For tests that prove explicit rules are used.
+/// The number of JVPs computed so far by transposing a VJP (process-wide).
 #[doc(hidden)]
 pub fn transposition_fallbacks() -> usize {
     FALLBACKS.load(Ordering::Relaxed)
