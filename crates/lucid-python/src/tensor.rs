@@ -67,6 +67,13 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
 
 #[pymethods]
 impl PyTensor {
+    /// Makes NumPy defer to the Tensor's reflected operators, so `np.float64(2) * t`
+    /// and `ndarray + t` give Tensors (in the graph) rather than NumPy arrays.
+    #[classattr]
+    fn __array_priority__() -> f64 {
+        1000.0
+    }
+
     // ---- attributes -------------------------------------------------------------------
 
     #[getter]
