@@ -471,3 +471,52 @@ fn float32_inputs_give_float32_results() {
         assert_close(&h[0][0].to_f64_vec(), &[402.0, -400.0, -400.0, 200.0], 1e-6, label);
     }
 }
+
+#[test]
+fn hessian_strict_rejects_structurally_zero_blocks() {
+    // As PyTorch: strict Hessians are Jacobians of the gradient with strict=True, so a
+    // gradient that does not depend on an input (a zero block of H) is an error.
+    let x = t64(&[1.0, 3.0], &[2]);
+    let strict = JacobianOptions { strict: true, ..Default::default() };
+    // f = Σ 2x is linear: ∇f = 2 does not depend on x, H = 0
+    let lin = |v: &[Tensor]| Ok(vec![v[0].mul_scalar(2.0)?.sum_all()?]);
+    let err = hessian(lin, &[x.clone()], &strict).unwrap_err();
+    assert!(matches!(err, Error::Graph { .. }), "{err:?}");
+    assert!(err.message().contains("gradient with respect to input 0 is independent of input 0"), "{}", err.message());
+    // f(a, b) = Σ a² + Σ b³ is separable: H[0][1] = 0
+    let sep = |v: &[Tensor]| Ok(vec![v[0].mul(&v[0])?.sum_all()?.add(&v[1].pow_scalar(3.0)?.sum_all()?)?]);
+    let err = hessian(sep, &[x.clone(), x.clone()], &strict).unwrap_err();
+    assert!(err.message().contains("gradient with respect to input 0 is independent of input 1"), "{}", err.message());
+    // without strict: the zero blocks
+    let h = hessian(sep, &[x.clone(), x.clone()], &JacobianOptions::default()).unwrap();
+    assert_eq!(h[0][0].to_f64_vec(), vec![2.0, 0.0, 0.0, 2.0]);
+    assert_eq!(h[0][1].to_f64_vec(), vec![0.0; 4]);
+    assert_eq!(h[1][1].to_f64_vec(), vec![6.0, 0.0, 0.0, 18.0]);
+    // f = Σ a² b: ∇_b = a² depends on a but not on b (H_bb = 0), so strict rejects it
+    // too, exactly as PyTorch's strict hessian does
+    let coupled = |v: &[Tensor]| Ok(vec![v[0].mul(&v[0])?.mul(&v[1])?.sum_all()?]);
+    let err = hessian(coupled, &[x.clone(), x.clone()], &strict).unwrap_err();
+    assert!(err.message().contains("input 1 is independent of input 1"), "{}", err.message());
+    // and Rosenbrock, coupled in every block, passes
+    let h = hessian(rosenbrock, &[t64(&[1.0, 2.0], &[2])], &strict).unwrap();
+    assert_close(&h[0][0].to_f64_vec(), &[402.0, -400.0, -400.0, 200.0], 1e-13, "strict rosenbrock");
+}
+
+#[test]
+fn hvp_strict_rejects_a_product_independent_of_an_input() {
+    use lucid_core::functional::hvp_from_graph;
+    // f = Σ 2x: ∇f is constant, so H v does not depend on x
+    let x = leaf(&[1.0, 3.0], &[2]);
+    let v = t64(&[1.0, 1.0], &[2]);
+    let y = x.mul_scalar(2.0).unwrap().sum_all().unwrap();
+    let err = hvp_from_graph(&y, &[x.clone()], &[v.clone()], false, true).unwrap_err();
+    assert!(matches!(err, Error::Graph { .. }), "{err:?}");
+    assert!(err.message().contains("independent of input 0"), "{}", err.message());
+    // without strict: zeros
+    let hv = hvp_from_graph(&y, &[x.clone()], &[v.clone()], false, false).unwrap();
+    assert_eq!(hv[0].to_f64_vec(), vec![0.0, 0.0]);
+    // a curved function passes: f = Σ x³, H v = 6 x ⊙ v
+    let y = x.pow_scalar(3.0).unwrap().sum_all().unwrap();
+    let hv = hvp_from_graph(&y, &[x], &[v], false, true).unwrap();
+    assert_eq!(hv[0].to_f64_vec(), vec![6.0, 18.0]);
+}
