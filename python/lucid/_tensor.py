@@ -141,17 +141,17 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     dtype = _resolve_dtype(dtype) or (float32 if isinstance(fill_value, float) else
                                        bool_ if isinstance(fill_value, bool) else
                                        int64 if isinstance(fill_value, numbers.Integral) else float32)
-    return _finish(_core.full(size, float(fill_value), dtype), requires_grad)
+    return _finish(_core.filled("full", size, float(fill_value), dtype), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of zeros (float32 unless told)."""
-    return _finish(_core.full(_shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ones (float32 unless told)."""
-    return _finish(_core.full(_shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False) -> Tensor:
@@ -163,7 +163,7 @@ def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
     """The ``n × m`` identity matrix (``m = n`` by default)."""
     n = _int_arg("eye", "n", n)
     m = None if m is None else _int_arg("eye", "m", m)
-    return _finish(_core.eye(n, m, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
@@ -198,20 +198,20 @@ def _like(fn: str, t) -> Tensor:
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Zeros of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
     t = _like("zeros_like", t)
-    return _finish(_core.full(list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+    return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Ones of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
     t = _like("ones_like", t)
-    return _finish(_core.full(list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+    return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """``fill_value`` in ``t``'s shape and (unless told) dtype."""
     t = _like("full_like", t)
     _number_arg("full_like", "fill_value", fill_value)
-    return _finish(_core.full(list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
+    return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
 class set_grad_enabled(contextlib.ContextDecorator):

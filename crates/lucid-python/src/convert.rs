@@ -107,7 +107,40 @@ fn from_numpy_py(array: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<PyTe
     Ok(PyTensor::new(t))
 }
 
+/// `_core.filled(shape, value, dtype)`: the checked constructor behind `lucid.zeros`,
+/// `ones`, `full` and the `*_like` functions. A shape too large to address or to
+/// allocate is a ValueError naming the shape, never a crash.
+#[pyfunction]
+#[pyo3(signature = (op, shape, value, dtype))]
+fn filled(op: &str, shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let dt = crate::dtype::parse(dtype)?;
+    let name = constructor_name(op);
+    Tensor::try_full(name, &shape, value, dt).py().map(PyTensor::new)
+}
+
+/// `_core.identity(n, m, dtype)`: the checked constructor behind `lucid.eye`.
+#[pyfunction]
+#[pyo3(signature = (n, m, dtype))]
+fn identity(n: usize, m: Option<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    Tensor::try_eye(n, m, crate::dtype::parse(dtype)?).py().map(PyTensor::new)
+}
+
+fn constructor_name(op: &str) -> &'static str {
+    match op {
+        "zeros" => "zeros",
+        "ones" => "ones",
+        "full" => "full",
+        "empty" => "empty",
+        "zeros_like" => "zeros_like",
+        "ones_like" => "ones_like",
+        "full_like" => "full_like",
+        _ => "tensor",
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_numpy_py, m)?)?;
+    m.add_function(wrap_pyfunction!(filled, m)?)?;
+    m.add_function(wrap_pyfunction!(identity, m)?)?;
     Ok(())
 }
