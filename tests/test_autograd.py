@@ -151,6 +151,18 @@ def test_grad_with_respect_to_an_intermediate():
     np.testing.assert_array_equal(gh.numpy(), [6.0, 12.0])
 
 
+def test_grad_and_backward_of_leaves_and_repeated_inputs():
+    # d x / d x = 1 (a leaf as its own output)
+    x = f64([2.0], requires_grad=True)
+    x.backward()
+    assert x.grad.tolist() == [1.0]
+    (g,) = grad(x, x, grad_outputs=f64([3.0]))
+    assert g.tolist() == [3.0]
+    # the same input listed twice gets the same gradient twice: d Σ x² = 2x
+    ga, gb = grad((x * x).sum(), [x, x])
+    assert ga.tolist() == gb.tolist() == [4.0]
+
+
 def test_grad_outputs_shapes():
     x = f64([1.0, 2.0, 3.0], requires_grad=True)
     y = x * x  # J = diag(2x)

@@ -624,3 +624,37 @@ def test_gradcheck_errors():
         gradcheck(lambda a: a, [1.0])
     with pytest.raises(TypeError, match="gradcheck: input 0 has dtype int64; only floating point inputs can be differentiated"):
         gradcheck(lambda a: a, lucid.tensor([1, 2]))
+
+
+# ---- threads ----------------------------------------------------------------------------------------------
+
+
+def test_two_python_threads_compute_jacobians_at_once():
+    """The sweeps run with the GIL released; concurrent Jacobians must not interfere."""
+    import threading
+
+    W = rand((16, 8), 21)
+    results, errors = {}, []
+    start = threading.Barrier(2)
+
+    def worker(t):
+        try:
+            x = rand(8, 30 + t)
+            z = W.numpy() @ x.numpy()
+            want = (1 - np.tanh(z) ** 2)[:, None] * W.numpy()  # J of tanh(W x) w.r.t. x
+            start.wait()
+            for k in range(20):
+                j = jacobian(lambda x: (W @ x).tanh(), x, vectorize=bool(k % 2))
+                np.testing.assert_allclose(j.numpy(), want, rtol=1e-13, atol=1e-15)
+            results[t] = True
+        except Exception as exc:  # reported below: pytest does not see thread exceptions
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    assert results == {0: True, 1: True}
+    assert not W.requires_grad

@@ -8,6 +8,7 @@
 //! `chunk_size` sweeps row blocks of the identity instead, bounding the batch.
 
 use crate::autograd::{enable_grad, set_grad_enabled, GradOptions, Plan};
+use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -108,7 +109,7 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
             let rows = r1 - r0;
             let block = match g {
                 Some(g) => g.reshape_exact(&[rows, x.numel()])?,
-                None => Tensor::zeros(&[rows, x.numel()], x.dtype()),
+                None => Tensor::try_full("jacobian", &[rows, x.numel()], 0.0, x.dtype())?,
             };
             blocks[j].push(block);
         }
@@ -129,15 +130,20 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
 /// (with a leading batch dim of `r1 - r0` when `batched`).
 fn identity_block(r0: usize, r1: usize, lo: usize, hi: usize, out: &Tensor, batched: bool) -> Result<Tensor> {
     let (rows, cols) = (r1 - r0, hi - lo);
-    let mut v = vec![0.0; rows * cols];
-    for r in r0..r1 {
-        if (lo..hi).contains(&r) {
-            v[(r - r0) * cols + (r - lo)] = 1.0;
-        }
+    // rows × cols is large for a vectorized sweep of a big output: fail with an error
+    // that points at chunk_size rather than abort on the allocation
+    let seed = Storage::try_full("jacobian", DType::F64, &[rows * cols], 0.0).map_err(|e| {
+        Error::argument("jacobian", format!("{}; pass chunk_size (or vectorize=False) to sweep the {rows} rows in smaller blocks", e.message()))
+    })?;
+    let Storage::F64(mut a) = seed else {
+        return Err(Error::dtype("jacobian", "internal: expected float64 storage"));
+    };
+    for r in r0.max(lo)..r1.min(hi) {
+        a[(r - r0) * cols + (r - lo)] = 1.0;
     }
     let mut shape = if batched { vec![rows] } else { vec![] };
     shape.extend_from_slice(out.shape());
-    Tensor::from_vec(v, &shape, out.dtype())
+    Tensor::from_storage(Storage::F64(a).cast(out.dtype())).reshape_exact(&shape)
 }
 
 /// Evaluate `f` at `inputs` with graph recording (inputs promoted to leaves).

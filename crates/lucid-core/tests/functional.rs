@@ -520,3 +520,18 @@ fn hvp_strict_rejects_a_product_independent_of_an_input() {
     let hv = hvp_from_graph(&y, &[x], &[v], false, true).unwrap();
     assert_eq!(hv[0].to_f64_vec(), vec![6.0, 18.0]);
 }
+
+#[test]
+fn a_vectorized_seed_too_large_to_allocate_is_an_error() {
+    // f(s) = s · 1 for 4·10⁶ outputs: J is a (4·10⁶ × 1) column, but one batched seed
+    // would be the 4·10⁶ × 4·10⁶ identity (128 TB): an error that names chunk_size
+    let n = 4_000_000;
+    let f = move |x: &[Tensor]| Ok(vec![x[0].mul(&Tensor::ones(&[n], DType::F64))?]);
+    let s = Tensor::scalar(2.0, DType::F64);
+    let err = jacobian(f, &[s.clone()], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap_err();
+    assert!(matches!(err, Error::Argument { op: "jacobian", .. }), "{err:?}");
+    assert!(err.message().contains("cannot allocate") && err.message().contains("chunk_size"), "{}", err.message());
+    // a small function still works afterwards
+    let j = jacobian(two_by_two, &[t64(&[1.0, 2.0], &[2])], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap();
+    assert_eq!(j[0].shape(), &[2, 2]);
+}
