@@ -658,3 +658,39 @@ def test_two_python_threads_compute_jacobians_at_once():
     assert not errors, errors
     assert results == {0: True, 1: True}
     assert not W.requires_grad
+
+
+def test_rows_are_swept_in_rust_with_the_gil_released():
+    """vectorize=False sweeps its rows in Rust after one call of func, with the GIL
+    released: another Python thread keeps running while the rows are swept."""
+    import threading
+    import time
+
+    marks, samples, stop = {}, [], threading.Event()
+
+    def f(a):
+        for _ in range(500):
+            a = a * 1.0001 + 0.001
+        marks["recorded"] = time.perf_counter()  # from here on only Rust works
+        return a
+
+    def spin():
+        while not stop.is_set():
+            samples.append(time.perf_counter())
+
+    x = lucid.tensor(np.linspace(0.1, 1.0, 200))
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        seen = Counter(f)
+        j = jacobian(seen, x)
+        done = time.perf_counter()
+    finally:
+        stop.set()
+        spinner.join()
+    assert seen.calls == 1
+    np.testing.assert_allclose(j.numpy(), 1.0001 ** 500 * np.eye(200), rtol=1e-12)
+    lo, hi = marks["recorded"], done
+    middle = [s for s in samples if lo + 0.25 * (hi - lo) < s < hi - 0.25 * (hi - lo)]
+    # with the GIL held for the whole sweep the spinner could not record anything here
+    assert len(middle) > 50, (hi - lo, len(middle))
