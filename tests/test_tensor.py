@@ -381,6 +381,12 @@ def test_comparisons_give_bool_tensors():
     assert (x != 2).tolist() == [True, False, True]
     assert (x > 2).dtype == lucid.bool_
     assert (2 < x).tolist() == [False, False, True]  # reflected
+    # against None or a string == is False and != is True (as PyTorch), not an error
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert (x == "a") is False and (None == x) is False  # noqa: E711
+    assert x in [x] and x not in [None]
+    with pytest.raises(TypeError, match="lt: unsupported operand type NoneType"):
+        x < None
 
 
 def test_operator_results_record_the_graph():
