@@ -320,6 +320,44 @@ def test_set_grad_enabled():
     assert lucid.is_grad_enabled()
 
 
+def test_set_grad_enabled_as_a_decorator():
+    x = f64([1.0], requires_grad=True)
+
+    @lucid.set_grad_enabled(False)
+    def f(t):
+        assert not lucid.is_grad_enabled()
+        return t * 2
+
+    assert lucid.is_grad_enabled(), "decorating must not change the caller's grad mode"
+    assert not f(x).requires_grad
+    assert lucid.is_grad_enabled()
+
+    @lucid.set_grad_enabled(True)
+    def g(t):
+        return t * 2
+
+    with lucid.no_grad():
+        assert g(x).requires_grad  # the decorator's mode applies inside the call
+        assert not lucid.is_grad_enabled()  # and the mode at the call is restored
+
+
+def test_grad_mode_decorators_are_reentrant():
+    x = f64([1.0], requires_grad=True)
+
+    @lucid.no_grad()
+    def down(n):
+        if n:
+            with lucid.enable_grad():
+                assert lucid.is_grad_enabled()
+                down(n - 1)
+                assert lucid.is_grad_enabled()
+        assert not lucid.is_grad_enabled()
+        return x * 2
+
+    assert not down(3).requires_grad
+    assert lucid.is_grad_enabled()
+
+
 def test_grad_mode_is_restored_after_an_exception():
     with pytest.raises(ZeroDivisionError):
         with lucid.no_grad():

@@ -214,44 +214,60 @@ def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
     return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Set grad mode on this thread for a ``with`` block (or a decorated function).
-    Also sets it immediately when called outside a ``with``, as in PyTorch."""
+class _GradMode(contextlib.ContextDecorator):
+    """Sets this thread's grad mode for a ``with`` block or each call of a decorated
+    function, restoring the mode found on entry."""
 
-    def __init__(self, mode: bool):
-        self.prev = _core.set_grad_enabled(bool(mode))
-        self.mode = bool(mode)
+    mode: bool
 
     def __enter__(self):
+        self.prev = _core.set_grad_enabled(self.mode)
         return self
 
     def __exit__(self, *exc):
         _core.set_grad_enabled(self.prev)
         return False
 
+    def _recreate_cm(self):
+        # a fresh manager per decorated call: reentrant and safe across threads
+        return type(self)()
 
-class no_grad(contextlib.ContextDecorator):
+
+class no_grad(_GradMode):
     """Record no graph inside the block (on this thread)."""
 
-    def __enter__(self):
-        self.prev = _core.set_grad_enabled(False)
-        return self
-
-    def __exit__(self, *exc):
-        _core.set_grad_enabled(self.prev)
-        return False
+    mode = False
 
 
-class enable_grad(contextlib.ContextDecorator):
+class enable_grad(_GradMode):
     """Record a graph inside the block even within ``no_grad``."""
 
+    mode = True
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Set grad mode on this thread for a ``with`` block or a decorated function.
+    Called on its own it sets the mode immediately, as in PyTorch; used as a
+    decorator it leaves the caller's mode alone until the function is called."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = _core.set_grad_enabled(self.mode)
+
+    def __call__(self, func):
+        _core.set_grad_enabled(self.prev)  # decorating must not change the mode
+        return super().__call__(func)
+
     def __enter__(self):
-        self.prev = _core.set_grad_enabled(True)
+        _core.set_grad_enabled(self.mode)
         return self
 
     def __exit__(self, *exc):
         _core.set_grad_enabled(self.prev)
         return False
+
+    def _recreate_cm(self):
+        return set_grad_enabled(self.mode)
 
 
 def is_grad_enabled() -> bool:
