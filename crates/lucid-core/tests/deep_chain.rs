@@ -2,6 +2,8 @@
 //! stack. Runs in the default test thread (2 MiB stack): no recursion may scale with
 //! the chain length, neither in the sweep nor in `Drop`.
 
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads best in tests
+
 mod common;
 
 use common::*;

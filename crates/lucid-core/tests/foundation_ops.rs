@@ -2,6 +2,8 @@
 //! through `grad`, and `functional::jacobian` looped, vectorized and chunked), second
 //! derivatives for the smooth ones, plus a few hand-derived values.
 
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads best in tests
+
 mod common;
 
 use common::*;

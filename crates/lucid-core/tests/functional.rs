@@ -2,6 +2,8 @@
 //! looped, vectorized and chunked sweeps, tuples on both sides, 0-d shapes, strict
 //! mode, create_graph, no mutation of the caller's tensors, and argument errors.
 
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads best in tests
+
 mod common;
 
 use std::cell::Cell;
@@ -229,8 +231,9 @@ fn jacobian_calls_the_function_once_with_grad_on() {
         assert_eq!(calls.get(), 1, "{label}: func called once");
         // d sin x = cos x on the diagonal
         let d: Vec<f64> = x.to_f64_vec().iter().map(|v| v.cos()).collect();
-        for i in 0..5 {
-            assert!((j[0].to_f64_vec()[i * 5 + i] - d[i]).abs() < 1e-15, "{label}");
+        let jv = j[0].to_f64_vec();
+        for (i, di) in d.iter().enumerate() {
+            assert!((jv[i * 5 + i] - di).abs() < 1e-15, "{label}");
         }
     }
     assert!(!lucid_core::autograd::is_grad_enabled(), "grad mode restored");

@@ -1,6 +1,8 @@
 //! Graph semantics of the reverse engine: retain_graph, create_graph, accumulation into
 //! leaf `.grad`, grad mode, what `grad` leaves alone, and the errors of misuse.
 
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads best in tests
+
 mod common;
 
 use common::*;
