@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
 
-.PHONY: all build demo test test-rust test-python bench bench-quick clean
+.PHONY: all build demo test test-rust test-python bench bench-quick stub clean
 
 all: build
 
@@ -36,10 +36,16 @@ test-python: build
 test: test-rust test-python bench-quick
 
 bench: build
+	@$(PY) -c "import autograd, jax, matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/bench.py
 
 bench-quick: build
 	@if [ -f benchmarks/bench.py ]; then $(PY) benchmarks/bench.py --quick --smoke; fi
+
+# Regenerate the type stub of lucid._core from the built extension (tests/test_stub.py
+# fails when it is stale).
+stub: build
+	$(PY) tools/gen_stub.py
 
 clean:
 	cargo clean

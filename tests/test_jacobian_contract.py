@@ -16,6 +16,8 @@ MODES = [
     pytest.param({"vectorize": True}, id="vectorize"),
     pytest.param({"vectorize": True, "chunk_size": 1}, id="chunk1"),
     pytest.param({"vectorize": True, "chunk_size": 3}, id="chunk3"),
+    pytest.param({"strategy": "forward-mode"}, id="forward"),
+    pytest.param({"strategy": "forward-mode", "vectorize": True, "chunk_size": 2}, id="forward-chunk2"),
 ]
 
 

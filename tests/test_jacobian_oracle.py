@@ -458,8 +458,10 @@ def check_against(ref: Reference, case: Case, arrays, dtype, rtol):
     rng = np.random.default_rng(99)
     n_in = len(xs)
 
-    # jacobian: looped, vectorized, chunked
-    for mode in ({}, {"vectorize": True}, {"vectorize": True, "chunk_size": 3}):
+    # jacobian: looped, vectorized, chunked; by rows (reverse) and by columns (forward)
+    modes = [{}, {"vectorize": True}, {"vectorize": True, "chunk_size": 3}]
+    modes += [{"strategy": "forward-mode", **m} for m in modes] + [{"strategy": "auto"}]
+    for mode in modes:
         blocks = jacobian(f, xs, **mode)
         assert len(blocks) == n_in
         for j, (b, want) in enumerate(zip(blocks, ref.J)):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import lucid
-from lucid.autograd import grad, jacobian
+from lucid.autograd import grad, jacobian, jvp, vjp
 
 from optable import all_cases
 
@@ -82,19 +82,38 @@ def test_first_derivative_matches_central_differences(case, shapes):
         np.testing.assert_allclose(a.numpy(), n, rtol=case.rtol, atol=case.atol)
 
 
+def _row_sweeps(f, inputs):
+    """The Jacobian from one plain (batch rank 0) reverse sweep per one-hot row."""
+    xs = [x.detach().requires_grad_() for x in inputs]
+    y = f(*xs)
+    m = y.numel()
+    blocks = [np.zeros((m, x.numel())) for x in xs]
+    if not y.requires_grad:
+        return blocks
+    for r in range(m):
+        onehot = np.zeros(m)
+        onehot[r] = 1.0
+        seed = lucid.tensor(onehot.reshape(tuple(y.shape)))
+        gs = grad(y, xs, grad_outputs=seed, retain_graph=True, allow_unused=True)
+        for b, g in zip(blocks, gs):
+            if g is not None:
+                b[r] = g.numpy().ravel()
+    return blocks
+
+
 @pytest.mark.parametrize("case,shapes", PARAMS)
 def test_batched_cotangents_equal_row_sweeps(case, shapes):
+    """A stack of one-hot cotangents through one batched sweep (every mode of jacobian)
+    equals one plain sweep per row."""
     rng = np.random.default_rng(2)
     arrays = case.sample(rng, shapes)
     wrt = _wrt(case, len(arrays))
     f = _partial(case, arrays, wrt)
     inputs = tuple(_tensors([arrays[i] for i in wrt]))
-    rows = jacobian(f, inputs, vectorize=False)
-    batched = jacobian(f, inputs, vectorize=True)
-    chunked = jacobian(f, inputs, vectorize=True, chunk_size=2)
-    for r, b, c in zip(rows, batched, chunked):
-        np.testing.assert_allclose(b.numpy(), r.numpy(), rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(c.numpy(), r.numpy(), rtol=1e-12, atol=1e-14)
+    rows = _row_sweeps(f, inputs)
+    for kwargs in ({}, {"vectorize": True}, {"vectorize": True, "chunk_size": 2}, {"vectorize": True, "chunk_size": 1}):
+        for r, b in zip(rows, jacobian(f, inputs, **kwargs)):
+            np.testing.assert_allclose(b.numpy(), r, rtol=1e-12, atol=1e-14, err_msg=str(kwargs))
 
 
 @pytest.mark.parametrize("case,shapes", [p for p in PARAMS if p.values[0].smooth])
@@ -149,3 +168,41 @@ def test_non_contiguous_inputs(case, shapes):
     j_cont = jacobian(via(contiguous), tuple(contiguous[i] for i in wrt))
     for a, b in zip(j_view, j_cont):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("case,shapes", PARAMS)
+def test_forward_mode_jacobian_equals_reverse(case, shapes):
+    """Columns by tangent sweeps (every block size) equal rows by reverse sweeps."""
+    rng = np.random.default_rng(5)
+    arrays = case.sample(rng, shapes)
+    wrt = _wrt(case, len(arrays))
+    f = _partial(case, arrays, wrt)
+    inputs = tuple(_tensors([arrays[i] for i in wrt]))
+    rows = jacobian(f, inputs)
+    for kwargs in ({"strategy": "forward-mode"}, {"strategy": "forward-mode", "vectorize": True},
+                   {"strategy": "forward-mode", "vectorize": True, "chunk_size": 2}, {"strategy": "auto"}):
+        for r, c in zip(rows, jacobian(f, inputs, **kwargs)):
+            np.testing.assert_allclose(c.numpy(), r.numpy(), rtol=1e-12, atol=1e-14, err_msg=str(kwargs))
+
+
+@pytest.mark.parametrize("case,shapes", PARAMS)
+def test_jvp_matches_central_differences_and_is_adjoint_to_vjp(case, shapes):
+    """jvp against a directional central difference, and ⟨u, J v⟩ = ⟨Jᵀu, v⟩."""
+    rng = np.random.default_rng(6)
+    arrays = case.sample(rng, shapes)
+    wrt = _wrt(case, len(arrays))
+    f = _partial(case, arrays, wrt)
+    base = [arrays[i] for i in wrt]
+    inputs = tuple(_tensors(base))
+    v = [rng.normal(size=np.shape(a)) for a in base]
+    out, jv = jvp(f, inputs, tuple(lucid.tensor(x) for x in v))
+    eps = 1e-6
+    plus = _eval(f, [a + eps * d for a, d in zip(base, v)])
+    minus = _eval(f, [a - eps * d for a, d in zip(base, v)])
+    np.testing.assert_allclose(jv.numpy(), (plus - minus) / (2 * eps), rtol=case.rtol, atol=case.atol)
+
+    u = rng.normal(size=tuple(out.shape))
+    _, ju = vjp(f, inputs, lucid.tensor(u))
+    lhs = float(np.sum(u * jv.numpy()))
+    rhs = float(sum(np.sum(g.numpy() * d) for g, d in zip(ju, v)))
+    assert lhs == pytest.approx(rhs, rel=1e-12, abs=1e-12)

@@ -18,9 +18,13 @@ from ._tensor import (
     tensor, from_numpy, as_tensor, zeros, ones, full, empty, eye, arange, linspace,
     zeros_like, ones_like, full_like, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
 )
+from ._random import manual_seed, rand, randn, randint, rand_like, randn_like
 from ._ops import *  # noqa: F401,F403  (one function per Tensor op: lucid.exp(x), …)
 from ._ops import __all__ as _op_names
 from . import autograd
+from ._core import einsum
+from . import linalg
+from .linalg import inv, slogdet, solve
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
@@ -46,5 +50,7 @@ __all__ = [
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "eye", "arange",
     "linspace", "zeros_like", "ones_like", "full_like", "cat", "concatenate", "stack", "where",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
+    "linalg", "einsum", "inv", "slogdet", "solve",
+    "manual_seed", "rand", "randn", "randint", "rand_like", "randn_like",
     *_op_names,
 ]

@@ -13,11 +13,19 @@ _METHOD_OPS = [
     "atan2", "eq", "ne", "lt", "le", "gt", "ge",
     # reductions
     "sum", "mean",
+    # math family (ops_math.rs)
+    "reciprocal", "rsqrt", "log2", "log10", "asin", "acos", "atan", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf",
+    "softplus", "gelu", "floor", "ceil", "round", "clamp", "clip", "clamp_min", "clamp_max",
+    "isnan", "isfinite", "isinf", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
+    "var", "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
     # linear algebra
     "matmul",
+    "dot", "outer", "mv", "mm", "bmm", "trace", "diagonal", "diag", "diag_embed", "tril", "triu", "inverse", "det", "logdet", "cholesky",
     # shape
     "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "t", "expand",
     "broadcast_to", "narrow", "select",
+    "flip", "roll", "tile", "split", "chunk", "index_select", "gather", "scatter_add", "scatter", "index_put",
 ]
 
 

@@ -25,3 +25,8 @@ pub use dtype::{DType, Storage};
 pub use error::{Error, Result};
 pub use ops::{where_, IndexItem};
 pub use tensor::Tensor;
+
+// The README's Rust example runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -3,7 +3,7 @@
 //! Every sweep runs with the GIL released.
 
 use lucid_core::autograd::{self, GradOptions};
-use lucid_core::functional::{self, JacobianOptions};
+use lucid_core::functional::{self, JacobianOptions, Strategy};
 use lucid_core::Tensor;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -82,7 +82,8 @@ fn prepare_inputs(op: &str, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<Py
 }
 
 #[pyfunction]
-#[pyo3(signature = (outputs, inputs, create_graph, strict, vectorize, chunk_size))]
+#[pyo3(signature = (outputs, inputs, create_graph, strict, vectorize, chunk_size, strategy = "reverse-mode"))]
+#[allow(clippy::too_many_arguments)]
 fn jacobian_from_graph(
     py: Python<'_>,
     outputs: Vec<PyRef<'_, PyTensor>>,
@@ -91,9 +92,11 @@ fn jacobian_from_graph(
     strict: bool,
     vectorize: bool,
     chunk_size: Option<usize>,
+    strategy: &str,
 ) -> PyResult<Vec<PyTensor>> {
     let (outs, ins) = (inners(&outputs), inners(&inputs));
-    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size };
+    let strategy = Strategy::parse(strategy).py()?;
+    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
     py.allow_threads(move || functional::jacobian_from_graph(&outs, &ins, &opts)).py().map(wrap_all)
 }
 
@@ -109,7 +112,7 @@ fn hessian_from_graph<'py>(
     chunk_size: Option<usize>,
 ) -> PyResult<Bound<'py, PyList>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
-    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size };
+    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, ..Default::default() };
     let h = py.allow_threads(move || functional::hessian_from_graph(&out, &ins, &opts)).py()?;
     let rows: Vec<Vec<PyTensor>> = h.into_iter().map(wrap_all).collect();
     PyList::new(py, rows)

@@ -10,6 +10,9 @@ mod convert;
 mod dtype;
 mod errors;
 mod ops;
+mod ops_linalg;
+mod ops_index;
+mod ops_math;
 mod tensor;
 
 #[pymodule]
@@ -19,6 +22,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dtype::register(m)?;
     convert::register(m)?;
     ops::register(m)?;
+    ops_linalg::register(m)?;
+    ops_index::register(m)?;
     autograd::register(m)?;
     Ok(())
 }

@@ -1,12 +1,11 @@
 //! Op methods of `lucid.Tensor` and module-level op functions, by family.
 
 use lucid_core::{DType, Tensor};
-use pyo3::exceptions::{PyIndexError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyTuple};
 
 use crate::dtype;
-use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
 
 /// `dim` given as an int, a tuple/list of ints, or None.
@@ -193,26 +192,6 @@ impl PyTensor {
     }
     fn select(&self, dim: isize, index: isize) -> PyResult<PyTensor> {
         wrap(self.inner.select(dim, index))
-    }
-}
-
-/// Advanced (tensor / list / bool) indexing; grows with the gather family.
-pub fn index_advanced(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    let _ = t;
-    Err(PyIndexError::new_err(format!(
-        "index: indexing with {} is not supported; use ints, slices, None and Ellipsis",
-        key.get_type().name()?
-    )))
-}
-
-/// `t[key] = value` as a new tensor (see `PyTensor::__setitem__`).
-pub fn assign(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Tensor> {
-    match crate::tensor::parse_index(key)? {
-        Some(items) => t.index_assign(&items, value).py(),
-        None => Err(PyIndexError::new_err(format!(
-            "setitem: assignment through a {} index is not supported; use ints, slices, None and Ellipsis",
-            key.get_type().name()?
-        ))),
     }
 }
 

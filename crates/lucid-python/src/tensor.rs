@@ -317,7 +317,7 @@ impl PyTensor {
     fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         match parse_index(key)? {
             Some(items) => wrap(self.inner.index(&items)),
-            None => crate::ops::index_advanced(&self.inner, key),
+            None => crate::ops_index::index_advanced(&self.inner, key),
         }
     }
 
@@ -330,7 +330,7 @@ impl PyTensor {
             ));
         }
         let value = operand(value, &self.inner, "setitem")?;
-        let updated = crate::ops::assign(&self.inner, key, &value)?;
+        let updated = crate::ops_index::assign(&self.inner, key, &value)?;
         self.inner = updated;
         Ok(())
     }

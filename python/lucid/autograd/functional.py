@@ -76,7 +76,10 @@ def _finish_outputs(outs, out_tuple: bool, create_graph: bool):
     return outs if out_tuple else outs[0]
 
 
-def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None):
+_STRATEGIES = ("reverse-mode", "forward-mode", "auto")
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="reverse-mode"):
     """The Jacobian of ``func`` at ``inputs``: ``J[i, j] = d f_i / d x_j``.
 
     ``func`` maps Tensors to a Tensor or a tuple of Tensors and is called once.
@@ -84,10 +87,14 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     total number of output elements (rows of tuple outputs stacked in order); for a
     tuple of inputs a tuple of such blocks, each of its input's dtype.
 
-    - ``vectorize=False`` sweeps one reverse pass per row, all in Rust.
+    - ``vectorize=False`` sweeps the rows in Rust in small blocks (a batch of one-hot
+      cotangents per reverse pass; memory bounded by the block), spread over all cores.
     - ``vectorize=True`` sweeps every row at once as one batched cotangent (the identity
       of shape ``[m, *out_shape]``); ``chunk_size`` sweeps that many rows at a time to
       bound memory.
+    - ``strategy="forward-mode"`` computes the columns instead, by tangent sweeps over
+      the same recorded graph (cheaper when outputs outnumber inputs); ``"auto"`` picks
+      forward mode when the total output size exceeds the total input size.
     - ``strict=True`` raises RuntimeError when an output is independent of an input
       (instead of returning zero rows).
     - ``create_graph=True`` makes the result differentiable (to any order).
@@ -97,8 +104,10 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     """
     _check_flags("jacobian", create_graph=create_graph, strict=strict, vectorize=vectorize)
     chunk = _check_chunk_size(chunk_size, vectorize)
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"jacobian: strategy must be one of {', '.join(map(repr, _STRATEGIES))}, got {strategy!r}")
     in_tuple, leaves, _, outs = _record(func, inputs, "jacobian")
-    blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk)
+    blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk, strategy)
     return tuple(blocks) if in_tuple else blocks[0]
 
 

@@ -1,17 +1,21 @@
 //! The graph and its sweeps: the op enum every recorded node carries, grad mode, and
 //! the reverse (cotangent) sweep.
 
+mod forward;
 mod mode;
 mod reverse;
+mod structured;
 
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use reverse::{backward, grad, GradOptions, Plan};
+pub use structured::{Cot, DiagCot};
 
 use crate::error::Result;
 use crate::ops::{
     binary::BinaryOp, index::IndexOp, join::JoinOp, matmul::MatmulOp, reduce::ReduceOp,
     unary::UnaryOp, view::ViewOp,
 };
+use crate::ops::gather::GatherOp;
 use crate::tensor::Tensor;
 
 /// A recorded op: one variant per op family; each family's enum and rules live in
@@ -22,10 +26,14 @@ pub enum Op {
     Unary(UnaryOp),
     Binary(BinaryOp),
     Reduce(ReduceOp),
+    Scan(crate::ops::scan::ScanOp),
+    Softmax(crate::ops::softmax::SoftmaxOp),
     View(ViewOp),
     Index(IndexOp),
     Join(JoinOp),
     Matmul(MatmulOp),
+    Linalg(crate::ops::linalg::LinalgOp),
+    Gather(GatherOp),
 }
 
 /// What an op family implements for the sweeps.
@@ -45,6 +53,29 @@ pub(crate) trait Rule {
         batch: usize,
         needs: &[bool],
     ) -> Result<Vec<Option<Tensor>>>;
+
+    /// Whether `vjp` is elementwise in `g` (the cotangent of element i of the output
+    /// touches only element i of each input, before broadcasting). Such rules also
+    /// serve diagonal cotangents: see NOTE [diagonal cotangents] in `structured.rs`.
+    fn is_elementwise(&self) -> bool {
+        false
+    }
+
+    /// Jacobian-vector product: `tangents[k]` is input k's tangent (shape
+    /// `batch_shape + inputs[k].shape`, `None` for zero); return the output's tangent
+    /// (`batch_shape + out.shape`, or broadcastable to it), `None` if it is zero.
+    /// Written with Tensor ops, like `vjp`, so forward-over-reverse and create_graph work.
+    ///
+    /// Elementwise families get it from their VJP (their Jacobian is diagonal, hence
+    /// self-adjoint). Any other family that does not override it gets the exact
+    /// transposition of its VJP, which costs a small extra reverse sweep per node.
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        if self.is_elementwise() {
+            forward::elementwise_jvp(self, inputs, out, tangents, batch)
+        } else {
+            forward::jvp_by_transposition(self, inputs, out, tangents, batch)
+        }
+    }
 }
 
 impl Op {
@@ -53,10 +84,14 @@ impl Op {
             Op::Unary(op) => op,
             Op::Binary(op) => op,
             Op::Reduce(op) => op,
+            Op::Scan(op) => op,
+            Op::Softmax(op) => op,
             Op::View(op) => op,
             Op::Index(op) => op,
             Op::Join(op) => op,
             Op::Matmul(op) => op,
+            Op::Linalg(op) => op,
+            Op::Gather(op) => op,
         }
     }
 

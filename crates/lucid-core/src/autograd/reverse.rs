@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use super::mode::set_grad_enabled;
+use super::structured::{diag_vjp, Cot};
 use crate::error::{Error, Result};
 use crate::shape::reduce_to;
 use crate::tensor::Tensor;
@@ -19,22 +20,22 @@ enum Targets<'a> {
     Leaves,
 }
 
-struct Step {
-    tensor: Tensor,
+pub(super) struct Step {
+    pub(super) tensor: Tensor,
     /// Slot of each input in the plan, `None` where that input leads to no target.
-    input_slots: Vec<Option<usize>>,
+    pub(super) input_slots: Vec<Option<usize>>,
 }
 
 /// A reusable reverse sweep from `roots` to `targets`.
 pub struct Plan {
     /// Reverse topological order: every step comes before the steps of its inputs.
-    steps: Vec<Step>,
+    pub(super) steps: Vec<Step>,
     /// Slot of each root, `None` when the root leads to no target.
-    root_slots: Vec<Option<usize>>,
+    pub(super) root_slots: Vec<Option<usize>>,
     /// Slot of each target, `None` when the target is not reached from any root.
-    target_slots: Vec<Option<usize>>,
+    pub(super) target_slots: Vec<Option<usize>>,
     /// For each slot, the targets it delivers (a tensor may be listed twice).
-    delivers: Vec<Vec<usize>>,
+    pub(super) delivers: Vec<Vec<usize>>,
     leaves: bool,
 }
 
@@ -153,23 +154,39 @@ impl Plan {
         retain_graph: bool,
         create_graph: bool,
     ) -> Result<Vec<Option<Tensor>>> {
+        let seeds = seeds.iter().map(|s| s.clone().map(Cot::Dense)).collect();
+        self.run_cot(seeds, batch, retain_graph, create_graph)
+    }
+
+    /// [`Plan::run`] with structured seeds (diagonal cotangents, see `structured.rs`).
+    pub fn run_cot(
+        &self,
+        seeds: Vec<Option<Cot>>,
+        batch: usize,
+        retain_graph: bool,
+        create_graph: bool,
+    ) -> Result<Vec<Option<Tensor>>> {
         let _mode = set_grad_enabled(create_graph);
-        let mut slots: Vec<Option<Tensor>> = vec![None; self.steps.len()];
-        for (seed, slot) in seeds.iter().zip(&self.root_slots) {
+        let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
+        for (seed, slot) in seeds.into_iter().zip(&self.root_slots) {
             if let (Some(seed), Some(slot)) = (seed, slot) {
-                accumulate(&mut slots[*slot], seed.clone())?;
+                accumulate(&mut slots[*slot], seed)?;
             }
         }
         let mut out: Vec<Option<Tensor>> = vec![None; self.target_slots.len()];
         let mut leaf_grads: Vec<(usize, Tensor)> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
-            let Some(g) = slots[i].take() else { continue };
-            for &k in &self.delivers[i] {
-                out[k] = Some(g.clone());
+            let Some(mut g) = slots[i].take() else { continue };
+            if !self.delivers[i].is_empty() || (self.leaves && step.tensor.is_leaf()) {
+                let dense = g.dense()?;
+                for &k in &self.delivers[i] {
+                    out[k] = Some(dense.clone());
+                }
+                g = Cot::Dense(dense);
             }
             let Some(node) = step.tensor.node() else {
-                if self.leaves {
-                    leaf_grads.push((i, g));
+                if let (true, Cot::Dense(t)) = (self.leaves, g) {
+                    leaf_grads.push((i, t));
                 }
                 continue;
             };
@@ -188,11 +205,25 @@ impl Plan {
                     ),
                 ));
             }
-            let grads = node.op.rule().vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
-            drop(g);
-            for ((gi, slot), input) in grads.into_iter().zip(&step.input_slots).zip(&node.inputs) {
+            let structured = match &g {
+                Cot::Diag(dc) => diag_vjp(&node.op, &node.inputs, &step.tensor, dc, &needs).transpose()?,
+                Cot::Dense(_) => None,
+            };
+            let grads: Vec<Option<Cot>> = match structured {
+                Some(grads) => grads,
+                None => {
+                    let g = g.dense()?;
+                    let grads = node.op.rule().vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
+                    drop(g);
+                    grads
+                        .into_iter()
+                        .zip(&node.inputs)
+                        .map(|(gi, input)| gi.map(|gi| reduce_to(&gi, batch, input.shape()).map(Cot::Dense)).transpose())
+                        .collect::<Result<_>>()?
+                }
+            };
+            for (gi, slot) in grads.into_iter().zip(&step.input_slots) {
                 if let (Some(gi), Some(slot)) = (gi, slot) {
-                    let gi = reduce_to(&gi, batch, input.shape())?;
                     accumulate(&mut slots[*slot], gi)?;
                 }
             }
@@ -219,9 +250,9 @@ impl Plan {
     }
 }
 
-fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
+fn accumulate(slot: &mut Option<Cot>, g: Cot) -> Result<()> {
     *slot = Some(match slot.take() {
-        Some(acc) => acc.add(&g)?,
+        Some(acc) => acc.add(g)?,
         None => g,
     });
     Ok(())

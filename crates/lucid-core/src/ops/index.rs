@@ -1,11 +1,14 @@
-//! Basic indexing (ints, slices with steps, new axes, ellipsis) as views, and its
-//! adjoint, scattering a cotangent into zeros.
+//! Indexing. Basic indexing (ints, slices with steps, new axes, ellipsis) makes views,
+//! with its adjoint scattering a cotangent into zeros; `Slice` and `SliceBackward` are
+//! each other's VJP, so it is differentiable to any order. Both take any number of
+//! leading batch dims: the items apply to the trailing dims and full ranges are
+//! prepended for the rest.
 //!
-//! `Slice` and `SliceBackward` are each other's VJP, so indexing is differentiable to
-//! any order. Both take any number of leading batch dims: the items apply to the
-//! trailing dims and full ranges are prepended for the rest.
+//! Advanced indexing (int64 tensors, bool masks) resolves the whole index expression
+//! to flat positions here (`resolve_positions`, NumPy's rules) and reads them with the
+//! gather family's `Take` (ops/gather.rs).
 
-use ndarray::{IxDyn, SliceInfo, SliceInfoElem};
+use ndarray::{ArcArray, ArrayD, IxDyn, SliceInfo, SliceInfoElem, Zip};
 
 use crate::autograd::{Op, Rule};
 use crate::dtype::Storage;
@@ -13,13 +16,37 @@ use crate::error::{Error, Result};
 use crate::map_storage;
 use crate::tensor::Tensor;
 
-/// One entry of an index expression, as a user writes it (`x[1, ::2, None, ...]`).
-#[derive(Debug, Clone, PartialEq)]
+/// One entry of an index expression, as a user writes it (`x[1, ::2, None, ..., idx]`).
+#[derive(Debug, Clone)]
 pub enum IndexItem {
     Int(isize),
     Slice { start: Option<isize>, stop: Option<isize>, step: isize },
     NewAxis,
     Ellipsis,
+    /// An int64 tensor (picks entries of one dim; negative values count from the end)
+    /// or a bool mask over one or more dims (picks the entries where it is true).
+    Tensor(Tensor),
+}
+
+impl IndexItem {
+    /// `:`, the whole dim.
+    pub fn full() -> IndexItem {
+        IndexItem::Slice { start: None, stop: None, step: 1 }
+    }
+}
+
+impl PartialEq for IndexItem {
+    /// Tensor items are equal when they are the same tensor.
+    fn eq(&self, other: &IndexItem) -> bool {
+        use IndexItem::*;
+        match (self, other) {
+            (Int(a), Int(b)) => a == b,
+            (Slice { start: a, stop: b, step: c }, Slice { start: d, stop: e, step: f }) => (a, b, c) == (d, e, f),
+            (NewAxis, NewAxis) | (Ellipsis, Ellipsis) => true,
+            (Tensor(a), Tensor(b)) => a.same(b),
+            _ => false,
+        }
+    }
 }
 
 /// An index entry resolved against a shape: in range, Python slice semantics applied.
@@ -86,16 +113,11 @@ pub fn resolve(items: &[IndexItem], shape: &[usize]) -> Result<Vec<Resolved>> {
     let mut dim = 0;
     for item in items {
         match *item {
+            IndexItem::Tensor(_) => {
+                return Err(Error::index("index", "internal: tensor items take the advanced path"));
+            }
             IndexItem::Int(i) => {
-                let n = shape[dim] as isize;
-                let j = if i < 0 { i + n } else { i };
-                if j < 0 || j >= n {
-                    return Err(Error::index(
-                        "index",
-                        format!("index {i} is out of bounds for dim {dim} with size {n}"),
-                    ));
-                }
-                out.push(Resolved::Index(j as usize));
+                out.push(Resolved::Index(wrap_index(i as i64, dim, shape[dim])?));
                 dim += 1;
             }
             IndexItem::Slice { start, stop, step } => {
@@ -167,7 +189,7 @@ fn to_ndarray(items: &[Resolved], lead: usize) -> Result<SliceInfo<Vec<SliceInfo
 }
 
 /// Apply resolved items to the trailing dims of `t`, with `lead` leading dims untouched.
-fn slice_resolved(t: &Tensor, items: &[Resolved], lead: usize) -> Result<Tensor> {
+pub(crate) fn slice_resolved(t: &Tensor, items: &[Resolved], lead: usize) -> Result<Tensor> {
     let info = to_ndarray(items, lead)?;
     let data = map_storage!(t.storage(), |a| a.clone().slice_move(info.clone()));
     Ok(Tensor::from_op(data, Op::Index(IndexOp::Slice { items: items.to_vec() }), vec![t.clone()]))
@@ -199,8 +221,20 @@ fn slice_backward(g: &Tensor, items: &[Resolved], shape: &[usize], lead: usize) 
 }
 
 impl Tensor {
-    /// `x[items]` with NumPy basic-indexing semantics; the result is a view.
+    /// `x[items]` with NumPy semantics: basic items give a view; with tensor items
+    /// (advanced indexing) the result is a copy and differentiable through a gather.
+    ///
+    /// ```
+    /// use lucid_core::{IndexItem, Tensor, DType};
+    /// let x = Tensor::arange(0.0, 6.0, 1.0, DType::F64).unwrap().reshape(&[2, 3]).unwrap();
+    /// let i = Tensor::from_vec(vec![2.0, -3.0], &[2], DType::I64).unwrap();
+    /// let y = x.index(&[IndexItem::full(), IndexItem::Tensor(i)]).unwrap();
+    /// assert_eq!(y.to_f64_vec(), vec![2.0, 0.0, 5.0, 3.0]);
+    /// ```
     pub fn index(&self, items: &[IndexItem]) -> Result<Tensor> {
+        if items.iter().any(|i| matches!(i, IndexItem::Tensor(_))) {
+            return self.index_advanced(items);
+        }
         let resolved = resolve(items, self.shape())?;
         slice_resolved(self, &resolved, 0)
     }
@@ -232,6 +266,9 @@ impl Tensor {
     /// A copy of this tensor with `value` (broadcast) written at `items`. Not
     /// differentiable: the bindings use it for `__setitem__` on tensors outside a graph.
     pub fn index_assign(&self, items: &[IndexItem], value: &Tensor) -> Result<Tensor> {
+        if items.iter().any(|i| matches!(i, IndexItem::Tensor(_))) {
+            return self.index_assign_advanced(items, value);
+        }
         let resolved = resolve(items, self.shape())?;
         let info = to_ndarray(&resolved, 0)?;
         let value = value.to_dtype(self.dtype())?;
@@ -255,4 +292,222 @@ impl Tensor {
         }
         Ok(Tensor::from_storage(data))
     }
+}
+
+/// `i` in `-n..n` as a position in `0..n` (negative counts from the end).
+fn wrap_index(i: i64, dim: usize, n: usize) -> Result<usize> {
+    let n = n as i64;
+    let j = if i < 0 { i + n } else { i };
+    if j < 0 || j >= n {
+        return Err(Error::index("index", format!("index {i} is out of bounds for dim {dim} with size {n}")));
+    }
+    Ok(j as usize)
+}
+
+/// One entry of an index expression resolved for position arithmetic.
+enum Part {
+    /// `len` entries `start + step·i` of input dim `dim` (one output dim).
+    Range { dim: usize, start: usize, step: isize, len: usize },
+    /// One entry of input dim `dim` (no output dim).
+    Fixed { dim: usize, at: usize },
+    NewAxis,
+    /// Advanced: index arrays (in range, non-negative) for some input dims, all
+    /// broadcast together with the other advanced parts.
+    Adv { picks: Vec<(usize, ArcArray<i64, IxDyn>)>, shape: Vec<usize> },
+}
+
+/// Output shape and flat row-major positions into `shape` of `x[items]` under NumPy's
+/// indexing rules:
+/// - int64 tensors, bool masks and (when any tensor is present) ints are advanced
+///   indices: they broadcast together to one shape R;
+/// - a bool mask over k dims acts as its k nonzero-coordinate arrays (a 0-d mask adds
+///   a dim of length 1 or 0);
+/// - R replaces the indexed dims in place when the advanced entries are adjacent in the
+///   expression, and goes first otherwise; slices, None and Ellipsis keep their dims.
+pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
+    let advanced = items.iter().any(|i| matches!(i, IndexItem::Tensor(_)));
+    if items.iter().filter(|i| matches!(i, IndexItem::Ellipsis)).count() > 1 {
+        return Err(Error::index("index", "an index can only have a single ellipsis ('...')"));
+    }
+    let consumes = |i: &IndexItem| match i {
+        IndexItem::Int(_) | IndexItem::Slice { .. } => 1,
+        IndexItem::NewAxis | IndexItem::Ellipsis => 0,
+        IndexItem::Tensor(t) if t.dtype() == crate::dtype::DType::Bool => t.ndim(),
+        IndexItem::Tensor(_) => 1,
+    };
+    let consumed: usize = items.iter().map(consumes).sum();
+    if consumed > shape.len() {
+        return Err(Error::index(
+            "index",
+            format!("too many indices for tensor of dimension {} (shape {shape:?})", shape.len()),
+        ));
+    }
+
+    let mut parts = Vec::with_capacity(items.len());
+    let mut dim = 0;
+    let full = |dim: usize| Part::Range { dim, start: 0, step: 1, len: shape[dim] };
+    for item in items {
+        match item {
+            IndexItem::Int(i) => {
+                let at = wrap_index(*i as i64, dim, shape[dim])?;
+                parts.push(if advanced {
+                    Part::Adv { picks: vec![(dim, ArcArray::from_elem(IxDyn(&[]), at as i64))], shape: vec![] }
+                } else {
+                    Part::Fixed { dim, at }
+                });
+                dim += 1;
+            }
+            IndexItem::Slice { start, stop, step } => {
+                if let Resolved::Range { start, step, len } = resolve_slice(*start, *stop, *step, shape[dim])? {
+                    parts.push(Part::Range { dim, start, step, len });
+                }
+                dim += 1;
+            }
+            IndexItem::NewAxis => parts.push(Part::NewAxis),
+            IndexItem::Ellipsis => {
+                for _ in 0..shape.len() - consumed {
+                    parts.push(full(dim));
+                    dim += 1;
+                }
+            }
+            IndexItem::Tensor(t) => match t.storage() {
+                Storage::I64(a) => {
+                    let n = shape[dim];
+                    let mut wrapped = Vec::with_capacity(a.len());
+                    for &v in a.iter() {
+                        wrapped.push(wrap_index(v, dim, n)? as i64);
+                    }
+                    let arr = ArcArray::from_shape_vec(IxDyn(a.shape()), wrapped).map_err(|e| Error::index("index", e.to_string()))?;
+                    parts.push(Part::Adv { picks: vec![(dim, arr)], shape: a.shape().to_vec() });
+                    dim += 1;
+                }
+                Storage::Bool(m) => {
+                    let k = m.ndim();
+                    if m.shape() != &shape[dim..dim + k] {
+                        return Err(Error::index(
+                            "index",
+                            format!(
+                                "the shape {:?} of the mask does not match the shape {:?} of the indexed tensor at dims {dim}..{}",
+                                m.shape(),
+                                &shape[dim..dim + k],
+                                dim + k
+                            ),
+                        ));
+                    }
+                    let mut coords: Vec<Vec<i64>> = vec![Vec::new(); k];
+                    let mut nnz = 0;
+                    for (ix, &b) in m.indexed_iter() {
+                        if b {
+                            nnz += 1;
+                            for (j, c) in coords.iter_mut().enumerate() {
+                                c.push(ix[j] as i64);
+                            }
+                        }
+                    }
+                    let picks = coords
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, c)| (dim + j, ArcArray::from_vec(c).into_dyn()))
+                        .collect();
+                    parts.push(Part::Adv { picks, shape: vec![nnz] });
+                    dim += k;
+                }
+                other => {
+                    return Err(Error::index(
+                        "index",
+                        format!("tensors used as indices must be int64 or bool tensors, got {}", other.dtype()),
+                    ))
+                }
+            },
+        }
+    }
+    while dim < shape.len() {
+        parts.push(full(dim));
+        dim += 1;
+    }
+    positions_of(&parts, shape)
+}
+
+/// Lay out the output dims of resolved `parts` and sum each dim's offset contribution.
+fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
+    let strides = crate::ops::gather::strides(shape);
+    let adv_at: Vec<usize> = (0..parts.len()).filter(|&i| matches!(parts[i], Part::Adv { .. })).collect();
+
+    // The advanced block: broadcast shape R and the summed offsets over R.
+    let mut r: Vec<usize> = Vec::new();
+    for &i in &adv_at {
+        if let Part::Adv { shape: s, .. } = &parts[i] {
+            r = crate::shape::broadcast_shapes("index", &r, s).map_err(|_| {
+                let shapes: Vec<String> = adv_at
+                    .iter()
+                    .filter_map(|&j| match &parts[j] {
+                        Part::Adv { shape, .. } => Some(format!("{shape:?}")),
+                        _ => None,
+                    })
+                    .collect();
+                Error::index("index", format!("shape mismatch: indexing tensors could not be broadcast together with shapes {}", shapes.join(", ")))
+            })?;
+        }
+    }
+    let mut adv = ArrayD::<i64>::zeros(IxDyn(&r));
+    for &i in &adv_at {
+        if let Part::Adv { picks, .. } = &parts[i] {
+            for (d, arr) in picks {
+                add_broadcast(&mut adv, arr, strides[*d] as i64)?;
+            }
+        }
+    }
+    let adjacent = adv_at.windows(2).all(|w| w[1] == w[0] + 1);
+    let r_first = !adv_at.is_empty() && !adjacent;
+
+    // Output dims in order: (axis offsets) for basic dims, the R block as one entry.
+    let mut out_shape: Vec<usize> = Vec::new();
+    let mut axes: Vec<(usize, Vec<i64>)> = Vec::new(); // (output axis, offsets)
+    let mut r_axis = 0;
+    let mut base: i64 = 0;
+    if r_first {
+        out_shape.extend_from_slice(&r);
+    }
+    for (i, p) in parts.iter().enumerate() {
+        match p {
+            Part::Range { dim, start, step, len } => {
+                let offs = (0..*len as i64).map(|k| (*start as i64 + *step as i64 * k) * strides[*dim] as i64).collect();
+                axes.push((out_shape.len(), offs));
+                out_shape.push(*len);
+            }
+            Part::Fixed { dim, at } => base += (*at * strides[*dim]) as i64,
+            Part::NewAxis => out_shape.push(1),
+            Part::Adv { .. } => {
+                if !r_first && adv_at.first() == Some(&i) {
+                    r_axis = out_shape.len();
+                    out_shape.extend_from_slice(&r);
+                }
+            }
+        }
+    }
+
+    let nd = out_shape.len();
+    let mut pos = ArrayD::<i64>::from_elem(IxDyn(&out_shape), base);
+    for (a, offs) in axes {
+        let mut sh = vec![1; nd];
+        sh[a] = offs.len();
+        let v = ArrayD::from_shape_vec(IxDyn(&sh), offs).map_err(|e| Error::index("index", e.to_string()))?;
+        add_broadcast(&mut pos, &v.into_shared(), 1)?;
+    }
+    if !adv_at.is_empty() {
+        let mut sh = vec![1; nd];
+        sh[r_axis..r_axis + r.len()].copy_from_slice(&r);
+        let v = adv.into_shape_with_order(IxDyn(&sh)).map_err(|e| Error::index("index", e.to_string()))?;
+        add_broadcast(&mut pos, &v.into_shared(), 1)?;
+    }
+    Ok((out_shape, pos.iter().map(|&v| v as usize).collect()))
+}
+
+/// `acc += scale · v` with `v` broadcast to `acc`'s shape.
+fn add_broadcast(acc: &mut ArrayD<i64>, v: &ArcArray<i64, IxDyn>, scale: i64) -> Result<()> {
+    let b = v
+        .broadcast(acc.raw_dim())
+        .ok_or_else(|| Error::index("index", format!("internal: {:?} does not broadcast to {:?}", v.shape(), acc.shape())))?;
+    Zip::from(acc).and(&b).for_each(|a, &x| *a += x * scale);
+    Ok(())
 }

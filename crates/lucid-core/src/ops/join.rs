@@ -1,6 +1,7 @@
-//! Joining tensors: `cat` along an existing dim and `stack` along a new one.
+//! Joining and splitting tensors: `cat` along an existing dim, `stack` along a new
+//! one, `roll` (a cat of two slabs), and `split`/`chunk` into views.
 //! The VJP of `cat` hands each input its own slab of the cotangent (a `narrow` at
-//! `batch + dim`).
+//! `batch + dim`); the pieces of a split are slices, differentiable as such.
 
 use ndarray::Axis;
 
@@ -92,4 +93,104 @@ impl Tensor {
         let parts: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(d as isize)).collect::<Result<_>>()?;
         Tensor::cat(&parts, d as isize)
     }
+}
+
+impl Tensor {
+    /// Shift entries cyclically by `shifts[i]` along `dims[i]`; with no `dims`, the
+    /// flattened tensor is rolled by the single shift and reshaped back (PyTorch).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4], DType::F64).unwrap();
+    /// assert_eq!(x.roll(&[1], &[0]).unwrap().to_f64_vec(), vec![4.0, 1.0, 2.0, 3.0]);
+    /// ```
+    pub fn roll(&self, shifts: &[isize], dims: &[isize]) -> Result<Tensor> {
+        if dims.is_empty() {
+            if shifts.len() != 1 {
+                return Err(Error::argument("roll", format!("without dims, shifts must be a single int, got {shifts:?}")));
+            }
+            return self.reshape_exact(&[self.numel()])?.roll(shifts, &[0])?.reshape_exact(self.shape());
+        }
+        if shifts.len() != dims.len() {
+            return Err(Error::argument(
+                "roll",
+                format!("shifts and dims must have the same length, got {} shifts and {} dims", shifts.len(), dims.len()),
+            ));
+        }
+        let mut t = self.clone();
+        for (&s, &d) in shifts.iter().zip(dims) {
+            let a = normalize_axis("roll", d, t.ndim())?;
+            let n = t.shape().get(a).copied().unwrap_or(1); // a 0-d tensor rolls to itself
+            if n <= 1 {
+                continue;
+            }
+            let k = s.rem_euclid(n as isize) as usize;
+            if k != 0 {
+                t = Tensor::cat(&[t.narrow(a as isize, n - k, k)?, t.narrow(a as isize, 0, n - k)?], a as isize)?;
+            }
+        }
+        Ok(t)
+    }
+
+    /// Views of consecutive pieces of `split_size` entries along `dim` (the last may be
+    /// shorter), as PyTorch's `split` with an int.
+    pub fn split(&self, split_size: usize, dim: isize) -> Result<Vec<Tensor>> {
+        let d = split_dim("split", self, dim)?;
+        let n = self.shape()[d];
+        if split_size == 0 && n != 0 {
+            return Err(Error::argument("split", format!("split_size can only be 0 if the dim size is 0, got dim {d} of size {n}")));
+        }
+        let count = if split_size == 0 { 1 } else { n.div_ceil(split_size).max(1) };
+        (0..count)
+            .map(|i| {
+                let start = i * split_size;
+                self.narrow(d as isize, start, split_size.min(n - start))
+            })
+            .collect()
+    }
+
+    /// Views of consecutive pieces of the given sizes along `dim` (they must add up to
+    /// the dim's size), as PyTorch's `split` with a list.
+    pub fn split_sizes(&self, sizes: &[usize], dim: isize) -> Result<Vec<Tensor>> {
+        let d = split_dim("split", self, dim)?;
+        let n = self.shape()[d];
+        if sizes.iter().sum::<usize>() != n {
+            return Err(Error::argument(
+                "split",
+                format!("split sizes {sizes:?} must sum to the size {n} of dim {d} (shape {:?})", self.shape()),
+            ));
+        }
+        let mut start = 0;
+        sizes
+            .iter()
+            .map(|&len| {
+                let piece = self.narrow(d as isize, start, len);
+                start += len;
+                piece
+            })
+            .collect()
+    }
+
+    /// Split into at most `chunks` pieces of `ceil(size / chunks)` entries along `dim`
+    /// (PyTorch's `chunk`: there may be fewer pieces than asked for).
+    pub fn chunk(&self, chunks: usize, dim: isize) -> Result<Vec<Tensor>> {
+        if chunks == 0 {
+            return Err(Error::argument("chunk", "chunks must be greater than 0, got 0"));
+        }
+        let d = split_dim("chunk", self, dim)?;
+        let n = self.shape()[d];
+        let size = n.div_ceil(chunks);
+        if size == 0 {
+            return self.split_sizes(&vec![0; chunks], d as isize);
+        }
+        self.split(size, d as isize)
+    }
+}
+
+/// The dim to split along; 0-d tensors have none.
+fn split_dim(op: &'static str, t: &Tensor, dim: isize) -> Result<usize> {
+    if t.ndim() == 0 {
+        return Err(Error::shape(op, "expected a tensor with at least 1 dim, got a 0-d tensor"));
+    }
+    normalize_axis(op, dim, t.ndim())
 }

@@ -2,7 +2,7 @@
 //! a column (right) and the added dim removed again; batch dims broadcast.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArcArray, Array, Array3, ArrayView2, Axis, Ix2, IxDyn};
+use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Ix2, IxDyn};
 
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
@@ -55,10 +55,93 @@ impl Rule for MatmulOp {
         };
         Ok(vec![ga, gb])
     }
+
+    // d(A B) = dA B + A dB. Tangents carry leading batch dims, so the operand with fewer
+    // dims gets size-1 dims after the batch to keep matmul's batch broadcasting aligned.
+    fn jvp(&self, inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let (na, nb) = (a.ndim(), b.ndim());
+        let ta = match &tangents[0] {
+            None => None,
+            Some(t) => Some(match (na, nb) {
+                (1, 1) | (1, 2) => t.matmul(b)?,
+                (1, _) => pad(t, batch, nb - 2)?.unsqueeze(-2)?.matmul(b)?.squeeze(Some(&[-2]))?,
+                _ => pad(t, batch, nb.saturating_sub(na))?.matmul(b)?,
+            }),
+        };
+        let tb = match &tangents[1] {
+            None => None,
+            Some(t) => Some(match (na, nb) {
+                (1, 1) => t.matmul(a)?,
+                (2, 1) => t.matmul(&a.t()?)?,
+                (_, 1) => a.matmul(&pad(t, batch, na - 2)?.unsqueeze(-1)?)?.squeeze(Some(&[-1]))?,
+                _ => a.matmul(&pad(t, batch, na.saturating_sub(nb))?)?,
+            }),
+        };
+        Ok(match (ta, tb) {
+            (Some(x), Some(y)) => Some(x.add(&y)?),
+            (x, y) => x.or(y),
+        })
+    }
+}
+
+/// Insert `extra` size-1 dims after the first `batch` dims of `t`.
+fn pad(t: &Tensor, batch: usize, extra: usize) -> Result<Tensor> {
+    if extra == 0 {
+        return Ok(t.clone());
+    }
+    let mut shape = t.shape()[..batch].to_vec();
+    shape.extend(std::iter::repeat(1).take(extra));
+    shape.extend_from_slice(&t.shape()[batch..]);
+    t.reshape_exact(&shape)
 }
 
 fn view2<T>(a: &ArcArray<T, IxDyn>) -> Result<ArrayView2<'_, T>> {
     a.view().into_dimensionality::<Ix2>().map_err(|e| Error::shape("matmul", e.to_string()))
+}
+
+/// `x @ B` for a vector `x`: row axpys when B's rows are contiguous, column dots when
+/// its columns are. (A GEMM would pack all of B for one row: as much work as the product.)
+fn vec_mat<T: Float>(x: ArrayView1<'_, T>, b: ArrayView2<'_, T>) -> Array1<T> {
+    if b.strides()[1] == 1 || b.ncols() == 1 {
+        let mut out = Array1::<T>::zeros(b.ncols());
+        for (&xi, row) in x.iter().zip(b.rows()) {
+            if xi != T::zero() {
+                out.scaled_add(xi, &row);
+            }
+        }
+        out
+    } else {
+        b.t().dot(&x)
+    }
+}
+
+/// `A @ y` for a vector `y`: row dots when A's rows are contiguous, column axpys when
+/// its columns are.
+fn mat_vec<T: Float>(a: ArrayView2<'_, T>, y: ArrayView1<'_, T>) -> Array1<T> {
+    if a.strides()[0] == 1 && a.ncols() > 1 && a.nrows() > 1 {
+        let mut out = Array1::<T>::zeros(a.nrows());
+        for (&yj, col) in y.iter().zip(a.columns()) {
+            if yj != T::zero() {
+                out.scaled_add(yj, &col);
+            }
+        }
+        out
+    } else {
+        a.dot(&y)
+    }
+}
+
+/// A 2-D product, with matrix-vector kernels for a single row or column.
+fn mm2<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
+    let (n, p) = (a.nrows(), b.ncols());
+    if n == 1 {
+        vec_mat(a.row(0), b).into_shape_with_order((1, p)).unwrap_or_else(|_| a.dot(&b))
+    } else if p == 1 {
+        mat_vec(a, b.column(0)).into_shape_with_order((n, 1)).unwrap_or_else(|_| a.dot(&b))
+    } else {
+        a.dot(&b)
+    }
 }
 
 /// `a @ b` for operands of at least 2 dims each (1-D already promoted).
@@ -70,14 +153,14 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         return Err(Error::shape("matmul", format!("shapes {sa:?} and {sb:?} cannot be multiplied ({n}x{k} and {k2}x{p})")));
     }
     if sa.len() == 2 && sb.len() == 2 {
-        return Ok(view2(a)?.dot(&view2(b)?).into_dyn().into_shared());
+        return Ok(mm2(view2(a)?, view2(b)?).into_dyn().into_shared());
     }
     let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
     // A stack of rows times one matrix is one 2-D product.
     if sb.len() == 2 && sa[..sa.len() - 2] == batch[..] {
         let rows: usize = batch.iter().product::<usize>() * n;
         let a2 = a.as_standard_layout().into_owned().into_shape_with_order((rows, k)).map_err(|e| Error::shape("matmul", e.to_string()))?;
-        let c = a2.dot(&view2(b)?);
+        let c = mm2(a2.view(), view2(b)?);
         let mut shape = batch.clone();
         shape.extend([n, p]);
         return reshape_array("matmul", &c.into_dyn().into_shared(), &shape);

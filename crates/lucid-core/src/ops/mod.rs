@@ -2,12 +2,18 @@
 //! and its derivative rules side by side.
 
 pub mod binary;
+pub mod gather;
 pub mod index;
 pub mod join;
 #[doc(hidden)]
 pub mod kernel;
+pub mod linalg;
 pub mod matmul;
+pub mod random;
 pub mod reduce;
+pub mod scan;
+pub mod softmax;
+pub mod special;
 pub mod unary;
 pub mod view;
 

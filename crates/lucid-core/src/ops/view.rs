@@ -1,9 +1,11 @@
-//! Shape ops: reshape, permute (transpose, `.T`, `.mT`), expand, squeeze/unsqueeze.
+//! Shape ops: reshape, permute (transpose, `.T`, `.mT`), expand, squeeze/unsqueeze,
+//! and the ops built from them and from slicing: flip, repeat, tile.
 //!
 //! Reshape and permute of contiguous data share the buffer. Their VJPs keep the
 //! cotangent's batch prefix: reshape to `batch + x.shape`, permute by the inverse
 //! permutation shifted by the batch rank. Expand's VJP is the identity: the sweep's
-//! `reduce_to` sums the broadcast dims away.
+//! `reduce_to` sums the broadcast dims away. Flip is a slice with step -1 (a view);
+//! repeat is reshape → expand → reshape, so its VJP sums the copies back.
 
 use ndarray::IxDyn;
 
@@ -11,7 +13,8 @@ use crate::autograd::{Op, Rule};
 use crate::error::{Error, Result};
 use crate::map_storage;
 use crate::ops::kernel::reshape_array;
-use crate::shape::{batched, broadcast_shapes, normalize_axis};
+use crate::ops::index::{slice_resolved, Resolved};
+use crate::shape::{batched, broadcast_shapes, normalize_axes, normalize_axis};
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -211,5 +214,72 @@ impl Tensor {
             .ok_or_else(|| Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())))?
             .to_shared());
         Ok(Tensor::from_op(data, Op::View(ViewOp::Expand), vec![self.clone()]))
+    }
+}
+
+impl Tensor {
+    /// Reverse the order of entries along each of `dims` (a view, like `x[::-1]`).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3], DType::F64).unwrap();
+    /// assert_eq!(x.flip(&[0]).unwrap().to_f64_vec(), vec![3.0, 2.0, 1.0]);
+    /// ```
+    pub fn flip(&self, dims: &[isize]) -> Result<Tensor> {
+        let axes = normalize_axes("flip", Some(dims), self.ndim())?;
+        if axes.is_empty() {
+            return Ok(self.clone());
+        }
+        let items: Vec<Resolved> = self
+            .shape()
+            .iter()
+            .enumerate()
+            .map(|(d, &n)| match (axes.contains(&d), n) {
+                (true, n) if n > 0 => Resolved::Range { start: n - 1, step: -1, len: n },
+                _ => Resolved::Range { start: 0, step: 1, len: n },
+            })
+            .collect();
+        slice_resolved(self, &items, 0)
+    }
+
+    /// Tile the tensor `sizes[i]` times along dim i (PyTorch's `Tensor.repeat`):
+    /// `sizes` may be longer than `ndim`, adding leading dims; it may not be shorter.
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0], &[2], DType::F64).unwrap();
+    /// let y = x.repeat(&[2, 2]).unwrap();
+    /// assert_eq!(y.shape(), &[2, 4]);
+    /// assert_eq!(y.to_f64_vec(), vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    /// ```
+    pub fn repeat(&self, sizes: &[usize]) -> Result<Tensor> {
+        let nd = self.ndim();
+        if sizes.len() < nd {
+            return Err(Error::shape(
+                "repeat",
+                format!("number of repeat dims ({}) can not be smaller than the number of dims of the tensor ({nd}, shape {:?})", sizes.len(), self.shape()),
+            ));
+        }
+        let shape: Vec<usize> = std::iter::repeat_n(1, sizes.len() - nd).chain(self.shape().iter().copied()).collect();
+        // [s0, s1] → [1, s0, 1, s1] → expand [r0, s0, r1, s1] → [r0·s0, r1·s1]
+        let mut split = Vec::with_capacity(2 * shape.len());
+        let mut expanded = Vec::with_capacity(2 * shape.len());
+        let mut out = Vec::with_capacity(shape.len());
+        for (&r, &s) in sizes.iter().zip(&shape) {
+            split.extend([1, s]);
+            expanded.extend([r, s]);
+            out.push(r * s);
+        }
+        self.reshape_exact(&split)?.expand(&expanded)?.reshape_exact(&out)
+    }
+
+    /// NumPy/PyTorch `tile`: like `repeat`, but a shorter `reps` is padded with leading 1s.
+    pub fn tile(&self, reps: &[usize]) -> Result<Tensor> {
+        let nd = self.ndim();
+        if reps.len() >= nd {
+            return self.repeat(reps);
+        }
+        let full: Vec<usize> = std::iter::repeat_n(1, nd - reps.len()).chain(reps.iter().copied()).collect();
+        self.repeat(&full)
     }
 }

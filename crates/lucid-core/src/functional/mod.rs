@@ -1,14 +1,13 @@
 //! Jacobians and their family over Rust closures, and the graph-level entry points the
 //! Python API calls after running the user's function once.
 //!
-//! NOTE [why vectorize seeds an identity]: row r of J is the cotangent of the inputs
-//! for the one-hot output cotangent e_r. Because every VJP rule is batch-polymorphic,
-//! the m one-hot seeds stacked as one cotangent of shape `[m, *out_shape]` (the identity
-//! reshaped) flow through ONE sweep and arrive as `[m, *in_shape]`: the whole Jacobian.
-//! `chunk_size` sweeps row blocks of the identity instead, bounding the batch.
+//! The Jacobian itself (both modes, the row blocks) lives in `jacobian.rs`.
 
-use crate::autograd::{enable_grad, set_grad_enabled, GradOptions, Plan};
-use crate::dtype::{DType, Storage};
+mod jacobian;
+
+pub use jacobian::{jacobian_from_graph, Strategy, ROW_BLOCK};
+
+use crate::autograd::{enable_grad, Cot, GradOptions, Plan};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -19,10 +18,13 @@ pub struct JacobianOptions {
     pub create_graph: bool,
     /// Raise when an output does not depend on an input, instead of zero rows.
     pub strict: bool,
-    /// Sweep all rows at once as one batched cotangent instead of one sweep per row.
+    /// Sweep all rows at once as one batched cotangent (or `chunk_size` at a time)
+    /// instead of blocks of [`ROW_BLOCK`] rows spread over all cores.
     pub vectorize: bool,
     /// With `vectorize`: sweep rows in blocks of this many (bounds memory).
     pub chunk_size: Option<usize>,
+    /// Reverse mode (rows), forward mode (columns), or the cheaper of the two.
+    pub strategy: Strategy,
 }
 
 /// Leaves for `inputs` that require grad, without changing the caller's tensors: a
@@ -50,7 +52,7 @@ pub fn prepare_inputs(op: &'static str, inputs: &[Tensor]) -> Result<Vec<Tensor>
 }
 
 /// Error unless every output depends on every input (`strict` mode).
-fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Result<()> {
+pub(crate) fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Result<()> {
     for (i, out) in outputs.iter().enumerate() {
         let plan = Plan::new(std::slice::from_ref(out), inputs);
         for j in 0..inputs.len() {
@@ -63,87 +65,6 @@ fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Resu
         }
     }
     Ok(())
-}
-
-/// The Jacobian blocks of already computed `outputs` with respect to `inputs`: one
-/// `(Σ numel(out_i), numel(x_j))` matrix per input, rows of the outputs stacked in
-/// order. Outputs that do not require grad give zero rows.
-pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Tensor>> {
-    if opts.strict {
-        check_strict("jacobian", outputs, inputs)?;
-    }
-    if opts.chunk_size == Some(0) {
-        return Err(Error::argument("jacobian", "chunk_size must be a positive integer, got 0"));
-    }
-    if opts.chunk_size.is_some() && !opts.vectorize {
-        return Err(Error::argument("jacobian", "chunk_size requires vectorize=True"));
-    }
-    let roots: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let plan = Plan::new(&roots, inputs);
-    let sizes: Vec<usize> = outputs.iter().map(Tensor::numel).collect();
-    let m: usize = sizes.iter().sum();
-    let offsets: Vec<usize> = sizes.iter().scan(0, |acc, &s| { let o = *acc; *acc += s; Some(o) }).collect();
-    let _mode = set_grad_enabled(opts.create_graph);
-
-    let chunk = if opts.vectorize { opts.chunk_size.unwrap_or(m.max(1)) } else { 1 };
-    let mut blocks: Vec<Vec<Tensor>> = vec![Vec::new(); inputs.len()];
-    let mut r0 = 0;
-    while r0 < m {
-        let r1 = (r0 + chunk).min(m);
-        // Seeds for rows r0..r1: for output i, rows of the identity restricted to its columns.
-        let mut seeds: Vec<Option<Tensor>> = Vec::with_capacity(roots.len());
-        for (i, out) in outputs.iter().enumerate() {
-            if !out.requires_grad() {
-                continue;
-            }
-            let (lo, hi) = (offsets[i], offsets[i] + sizes[i]);
-            seeds.push(if r1 <= lo || r0 >= hi {
-                None
-            } else {
-                Some(identity_block(r0, r1, lo, hi, out, opts.vectorize)?)
-            });
-        }
-        let batch = usize::from(opts.vectorize);
-        let grads = plan.run(&seeds, batch, true, opts.create_graph)?;
-        for (j, (g, x)) in grads.into_iter().zip(inputs).enumerate() {
-            let rows = r1 - r0;
-            let block = match g {
-                Some(g) => g.reshape_exact(&[rows, x.numel()])?,
-                None => Tensor::try_full("jacobian", &[rows, x.numel()], 0.0, x.dtype())?,
-            };
-            blocks[j].push(block);
-        }
-        r0 = r1;
-    }
-    inputs
-        .iter()
-        .zip(blocks)
-        .map(|(x, parts)| match parts.len() {
-            0 => Ok(Tensor::zeros(&[0, x.numel()], x.dtype())),
-            1 => Ok(parts.into_iter().next().unwrap_or_else(|| Tensor::zeros(&[0, x.numel()], x.dtype()))),
-            _ => Tensor::cat(&parts, 0),
-        })
-        .collect()
-}
-
-/// Rows `r0..r1` of the m×m identity, columns `lo..hi`, shaped as a cotangent of `out`
-/// (with a leading batch dim of `r1 - r0` when `batched`).
-fn identity_block(r0: usize, r1: usize, lo: usize, hi: usize, out: &Tensor, batched: bool) -> Result<Tensor> {
-    let (rows, cols) = (r1 - r0, hi - lo);
-    // rows × cols is large for a vectorized sweep of a big output: fail with an error
-    // that points at chunk_size rather than abort on the allocation
-    let seed = Storage::try_full("jacobian", DType::F64, &[rows * cols], 0.0).map_err(|e| {
-        Error::argument("jacobian", format!("{}; pass chunk_size (or vectorize=False) to sweep the {rows} rows in smaller blocks", e.message()))
-    })?;
-    let Storage::F64(mut a) = seed else {
-        return Err(Error::dtype("jacobian", "internal: expected float64 storage"));
-    };
-    for r in r0.max(lo)..r1.min(hi) {
-        a[(r - r0) * cols + (r - lo)] = 1.0;
-    }
-    let mut shape = if batched { vec![rows] } else { vec![] };
-    shape.extend_from_slice(out.shape());
-    Tensor::from_storage(Storage::F64(a).cast(out.dtype())).reshape_exact(&shape)
 }
 
 /// Evaluate `f` at `inputs` with graph recording (inputs promoted to leaves).
@@ -219,8 +140,8 @@ where
     Ok((finish(outputs, create_graph), grads))
 }
 
-/// `J v` for tangents `v` of the inputs, exactly, by the double-VJP construction:
-/// `g(u) = Jᵀu` is linear in a dummy cotangent `u`, so `∂⟨g(u), v⟩/∂u = J v`.
+/// `J v` for tangents `v` of the inputs: one forward (tangent) sweep over the recorded
+/// graph, exact. Outputs the inputs do not reach get zero tangents.
 pub fn jvp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
     if inputs.len() != v.len() {
         return Err(Error::argument("jvp", format!("got {} inputs but {} tangents v", inputs.len(), v.len())));
@@ -233,26 +154,15 @@ pub fn jvp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], creat
     if strict {
         check_strict("jvp", outputs, inputs)?;
     }
-    let _g = enable_grad();
-    let dummies: Vec<Tensor> = outputs.iter().map(|o| o.zeros_like().leaf_requiring_grad()).collect::<Result<_>>()?;
-    let live: Vec<usize> = (0..outputs.len()).filter(|&i| outputs[i].requires_grad()).collect();
-    let roots: Vec<Tensor> = live.iter().map(|&i| outputs[i].clone()).collect();
-    let seeds: Vec<Option<Tensor>> = live.iter().map(|&i| Some(dummies[i].clone())).collect();
-    let g = Plan::new(&roots, inputs).run(&seeds, 0, true, true)?;
-    // ⟨g, v⟩ summed over inputs reached
-    let mut roots2 = Vec::new();
-    let mut seeds2 = Vec::new();
-    for (gk, vk) in g.into_iter().zip(v) {
-        if let Some(gk) = gk.filter(Tensor::requires_grad) {
-            seeds2.push(Some(vk.to_dtype(gk.dtype())?));
-            roots2.push(gk);
-        }
-    }
-    let jv = Plan::new(&roots2, &dummies).run(&seeds2, 0, true, create_graph)?;
-    Ok(jv
-        .into_iter()
-        .zip(outputs)
-        .map(|(t, o)| t.unwrap_or_else(|| Tensor::zeros(o.shape(), o.dtype())))
+    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
+    let seeds: Vec<Option<Cot>> = v.iter().zip(inputs).map(|(vk, x)| vk.to_dtype(x.dtype()).map(|t| Some(Cot::Dense(t)))).collect::<Result<_>>()?;
+    let mut tangents = Plan::new(&live, inputs).run_forward(seeds, 0, create_graph)?.into_iter();
+    Ok(outputs
+        .iter()
+        .map(|o| {
+            let t = if o.requires_grad() { tangents.next().flatten() } else { None };
+            t.unwrap_or_else(|| Tensor::zeros(o.shape(), o.dtype()))
+        })
         .collect())
 }
 

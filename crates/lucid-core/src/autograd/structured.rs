@@ -1,0 +1,199 @@
+//! Structured cotangents: the identity seed of a vectorized Jacobian, kept diagonal.
+//!
+//! NOTE [diagonal cotangents]: a vectorized Jacobian seeds the identity, reshaped to
+//! `[rows, *out.shape]`. Through an elementwise op the identity stays diagonal (row r is
+//! `d[r] e_r`), so the sweep carries just the diagonal `d` (shape `out.shape`) instead of
+//! `rows × numel` numbers: an elementwise rule applied to `d` with batch rank 0 yields
+//! the next diagonal, and `diag(d) @ A` is a row scaling, not a product. The dense
+//! matrix is built only where structure ends (a reduction, a broadcast input, a
+//! target), so `sin(x) * x²` costs O(n) until its n×n result is written, and the tall
+//! MLP's first matmul disappears.
+
+use super::{Op, Rule};
+use crate::autograd::is_grad_enabled;
+use crate::dtype::{DType, Storage};
+use crate::error::{Error, Result};
+use crate::ops::matmul::MatmulOp;
+use crate::ops::view::ViewOp;
+use crate::shape::reduce_to;
+use crate::tensor::Tensor;
+
+/// A cotangent with one leading batch dim of `rows` whose row `r` is `d[e] e_e` for the
+/// element `e = r - offset` of the tensor it belongs to (zero when `e` is out of range).
+#[derive(Clone, Debug)]
+pub struct DiagCot {
+    pub d: Tensor,
+    pub rows: usize,
+    pub offset: isize,
+}
+
+/// A cotangent in a sweep: dense, or diagonal (see the note above).
+#[derive(Clone, Debug)]
+pub enum Cot {
+    Dense(Tensor),
+    Diag(DiagCot),
+}
+
+impl DiagCot {
+    /// The dense cotangent, shape `[rows, *d.shape]`. Its `rows × numel` entries are
+    /// allocated with a check: a seed too large for memory is an error that points at
+    /// chunk_size, never an abort.
+    pub fn densify(&self) -> Result<Tensor> {
+        let n = self.d.numel();
+        let mut shape = vec![self.rows];
+        shape.extend_from_slice(self.d.shape());
+        let pairs = (0..n).filter_map(|e| {
+            let r = e as isize + self.offset;
+            (r >= 0 && (r as usize) < self.rows).then_some((r as usize, e))
+        });
+        let float = if self.d.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
+        let zeros = Storage::try_full("jacobian", float, &[self.rows, n], 0.0).map_err(|e| {
+            Error::argument(
+                "jacobian",
+                format!("{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks", e.message(), self.rows),
+            )
+        })?;
+        if is_grad_enabled() && self.d.requires_grad() {
+            // E[r, e] = 1 where r = e + offset; E * d keeps the graph to d.
+            let mut e_mat = zeros;
+            match &mut e_mat {
+                Storage::F32(z) => pairs.for_each(|(r, e)| z[[r, e]] = 1.0),
+                Storage::F64(z) => pairs.for_each(|(r, e)| z[[r, e]] = 1.0),
+                _ => {}
+            }
+            let e_mat = Tensor::from_storage(e_mat).to_dtype(self.d.dtype())?;
+            return e_mat.mul(&self.d.reshape_exact(&[1, n])?)?.reshape_exact(&shape);
+        }
+        let d = self.d.to_f64_vec();
+        let mut data = zeros;
+        match &mut data {
+            Storage::F32(z) => pairs.for_each(|(r, e)| z[[r, e]] = d[e] as f32),
+            Storage::F64(z) => pairs.for_each(|(r, e)| z[[r, e]] = d[e]),
+            _ => {}
+        }
+        Tensor::from_storage(data).reshape_exact(&shape)
+    }
+
+    fn with(&self, d: Tensor) -> Cot {
+        Cot::Diag(DiagCot { d, rows: self.rows, offset: self.offset })
+    }
+}
+
+impl Cot {
+    pub fn dense(self) -> Result<Tensor> {
+        match self {
+            Cot::Dense(t) => Ok(t),
+            Cot::Diag(dc) => dc.densify(),
+        }
+    }
+
+    /// Sum of two cotangents of the same tensor (diagonal when both are, alike).
+    pub fn add(self, other: Cot) -> Result<Cot> {
+        match (self, other) {
+            (Cot::Diag(a), Cot::Diag(b)) if a.rows == b.rows && a.offset == b.offset => {
+                Ok(Cot::Diag(DiagCot { d: a.d.add(&b.d)?, rows: a.rows, offset: a.offset }))
+            }
+            (a, b) => Ok(Cot::Dense(a.dense()?.add(&b.dense()?)?)),
+        }
+    }
+}
+
+/// The VJP of `op` for a diagonal cotangent, or `None` when the op has no structured
+/// rule (the sweep then densifies and runs the ordinary rule with batch rank 1).
+pub(crate) fn diag_vjp(op: &Op, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, needs: &[bool]) -> Option<Result<Vec<Option<Cot>>>> {
+    let rule: &dyn Rule = op.rule();
+    if rule.is_elementwise() {
+        return Some(elementwise(rule, inputs, out, dc, needs));
+    }
+    match op {
+        // Reshape keeps the row-major element order, so the diagonal just reshapes.
+        Op::View(ViewOp::Reshape) => Some(dc.d.reshape_exact(inputs[0].shape()).map(|d| vec![Some(dc.with(d))])),
+        // y = A x: diag(d) A scales the rows of A (the x-cotangent), no product needed.
+        Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && !needs[0] => {
+            Some(scaled_rows(dc, &inputs[0]).map(|g| vec![None, Some(Cot::Dense(g))]))
+        }
+        _ => None,
+    }
+}
+
+/// The tangent of `op`'s output for structured input tangents, or `None` when the op
+/// has no structured rule (the sweep then densifies and runs the ordinary JVP rule).
+pub(crate) fn diag_jvp(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Cot>]) -> Option<Result<Option<Cot>>> {
+    let mut diag: Option<&DiagCot> = None;
+    for t in tangents.iter().flatten() {
+        match (t, diag) {
+            (Cot::Dense(_), _) => return None,
+            (Cot::Diag(a), Some(b)) if a.rows != b.rows || a.offset != b.offset => return None,
+            (Cot::Diag(a), _) => diag = Some(a),
+        }
+    }
+    let dc = diag?;
+    let ds = || -> Vec<Option<Tensor>> {
+        tangents.iter().map(|t| match t {
+            Some(Cot::Diag(a)) => Some(a.d.clone()),
+            _ => None,
+        }).collect()
+    };
+    let rule: &dyn Rule = op.rule();
+    if rule.is_elementwise() {
+        let aligned = tangents.iter().zip(inputs).all(|(t, x)| t.is_none() || x.shape() == out.shape());
+        if !aligned {
+            return None;
+        }
+        return Some(rule.jvp(inputs, out, &ds(), 0).map(|d| d.map(|d| dc.with(d))));
+    }
+    match op {
+        Op::View(ViewOp::Reshape) => Some(dc.d.reshape_exact(out.shape()).map(|d| Some(dc.with(d)))),
+        // y = A x with the identity over x: column r of the tangent is d[e] A[:, e].
+        Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && tangents[0].is_none() => {
+            Some(inputs[0].t().and_then(|at| scaled_rows(dc, &at)).map(|t| Some(Cot::Dense(t))))
+        }
+        _ => None,
+    }
+}
+
+/// `G @ a` for the diagonal `G` of a vector output: row r is `d[e] a[e, :]` with
+/// `e = r - offset`, zero where e is out of range.
+fn scaled_rows(dc: &DiagCot, a: &Tensor) -> Result<Tensor> {
+    let n = dc.d.numel() as isize;
+    let lo = (-dc.offset).max(0);
+    let hi = (dc.rows as isize - dc.offset).min(n);
+    let len = (hi - lo).max(0) as usize;
+    let k = a.shape()[1];
+    let mut parts = Vec::with_capacity(3);
+    let before = (lo + dc.offset).max(0) as usize; // first row holding element lo
+    if before > 0 {
+        parts.push(Tensor::zeros(&[before, k], a.dtype()));
+    }
+    if len > 0 {
+        let lo = lo as usize;
+        parts.push(dc.d.narrow(0, lo, len)?.unsqueeze(-1)?.mul(&a.narrow(0, lo, len)?)?);
+    }
+    let after = dc.rows - before - len;
+    if after > 0 {
+        parts.push(Tensor::zeros(&[after, k], a.dtype()));
+    }
+    match parts.len() {
+        1 => Ok(parts.pop().unwrap_or_else(|| Tensor::zeros(&[dc.rows, k], a.dtype()))),
+        _ => Tensor::cat(&parts, 0),
+    }
+}
+
+fn elementwise(rule: &dyn Rule, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, needs: &[bool]) -> Result<Vec<Option<Cot>>> {
+    let grads = rule.vjp(inputs, out, &dc.d, 0, needs)?;
+    grads
+        .into_iter()
+        .zip(inputs)
+        .map(|(g, x)| {
+            let Some(g) = g else { return Ok(None) };
+            if g.shape() == x.shape() {
+                return Ok(Some(dc.with(g)));
+            }
+            // A broadcast input: its cotangent sums the diagonal's rows over the
+            // broadcast dims, which is dense.
+            let full = DiagCot { d: g.expand(out.shape())?, rows: dc.rows, offset: dc.offset }.densify()?;
+            Ok(Some(Cot::Dense(reduce_to(&full, 1, x.shape())?)))
+        })
+        .collect()
+}
+

@@ -1,0 +1,338 @@
+//! Linear algebra: checked product wrappers over `matmul` (dot, outer, mv, mm, bmm),
+//! and inverse, determinants, solve and Cholesky over batches of square matrices.
+//!
+//! The factorizations are our own (`decomp.rs`: LU with partial pivoting, Cholesky),
+//! generic over f32/f64, so the crate needs nothing beyond ndarray. Every rule is
+//! written with differentiable ops — `inverse`, `solve`, `matmul`, `tril` — so
+//! second derivatives come from the same code; leading batch dims of the cotangent
+//! broadcast through the matrix products and solves untouched.
+//!
+//! Submodules: `decomp` (numeric kernels), `diag` (diagonal/diag_embed/tril/triu),
+//! `einsum` (contractions composed from differentiable ops).
+
+pub mod decomp;
+pub mod diag;
+pub mod einsum;
+
+use crate::autograd::{Op, Rule};
+use crate::dtype::{DType, Storage};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+pub use diag::DiagOp;
+
+/// The linear-algebra family, as recorded in the graph.
+#[derive(Debug, Clone)]
+pub enum LinalgOp {
+    Diag(DiagOp),
+    /// `A⁻¹`
+    Inv,
+    /// `det A`
+    Det,
+    /// `log |det A|` (the differentiable half of `slogdet`)
+    LogAbsDet,
+    /// `A⁻¹ B` for a matrix right-hand side (vectors are unsqueezed by `solve`).
+    Solve,
+    /// Lower Cholesky factor.
+    Cholesky,
+}
+
+impl Rule for LinalgOp {
+    fn name(&self) -> &'static str {
+        match self {
+            LinalgOp::Diag(op) => op.name(),
+            LinalgOp::Inv => "inv",
+            LinalgOp::Det => "det",
+            LinalgOp::LogAbsDet => "slogdet",
+            LinalgOp::Solve => "solve",
+            LinalgOp::Cholesky => "cholesky",
+        }
+    }
+
+    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let a = &inputs[0];
+        Ok(match self {
+            LinalgOp::Diag(op) => return op.vjp(inputs, out, g, batch, needs),
+            // d(A⁻¹) = -A⁻¹ dA A⁻¹  ⇒  gA = -A⁻ᵀ G A⁻ᵀ (out = A⁻¹)
+            LinalgOp::Inv => {
+                let it = out.mt()?;
+                vec![Some(it.matmul(g)?.matmul(&it)?.neg()?)]
+            }
+            // d det A = tr(adj(A) dA)  ⇒  gA = G · adj(A)ᵀ = G · det A · A⁻ᵀ. When some
+            // matrix of the batch is singular (no inverse) the cofactor matrix adj(A)ᵀ is
+            // built from minors instead: defined everywhere, as PyTorch's gradient is.
+            LinalgOp::Det => {
+                let g = g.unsqueeze(-1)?.unsqueeze(-1)?;
+                match a.inverse_for("det backward") {
+                    Ok(inv) => vec![Some(g.mul(&out.unsqueeze(-1)?.unsqueeze(-1)?)?.mul(&inv.mt()?)?)],
+                    Err(Error::Linalg { .. }) => vec![Some(g.mul(&cofactors(a)?)?)],
+                    Err(e) => return Err(e),
+                }
+            }
+            // d log|det A| = tr(A⁻¹ dA)  ⇒  gA = G · A⁻ᵀ
+            LinalgOp::LogAbsDet => {
+                let scale = g.unsqueeze(-1)?.unsqueeze(-1)?;
+                vec![Some(scale.mul(&a.inverse_for("slogdet backward")?.mt()?)?)]
+            }
+            // X = A⁻¹ B: dX = A⁻¹ (dB - dA X)  ⇒  gB = A⁻ᵀ G, gA = -gB Xᵀ
+            LinalgOp::Solve => {
+                let gb = a.mt()?.solve_matrix("solve backward", g)?;
+                let ga = if needs[0] { Some(gb.matmul(&out.mt()?)?.neg()?) } else { None };
+                vec![ga, needs[1].then_some(gb)]
+            }
+            // A = L Lᵀ (Murray 2016, arXiv:1602.07527): with P = tril(Lᵀ G) and
+            // S = ½ (P + tril(P, -1)ᵀ) (P symmetrised, diagonal halved), gA = L⁻ᵀ S L⁻¹,
+            // symmetric, as PyTorch returns it.
+            LinalgOp::Cholesky => {
+                let p = out.mt()?.matmul(g)?.tril(0)?;
+                let s = p.add(&p.tril(-1)?.mt()?)?.mul_scalar(0.5)?;
+                let lt = out.mt()?;
+                let y = lt.solve_matrix("cholesky backward", &s)?; // L⁻ᵀ S
+                vec![Some(lt.solve_matrix("cholesky backward", &y.mt()?)?.mt()?)] // (L⁻ᵀ (L⁻ᵀ S)ᵀ)ᵀ = L⁻ᵀ S L⁻¹
+            }
+        })
+    }
+}
+
+/// `a` without index `i` of `dim` (a differentiable copy).
+fn drop_index(a: &Tensor, dim: isize, i: usize) -> Result<Tensor> {
+    let n = a.shape()[a.ndim() - if dim == -1 { 1 } else { 2 }];
+    Tensor::cat(&[a.narrow(dim, 0, i)?, a.narrow(dim, i + 1, n - i - 1)?], dim)
+}
+
+/// The cofactor matrix `C_ij = (-1)^(i+j) det(A without row i and column j)` of each
+/// matrix, i.e. `adj(A)ᵀ`, from n² differentiable minor determinants: O(n⁵), used
+/// only for the gradient of `det` at singular matrices.
+fn cofactors(a: &Tensor) -> Result<Tensor> {
+    let n = a.shape()[a.ndim() - 1];
+    let mut entries = Vec::with_capacity(n * n);
+    for i in 0..n {
+        let rows = drop_index(a, -2, i)?;
+        for j in 0..n {
+            let minor = drop_index(&rows, -1, j)?.det()?;
+            entries.push(if (i + j) % 2 == 1 { minor.neg()? } else { minor });
+        }
+    }
+    if entries.is_empty() {
+        return Ok(Tensor::zeros(a.shape(), a.dtype()));
+    }
+    // batch + [n²] → batch + [n, n], the shape of `a`
+    Tensor::stack(&entries, -1)?.reshape_exact(a.shape())
+}
+
+/// The size `n` of a (batch of) square matrices, or a shape error naming `op`.
+fn square(op: &'static str, t: &Tensor) -> Result<usize> {
+    let s = t.shape();
+    if s.len() < 2 || s[s.len() - 1] != s[s.len() - 2] {
+        return Err(Error::shape(
+            op,
+            format!("expected a square matrix or a batch of square matrices (shape [..., n, n]), got shape {s:?}"),
+        ));
+    }
+    Ok(s[s.len() - 1])
+}
+
+/// A floating tensor for `op` (integer and bool inputs are a dtype error).
+fn float_input(op: &'static str, t: &Tensor) -> Result<()> {
+    if !t.dtype().is_float() {
+        return Err(Error::dtype(op, format!("expected a floating point tensor, got {}", t.dtype())));
+    }
+    Ok(())
+}
+
+fn linalg_op(op: LinalgOp, data: Storage, inputs: Vec<Tensor>) -> Tensor {
+    Tensor::from_op(data, Op::Linalg(op), inputs)
+}
+
+impl Tensor {
+    // ---- checked products ---------------------------------------------------------
+
+    /// Inner product of two vectors of the same length.
+    pub fn dot(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 1 || other.ndim() != 1 {
+            return Err(Error::shape(
+                "dot",
+                format!("expected two 1-D tensors, got shapes {:?} and {:?}", self.shape(), other.shape()),
+            ));
+        }
+        if self.shape() != other.shape() {
+            return Err(Error::shape(
+                "dot",
+                format!("vectors of lengths {} and {} have no inner product", self.shape()[0], other.shape()[0]),
+            ));
+        }
+        self.matmul(other)
+    }
+
+    /// Outer product `a[i] b[j]` of two vectors.
+    pub fn outer(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 1 || other.ndim() != 1 {
+            return Err(Error::shape(
+                "outer",
+                format!("expected two 1-D tensors, got shapes {:?} and {:?}", self.shape(), other.shape()),
+            ));
+        }
+        self.unsqueeze(1)?.mul(other)
+    }
+
+    /// Matrix times vector.
+    pub fn mv(&self, vec: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 2 || vec.ndim() != 1 || self.shape()[1] != vec.shape()[0] {
+            return Err(Error::shape(
+                "mv",
+                format!("expected a matrix [n, m] and a vector [m], got shapes {:?} and {:?}", self.shape(), vec.shape()),
+            ));
+        }
+        self.matmul(vec)
+    }
+
+    /// Matrix times matrix (2-D only; `matmul` broadcasts).
+    pub fn mm(&self, other: &Tensor) -> Result<Tensor> {
+        if self.ndim() != 2 || other.ndim() != 2 || self.shape()[1] != other.shape()[0] {
+            return Err(Error::shape(
+                "mm",
+                format!("expected matrices [n, m] and [m, p], got shapes {:?} and {:?}", self.shape(), other.shape()),
+            ));
+        }
+        self.matmul(other)
+    }
+
+    /// Batch of matrix products: `[b, n, m] @ [b, m, p]` (no broadcasting).
+    pub fn bmm(&self, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = (self.shape(), other.shape());
+        if a.len() != 3 || b.len() != 3 || a[0] != b[0] || a[2] != b[1] {
+            return Err(Error::shape(
+                "bmm",
+                format!("expected batches of matrices [b, n, m] and [b, m, p], got shapes {a:?} and {b:?}"),
+            ));
+        }
+        self.matmul(other)
+    }
+
+    // ---- square matrices ----------------------------------------------------------
+
+    /// `A⁻¹` of a matrix or a batch of matrices; a singular matrix is an error naming
+    /// its batch index.
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let a = Tensor::from_vec(vec![2.0, 0.0, 0.0, 4.0], &[2, 2], DType::F64).unwrap();
+    /// assert_eq!(a.inverse().unwrap().to_f64_vec(), vec![0.5, 0.0, 0.0, 0.25]);
+    /// ```
+    pub fn inverse(&self) -> Result<Tensor> {
+        self.inverse_for("inv")
+    }
+
+    fn inverse_for(&self, op: &'static str) -> Result<Tensor> {
+        square(op, self)?;
+        float_input(op, self)?;
+        let data = match self.storage() {
+            Storage::F32(a) => Storage::F32(decomp::inv(op, a)?),
+            Storage::F64(a) => Storage::F64(decomp::inv(op, a)?),
+            _ => return Err(Error::dtype(op, "expected a floating point tensor")),
+        };
+        Ok(linalg_op(LinalgOp::Inv, data, vec![self.clone()]))
+    }
+
+    /// Determinant of a matrix or a batch of matrices (0 for a singular one).
+    pub fn det(&self) -> Result<Tensor> {
+        square("det", self)?;
+        float_input("det", self)?;
+        let data = match self.storage() {
+            Storage::F32(a) => Storage::F32(decomp::det(a)?),
+            Storage::F64(a) => Storage::F64(decomp::det(a)?),
+            _ => return Err(Error::dtype("det", "expected a floating point tensor")),
+        };
+        Ok(linalg_op(LinalgOp::Det, data, vec![self.clone()]))
+    }
+
+    /// `(sign, log|det|)`: `sign` is -1, 0 or 1 and carries no gradient; a singular
+    /// matrix gives `(0, -inf)`.
+    pub fn slogdet(&self) -> Result<(Tensor, Tensor)> {
+        square("slogdet", self)?;
+        float_input("slogdet", self)?;
+        let (sign, logabs) = match self.storage() {
+            Storage::F32(a) => {
+                let (s, l) = decomp::slogdet(a)?;
+                (Storage::F32(s), Storage::F32(l))
+            }
+            Storage::F64(a) => {
+                let (s, l) = decomp::slogdet(a)?;
+                (Storage::F64(s), Storage::F64(l))
+            }
+            _ => return Err(Error::dtype("slogdet", "expected a floating point tensor")),
+        };
+        Ok((Tensor::from_storage(sign), linalg_op(LinalgOp::LogAbsDet, logabs, vec![self.clone()])))
+    }
+
+    /// `log det A`: NaN where the determinant is negative, -inf where it is zero (as
+    /// PyTorch's `logdet`).
+    pub fn logdet(&self) -> Result<Tensor> {
+        square("logdet", self)?;
+        float_input("logdet", self)?;
+        let (sign, logabs) = self.slogdet()?;
+        let negative = sign.lt(&sign.scalar_like(0.0))?;
+        crate::where_(&negative, &logabs.scalar_like(f64::NAN), &logabs)
+    }
+
+    /// `X = A⁻¹ B` for `A` of shape `[..., n, n]` and `B` a batch of vectors
+    /// `[..., n]` or of matrices `[..., n, k]`; batch dims broadcast. `B` is a batch of
+    /// vectors when it is 1-D or has shape `A.shape[:-1]` (PyTorch's rule).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let a = Tensor::from_vec(vec![2.0, 0.0, 0.0, 4.0], &[2, 2], DType::F64).unwrap();
+    /// let b = Tensor::from_vec(vec![2.0, 2.0], &[2], DType::F64).unwrap();
+    /// assert_eq!(a.solve(&b).unwrap().to_f64_vec(), vec![1.0, 0.5]);
+    /// ```
+    pub fn solve(&self, b: &Tensor) -> Result<Tensor> {
+        let n = square("solve", self)?;
+        let vector = b.ndim() == 1 || (b.ndim() + 1 == self.ndim() && b.shape() == &self.shape()[..self.ndim() - 1]);
+        if vector {
+            if b.shape()[b.ndim() - 1] != n {
+                return Err(Error::shape(
+                    "solve",
+                    format!("A of shape {:?} cannot solve for B of shape {:?} (B needs {n} rows)", self.shape(), b.shape()),
+                ));
+            }
+            return self.solve_matrix("solve", &b.unsqueeze(-1)?)?.squeeze(Some(&[-1]));
+        }
+        self.solve_matrix("solve", b)
+    }
+
+    /// `A⁻¹ B` with `B` always a (batch of) matrices.
+    fn solve_matrix(&self, op: &'static str, b: &Tensor) -> Result<Tensor> {
+        let n = square(op, self)?;
+        if b.ndim() < 2 || b.shape()[b.ndim() - 2] != n {
+            return Err(Error::shape(
+                op,
+                format!("A of shape {:?} cannot solve for B of shape {:?} (B needs {n} rows)", self.shape(), b.shape()),
+            ));
+        }
+        let dt = DType::promote(self.dtype(), b.dtype());
+        if !dt.is_float() {
+            return Err(Error::dtype(op, format!("expected floating point tensors, got {} and {}", self.dtype(), b.dtype())));
+        }
+        let (a, b) = (self.to_dtype(dt)?, b.to_dtype(dt)?);
+        let data = match (a.storage(), b.storage()) {
+            (Storage::F32(x), Storage::F32(y)) => Storage::F32(decomp::solve(op, x, y)?),
+            (Storage::F64(x), Storage::F64(y)) => Storage::F64(decomp::solve(op, x, y)?),
+            _ => return Err(Error::dtype(op, "mixed dtypes")),
+        };
+        Ok(linalg_op(LinalgOp::Solve, data, vec![a, b]))
+    }
+
+    /// Cholesky factor of a symmetric positive definite matrix (or batch): lower `L`
+    /// with `A = L Lᵀ`, or upper `U = Lᵀ` with `A = Uᵀ U`. Only the lower triangle of
+    /// `A` is read.
+    pub fn cholesky(&self, upper: bool) -> Result<Tensor> {
+        square("cholesky", self)?;
+        float_input("cholesky", self)?;
+        let data = match self.storage() {
+            Storage::F32(a) => Storage::F32(decomp::cholesky_batched("cholesky", a)?),
+            Storage::F64(a) => Storage::F64(decomp::cholesky_batched("cholesky", a)?),
+            _ => return Err(Error::dtype("cholesky", "expected a floating point tensor")),
+        };
+        let l = linalg_op(LinalgOp::Cholesky, data, vec![self.clone()]);
+        if upper { l.mt() } else { Ok(l) }
+    }
+}

@@ -1,0 +1,215 @@
+//! Diagonals and triangles: `diagonal`, its adjoint `diag_embed` (a scatter onto a
+//! diagonal of zeros), `diag`, `trace`, `tril` and `triu`.
+//!
+//! `Diagonal` and `Scatter` are each other's VJP, and `tril`/`triu` are their own (a
+//! mask is self-adjoint), so the family is differentiable to any order. Each op stores
+//! its dims relative to its own input or output; a rule shifts them by the batch rank.
+
+use ndarray::{ArcArray, Array, Axis, IxDyn};
+
+use super::LinalgOp;
+use crate::autograd::{Op, Rule};
+use crate::error::{Error, Result};
+use crate::map_storage;
+use crate::shape::normalize_axis;
+use crate::tensor::Tensor;
+
+#[derive(Debug, Clone)]
+pub enum DiagOp {
+    /// Diagonal `offset` of the input's plane `(dim1, dim2)`, as a new last dim.
+    Diagonal { offset: isize, dim1: usize, dim2: usize },
+    /// The input's last dim written on diagonal `offset` of the output's plane
+    /// `(dim1, dim2)`, of sizes `(n1, n2)`, zeros elsewhere.
+    Scatter { offset: isize, dim1: usize, dim2: usize, n1: usize, n2: usize },
+    /// The lower (`upper == false`) or upper triangle of the last two dims, from
+    /// diagonal `k` on; the rest zeroed.
+    Tri { upper: bool, k: isize },
+}
+
+impl Rule for DiagOp {
+    fn name(&self) -> &'static str {
+        match self {
+            DiagOp::Diagonal { .. } => "diagonal",
+            DiagOp::Scatter { .. } => "diag_embed",
+            DiagOp::Tri { upper: false, .. } => "tril",
+            DiagOp::Tri { upper: true, .. } => "triu",
+        }
+    }
+
+    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let gx = match *self {
+            // reading a diagonal: the cotangent goes back onto that diagonal of zeros
+            DiagOp::Diagonal { offset, dim1, dim2 } => {
+                scatter(g, offset, batch + dim1, batch + dim2, x.shape()[dim1], x.shape()[dim2])?
+            }
+            // writing onto a diagonal: read the cotangent's diagonal back
+            DiagOp::Scatter { offset, dim1, dim2, .. } => diagonal(g, offset, batch + dim1, batch + dim2)?,
+            // a 0/1 mask is self-adjoint
+            DiagOp::Tri { upper, k } => tri(g, upper, k)?,
+        };
+        Ok(vec![Some(gx)])
+    }
+}
+
+/// Length of diagonal `offset` of an `n1 × n2` plane, and where it starts.
+fn diag_geometry(n1: usize, n2: usize, offset: isize) -> (usize, usize, usize) {
+    let (r0, c0) = (offset.min(0).unsigned_abs(), offset.max(0) as usize);
+    (n1.saturating_sub(r0).min(n2.saturating_sub(c0)), r0, c0)
+}
+
+fn diagonal_kernel<T: Clone>(a: &ArcArray<T, IxDyn>, offset: isize, d1: usize, d2: usize) -> Result<ArcArray<T, IxDyn>> {
+    let s = a.shape();
+    let (len, r0, c0) = diag_geometry(s[d1], s[d2], offset);
+    let mut shape: Vec<usize> = (0..s.len()).filter(|&i| i != d1 && i != d2).map(|i| s[i]).collect();
+    let last = shape.len();
+    if len == 0 {
+        shape.push(0);
+        return Array::from_shape_vec(IxDyn(&shape), vec![]).map(|a| a.into_shared()).map_err(|e| Error::shape("diagonal", e.to_string()));
+    }
+    let (hi, lo) = (d1.max(d2), d1.min(d2));
+    let parts: Vec<_> = (0..len)
+        .map(|k| {
+            let (i1, i2) = (r0 + k, c0 + k);
+            let (ihi, ilo) = if d1 > d2 { (i1, i2) } else { (i2, i1) };
+            a.view().index_axis_move(Axis(hi), ihi).index_axis_move(Axis(lo), ilo).insert_axis(Axis(last))
+        })
+        .collect();
+    ndarray::concatenate(Axis(last), &parts).map(|a| a.into_shared()).map_err(|e| Error::shape("diagonal", e.to_string()))
+}
+
+fn scatter_kernel<T: Clone + Default>(
+    g: &ArcArray<T, IxDyn>,
+    offset: isize,
+    d1: usize,
+    d2: usize,
+    n1: usize,
+    n2: usize,
+) -> Result<ArcArray<T, IxDyn>> {
+    let gs = g.shape();
+    let last = gs.len() - 1;
+    let (len, r0, c0) = diag_geometry(n1, n2, offset);
+    if gs[last] != len {
+        return Err(Error::shape(
+            "diag_embed",
+            format!("a diagonal of length {} does not fit diagonal {offset} of a {n1}x{n2} plane (length {len})", gs[last]),
+        ));
+    }
+    let (hi, lo) = (d1.max(d2), d1.min(d2));
+    let mut shape = gs[..last].to_vec();
+    shape.insert(lo, if d1 < d2 { n1 } else { n2 });
+    shape.insert(hi, if d1 < d2 { n2 } else { n1 });
+    let mut out = Array::from_elem(IxDyn(&shape), T::default());
+    for k in 0..len {
+        let (i1, i2) = (r0 + k, c0 + k);
+        let (ihi, ilo) = if d1 > d2 { (i1, i2) } else { (i2, i1) };
+        out.view_mut().index_axis_move(Axis(hi), ihi).index_axis_move(Axis(lo), ilo).assign(&g.index_axis(Axis(last), k));
+    }
+    Ok(out.into_shared())
+}
+
+fn tri_kernel<T: Clone + Default>(a: &ArcArray<T, IxDyn>, upper: bool, k: isize) -> Result<ArcArray<T, IxDyn>> {
+    let s = a.shape();
+    let (m, n) = (s[s.len() - 2], s[s.len() - 1]);
+    let data: Vec<T> = a
+        .iter()
+        .enumerate()
+        .map(|(p, v)| {
+            let (i, j) = (((p / n) % m) as isize, (p % n) as isize);
+            let keep = if upper { j - i >= k } else { j - i <= k };
+            if keep { v.clone() } else { T::default() }
+        })
+        .collect();
+    Array::from_shape_vec(IxDyn(s), data).map(|a| a.into_shared()).map_err(|e| Error::shape("tril", e.to_string()))
+}
+
+/// `diagonal` on checked, non-negative dims.
+fn diagonal(x: &Tensor, offset: isize, dim1: usize, dim2: usize) -> Result<Tensor> {
+    let data = map_storage!(x.storage(), |a| diagonal_kernel(a, offset, dim1, dim2)?);
+    Ok(Tensor::from_op(data, Op::Linalg(LinalgOp::Diag(DiagOp::Diagonal { offset, dim1, dim2 })), vec![x.clone()]))
+}
+
+/// The adjoint of `diagonal`, on checked, non-negative output dims.
+fn scatter(x: &Tensor, offset: isize, dim1: usize, dim2: usize, n1: usize, n2: usize) -> Result<Tensor> {
+    let data = map_storage!(x.storage(), |a| scatter_kernel(a, offset, dim1, dim2, n1, n2)?);
+    let op = DiagOp::Scatter { offset, dim1, dim2, n1, n2 };
+    Ok(Tensor::from_op(data, Op::Linalg(LinalgOp::Diag(op)), vec![x.clone()]))
+}
+
+fn tri(x: &Tensor, upper: bool, k: isize) -> Result<Tensor> {
+    let op = DiagOp::Tri { upper, k };
+    if x.ndim() < 2 {
+        return Err(Error::shape(
+            op.name(),
+            format!("needs a matrix or a batch of matrices (at least 2 dims), got shape {:?}", x.shape()),
+        ));
+    }
+    let data = map_storage!(x.storage(), |a| tri_kernel(a, upper, k)?);
+    Ok(Tensor::from_op(data, Op::Linalg(LinalgOp::Diag(op)), vec![x.clone()]))
+}
+
+/// Two distinct dims of an `nd`-dim tensor.
+fn plane(op: &'static str, dim1: isize, dim2: isize, nd: usize) -> Result<(usize, usize)> {
+    let (d1, d2) = (normalize_axis(op, dim1, nd)?, normalize_axis(op, dim2, nd)?);
+    if d1 == d2 {
+        return Err(Error::argument(op, format!("dim1 and dim2 cannot be the same dim, got {dim1} and {dim2}")));
+    }
+    Ok((d1, d2))
+}
+
+impl Tensor {
+    /// Diagonal `offset` (> 0 above the main diagonal) of the plane `(dim1, dim2)`,
+    /// as a new last dim (PyTorch's `diagonal`; a copy).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let a = Tensor::from_vec((0..6).map(f64::from).collect(), &[2, 3], DType::F64).unwrap();
+    /// assert_eq!(a.diagonal(1, 0, 1).unwrap().to_f64_vec(), vec![1.0, 5.0]);
+    /// ```
+    pub fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
+        if self.ndim() < 2 {
+            return Err(Error::shape("diagonal", format!("needs at least 2 dims, got shape {:?}", self.shape())));
+        }
+        let (d1, d2) = plane("diagonal", dim1, dim2, self.ndim())?;
+        diagonal(self, offset, d1, d2)
+    }
+
+    /// A tensor whose plane `(dim1, dim2)` (dims of the result) holds the last dim of
+    /// `self` on diagonal `offset`, zeros elsewhere (PyTorch's `diag_embed`).
+    pub fn diag_embed(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return Err(Error::shape("diag_embed", "needs at least 1 dim, got a 0-d tensor"));
+        }
+        let (d1, d2) = plane("diag_embed", dim1, dim2, self.ndim() + 1)?;
+        let n = self.shape()[self.ndim() - 1] + offset.unsigned_abs();
+        scatter(self, offset, d1, d2, n, n)
+    }
+
+    /// A vector to a square matrix with it on diagonal `k`, or a matrix's diagonal `k`
+    /// as a vector (PyTorch's `diag`).
+    pub fn diag(&self, k: isize) -> Result<Tensor> {
+        match self.ndim() {
+            1 => self.diag_embed(k, 0, 1),
+            2 => diagonal(self, k, 0, 1),
+            _ => Err(Error::shape("diag", format!("expected a 1-D or 2-D tensor, got shape {:?}", self.shape()))),
+        }
+    }
+
+    /// Sum of the main diagonal of a matrix.
+    pub fn trace(&self) -> Result<Tensor> {
+        if self.ndim() != 2 {
+            return Err(Error::shape("trace", format!("expected a matrix (2 dims), got shape {:?}", self.shape())));
+        }
+        diagonal(self, 0, 0, 1)?.sum(None, false)
+    }
+
+    /// The lower triangle of the last two dims from diagonal `k` down (zeros above).
+    pub fn tril(&self, k: isize) -> Result<Tensor> {
+        tri(self, false, k)
+    }
+
+    /// The upper triangle of the last two dims from diagonal `k` up (zeros below).
+    pub fn triu(&self, k: isize) -> Result<Tensor> {
+        tri(self, true, k)
+    }
+}

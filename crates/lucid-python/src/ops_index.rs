@@ -1,0 +1,269 @@
+//! Indexing family bindings: advanced `__getitem__`/`__setitem__` keys (int and bool
+//! tensors, lists, NumPy arrays), flip/roll/repeat/tile, split/chunk, gather/scatter,
+//! index_select/index_put, and the random constructors.
+
+use lucid_core::ops::random;
+use lucid_core::{DType, IndexItem, Tensor};
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyList, PyTuple};
+
+use crate::convert::{from_numpy, operand};
+use crate::dtype;
+use crate::errors::PyResultExt;
+use crate::tensor::{parse_index, wrap, PyTensor};
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// An int or a sequence of ints (a tuple, list or 1-element varargs tuple of either).
+fn int_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
+    if let Ok(t) = obj.downcast::<PyTuple>() {
+        if t.len() == 1 && t.get_item(0)?.extract::<isize>().is_err() {
+            return int_list(&t.get_item(0)?, what);
+        }
+    }
+    if obj.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("{what} must be ints, got bool")));
+    }
+    if let Ok(i) = obj.extract::<isize>() {
+        return Ok(vec![i]);
+    }
+    obj.extract::<Vec<isize>>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be an int or a sequence of ints, got {}", type_name(obj))))
+}
+
+fn sizes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> {
+    int_list(obj, what)?
+        .into_iter()
+        .map(|v| usize::try_from(v).map_err(|_| PyValueError::new_err(format!("{what} must be non-negative, got {v}"))))
+        .collect()
+}
+
+/// An index argument (Tensor, list or NumPy array) as a tensor; integer data becomes int64.
+fn index_tensor(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
+    if let Ok(t) = obj.downcast::<PyTensor>() {
+        return Ok(t.borrow().inner.clone());
+    }
+    let np = obj.py().import("numpy")?;
+    let arr = np.getattr("asarray")?.call1((obj,)).map_err(|_| {
+        PyTypeError::new_err(format!("{op}: expected a tensor, list or array of indices, got {}", type_name(obj)))
+    })?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    let size: usize = arr.getattr("size")?.extract()?;
+    let arr = match kind.as_str() {
+        "b" => arr,
+        "i" | "u" => arr.call_method1("astype", ("int64",))?,
+        _ if size == 0 => arr.call_method1("astype", ("int64",))?, // `[]` indexes nothing
+        "f" | "c" => {
+            return Err(PyIndexError::new_err(format!(
+                "{op}: arrays used as indices must be of integer or bool type, got {}",
+                arr.getattr("dtype")?.str()?
+            )))
+        }
+        _ => return Err(PyTypeError::new_err(format!("{op}: expected a tensor, list or array of indices, got {}", type_name(obj)))),
+    };
+    from_numpy(&arr)
+}
+
+/// One entry of an index expression, tensors and sequences included.
+fn index_item(p: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
+    if p.is_instance_of::<PyBool>() {
+        let b: bool = p.extract()?;
+        return Ok(IndexItem::Tensor(Tensor::full(&[], b as u8 as f64, DType::Bool)));
+    }
+    if p.downcast::<PyTuple>().is_err() && p.downcast::<PyList>().is_err() {
+        if let Some(mut items) = parse_index(p)? {
+            if let (1, Some(item)) = (items.len(), items.pop()) {
+                return Ok(item);
+            }
+        }
+    }
+    let t = index_tensor(p, "index")?;
+    lucid_core::ops::gather::check_index_dtype("index", &t).py()?;
+    Ok(IndexItem::Tensor(t))
+}
+
+/// A whole index expression: a tuple is a list of entries; anything else is one entry
+/// (a list is one array index, as in NumPy ≥ 1.23 and PyTorch).
+fn index_items(key: &Bound<'_, PyAny>) -> PyResult<Vec<IndexItem>> {
+    match key.downcast::<PyTuple>() {
+        Ok(t) => t.iter().map(|p| index_item(&p)).collect(),
+        Err(_) => Ok(vec![index_item(key)?]),
+    }
+}
+
+/// `t[key]` for keys with tensors, lists, arrays or bools (NumPy advanced indexing).
+pub fn index_advanced(t: &Tensor, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    wrap(t.index(&index_items(key)?))
+}
+
+/// `t[key] = value` as a new tensor (see `PyTensor::__setitem__`).
+pub fn assign(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Tensor> {
+    let items = match parse_index(key)? {
+        Some(items) => items,
+        None => index_items(key)?,
+    };
+    t.index_assign(&items, value).py()
+}
+
+fn tuple_of<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, ts.into_iter().map(PyTensor::new))
+}
+
+#[pymethods]
+impl PyTensor {
+    /// Reverse the order of entries along `dims` (ints, varargs or a tuple).
+    #[pyo3(signature = (*args, dims = None))]
+    fn flip(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let d = match dims {
+            Some(d) => int_list(d, "flip: dims")?,
+            None => int_list(args.as_any(), "flip: dims")?,
+        };
+        wrap(self.inner.flip(&d))
+    }
+
+    /// Shift entries cyclically by `shifts` along `dims`; with `dims=None` the flattened
+    /// tensor is rolled and reshaped back.
+    #[pyo3(signature = (shifts, dims = None))]
+    fn roll(&self, shifts: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let s = int_list(shifts, "roll: shifts")?;
+        let d = match dims {
+            Some(d) if !d.is_none() => int_list(d, "roll: dims")?,
+            _ => vec![],
+        };
+        wrap(self.inner.roll(&s, &d))
+    }
+
+    /// Tile the tensor `sizes[i]` times along dim i (PyTorch's `Tensor.repeat`; more
+    /// sizes than dims add leading dims).
+    #[pyo3(signature = (*sizes))]
+    fn repeat(&self, sizes: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        wrap(self.inner.repeat(&self::sizes(sizes.as_any(), "repeat: sizes")?))
+    }
+
+    /// Like `repeat`, but fewer reps than dims are padded with leading 1s.
+    #[pyo3(signature = (*args, dims = None))]
+    fn tile(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let reps = match dims {
+            Some(d) => sizes(d, "tile: dims")?,
+            None => sizes(args.as_any(), "tile: dims")?,
+        };
+        wrap(self.inner.tile(&reps))
+    }
+
+    /// Views of consecutive pieces along `dim`: of `split_size_or_sections` entries each
+    /// (an int; the last may be shorter) or of the listed sizes.
+    #[pyo3(signature = (split_size_or_sections, dim = 0))]
+    fn split<'py>(&self, py: Python<'py>, split_size_or_sections: &Bound<'py, PyAny>, dim: isize) -> PyResult<Bound<'py, PyTuple>> {
+        let pieces = if split_size_or_sections.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err("split: split_size_or_sections must be an int or a sequence of ints, got bool"));
+        } else if let Ok(n) = split_size_or_sections.extract::<isize>() {
+            let n = usize::try_from(n).map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
+            self.inner.split(n, dim)
+        } else {
+            self.inner.split_sizes(&sizes(split_size_or_sections, "split: sections")?, dim)
+        };
+        tuple_of(py, pieces.py()?)
+    }
+
+    /// At most `chunks` views of `ceil(size / chunks)` entries along `dim`.
+    #[pyo3(signature = (chunks, dim = 0))]
+    fn chunk<'py>(&self, py: Python<'py>, chunks: isize, dim: isize) -> PyResult<Bound<'py, PyTuple>> {
+        let n = usize::try_from(chunks).map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
+        tuple_of(py, self.inner.chunk(n, dim).py()?)
+    }
+
+    /// The entries `index` (1-d int64) of `dim`, in that order; differentiable.
+    fn index_select(&self, dim: isize, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.index_select(dim, &index_tensor(index, "index_select")?))
+    }
+
+    /// `out[i][j] = self[i][index[i][j]]` for dim 1 (PyTorch's gather); differentiable.
+    fn gather(&self, dim: isize, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.gather(dim, &index_tensor(index, "gather")?))
+    }
+
+    /// Out-of-place scatter-add: `self` plus `src` added at the positions `index`
+    /// addresses along `dim` (repeats add up); differentiable in `self` and `src`.
+    fn scatter_add(&self, dim: isize, index: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        let src = src.downcast::<PyTensor>().map_err(|_| PyTypeError::new_err(format!("scatter_add: src must be a Tensor, got {}", type_name(src))))?;
+        wrap(self.inner.scatter_add(dim, &index_tensor(index, "scatter_add")?, &src.borrow().inner))
+    }
+
+    /// Out-of-place scatter: `self` with `src` (a tensor, or a number filling the
+    /// index's shape) written where `index` points along `dim`; where positions repeat
+    /// the last write wins. Differentiable in `self` and `src`.
+    #[pyo3(signature = (dim, index, src = None, value = None))]
+    fn scatter(&self, dim: isize, index: &Bound<'_, PyAny>, src: Option<&Bound<'_, PyAny>>, value: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let index = index_tensor(index, "scatter")?;
+        let src = match (src, value) {
+            (Some(s), None) | (None, Some(s)) => match s.downcast::<PyTensor>() {
+                Ok(t) => t.borrow().inner.clone(),
+                Err(_) => operand(s, &self.inner, "scatter")?.to_dtype(self.inner.dtype()).py()?.expand(index.shape()).py()?,
+            },
+            _ => return Err(PyTypeError::new_err("scatter: pass exactly one of src and value")),
+        };
+        wrap(self.inner.scatter(dim, &index, &src))
+    }
+
+    /// Out-of-place `index_put`: `self` with `values` written at `indices` (a tuple or
+    /// list of index tensors for the leading dims; slices, ints, None and Ellipsis work
+    /// as in `__getitem__`), or added there when `accumulate`. Differentiable in `self`
+    /// and `values`.
+    #[pyo3(signature = (indices, values, accumulate = false))]
+    fn index_put(&self, indices: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, accumulate: bool) -> PyResult<PyTensor> {
+        // PyTorch takes a sequence of per-dim indices: a list is a tuple here.
+        let items = match indices.downcast::<PyList>() {
+            Ok(l) => index_items(l.to_tuple().as_any())?,
+            Err(_) => index_items(indices)?,
+        };
+        let values = match values.downcast::<PyTensor>() {
+            Ok(t) => t.borrow().inner.clone(),
+            Err(_) => operand(values, &self.inner, "index_put")?.to_dtype(self.inner.dtype()).py()?,
+        };
+        wrap(self.inner.index_put(&items, &values, accumulate))
+    }
+}
+
+// ---- random constructors ----------------------------------------------------------------
+
+/// Reseed the global generator (xoshiro256++ seeded by splitmix64).
+#[pyfunction]
+#[pyo3(signature = (seed))]
+fn manual_seed(seed: u64) {
+    random::manual_seed(seed);
+}
+
+/// Uniform samples in [0, 1) of `shape` and float `dtype`.
+#[pyfunction]
+#[pyo3(signature = (shape, dtype))]
+fn rand(py: Python<'_>, shape: Vec<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let dt = dtype::parse(dtype)?;
+    wrap(py.allow_threads(|| Tensor::rand(&shape, dt)))
+}
+
+/// Standard normal samples of `shape` and float `dtype`.
+#[pyfunction]
+#[pyo3(signature = (shape, dtype))]
+fn randn(py: Python<'_>, shape: Vec<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let dt = dtype::parse(dtype)?;
+    wrap(py.allow_threads(|| Tensor::randn(&shape, dt)))
+}
+
+/// Integers uniform in `low..high` of `shape`, as `dtype`.
+#[pyfunction]
+#[pyo3(signature = (low, high, shape, dtype))]
+fn randint(py: Python<'_>, low: i64, high: i64, shape: Vec<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let dt = dtype::parse(dtype)?;
+    wrap(py.allow_threads(|| Tensor::randint(low, high, &shape, dt)))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(manual_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(rand, m)?)?;
+    m.add_function(wrap_pyfunction!(randn, m)?)?;
+    m.add_function(wrap_pyfunction!(randint, m)?)?;
+    Ok(())
+}

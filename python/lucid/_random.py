@@ -1,0 +1,81 @@
+"""Random constructors over Lucid's global generator (xoshiro256++ seeded by
+splitmix64, in lucid-core): the same seed gives the same numbers on every run and
+every machine. Before any ``manual_seed`` the generator starts from a fixed seed."""
+
+from __future__ import annotations
+
+import numbers
+
+from . import _core
+from ._core import Tensor, float32, int64
+from ._tensor import _finish, _resolve_dtype, _shape
+
+__all__ = ["manual_seed", "rand", "randn", "randint", "rand_like", "randn_like"]
+
+_U64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def manual_seed(seed) -> None:
+    """Seed the global generator. ``seed`` is an int in
+    ``[-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff]``; negative seeds map to
+    ``0xffff_ffff_ffff_ffff + seed`` (as in PyTorch)."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    seed = int(seed)
+    if not -0x8000_0000_0000_0000 <= seed <= _U64:
+        raise ValueError(f"manual_seed: seed must be within [-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff], got {seed}")
+    _core.manual_seed(seed if seed >= 0 else _U64 + seed)
+
+
+def _size(op, size):
+    """``size`` as varargs ints or one sequence (checked here: ``_shape`` would try to
+    iterate a lone non-int)."""
+    if len(size) == 1 and not isinstance(size[0], numbers.Integral) and not hasattr(size[0], "__iter__"):
+        raise TypeError(f"{op}: size must be ints or a sequence of ints, got {type(size[0]).__name__}")
+    return _shape(size)
+
+
+def _float_dtype(op, dtype):
+    dtype = _resolve_dtype(dtype) or float32
+    if not dtype.is_floating_point:
+        raise TypeError(f"{op}: dtype must be a floating point dtype, got {dtype}")
+    return dtype
+
+
+def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+    """Samples uniform in [0, 1) of ``size`` (float32 unless told)."""
+    return _finish(_core.rand(_size("rand", size), _float_dtype("rand", dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+    """Standard normal samples of ``size`` (float32 unless told)."""
+    return _finish(_core.randn(_size("randn", size), _float_dtype("randn", dtype)), requires_grad)
+
+
+def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
+    """Integers uniform in ``[low, high)``: ``randint(high, size)`` or
+    ``randint(low, high, size)`` as in PyTorch (int64 unless told)."""
+    if size is None and args:
+        *args, size = args
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    for name, v in (("low", low), ("high", high)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"randint: {name} must be an int, got {type(v).__name__}")
+    if isinstance(size, numbers.Integral):
+        raise TypeError("randint: size must be a tuple of ints, e.g. (3,)")
+    dtype = _resolve_dtype(dtype) or int64
+    if requires_grad and not dtype.is_floating_point:
+        raise TypeError(f"randint: only floating point tensors can require gradients, got {dtype}")
+    return _finish(_core.randint(int(low), int(high), _size("randint", tuple(size)), dtype), requires_grad)
+
+
+def rand_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) with the shape (and, unless told, dtype) of ``input``."""
+    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    """Standard normal samples with the shape (and, unless told, dtype) of ``input``."""
+    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
