@@ -69,6 +69,13 @@ fn identity_seeds(tensors: &[&Tensor], sizes: &[usize], starts: &[usize], r0: us
         .collect()
 }
 
+/// The number of cores, read once: `available_parallelism` reads cgroup files on every
+/// call, which cost more than a small Jacobian.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Run `sweep` over consecutive ranges of `0..total` of size `block`, in order; on all
 /// cores when `parallel` (each worker sets its own grad mode inside the sweep).
 fn run_blocks<T: Send>(
@@ -79,7 +86,7 @@ fn run_blocks<T: Send>(
 ) -> Result<Vec<T>> {
     let block = block.clamp(1, total.max(1));
     let ranges: Vec<(usize, usize)> = (0..total).step_by(block).map(|r0| (r0, (r0 + block).min(total))).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(ranges.len());
+    let threads = cores().min(ranges.len());
     if !parallel || threads < 2 {
         return ranges.iter().map(|&(r0, r1)| sweep(r0, r1)).collect();
     }
