@@ -55,8 +55,15 @@ fn fill<T: Clone>(out: &mut Vec<T>, v: &ArrayView<'_, T, IxDyn>) {
     if v.ndim() == 2 && v.strides()[0] != 0 {
         // Rows as fixed-rank views: a tight strided loop per row.
         if let Ok(m) = v.view().into_dimensionality::<ndarray::Ix2>() {
+            let (cols, inner) = (m.ncols(), m.strides()[1]);
             for row in m.rows() {
-                out.extend(row.iter().cloned());
+                if let Some(s) = row.as_slice() {
+                    out.extend_from_slice(s);
+                } else if inner == 0 && cols > 0 {
+                    out.extend(std::iter::repeat_n(row[0].clone(), cols));
+                } else {
+                    out.extend(row.iter().cloned());
+                }
             }
             return;
         }
