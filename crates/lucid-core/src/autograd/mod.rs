@@ -6,6 +6,8 @@ mod mode;
 mod reverse;
 mod structured;
 
+#[doc(hidden)]
+pub use forward::transposition_fallbacks;
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use reverse::{backward, grad, GradOptions, Plan};
 pub use structured::{Cot, DiagCot};
