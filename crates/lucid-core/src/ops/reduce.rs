@@ -34,20 +34,6 @@ impl Rule for ReduceOp {
             }
         }
     }
-
-    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
-        match self {
-            // d sum(x) = sum(dx) over the same axes shifted past the batch, keepdim kept
-            ReduceOp::Sum { axes, keepdim } => sum_jvp(tangents, batch, axes, *keepdim),
-        }
-    }
-}
-
-/// The tangent of `sum(x, axes, keepdim)` for a tangent of `x` with `batch` leading dims.
-fn sum_jvp(tangents: &[Option<Tensor>], batch: usize, axes: &[usize], keepdim: bool) -> Result<Option<Tensor>> {
-    let Some(t) = &tangents[0] else { return Ok(None) };
-    let shifted: Vec<isize> = axes.iter().map(|&a| (batch + a) as isize).collect();
-    Ok(Some(t.sum(Some(&shifted), keepdim)?))
 }
 
 /// Re-insert reduced `axes` (as size-1 dims) after the `batch` leading dims.
