@@ -13,6 +13,12 @@ _METHOD_OPS = [
     "atan2", "eq", "ne", "lt", "le", "gt", "ge",
     # reductions
     "sum", "mean",
+    # math family (ops_math.rs)
+    "reciprocal", "rsqrt", "log2", "log10", "asin", "acos", "atan", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf",
+    "softplus", "gelu", "floor", "ceil", "round", "clamp", "clip", "clamp_min", "clamp_max",
+    "isnan", "isfinite", "isinf", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
+    "var", "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
     # linear algebra
     "matmul",
     "dot", "outer", "mv", "mm", "bmm", "trace", "diagonal", "diag", "diag_embed", "tril", "triu", "inverse", "det", "logdet", "cholesky",

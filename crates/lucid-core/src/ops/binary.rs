@@ -22,6 +22,10 @@ pub enum BinaryOp {
     Maximum,
     Minimum,
     Atan2,
+    /// `max(x, lo)` with the bound as the second input (`clamp(x, min=lo)`).
+    ClampMin,
+    /// `min(x, hi)` with the bound as the second input (`clamp(x, max=hi)`).
+    ClampMax,
     /// `where(cond, a, b)`: the inputs are `a` and `b`; the mask is a parameter.
     Where(Tensor),
 }
@@ -41,6 +45,8 @@ impl Rule for BinaryOp {
             BinaryOp::Maximum => "maximum",
             BinaryOp::Minimum => "minimum",
             BinaryOp::Atan2 => "atan2",
+            BinaryOp::ClampMin => "clamp_min",
+            BinaryOp::ClampMax => "clamp_max",
             BinaryOp::Where(_) => "where",
         }
     }
@@ -84,6 +90,15 @@ impl Rule for BinaryOp {
                 let r2 = a.square()?.add(&b.square()?)?;
                 vec![when(0, &|| g.mul(b)?.div(&r2))?, when(1, &|| g.mul(a)?.div(&r2)?.neg())?]
             }
+            // clamp_min(x, lo) = x where x ≥ lo, else lo. At x = lo the cotangent goes to x
+            // (PyTorch's subgradient); x = NaN gives NaN out and zero to both.
+            BinaryOp::ClampMin => {
+                vec![when(0, &|| mask_mul(g, &a.ge(b)?))?, when(1, &|| mask_mul(g, &a.lt(b)?))?]
+            }
+            // clamp_max(x, hi) = x where x ≤ hi, else hi; at x = hi the cotangent goes to x.
+            BinaryOp::ClampMax => {
+                vec![when(0, &|| mask_mul(g, &a.le(b)?))?, when(1, &|| mask_mul(g, &a.gt(b)?))?]
+            }
             // the cotangent goes to the branch each element was taken from
             BinaryOp::Where(cond) => {
                 let zero = g.scalar_like(0.0);
@@ -91,6 +106,11 @@ impl Rule for BinaryOp {
             }
         })
     }
+}
+
+/// `g` where `mask` holds, 0 elsewhere (the mask is a constant of the rule).
+fn mask_mul(g: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    g.mul(&mask.to_dtype(g.dtype())?)
 }
 
 /// Cast both operands to their promoted dtype (float64 over float32 over int64 over bool).
@@ -103,7 +123,10 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
     let (mut a, mut b) = promote(a, b)?;
     // True division, atan2 and float powers of integers give floats (PyTorch's default float32).
-    let int_ok = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Maximum | BinaryOp::Minimum);
+    let int_ok = matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Maximum | BinaryOp::Minimum | BinaryOp::ClampMin | BinaryOp::ClampMax
+    );
     if !a.dtype().is_float() && !int_ok {
         a = a.to_dtype(DType::F32)?;
         b = b.to_dtype(DType::F32)?;
@@ -124,6 +147,9 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         BinaryOp::Maximum => zip_storage!(name, sa, sb, &shape, |x, y| if x.is_nan() || x > y { x } else if y.is_nan() || y > x { y } else { x }, int |x, y| x.max(y)),
         BinaryOp::Minimum => zip_storage!(name, sa, sb, &shape, |x, y| if x.is_nan() || x < y { x } else if y.is_nan() || y < x { y } else { x }, int |x, y| x.min(y)),
         BinaryOp::Atan2 => zip_storage!(name, sa, sb, &shape, |x, y| x.atan2(y)),
+        // NaN in x or in the bound gives NaN, as PyTorch.
+        BinaryOp::ClampMin => zip_storage!(name, sa, sb, &shape, |x, lo| if x.is_nan() || lo.is_nan() { x + lo } else if x >= lo { x } else { lo }, int |x, lo| x.max(lo)),
+        BinaryOp::ClampMax => zip_storage!(name, sa, sb, &shape, |x, hi| if x.is_nan() || hi.is_nan() { x + hi } else if x <= hi { x } else { hi }, int |x, hi| x.min(hi)),
         BinaryOp::Where(_) => return Err(Error::argument("where", "internal: use where_")),
     }?;
     Ok(Tensor::from_op(data, Op::Binary(op), vec![a, b]))
@@ -183,6 +209,59 @@ binary_methods! {
     minimum => BinaryOp::Minimum;
     /// `atan2(a, b)`: the angle of the point (b, a)
     atan2 => BinaryOp::Atan2;
+}
+
+impl Tensor {
+    /// Clamp into `[min, max]`; either bound may be missing (not both) and bounds are
+    /// tensors that broadcast against `self`.
+    ///
+    /// Gradients follow PyTorch: `self` gets the cotangent where `min ≤ x ≤ max`
+    /// (bounds included), `min` where `x < min`, `max` where `x > max`; when
+    /// `min > max` every element equals `max`, which gets all of it. (One deviation:
+    /// where `min == max` and `x < min`, PyTorch drops the cotangent; here `min` gets it.)
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![-2.0, 0.5, 3.0], &[3], DType::F64).unwrap();
+    /// let lo = Tensor::scalar(0.0, DType::F64);
+    /// let hi = Tensor::scalar(1.0, DType::F64);
+    /// assert_eq!(x.clamp(Some(&lo), Some(&hi)).unwrap().to_f64_vec(), vec![0.0, 0.5, 1.0]);
+    /// ```
+    pub fn clamp(&self, min: Option<&Tensor>, max: Option<&Tensor>) -> Result<Tensor> {
+        match (min, max) {
+            (None, None) => Err(Error::argument("clamp", "at least one of min and max must be given")),
+            (Some(lo), None) => self.clamp_min(lo),
+            (None, Some(hi)) => self.clamp_max(hi),
+            (Some(lo), Some(hi)) => {
+                // the result takes the shape all three broadcast to, or fails naming them
+                broadcast_shapes("clamp", &broadcast_shapes("clamp", self.shape(), lo.shape())?, hi.shape())?;
+                self.clamp_min(lo)?.clamp_max(hi)
+            }
+        }
+    }
+
+    /// [`Tensor::clamp`] with constant bounds (in this tensor's dtype).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![-2.0, 0.5, 3.0], &[3], DType::F64).unwrap();
+    /// assert_eq!(x.clamp_scalar(None, Some(1.0)).unwrap().to_f64_vec(), vec![-2.0, 0.5, 1.0]);
+    /// ```
+    pub fn clamp_scalar(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        let lo = min.map(|v| self.scalar_like(v));
+        let hi = max.map(|v| self.scalar_like(v));
+        self.clamp(lo.as_ref(), hi.as_ref())
+    }
+
+    /// `max(x, min)` elementwise with the gradient rules of [`Tensor::clamp`].
+    pub fn clamp_min(&self, min: &Tensor) -> Result<Tensor> {
+        binary(BinaryOp::ClampMin, self, min)
+    }
+
+    /// `min(x, max)` elementwise with the gradient rules of [`Tensor::clamp`].
+    pub fn clamp_max(&self, max: &Tensor) -> Result<Tensor> {
+        binary(BinaryOp::ClampMax, self, max)
+    }
 }
 
 // ---- comparisons: bool results, no graph ---------------------------------------------

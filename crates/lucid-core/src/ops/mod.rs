@@ -11,6 +11,9 @@ pub mod linalg;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
+pub mod scan;
+pub mod softmax;
+pub mod special;
 pub mod unary;
 pub mod view;
 

@@ -2,11 +2,17 @@
 //!
 //! Every rule is `g * f'(x)`, written with Tensor ops so it is itself differentiable;
 //! leading batch dims of `g` broadcast against `x` and the output untouched.
+//! Piecewise-constant functions (floor, ceil, round, sign) record a node whose rule
+//! returns zeros, as PyTorch does, so `y.sum().backward()` works through them.
+
+use std::f64::consts::{LN_10, LN_2};
 
 use crate::autograd::{Op, Rule};
-use crate::dtype::DType;
-use crate::error::Result;
+use crate::dtype::{DType, Float, Storage};
+use crate::error::{Error, Result};
 use crate::map_float;
+use crate::ops::binary::where_;
+use crate::ops::special;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,6 +34,88 @@ pub enum UnaryOp {
     PowScalar(f64),
     /// A dtype conversion; the field is the input's dtype (the cotangent converts back).
     Cast(DType),
+    Reciprocal,
+    Rsqrt,
+    Log2,
+    Log10,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Erf,
+    /// The standard normal CDF Φ (used by gelu's rule; accurate in the left tail).
+    NormalCdf,
+    /// `log(1 + e^{βx}) / β`, linear (`x`) where `βx > threshold`.
+    Softplus { beta: f64, threshold: f64 },
+    /// `x Φ(x)`, or its tanh approximation.
+    Gelu { tanh: bool },
+    /// A piecewise-constant function: zero derivative wherever it has one.
+    Step(StepFn),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepFn {
+    Floor,
+    Ceil,
+    /// Round half to even at `decimals` decimal places (negative: tens, hundreds, …).
+    Round(i32),
+    Sign,
+}
+
+/// A float kernel computed in f64 (f32 rounds the f64 result).
+fn via_f64<T: Float>(v: T, f: impl Fn(f64) -> f64) -> T {
+    T::of(f(v.to_f64()))
+}
+
+/// Round half to even at `d` decimals, the way PyTorch scales (`x·10^d` or `x/10^-d`).
+fn round_decimals(v: f64, d: i32) -> f64 {
+    match d {
+        0 => v.round_ties_even(),
+        d if d > 0 => {
+            let s = 10f64.powi(d);
+            (v * s).round_ties_even() / s
+        }
+        d => {
+            let s = 10f64.powi(-d);
+            (v / s).round_ties_even() * s
+        }
+    }
+}
+
+impl StepFn {
+    fn name(self) -> &'static str {
+        match self {
+            StepFn::Floor => "floor",
+            StepFn::Ceil => "ceil",
+            StepFn::Round(_) => "round",
+            StepFn::Sign => "sign",
+        }
+    }
+
+    fn forward(self, s: &Storage) -> Result<Storage> {
+        if let Storage::I64(a) = s {
+            return match self {
+                StepFn::Sign => Ok(Storage::I64(a.mapv(i64::signum).into_shared())),
+                StepFn::Round(d) if d < 0 => Err(Error::dtype(
+                    "round",
+                    format!("decimals={d} is not supported for int64 tensors"),
+                )),
+                _ => Ok(s.clone()),
+            };
+        }
+        let name = self.name();
+        match self {
+            StepFn::Floor => map_float!(name, s, |v| v.floor()),
+            StepFn::Ceil => map_float!(name, s, |v| v.ceil()),
+            StepFn::Round(d) => map_float!(name, s, |v| via_f64(v, |u| round_decimals(u, d))),
+            // 0 * v keeps NaN as NaN (and ±0 as ±0)
+            StepFn::Sign => map_float!(name, s, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 * v }),
+        }
+    }
 }
 
 impl UnaryOp {
@@ -69,6 +157,25 @@ impl UnaryOp {
                 other => Err(crate::error::Error::dtype(name, format!("expected a floating point tensor, got {}", other.dtype()))),
             },
             UnaryOp::Cast(_) => unreachable_cast(),
+            UnaryOp::Reciprocal => map_float!(name, s, |v| v.recip()),
+            UnaryOp::Rsqrt => map_float!(name, s, |v| v.sqrt().recip()),
+            UnaryOp::Log2 => map_float!(name, s, |v| v.log2()),
+            UnaryOp::Log10 => map_float!(name, s, |v| v.log10()),
+            UnaryOp::Asin => map_float!(name, s, |v| v.asin()),
+            UnaryOp::Acos => map_float!(name, s, |v| v.acos()),
+            UnaryOp::Atan => map_float!(name, s, |v| v.atan()),
+            UnaryOp::Sinh => map_float!(name, s, |v| v.sinh()),
+            UnaryOp::Cosh => map_float!(name, s, |v| v.cosh()),
+            UnaryOp::Asinh => map_float!(name, s, |v| v.asinh()),
+            UnaryOp::Acosh => map_float!(name, s, |v| v.acosh()),
+            UnaryOp::Atanh => map_float!(name, s, |v| v.atanh()),
+            UnaryOp::Erf => map_float!(name, s, |v| via_f64(v, special::erf)),
+            UnaryOp::NormalCdf => map_float!(name, s, |v| via_f64(v, special::normal_cdf)),
+            UnaryOp::Softplus { beta, threshold } => {
+                map_float!(name, s, |v| via_f64(v, |u| special::softplus(u, beta, threshold)))
+            }
+            UnaryOp::Gelu { tanh } => map_float!(name, s, |v| via_f64(v, |u| special::gelu(u, tanh))),
+            UnaryOp::Step(f) => f.forward(s),
         }
     }
 
@@ -89,6 +196,23 @@ impl UnaryOp {
             UnaryOp::Relu => "relu",
             UnaryOp::PowScalar(_) => "pow",
             UnaryOp::Cast(_) => "to",
+            UnaryOp::Reciprocal => "reciprocal",
+            UnaryOp::Rsqrt => "rsqrt",
+            UnaryOp::Log2 => "log2",
+            UnaryOp::Log10 => "log10",
+            UnaryOp::Asin => "asin",
+            UnaryOp::Acos => "acos",
+            UnaryOp::Atan => "atan",
+            UnaryOp::Sinh => "sinh",
+            UnaryOp::Cosh => "cosh",
+            UnaryOp::Asinh => "asinh",
+            UnaryOp::Acosh => "acosh",
+            UnaryOp::Atanh => "atanh",
+            UnaryOp::Erf => "erf",
+            UnaryOp::NormalCdf => "normal_cdf",
+            UnaryOp::Softplus { .. } => "softplus",
+            UnaryOp::Gelu { .. } => "gelu",
+            UnaryOp::Step(f) => f.name(),
         }
     }
 }
@@ -153,9 +277,67 @@ impl Rule for UnaryOp {
             }
             // the cotangent of a conversion is converted back
             UnaryOp::Cast(from) => g.to_dtype(from)?,
+            // d(1/x) = -1/x² = -out²
+            UnaryOp::Reciprocal => g.mul(&out.square()?)?.neg()?,
+            // d x^(-1/2) = -x^(-3/2) / 2 = -out³ / 2
+            UnaryOp::Rsqrt => g.mul(&out.pow_scalar(3.0)?)?.mul_scalar(-0.5)?,
+            // d log2 x = 1 / (x ln 2)
+            UnaryOp::Log2 => g.div(&x.mul_scalar(LN_2)?)?,
+            // d log10 x = 1 / (x ln 10)
+            UnaryOp::Log10 => g.div(&x.mul_scalar(LN_10)?)?,
+            // d asin x = 1/√(1 - x²)  (inf at ±1, as PyTorch)
+            UnaryOp::Asin => g.mul(&one_minus_square(x)?.rsqrt()?)?,
+            // d acos x = -1/√(1 - x²)
+            UnaryOp::Acos => g.mul(&one_minus_square(x)?.rsqrt()?)?.neg()?,
+            // d atan x = 1 / (1 + x²)
+            UnaryOp::Atan => g.div(&x.square()?.add_scalar(1.0)?)?,
+            // d sinh x = cosh x
+            UnaryOp::Sinh => g.mul(&x.cosh()?)?,
+            // d cosh x = sinh x
+            UnaryOp::Cosh => g.mul(&x.sinh()?)?,
+            // d asinh x = 1/√(x² + 1)
+            UnaryOp::Asinh => g.mul(&x.square()?.add_scalar(1.0)?.rsqrt()?)?,
+            // d acosh x = 1/√(x² - 1)  (inf at 1, as PyTorch)
+            UnaryOp::Acosh => g.mul(&x.square()?.add_scalar(-1.0)?.rsqrt()?)?,
+            // d atanh x = 1 / (1 - x²)
+            UnaryOp::Atanh => g.div(&one_minus_square(x)?)?,
+            // d erf x = (2/√π) e^(-x²)
+            UnaryOp::Erf => g.mul(&x.square()?.neg()?.exp()?.mul_scalar(std::f64::consts::FRAC_2_SQRT_PI)?)?,
+            // d Φ(x) = φ(x) = e^(-x²/2) / √(2π)
+            UnaryOp::NormalCdf => g.mul(&normal_pdf(x)?)?,
+            // d softplus x = σ(βx) below the threshold, 1 on the linear branch (PyTorch)
+            UnaryOp::Softplus { beta, threshold } => {
+                let bx = x.mul_scalar(beta)?;
+                let linear = bx.gt(&x.scalar_like(threshold))?;
+                g.mul(&where_(&linear, &x.scalar_like(1.0), &bx.sigmoid()?)?)?
+            }
+            // d x Φ(x) = Φ(x) + x φ(x)
+            UnaryOp::Gelu { tanh: false } => g.mul(&x.normal_cdf()?.add(&x.mul(&normal_pdf(x)?)?)?)?,
+            // y = x (1 + t) / 2 with t = tanh(k (x + c x³)):
+            // dy = (1 + t) / 2 + x (1 - t²) k (1 + 3c x²) / 2
+            UnaryOp::Gelu { tanh: true } => {
+                let (k, c) = (special::SQRT_2_OVER_PI, special::GELU_TANH_CUBIC);
+                let x2 = x.square()?;
+                let t = x.mul(&x2.mul_scalar(c)?.add_scalar(1.0)?)?.mul_scalar(k)?.tanh()?;
+                let slope = x2.mul_scalar(3.0 * c)?.add_scalar(1.0)?.mul_scalar(0.5 * k)?;
+                let d = t.add_scalar(1.0)?.mul_scalar(0.5)?.add(&x.mul(&one_minus_square(&t)?)?.mul(&slope)?)?;
+                g.mul(&d)?
+            }
+            // piecewise constant: zero (also at the jumps, as PyTorch)
+            UnaryOp::Step(_) => Tensor::zeros(g.shape(), g.dtype()),
         };
         Ok(vec![Some(gx)])
     }
+}
+
+/// `1 - x²`
+fn one_minus_square(x: &Tensor) -> Result<Tensor> {
+    x.square()?.neg()?.add_scalar(1.0)
+}
+
+/// The standard normal density `φ(x) = e^(-x²/2) / √(2π)`.
+fn normal_pdf(x: &Tensor) -> Result<Tensor> {
+    x.square()?.mul_scalar(-0.5)?.exp()?.mul_scalar(special::ONE_OVER_SQRT_2PI)
 }
 
 fn unary(x: &Tensor, op: UnaryOp) -> Result<Tensor> {
@@ -198,6 +380,40 @@ unary_methods! {
     abs => UnaryOp::Abs;
     /// `max(x, 0)`
     relu => UnaryOp::Relu;
+    /// `1 / x`
+    reciprocal => UnaryOp::Reciprocal;
+    /// `1 / √x`
+    rsqrt => UnaryOp::Rsqrt;
+    /// base-2 logarithm
+    log2 => UnaryOp::Log2;
+    /// base-10 logarithm
+    log10 => UnaryOp::Log10;
+    /// inverse sine
+    asin => UnaryOp::Asin;
+    /// inverse cosine
+    acos => UnaryOp::Acos;
+    /// inverse tangent
+    atan => UnaryOp::Atan;
+    /// hyperbolic sine
+    sinh => UnaryOp::Sinh;
+    /// hyperbolic cosine
+    cosh => UnaryOp::Cosh;
+    /// inverse hyperbolic sine
+    asinh => UnaryOp::Asinh;
+    /// inverse hyperbolic cosine
+    acosh => UnaryOp::Acosh;
+    /// inverse hyperbolic tangent
+    atanh => UnaryOp::Atanh;
+    /// the error function, accurate to ~1e-15 relative (see `ops::special`)
+    erf => UnaryOp::Erf;
+    /// the standard normal CDF `Φ(x) = (1 + erf(x/√2)) / 2`
+    normal_cdf => UnaryOp::NormalCdf;
+    /// largest integer ≤ x (zero derivative)
+    floor => UnaryOp::Step(StepFn::Floor);
+    /// smallest integer ≥ x (zero derivative)
+    ceil => UnaryOp::Step(StepFn::Ceil);
+    /// sign of each element: -1, 0 or 1, NaN stays NaN (zero derivative)
+    sign => UnaryOp::Step(StepFn::Sign);
 }
 
 impl Tensor {
@@ -224,13 +440,54 @@ impl Tensor {
         Ok(Tensor::from_op(data, Op::Unary(UnaryOp::Cast(from)), vec![self.clone()]))
     }
 
-    /// Sign of each element (-1, 0 or 1); its derivative is zero, so it records nothing.
-    pub fn sign(&self) -> Result<Tensor> {
+    /// Round half to even at `decimals` places (zero derivative).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![0.5, 1.5, 2.675], &[3], DType::F64).unwrap();
+    /// assert_eq!(x.round(0).unwrap().to_f64_vec(), vec![0.0, 2.0, 3.0]);
+    /// assert_eq!(x.round(1).unwrap().to_f64_vec(), vec![0.5, 1.5, 2.7]);
+    /// ```
+    pub fn round(&self, decimals: i32) -> Result<Tensor> {
+        unary(self, UnaryOp::Step(StepFn::Round(decimals)))
+    }
+
+    /// `log(1 + e^{βx}) / β`, and `x` where `βx > threshold` (PyTorch's defaults are
+    /// β = 1, threshold = 20). Stable for any x.
+    pub fn softplus(&self, beta: f64, threshold: f64) -> Result<Tensor> {
+        if beta == 0.0 || !beta.is_finite() {
+            return Err(Error::argument("softplus", format!("beta must be finite and nonzero, got {beta}")));
+        }
+        unary(self, UnaryOp::Softplus { beta, threshold })
+    }
+
+    /// `x Φ(x)` with the exact normal CDF, or PyTorch's `approximate='tanh'` form.
+    pub fn gelu(&self, tanh_approximation: bool) -> Result<Tensor> {
+        unary(self, UnaryOp::Gelu { tanh: tanh_approximation })
+    }
+
+    /// Elementwise test `x is NaN` (a bool tensor; false for integer tensors).
+    pub fn isnan(&self) -> Result<Tensor> {
+        self.float_test(|v| v.is_nan(), false)
+    }
+
+    /// Elementwise test `x is finite` (not NaN, not ±inf; true for integer tensors).
+    pub fn isfinite(&self) -> Result<Tensor> {
+        self.float_test(|v| v.is_finite(), true)
+    }
+
+    /// Elementwise test `x is ±inf` (false for integer tensors).
+    pub fn isinf(&self) -> Result<Tensor> {
+        self.float_test(|v| v.is_infinite(), false)
+    }
+
+    fn float_test(&self, f: fn(f64) -> bool, int_value: bool) -> Result<Tensor> {
         let data = match self.storage() {
-            crate::dtype::Storage::I64(a) => crate::dtype::Storage::I64(a.mapv(|v| v.signum()).into_shared()),
-            s => map_float!("sign", s, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 * v })?,
+            Storage::F32(a) => a.mapv(|v| f(v as f64)).into_shared(),
+            Storage::F64(a) => a.mapv(f).into_shared(),
+            s => ndarray::ArcArray::from_elem(ndarray::IxDyn(s.shape()), int_value),
         };
-        Ok(Tensor::from_storage(data))
+        Ok(Tensor::from_storage(Storage::Bool(data)))
     }
 
     /// A 0-d constant of this tensor's dtype.

@@ -234,10 +234,10 @@ impl Tensor {
             ));
         }
         let sh = IxDyn(shape);
-        let data = map_storage!(self.storage(), |a| a
+        let data = map_storage!(self.storage(), |a| crate::ops::kernel::materialize(&a
             .broadcast(sh.clone())
-            .ok_or_else(|| Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())))?
-            .to_shared());
+            .ok_or_else(|| Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())))?)
+            .into_shared());
         Ok(Tensor::from_op(data, Op::View(ViewOp::Expand), vec![self.clone()]))
     }
 }

@@ -2,7 +2,8 @@
 //! diagonal of zeros), `diag`, `trace`, `tril` and `triu`.
 //!
 //! `Diagonal` and `Scatter` are each other's VJP, and `tril`/`triu` are their own (a
-//! mask is self-adjoint), so the family is differentiable to any order. Each op stores
+//! mask is self-adjoint), so the family is differentiable to any order. All are
+//! linear: each one's JVP is the op itself on the tangent. Each op stores
 //! its dims relative to its own input or output; a rule shifts them by the batch rank.
 
 use ndarray::{ArcArray, Array, Axis, IxDyn};
@@ -49,6 +50,20 @@ impl Rule for DiagOp {
             DiagOp::Tri { upper, k } => tri(g, upper, k)?,
         };
         Ok(vec![Some(gx)])
+    }
+
+    // Each op is linear, so its JVP is the op itself applied to the tangent, with its
+    // dims shifted past the tangent's batch dims (`tri` works on the last two anyway).
+    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        Ok(Some(match *self {
+            // d diagonal(X) = diagonal(dX)
+            DiagOp::Diagonal { offset, dim1, dim2 } => diagonal(t, offset, batch + dim1, batch + dim2)?,
+            // d diag_embed(x) = diag_embed(dx)
+            DiagOp::Scatter { offset, dim1, dim2, n1, n2 } => scatter(t, offset, batch + dim1, batch + dim2, n1, n2)?,
+            // d tril(X) = tril(dX), likewise triu
+            DiagOp::Tri { upper, k } => tri(t, upper, k)?,
+        }))
     }
 }
 

@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+"""Side-by-side Jacobian benchmark: Lucid vs PyTorch, JAX and HIPS autograd.
+
+    python benchmarks/bench.py            # full run (`make bench`), < 10 min on 2 cores
+    python benchmarks/bench.py --quick    # one size per workload, < 1 min
+    python benchmarks/bench.py --quick --smoke   # `make test`: harness check, writes nothing
+
+Every workload of DESIGN.md runs through every mode of Lucid and of each installed peer,
+one after another in this one process: warm-up, adaptive repeated timing (medians and
+IQR), and a check that each result equals Lucid's default result. Then peak memory in
+child processes, the scaling series and the chunk_size memory series. Prints the tables
+and writes JSON and PNG charts (see benchmarks/README.md for how to read them).
+
+Exit status: 0 when every method ran and agreed with Lucid; 1 when a result disagreed or
+a method failed; 2 when the harness itself broke. Speed is never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import memprobe  # noqa: E402
+import report  # noqa: E402
+from methods import LIBRARIES, Unavailable  # noqa: E402
+from timing import measure, quartiles  # noqa: E402
+from workloads import chunk_memory_series, main_cases, scaling_series  # noqa: E402
+
+TOLERANCE = {"float64": 1e-9, "float32": 1e-4}
+
+# Rows whose peak memory is measured (those a run has), per case.
+MEMORY_ROWS = [
+    ("lucid", "lucid rev loop (default)"), ("lucid", "lucid rev vec"),
+    ("torch", "torch AF vec=False (default)"), ("torch", "torch AF vec=True"),
+    ("torch", "torch.func jacrev"), ("hips", "hips autograd"),
+]
+CHUNK_ROWS = [
+    ("lucid", "lucid rev loop (default)"), ("lucid", "lucid rev vec"),
+    ("lucid", "lucid rev vec chunk"), ("lucid", "lucid fwd chunk"),
+    ("torch", "torch AF vec=False (default)"), ("torch", "torch AF vec=True"),
+]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="one size per workload, short timings")
+    p.add_argument("--smoke", action="store_true",
+                   help="harness check for `make test`: tiny budgets, results to a temporary "
+                        "directory (removed), optional libraries skipped when missing")
+    p.add_argument("--out", help="directory for JSON and charts (default benchmarks/results)")
+    p.add_argument("--budget", type=float, help="seconds of timing per method (main table)")
+    p.add_argument("--only", help="comma-separated workload ids to run, e.g. W2,W5")
+    p.add_argument("--libraries", default="lucid,torch,jax,hips",
+                   help="comma-separated libraries (lucid is always included)")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    p.add_argument("--no-series", action="store_true", help="skip the scaling and chunk series")
+    p.add_argument("--render", metavar="JSON",
+                   help="run nothing: re-print the tables of a results JSON and redraw its charts "
+                        "beside it")
+    return p.parse_args(argv)
+
+
+def machine_info():
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cores": os.cpu_count(),
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "loadavg_start": os.getloadavg(),
+    }
+    try:
+        with open("/proc/cpuinfo") as fh:
+            info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "?")
+        with open("/proc/meminfo") as fh:
+            kb = int(next(ln.split()[1] for ln in fh if ln.startswith("MemTotal")))
+            info["memory_gib"] = round(kb / 2**20, 1)
+    except OSError:
+        pass
+    try:
+        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                                            capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "RAYON_NUM_THREADS"):
+        if os.environ.get(var):
+            info.setdefault("env", {})[var] = os.environ[var]
+    return info
+
+
+def setup_libraries(names, notes):
+    libs = []
+    for name in ["lucid"] + [n for n in names if n != "lucid"]:
+        lib = LIBRARIES[name]()
+        try:
+            lib.setup()
+        except Unavailable as e:
+            notes.append(f"{name}: {e}")
+            continue
+        libs.append(lib)
+    return libs
+
+
+def max_rel_err(blocks, ref):
+    """max |a - r| / max |r| over all blocks (relative to the largest reference entry)."""
+    if len(blocks) != len(ref):
+        return math.inf, f"{len(blocks)} blocks, Lucid has {len(ref)}"
+    worst = 0.0
+    for b, r in zip(blocks, ref):
+        if b.shape != r.shape:
+            return math.inf, f"shape {b.shape}, Lucid's is {r.shape}"
+        scale = max(float(np.max(np.abs(r))) if r.size else 0.0, 1e-300)
+        diff = float(np.max(np.abs(b.astype(np.float64) - r.astype(np.float64)))) if r.size else 0.0
+        if not math.isfinite(diff):
+            return math.inf, "non-finite values"
+        worst = max(worst, diff / scale)
+    return worst, ""
+
+
+def first_calls(lib, method, repeats):
+    """Time ``repeats`` first calls of fresh compiled functions (caches cleared before
+    each); returns (median seconds, [seconds], (seconds, result, call) of the last)."""
+    times, last = [], None
+    for _ in range(repeats):
+        if hasattr(lib, "clear_caches"):
+            lib.clear_caches()
+        call = method.fresh()
+        t0 = time.perf_counter()
+        res = call()
+        t = time.perf_counter() - t0
+        times.append(t)
+        last = (t, res, call)
+    return float(np.median(times)), times, last
+
+
+def run_case(case, libs, cfg, log):
+    """Time every method of every library on ``case``; returns the case's record."""
+    rec = {"title": case.title, "short": report.short_label(case), "params": case.params,
+           "kind": case.kind, "dtype": case.dtype, "m": case.m, "n": case.n,
+           "description": case.description, "notes": list(case.notes), "methods": []}
+    ref = None
+    tol = TOLERANCE[case.dtype]
+    for lib in libs:
+        try:
+            methods = lib.methods(case)
+        except Exception as e:  # noqa: BLE001  (a peer's set-up failing is reported, not fatal)
+            rec["methods"].append({"row": f"{lib.name} (set-up)", "library": lib.name, "status": "error",
+                                   "note": f"{type(e).__name__}: {e}"})
+            log(f"  !! {lib.name} set-up failed on {case.title}: {e}")
+            continue
+        for m in methods:
+            entry = {"row": m.row, "library": m.library, "family": m.family, "api": m.api,
+                     "default": m.default}
+            rec["methods"].append(entry)
+            if m.unsupported:
+                entry.update(status="unsupported", note=m.unsupported)
+                continue
+            try:
+                if m.family == "compiled":
+                    med, times, (t, res, call) = first_calls(lib, m, cfg["first_repeats"])
+                    entry["first_call"] = med
+                    entry["first_call_samples"] = times
+                    timing, res = measure(call, cfg["budget"], cfg["min_samples"], first=(t, res))
+                else:
+                    timing, res = measure(m.call, cfg["budget"], cfg["min_samples"])
+                blocks = m.blocks(res)
+            except Exception as e:  # noqa: BLE001
+                optional = m.library == "lucid" and not m.default
+                if optional and isinstance(e, (TypeError, ValueError, NotImplementedError)):
+                    entry.update(status="unsupported", note=f"{type(e).__name__}: {e}")
+                    log(f"  {m.row}: not supported here ({e})")
+                else:
+                    entry.update(status="error", note=f"{type(e).__name__}: {e}",
+                                 traceback=traceback.format_exc(limit=4))
+                    log(f"  !! {m.row} FAILED on {case.title}: {type(e).__name__}: {e}")
+                continue
+            entry.update(status="ok", **{k: v for k, v in timing.to_json().items()})
+            dtypes = sorted({str(b.dtype) for b in blocks})
+            entry["result_dtype"] = dtypes[0] if len(dtypes) == 1 else dtypes
+            if m.library == "lucid" and m.default:
+                ref = blocks
+            if ref is None:
+                entry.update(max_rel_err=None, agrees=False, note="no reference: Lucid's default call failed")
+                continue
+            err, why = max_rel_err(blocks, ref)
+            entry["max_rel_err"] = err if math.isfinite(err) else None
+            entry["agrees"] = err <= tol
+            if why or not entry["agrees"]:
+                entry["note"] = (why + "; " if why else "") + f"max rel err {err:.3g} > tol {tol:g}"
+                log(f"  !! {m.row} DISAGREES with Lucid on {case.title}: {entry['note']}")
+            if entry["result_dtype"] != case.dtype:
+                entry.setdefault("note", "")
+                entry["note"] += f" result dtype {entry['result_dtype']} (workload is {case.dtype})"
+    rec["ratios"] = report.ratios(rec)
+    return rec
+
+
+def run_memory(cases, libs, rows, log):
+    """Peak memory of the listed rows on each case, each in its own child processes."""
+    have = {lib.name for lib in libs}
+    out = []
+    for case in cases:
+        entry = {"title": case.title, "short": report.short_label(case), "params": case.params,
+                 "m": case.m, "n": case.n, "rows": {}}
+        baselines = {}
+        for lib_name, row in rows:
+            if lib_name not in have:
+                continue
+            res = memprobe.peak_memory(case.params, lib_name, row, baselines)
+            if res.get("error", "").startswith("no method"):
+                continue  # this Lucid has no such mode
+            entry["rows"][row] = res
+            if "error" in res:
+                log(f"  !! memory probe {row} on {case.title}: {res['error']}")
+        out.append(entry)
+        log(f"  memory {case.title}: " + ", ".join(
+            f"{r}={v.get('first_call_mib', float('nan')):.1f}/{v.get('repeat_call_mib', float('nan')):.1f} MiB"
+            for r, v in entry["rows"].items()))
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.render:
+        with open(args.render) as fh:
+            results = json.load(fh)
+        print(report.render(results))
+        stem = os.path.splitext(os.path.basename(args.render))[0]
+        for path in report.charts(results, os.path.dirname(os.path.abspath(args.render)), stem):
+            print("wrote " + os.path.relpath(path))
+        return 0
+    quick = args.quick or args.smoke
+    t_start = time.perf_counter()
+    if args.smoke:
+        cfg = {"budget": 0.02, "min_samples": 3, "first_repeats": 1, "series_budget": 0.01}
+    elif quick:
+        cfg = {"budget": 0.1, "min_samples": 5, "first_repeats": 1, "series_budget": 0.05}
+    else:
+        cfg = {"budget": 0.4, "min_samples": 7, "first_repeats": 3, "series_budget": 0.15}
+    if args.budget:
+        cfg["budget"] = args.budget
+
+    def log(msg):
+        print(msg, flush=True)
+
+    notes = []
+    libs = setup_libraries([s.strip() for s in args.libraries.split(",") if s.strip()], notes)
+    if not libs or libs[0].name != "lucid":
+        raise RuntimeError("lucid is not importable: run `make build` first")
+    mode = "smoke" if args.smoke else ("quick" if quick else "full")
+    results = {"meta": machine_info(), "mode": mode, "config": cfg, "notes": notes,
+               "libraries": {lib.name: getattr(lib, "version", "?") for lib in libs}}
+    if any(lib.name == "torch" for lib in libs):
+        results["libraries"]["torch_threads"] = libs[[l.name for l in libs].index("torch")].threads
+    lucid_lib = libs[0]
+    results["lucid_modes"] = {k: [r for r, _, _ in lucid_lib.modes(k)] for k in ("jacobian", "hessian")}
+    log(f"Lucid benchmark ({mode}): libraries {results['libraries']}")
+    for n in notes:
+        log(f"  note: {n}")
+
+    only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
+    keep = (lambda c: only is None or c.params["wid"] in only)
+
+    log("\n== main table ==")
+    cases = [c for c in main_cases(quick) if keep(c)]
+    results["cases"] = []
+    for case in cases:
+        t0 = time.perf_counter()
+        results["cases"].append(run_case(case, libs, cfg, log))
+        log(f"  {case.title}: done in {time.perf_counter() - t0:.1f}s")
+
+    results["series"] = {}
+    results["chunk_memory"] = []
+    # --quick skips the series (they need several sizes); --smoke runs two small points
+    # of each, with tiny budgets, so that `make test` exercises every part of the harness.
+    run_series = not args.no_series and (mode != "quick")
+    if mode == "quick" and not args.no_series:
+        notes.append("--quick: scaling and chunk_size series skipped (run `make bench` for them)")
+    if run_series:
+        log("\n== scaling series ==")
+        scfg = dict(cfg, budget=cfg["series_budget"], min_samples=3, first_repeats=1)
+        for name, series in scaling_series(quick).items():
+            if not keep(series[0]):
+                continue
+            results["series"][name] = []
+            for case in series:
+                t0 = time.perf_counter()
+                results["series"][name].append(run_case(case, libs, scfg, log))
+                log(f"  {case.title}: done in {time.perf_counter() - t0:.1f}s")
+
+    results["memory"] = []
+    if not args.no_memory:
+        log("\n== peak memory (child processes) ==")
+        mem_cases = cases if mode == "full" else [c for c in cases if c.params["wid"] == "W2"][:1]
+        results["memory"] = run_memory(mem_cases, libs, MEMORY_ROWS, log)
+        if run_series and keep(chunk_memory_series(quick)[0]):
+            log("\n== chunk_size memory series (child processes) ==")
+            results["chunk_memory"] = run_memory(chunk_memory_series(quick), libs, CHUNK_ROWS, log)
+
+    results["meta"]["loadavg_end"] = os.getloadavg()
+    results["meta"]["wall_seconds"] = round(time.perf_counter() - t_start, 1)
+    problems = report.problems(results)
+    results["problems"] = problems
+
+    print()
+    print(report.render(results))
+
+    out_dir = args.out or (tempfile.mkdtemp(prefix="lucid-bench-") if args.smoke
+                           else os.path.join(HERE, "results"))
+    os.makedirs(out_dir, exist_ok=True)
+    stem = "bench" if mode == "full" else mode
+    charts = report.charts(results, out_dir, stem)
+    json_path = os.path.join(out_dir, f"{stem}.json")
+    with open(json_path, "w") as fh:
+        json.dump(results, fh, indent=1, default=float)
+    with open(json_path) as fh:
+        json.load(fh)  # the file we wrote must read back
+    with open(os.path.join(out_dir, f"{stem}-table.txt"), "w") as fh:
+        fh.write(report.render(results) + "\n")
+    written = [json_path] + charts
+    if args.smoke and not args.out:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        log(f"smoke: wrote and re-read {', '.join(os.path.basename(p) for p in written)} "
+            f"in a temporary directory (removed)")
+    else:
+        log("wrote " + ", ".join(os.path.relpath(p) for p in written))
+    log(f"total {time.perf_counter() - t_start:.1f}s")
+    if problems:
+        log(f"\n!! {len(problems)} problem(s): see the list above; exit status 1")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        print("!! the benchmark harness itself failed (exit status 2)", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,331 @@
+"""Every way each library computes a workload's Jacobian (or Hessian, for W5).
+
+A library is set up once (imported, configured); ``methods(case)`` then returns one
+``Method`` per mode, each a zero-argument ``call`` that computes the full result (and
+waits for it: JAX dispatches asynchronously) and ``blocks`` that turns the result into
+Lucid's layout: one ``(m, numel(x_j))`` NumPy matrix per input, rows of tuple outputs
+stacked in order. Constants and inputs are converted before any method is built, so
+timings measure the differentiation call alone.
+
+Row names are shared across workloads so the printed table lines up: for W5 the
+"rev loop" row is ``hessian(vectorize=False)``, "jacrev" is ``jacrev(jacrev(f))`` and
+"jacfwd" is ``jacfwd(jacrev(f))`` (PyTorch's and JAX's ``hessian``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class Unavailable(Exception):
+    """The library is not installed (or not usable); the message says why."""
+
+
+@dataclass
+class Method:
+    row: str                     # table row, e.g. "lucid rev loop (default)"
+    library: str                 # "lucid", "torch", "jax", "hips"
+    family: str                  # "lucid", "eager" (a peer without compilation) or "compiled"
+    call: object                 # () -> result (complete: JAX results are waited for)
+    blocks: object               # result -> list of (m, n_j) ndarrays
+    api: str = ""                # the exact call, for the JSON and the README
+    default: bool = False        # the library's default call (ratio "default vs default")
+    fresh: object = None         # compiled only: () -> a new un-compiled `call` (first-call timing)
+    unsupported: str = ""        # non-empty: not applicable to this case (reason)
+
+
+def nested_blocks(result, case, to_np):
+    """Lucid's layout from the nested ``[out_i][in_j]`` structure PyTorch and JAX return."""
+    outs = result if case.out_tuple else (result,)
+    blocks = []
+    for j, n_j in enumerate(case.in_sizes):
+        rows = []
+        for i, m_i in enumerate(case.out_sizes):
+            r = outs[i][j] if case.in_tuple else outs[i]
+            rows.append(np.asarray(to_np(r)).reshape(m_i, n_j))
+        blocks.append(np.vstack(rows) if len(rows) > 1 else rows[0])
+    return blocks
+
+
+def _chunk(case, total):
+    """chunk_size for the chunked modes: the case's fixed one, else a quarter of the rows."""
+    return int(case.params.get("chunk") or max(1, math.ceil(total / 4)))
+
+
+# --- Lucid ------------------------------------------------------------------------------
+
+class LucidLib:
+    name = "lucid"
+
+    def setup(self):
+        import lucid
+        from lucid import autograd
+        self.lucid, self.ag = lucid, autograd
+        self.version = getattr(lucid, "__version__", "?")
+        self.jac_params = inspect.signature(autograd.jacobian).parameters
+        self.hess_params = inspect.signature(autograd.hessian).parameters
+
+        L = lucid
+
+        class B:
+            sin, tanh, sqrt, reshape = L.sin, L.tanh, L.sqrt, L.reshape
+
+            @staticmethod
+            def sum(x, axis, keepdims):
+                return L.sum(x, dim=axis, keepdim=keepdims)
+        self.B = B
+
+    def modes(self, kind):
+        """(row, kwargs, default?) for every mode this Lucid's signature offers."""
+        params = self.jac_params if kind == "jacobian" else self.hess_params
+        modes = [("lucid rev loop (default)", {"vectorize": False}, True)]
+        if "vectorize" in params:
+            modes.append(("lucid rev vec", {"vectorize": True}, False))
+            if "chunk_size" in params:
+                modes.append(("lucid rev vec chunk", {"vectorize": True, "chunk_size": "rows"}, False))
+        strat = next((s for s in ("strategy", "outer_jacobian_strategy") if s in params), None)
+        if strat:
+            modes.append(("lucid fwd", {strat: "forward-mode", "vectorize": True}, False))
+            if "chunk_size" in params:
+                modes.append(("lucid fwd chunk", {strat: "forward-mode", "vectorize": True,
+                                                  "chunk_size": "cols"}, False))
+            modes.append(("lucid auto", {strat: "auto", "vectorize": True}, False))
+        return modes
+
+    def methods(self, case):
+        L = self.lucid
+        xs = [L.tensor(a) for a in case.inputs]
+        consts = {k: (L.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in case.consts.items()}
+        f = case.build(self.B, consts)
+        inp = tuple(xs) if case.in_tuple else xs[0]
+        fn = self.ag.jacobian if case.kind == "jacobian" else self.ag.hessian
+        fname = f"lucid.autograd.{case.kind}"
+
+        def blocks(res):
+            if case.kind == "hessian":
+                return [np.asarray(res.numpy())]
+            res = res if case.in_tuple else (res,)
+            return [np.asarray(r.numpy()) for r in res]
+
+        out = []
+        for row, kw, default in self.modes(case.kind):
+            kw = dict(kw)
+            if kw.get("chunk_size") == "rows":
+                kw["chunk_size"] = _chunk(case, case.m)
+            elif kw.get("chunk_size") == "cols":
+                kw["chunk_size"] = _chunk(case, case.n)
+            api = f"{fname}(f, x, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
+            out.append(Method(row, "lucid", "lucid", (lambda kw=kw: fn(f, inp, **kw)), blocks,
+                              api=api, default=default))
+        return out
+
+
+# --- PyTorch ----------------------------------------------------------------------------
+
+class TorchLib:
+    name = "torch"
+
+    def setup(self):
+        try:
+            import torch
+        except ImportError as e:
+            raise Unavailable(f"PyTorch not importable ({e}); its rows are skipped "
+                              "(the bench never installs it: pip install torch to include it)")
+        import torch.autograd.functional as AF
+        self.torch, self.AF = torch, AF
+        self.func = getattr(torch, "func", None)
+        self.version = torch.__version__
+        self.threads = torch.get_num_threads()
+        T = torch
+
+        class B:
+            sin, tanh, sqrt, reshape = T.sin, T.tanh, T.sqrt, T.reshape
+
+            @staticmethod
+            def sum(x, axis, keepdims):
+                return T.sum(x) if axis is None else T.sum(x, dim=axis, keepdim=keepdims)
+        self.B = B
+
+    def methods(self, case):
+        T, AF = self.torch, self.AF
+        xs = [T.from_numpy(a.copy()) for a in case.inputs]
+        consts = {k: (T.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v)
+                  for k, v in case.consts.items()}
+        f = case.build(self.B, consts)
+        inp = tuple(xs) if case.in_tuple else xs[0]
+        argnums = tuple(range(len(xs))) if case.in_tuple else 0
+        to_np = lambda t: t.detach().cpu().numpy()  # noqa: E731
+        blocks = lambda r: nested_blocks(r, case, to_np)  # noqa: E731
+        out = []
+        if case.kind == "jacobian":
+            J = AF.jacobian
+            out += [
+                Method("torch AF vec=False (default)", "torch", "eager",
+                       lambda: J(f, inp), blocks, "torch.autograd.functional.jacobian(f, x)", True),
+                Method("torch AF vec=True", "torch", "eager",
+                       lambda: J(f, inp, vectorize=True), blocks,
+                       "torch.autograd.functional.jacobian(f, x, vectorize=True)"),
+                Method("torch AF fwd vec=True", "torch", "eager",
+                       lambda: J(f, inp, vectorize=True, strategy="forward-mode"), blocks,
+                       "torch.autograd.functional.jacobian(f, x, vectorize=True, strategy='forward-mode')"),
+            ]
+            if self.func is not None:
+                jr = self.func.jacrev(f, argnums=argnums)
+                jf = self.func.jacfwd(f, argnums=argnums)
+                out += [
+                    Method("torch.func jacrev", "torch", "eager", lambda: jr(*xs), blocks,
+                           "torch.func.jacrev(f, argnums)(*x)"),
+                    Method("torch.func jacfwd", "torch", "eager", lambda: jf(*xs), blocks,
+                           "torch.func.jacfwd(f, argnums)(*x)"),
+                ]
+        else:
+            H = AF.hessian
+            out += [
+                Method("torch AF vec=False (default)", "torch", "eager",
+                       lambda: H(f, inp), blocks, "torch.autograd.functional.hessian(f, x)", True),
+                Method("torch AF vec=True", "torch", "eager",
+                       lambda: H(f, inp, vectorize=True), blocks,
+                       "torch.autograd.functional.hessian(f, x, vectorize=True)"),
+                Method("torch AF fwd vec=True", "torch", "eager",
+                       lambda: H(f, inp, vectorize=True, outer_jacobian_strategy="forward-mode"),
+                       blocks, "torch.autograd.functional.hessian(f, x, vectorize=True, "
+                       "outer_jacobian_strategy='forward-mode')"),
+            ]
+            if self.func is not None:
+                hrr = self.func.jacrev(self.func.jacrev(f))
+                hfr = self.func.hessian(f)
+                out += [
+                    Method("torch.func jacrev", "torch", "eager", lambda: hrr(*xs), blocks,
+                           "torch.func.jacrev(torch.func.jacrev(f))(x)"),
+                    Method("torch.func jacfwd", "torch", "eager", lambda: hfr(*xs), blocks,
+                           "torch.func.hessian(f)(x)  (jacfwd of jacrev)"),
+                ]
+        return out
+
+
+# --- JAX --------------------------------------------------------------------------------
+
+class JaxLib:
+    name = "jax"
+
+    def setup(self):
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+        try:
+            import jax
+            import jax.numpy as jnp
+        except ImportError as e:
+            raise Unavailable(f"JAX not importable ({e}); its rows are skipped "
+                              "(`make bench` installs jax[cpu] into .venv)")
+        jax.config.update("jax_enable_x64", True)
+        self.jax, self.jnp = jax, jnp
+        self.version = jax.__version__
+        # Pay the backend's one-time start-up here, not in the first workload's compile.
+        jax.block_until_ready(jax.jit(lambda v: v * 2.0)(jnp.ones(3)))
+
+        class B:
+            sin, tanh, sqrt, reshape = jnp.sin, jnp.tanh, jnp.sqrt, jnp.reshape
+
+            @staticmethod
+            def sum(x, axis, keepdims):
+                return jnp.sum(x, axis=axis, keepdims=keepdims)
+        self.B = B
+
+    def clear_caches(self):
+        clear = getattr(self.jax, "clear_caches", None)
+        if clear is not None:
+            clear()
+
+    def methods(self, case):
+        jax, jnp = self.jax, self.jnp
+        xs = [jnp.asarray(a) for a in case.inputs]
+        consts = {k: (jnp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in case.consts.items()}
+        f = case.build(self.B, consts)
+        argnums = tuple(range(len(xs))) if case.in_tuple else 0
+        blocks = lambda r: nested_blocks(r, case, np.asarray)  # noqa: E731
+        if case.kind == "jacobian":
+            transforms = {
+                "jacrev": lambda: jax.jacrev(f, argnums=argnums),
+                "jacfwd": lambda: jax.jacfwd(f, argnums=argnums),
+            }
+            apis = {"jacrev": "jax.jacrev(f, argnums)", "jacfwd": "jax.jacfwd(f, argnums)"}
+        else:
+            transforms = {
+                "jacrev": lambda: jax.jacrev(jax.jacrev(f)),
+                "jacfwd": lambda: jax.hessian(f),
+            }
+            apis = {"jacrev": "jax.jacrev(jax.jacrev(f))", "jacfwd": "jax.hessian(f)  (jacfwd of jacrev)"}
+        out = []
+        for name, make in transforms.items():
+            eager = make()
+            out.append(Method(f"jax {name} (eager)", "jax", "eager",
+                              lambda g=eager: jax.block_until_ready(g(*xs)), blocks, apis[name] + "(*x)"))
+        for name, make in transforms.items():
+            def fresh(make=make):
+                g = jax.jit(make())
+                return lambda: jax.block_until_ready(g(*xs))
+            out.append(Method(f"jax jit {name}", "jax", "compiled", fresh(), blocks,
+                              f"jax.jit({apis[name]})(*x)", fresh=fresh))
+        return out
+
+
+# --- HIPS autograd ----------------------------------------------------------------------
+
+class HipsLib:
+    name = "hips"
+
+    def setup(self):
+        try:
+            import autograd
+            import autograd.numpy as anp
+        except ImportError as e:
+            raise Unavailable(f"HIPS autograd not importable ({e}); its rows are skipped")
+        self.autograd, self.anp = autograd, anp
+        try:
+            from importlib.metadata import version
+            self.version = version("autograd")
+        except Exception:  # noqa: BLE001 (metadata is optional)
+            self.version = "?"
+
+        class B:
+            sin, tanh, sqrt, reshape = anp.sin, anp.tanh, anp.sqrt, anp.reshape
+
+            @staticmethod
+            def sum(x, axis, keepdims):
+                return anp.sum(x, axis=axis, keepdims=keepdims)
+        self.B = B
+
+    def methods(self, case):
+        ag, anp = self.autograd, self.anp
+        xs = [a.copy() for a in case.inputs]
+        f = case.build(self.B, dict(case.consts))
+        if case.kind == "hessian":
+            h = ag.hessian(f)
+            return [Method("hips autograd", "hips", "eager", lambda: h(*xs),
+                           lambda r: [np.asarray(r).reshape(case.m, case.n)], "autograd.hessian(f)(x)")]
+        # autograd.jacobian wants one array output and one argnum: tuple outputs are
+        # concatenated (the same stacked rows) and each input gets its own call.
+        g = (lambda *a: anp.concatenate([anp.reshape(o, (-1,)) for o in f(*a)])) if case.out_tuple else f
+        jacs = [ag.jacobian(g, argnum=j) for j in range(len(xs))]
+
+        def blocks(res):
+            return [np.asarray(r).reshape(case.m, n_j) for r, n_j in zip(res, case.in_sizes)]
+        api = "autograd.jacobian(f, argnum=j)(*x)" + (" for each input j" if len(xs) > 1 else "")
+        return [Method("hips autograd", "hips", "eager", lambda: [jac(*xs) for jac in jacs], blocks, api)]
+
+
+LIBRARIES = {"lucid": LucidLib, "torch": TorchLib, "jax": JaxLib, "hips": HipsLib}
+
+# The order of the table's rows (rows a run does not have are left out).
+ROW_ORDER = [
+    "lucid rev loop (default)", "lucid rev vec", "lucid rev vec chunk", "lucid fwd",
+    "lucid fwd chunk", "lucid auto",
+    "torch AF vec=False (default)", "torch AF vec=True", "torch AF fwd vec=True",
+    "torch.func jacrev", "torch.func jacfwd",
+    "jax jacrev (eager)", "jax jacfwd (eager)", "jax jit jacrev", "jax jit jacfwd",
+    "hips autograd",
+]
