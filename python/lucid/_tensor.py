@@ -22,7 +22,10 @@ _NP_TO_LUCID = {"float32": float32, "float64": float64, "int64": int64, "bool": 
 def _resolve_dtype(dtype):
     if dtype is None or isinstance(dtype, _core.dtype):
         return dtype
-    name = np.dtype(dtype).name
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool") from None
     if name not in _NP_TO_LUCID:
         raise TypeError(f"unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool")
     return _NP_TO_LUCID[name]
@@ -51,8 +54,12 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
     else:
         try:
             arr = np.asarray(data)
+        except OverflowError:
+            raise OverflowError("tensor: an integer in the data is out of the int64 range") from None
         except (ValueError, TypeError) as exc:
             raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {exc}") from None
+        if arr.dtype.kind == "O" and _has_big_int(data):
+            raise OverflowError("tensor: an integer in the data is out of the int64 range")
         if arr.dtype.kind == "f" and dtype is None:
             arr = arr.astype(np.float32)  # Python float literals default to float32
     if arr.dtype.kind == "O":
@@ -70,6 +77,30 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
     return _core.from_numpy(arr, requires_grad)
 
 
+def _has_big_int(data) -> bool:
+    """Whether nested ``data`` holds a Python int NumPy could not fit in int64."""
+    if isinstance(data, numbers.Integral) and not isinstance(data, bool):
+        return not (-(2 ** 63) <= int(data) < 2 ** 63)
+    if isinstance(data, (list, tuple)):
+        return any(_has_big_int(d) for d in data)
+    return False
+
+
+def _int_arg(fn: str, name: str, value) -> int:
+    """``value`` as a non-negative int: TypeError for a non-integer, ValueError below 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{fn}: {name} must be non-negative, got {value}")
+    return int(value)
+
+
+def _number_arg(fn: str, name: str, value):
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__}")
+    return value
+
+
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor from a NumPy array, keeping its dtype (data is copied)."""
     if not isinstance(array, np.ndarray):
@@ -84,15 +115,15 @@ def as_tensor(data, dtype=None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
-def _shape(size) -> list[int]:
-    if len(size) == 1 and not isinstance(size[0], numbers.Integral):
+def _shape(size, fn: str = "size") -> list[int]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     shape = []
     for s in size:
         if not isinstance(s, numbers.Integral) or isinstance(s, bool):
-            raise TypeError(f"size must be ints, got {type(s).__name__}")
+            raise TypeError(f"{fn}: size must be ints, got {type(s).__name__}")
         if s < 0:
-            raise ValueError(f"negative dimension {s} in size {tuple(size)}")
+            raise ValueError(f"{fn}: negative dimension {s} in size {tuple(size)}")
         shape.append(int(s))
     return shape
 
@@ -105,21 +136,22 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
 
 def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (float32 unless told)."""
-    size = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size))
+    size = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
+    _number_arg("full", "fill_value", fill_value)
     dtype = _resolve_dtype(dtype) or (float32 if isinstance(fill_value, float) else
                                        bool_ if isinstance(fill_value, bool) else
                                        int64 if isinstance(fill_value, numbers.Integral) else float32)
-    return _finish(_core.full(size, float(fill_value), dtype), requires_grad)
+    return _finish(_core.filled("full", size, float(fill_value), dtype), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of zeros (float32 unless told)."""
-    return _finish(_core.full(_shape(size), 0.0, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ones (float32 unless told)."""
-    return _finish(_core.full(_shape(size), 1.0, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False) -> Tensor:
@@ -129,10 +161,9 @@ def empty(*size, dtype=None, requires_grad=False) -> Tensor:
 
 def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
     """The ``n × m`` identity matrix (``m = n`` by default)."""
-    for name, v in (("n", n), ("m", m)):
-        if v is not None and (not isinstance(v, numbers.Integral) or v < 0):
-            raise ValueError(f"eye: {name} must be a non-negative int, got {v!r}")
-    return _finish(_core.eye(int(n), None if m is None else int(m), _resolve_dtype(dtype) or float32), requires_grad)
+    n = _int_arg("eye", "n", n)
+    m = None if m is None else _int_arg("eye", "m", m)
+    return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
@@ -142,6 +173,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     """
     if end is None:
         start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        _number_arg("arange", name, v)
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if ints else float32
@@ -150,61 +183,91 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
 
 def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    if not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
-    return _finish(_core.linspace(float(start), float(end), int(steps), _resolve_dtype(dtype) or float32), requires_grad)
+    steps = _int_arg("linspace", "steps", steps)
+    _number_arg("linspace", "start", start)
+    _number_arg("linspace", "end", end)
+    return _finish(_core.linspace(float(start), float(end), steps, _resolve_dtype(dtype) or float32), requires_grad)
+
+
+def _like(fn: str, t) -> Tensor:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}: expected a Tensor, got {type(t).__name__}")
+    return t
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(_core.full(list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+    """Zeros of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
+    t = _like("zeros_like", t)
+    return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(_core.full(list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+    """Ones of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
+    t = _like("ones_like", t)
+    return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return _finish(_core.full(list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
+    """``fill_value`` in ``t``'s shape and (unless told) dtype."""
+    t = _like("full_like", t)
+    _number_arg("full_like", "fill_value", fill_value)
+    return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """Sets this thread's grad mode for a ``with`` block or each call of a decorated
+    function, restoring the mode found on entry."""
+
+    mode: bool
+
+    def __enter__(self):
+        self.prev = _core.set_grad_enabled(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _core.set_grad_enabled(self.prev)
+        return False
+
+    def _recreate_cm(self):
+        # a fresh manager per decorated call: reentrant and safe across threads
+        return type(self)()
+
+
+class no_grad(_GradMode):
+    """Record no graph inside the block (on this thread)."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record a graph inside the block even within ``no_grad``."""
+
+    mode = True
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
-    """Set grad mode on this thread for a ``with`` block (or a decorated function).
-    Also sets it immediately when called outside a ``with``, as in PyTorch."""
+    """Set grad mode on this thread for a ``with`` block or a decorated function.
+    Called on its own it sets the mode immediately, as in PyTorch; used as a
+    decorator it leaves the caller's mode alone until the function is called."""
 
     def __init__(self, mode: bool):
-        self.prev = _core.set_grad_enabled(bool(mode))
         self.mode = bool(mode)
+        self.prev = _core.set_grad_enabled(self.mode)
+
+    def __call__(self, func):
+        _core.set_grad_enabled(self.prev)  # decorating must not change the mode
+        return super().__call__(func)
 
     def __enter__(self):
+        _core.set_grad_enabled(self.mode)
         return self
 
     def __exit__(self, *exc):
         _core.set_grad_enabled(self.prev)
         return False
 
-
-class no_grad(contextlib.ContextDecorator):
-    """Record no graph inside the block (on this thread)."""
-
-    def __enter__(self):
-        self.prev = _core.set_grad_enabled(False)
-        return self
-
-    def __exit__(self, *exc):
-        _core.set_grad_enabled(self.prev)
-        return False
-
-
-class enable_grad(contextlib.ContextDecorator):
-    """Record a graph inside the block even within ``no_grad``."""
-
-    def __enter__(self):
-        self.prev = _core.set_grad_enabled(True)
-        return self
-
-    def __exit__(self, *exc):
-        _core.set_grad_enabled(self.prev)
-        return False
+    def _recreate_cm(self):
+        return set_grad_enabled(self.mode)
 
 
 def is_grad_enabled() -> bool:

@@ -187,6 +187,29 @@ impl Storage {
         }
     }
 
+    /// Like [`Storage::full`], but an error instead of a panic or an abort when the
+    /// shape is too large to address or the memory cannot be had (user-given sizes).
+    pub fn try_full(op: &'static str, dtype: DType, shape: &[usize], value: f64) -> Result<Storage> {
+        fn filled<T: Clone>(op: &'static str, shape: &[usize], value: T) -> Result<ArcArray<T, IxDyn>> {
+            let n = checked_numel(op, shape, std::mem::size_of::<T>())?;
+            let mut v: Vec<T> = Vec::new();
+            v.try_reserve_exact(n).map_err(|_| {
+                Error::argument(
+                    op,
+                    format!("cannot allocate {} bytes for a tensor of shape {shape:?}", n * std::mem::size_of::<T>()),
+                )
+            })?;
+            v.resize(n, value);
+            ArcArray::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape(op, e.to_string()))
+        }
+        Ok(match dtype {
+            DType::F32 => Storage::F32(filled(op, shape, value as f32)?),
+            DType::F64 => Storage::F64(filled(op, shape, value)?),
+            DType::I64 => Storage::I64(filled(op, shape, value as i64)?),
+            DType::Bool => Storage::Bool(filled(op, shape, value != 0.0)?),
+        })
+    }
+
     /// Convert to another dtype (a copy unless the dtype is unchanged).
     pub fn cast(&self, dtype: DType) -> Storage {
         if self.dtype() == dtype {
@@ -233,5 +256,16 @@ impl Storage {
             ));
         }
         Ok(())
+    }
+}
+
+/// The element count of `shape`, or an error when it (or its size in bytes for
+/// elements of `elem_size` bytes) exceeds what an array can address.
+pub fn checked_numel(op: &'static str, shape: &[usize], elem_size: usize) -> Result<usize> {
+    let too_big = || Error::argument(op, format!("a tensor of shape {shape:?} is too big to address"));
+    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(too_big)?;
+    match n.checked_mul(elem_size.max(1)) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(n),
+        _ => Err(too_big()),
     }
 }

@@ -90,7 +90,7 @@ impl Tensor {
 
     /// A tensor of `dtype` from row-major values.
     pub fn from_vec(values: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
+        let n = crate::dtype::checked_numel("tensor", shape, 8)?;
         if n != values.len() {
             return Err(Error::shape(
                 "tensor",
@@ -114,6 +114,24 @@ impl Tensor {
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
         Tensor::from_storage(Storage::full(dtype, shape, value))
     }
+    /// [`Tensor::full`] for user-given sizes: an error, never a panic or an abort,
+    /// when the shape is too large or the memory cannot be allocated.
+    pub fn try_full(op: &'static str, shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::from_storage(Storage::try_full(op, dtype, shape, value)?))
+    }
+
+    /// `n × m` identity for user-given sizes (see [`Tensor::try_full`]).
+    pub fn try_eye(n: usize, m: Option<usize>, dtype: DType) -> Result<Tensor> {
+        let m = m.unwrap_or(n);
+        let Storage::F64(mut a) = Storage::try_full("eye", DType::F64, &[n, m], 0.0)? else {
+            return Err(Error::dtype("eye", "internal: expected float64 storage"));
+        };
+        for i in 0..n.min(m) {
+            a[[i, i]] = 1.0;
+        }
+        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
+    }
+
     pub fn zeros_like(&self) -> Tensor {
         Tensor::zeros(self.shape(), self.dtype())
     }
@@ -139,24 +157,32 @@ impl Tensor {
                 format!("needs finite start, end and a nonzero step, got ({start}, {end}, {step})"),
             ));
         }
-        let n = ((end - start) / step).ceil().max(0.0) as usize;
-        let values: Vec<f64> = (0..n).map(|i| start + step * i as f64).collect();
-        Tensor::from_vec(values, &[n], dtype)
+        let count = ((end - start) / step).ceil().max(0.0);
+        let n = count as usize; // saturates for huge counts; checked next
+        if count >= usize::MAX as f64 {
+            return Err(Error::argument("arange", format!("({start:?}, {end:?}, {step:?}) gives too many values to address")));
+        }
+        let Storage::F64(mut a) = Storage::try_full("arange", DType::F64, &[n], 0.0)? else {
+            return Err(Error::dtype("arange", "internal: expected float64 storage"));
+        };
+        for (i, v) in a.iter_mut().enumerate() {
+            *v = start + step * i as f64;
+        }
+        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
     }
 
     /// `steps` evenly spaced values from `start` to `end` inclusive.
     pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
-        let values: Vec<f64> = match steps {
-            0 => vec![],
-            1 => vec![start],
-            _ => {
-                let h = (end - start) / (steps - 1) as f64;
-                (0..steps)
-                    .map(|i| if i + 1 == steps { end } else { start + h * i as f64 })
-                    .collect()
-            }
+        let Storage::F64(mut a) = Storage::try_full("linspace", DType::F64, &[steps], start)? else {
+            return Err(Error::dtype("linspace", "internal: expected float64 storage"));
         };
-        Tensor::from_vec(values, &[steps], dtype)
+        if steps > 1 {
+            let h = (end - start) / (steps - 1) as f64;
+            for (i, v) in a.iter_mut().enumerate() {
+                *v = if i + 1 == steps { end } else { start + h * i as f64 };
+            }
+        }
+        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
     }
 
     // ---- accessors ------------------------------------------------------------------

@@ -48,29 +48,54 @@ pub fn operand(other: &Bound<'_, PyAny>, like: &Tensor, op: &str) -> PyResult<Te
     if let Ok(t) = other.downcast::<PyTensor>() {
         return Ok(t.borrow().inner.clone());
     }
-    let float_like = like.dtype().is_float();
-    if other.is_instance_of::<PyBool>() {
-        let v: bool = other.extract()?;
-        let dt = if float_like { like.dtype() } else { DType::Bool };
-        return Ok(Tensor::scalar(v as u8 as f64, dt));
-    }
-    if other.is_instance_of::<PyInt>() {
-        let v: f64 = other.extract()?;
-        let dt = if float_like { like.dtype() } else { DType::I64 };
-        return Ok(Tensor::scalar(v, dt));
-    }
-    if other.is_instance_of::<PyFloat>() {
-        let v: f64 = other.extract()?;
-        let dt = if float_like { like.dtype() } else { DType::F32 };
-        return Ok(Tensor::scalar(v, dt));
-    }
     if other.downcast::<numpy::PyUntypedArray>().is_ok() {
         return from_numpy(other);
     }
-    Err(PyTypeError::new_err(format!(
-        "{op}: unsupported operand type {}; expected a Tensor or a Python number",
-        other.get_type().name()?
-    )))
+    let unsupported = || -> PyResult<Tensor> {
+        Err(PyTypeError::new_err(format!(
+            "{op}: unsupported operand type {}; expected a Tensor or a Python number",
+            other.get_type().name()?
+        )))
+    };
+    // NumPy scalars (np.float32(2), np.int64(3), np.bool_(True)) follow the rules of the
+    // Python numbers they stand for (np.float64 is a `float` subclass already).
+    let kind: &str = if other.is_instance_of::<PyBool>() {
+        "b"
+    } else if other.is_instance_of::<PyInt>() {
+        "i"
+    } else if other.is_instance_of::<PyFloat>() {
+        "f"
+    } else {
+        let np = other.py().import("numpy")?;
+        if !other.is_instance(&np.getattr("generic")?)? {
+            return unsupported();
+        }
+        match other.getattr("dtype")?.getattr("kind")?.extract::<String>()?.as_str() {
+            "b" => "b",
+            "i" | "u" => "i",
+            "f" => "f",
+            _ => return unsupported(),
+        }
+    };
+    let dt = if like.dtype().is_float() {
+        like.dtype()
+    } else {
+        match kind {
+            "b" => DType::Bool,
+            "i" => DType::I64,
+            _ => DType::F32,
+        }
+    };
+    if dt == DType::I64 {
+        // exact for every int64 (an f64 detour would round above 2^53)
+        let v: i64 = other.call_method0("__int__")?.extract().map_err(|_| {
+            pyo3::exceptions::PyOverflowError::new_err(format!("{op}: integer operand is out of the int64 range"))
+        })?;
+        let a = ndarray::ArcArray::from_elem(ndarray::IxDyn(&[]), v);
+        return Ok(Tensor::from_storage(Storage::I64(a)));
+    }
+    let v: f64 = other.call_method0("__float__")?.extract()?;
+    Ok(Tensor::scalar(v, dt))
 }
 
 /// `_core.from_numpy(array)`: the constructor behind `lucid.tensor`.
@@ -82,7 +107,40 @@ fn from_numpy_py(array: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<PyTe
     Ok(PyTensor::new(t))
 }
 
+/// `_core.filled(shape, value, dtype)`: the checked constructor behind `lucid.zeros`,
+/// `ones`, `full` and the `*_like` functions. A shape too large to address or to
+/// allocate is a ValueError naming the shape, never a crash.
+#[pyfunction]
+#[pyo3(signature = (op, shape, value, dtype))]
+fn filled(op: &str, shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let dt = crate::dtype::parse(dtype)?;
+    let name = constructor_name(op);
+    Tensor::try_full(name, &shape, value, dt).py().map(PyTensor::new)
+}
+
+/// `_core.identity(n, m, dtype)`: the checked constructor behind `lucid.eye`.
+#[pyfunction]
+#[pyo3(signature = (n, m, dtype))]
+fn identity(n: usize, m: Option<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    Tensor::try_eye(n, m, crate::dtype::parse(dtype)?).py().map(PyTensor::new)
+}
+
+fn constructor_name(op: &str) -> &'static str {
+    match op {
+        "zeros" => "zeros",
+        "ones" => "ones",
+        "full" => "full",
+        "empty" => "empty",
+        "zeros_like" => "zeros_like",
+        "ones_like" => "ones_like",
+        "full_like" => "full_like",
+        _ => "tensor",
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_numpy_py, m)?)?;
+    m.add_function(wrap_pyfunction!(filled, m)?)?;
+    m.add_function(wrap_pyfunction!(identity, m)?)?;
     Ok(())
 }

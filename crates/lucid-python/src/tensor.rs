@@ -67,6 +67,13 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
 
 #[pymethods]
 impl PyTensor {
+    /// Makes NumPy defer to the Tensor's reflected operators, so `np.float64(2) * t`
+    /// and `ndarray + t` give Tensors (in the graph) rather than NumPy arrays.
+    #[classattr]
+    fn __array_priority__() -> f64 {
+        1000.0
+    }
+
     // ---- attributes -------------------------------------------------------------------
 
     #[getter]
@@ -272,11 +279,22 @@ impl PyTensor {
     fn __abs__(&self) -> PyResult<PyTensor> {
         wrap(self.inner.abs())
     }
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(self.inner.eq(&operand(other, &self.inner, "eq")?))
+    /// Elementwise `==`. Against a value that is not a number or tensor (None, a
+    /// string) it returns NotImplemented, so Python answers False, as PyTorch does.
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        match operand(other, &self.inner, "eq") {
+            Ok(o) => Ok(wrap(self.inner.eq(&o))?.into_pyobject(py)?.into_any().unbind()),
+            Err(e) if e.is_instance_of::<PyTypeError>(py) => Ok(py.NotImplemented()),
+            Err(e) => Err(e),
+        }
     }
-    fn __ne__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(self.inner.ne(&operand(other, &self.inner, "ne")?))
+    /// Elementwise `!=` (True against a value that is not a number or tensor).
+    fn __ne__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        match operand(other, &self.inner, "ne") {
+            Ok(o) => Ok(wrap(self.inner.ne(&o))?.into_pyobject(py)?.into_any().unbind()),
+            Err(e) if e.is_instance_of::<PyTypeError>(py) => Ok(py.NotImplemented()),
+            Err(e) => Err(e),
+        }
     }
     fn __lt__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.lt(&operand(other, &self.inner, "lt")?))

@@ -62,7 +62,9 @@ def _check_flags(fn: str, **flags):
 def _check_chunk_size(chunk_size, vectorize: bool):
     if chunk_size is None:
         return None
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
+        raise TypeError(f"jacobian: chunk_size must be None or a positive int, got {type(chunk_size).__name__}")
+    if chunk_size < 1:
         raise ValueError(f"jacobian: chunk_size must be None or a positive int, got {chunk_size!r}")
     if not vectorize:
         raise ValueError("jacobian: chunk_size is only supported with vectorize=True")

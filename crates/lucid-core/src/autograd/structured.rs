@@ -11,8 +11,8 @@
 
 use super::{Op, Rule};
 use crate::autograd::is_grad_enabled;
-use crate::dtype::Storage;
-use crate::error::Result;
+use crate::dtype::{DType, Storage};
+use crate::error::{Error, Result};
 use crate::ops::matmul::MatmulOp;
 use crate::ops::view::ViewOp;
 use crate::shape::reduce_to;
@@ -35,7 +35,9 @@ pub enum Cot {
 }
 
 impl DiagCot {
-    /// The dense cotangent, shape `[rows, *d.shape]`.
+    /// The dense cotangent, shape `[rows, *d.shape]`. Its `rows × numel` entries are
+    /// allocated with a check: a seed too large for memory is an error that points at
+    /// chunk_size, never an abort.
     pub fn densify(&self) -> Result<Tensor> {
         let n = self.d.numel();
         let mut shape = vec![self.rows];
@@ -44,32 +46,31 @@ impl DiagCot {
             let r = e as isize + self.offset;
             (r >= 0 && (r as usize) < self.rows).then_some((r as usize, e))
         });
+        let float = if self.d.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
+        let zeros = Storage::try_full("jacobian", float, &[self.rows, n], 0.0).map_err(|e| {
+            Error::argument(
+                "jacobian",
+                format!("{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks", e.message(), self.rows),
+            )
+        })?;
         if is_grad_enabled() && self.d.requires_grad() {
             // E[r, e] = 1 where r = e + offset; E * d keeps the graph to d.
-            let mut e_mat = vec![0.0; self.rows * n];
-            for (r, e) in pairs {
-                e_mat[r * n + e] = 1.0;
+            let mut e_mat = zeros;
+            match &mut e_mat {
+                Storage::F32(z) => pairs.for_each(|(r, e)| z[[r, e]] = 1.0),
+                Storage::F64(z) => pairs.for_each(|(r, e)| z[[r, e]] = 1.0),
+                _ => {}
             }
-            let e_mat = Tensor::from_vec(e_mat, &[self.rows, n], self.d.dtype())?;
+            let e_mat = Tensor::from_storage(e_mat).to_dtype(self.d.dtype())?;
             return e_mat.mul(&self.d.reshape_exact(&[1, n])?)?.reshape_exact(&shape);
         }
         let d = self.d.to_f64_vec();
-        let data = match self.d.storage() {
-            Storage::F32(_) => {
-                let mut z = ndarray::Array2::<f32>::zeros((self.rows, n));
-                for (r, e) in pairs {
-                    z[[r, e]] = d[e] as f32;
-                }
-                Storage::F32(z.into_dyn().into_shared())
-            }
-            _ => {
-                let mut z = ndarray::Array2::<f64>::zeros((self.rows, n));
-                for (r, e) in pairs {
-                    z[[r, e]] = d[e];
-                }
-                Storage::F64(z.into_dyn().into_shared())
-            }
-        };
+        let mut data = zeros;
+        match &mut data {
+            Storage::F32(z) => pairs.for_each(|(r, e)| z[[r, e]] = d[e] as f32),
+            Storage::F64(z) => pairs.for_each(|(r, e)| z[[r, e]] = d[e]),
+            _ => {}
+        }
         Tensor::from_storage(data).reshape_exact(&shape)
     }
 

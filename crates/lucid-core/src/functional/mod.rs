@@ -196,10 +196,36 @@ fn gradient_with_graph(op: &'static str, output: &Tensor, inputs: &[Tensor], str
         .collect())
 }
 
+/// NOTE [strict second order]: as in PyTorch, a strict Hessian is the strict Jacobian
+/// of the gradient: besides the output depending on every input, each gradient block
+/// ∇_i f must depend on every input j (else H[i][j] is identically zero), and a strict
+/// H v must depend on every input. Linear and separable functions are rejected.
+fn check_strict_gradients(op: &'static str, grads: &[Tensor], inputs: &[Tensor]) -> Result<()> {
+    for (i, g) in grads.iter().enumerate() {
+        let plan = Plan::new(std::slice::from_ref(g), inputs);
+        for j in 0..inputs.len() {
+            if !g.requires_grad() || !plan.target_is_reached(j) {
+                return Err(Error::graph(
+                    op,
+                    format!(
+                        "the gradient with respect to input {i} is independent of input {j}, so \
+                         that Hessian block is identically zero (strict=True forbids this)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Hessian blocks `H[i][j]` of shape `(numel(x_i), numel(x_j))` of a one-element
-/// `output`: the Jacobian of the gradient, from one recorded call.
+/// `output`: the Jacobian of the gradient, from one recorded call. With `strict`, see
+/// NOTE [strict second order].
 pub fn hessian_from_graph(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Vec<Tensor>>> {
     let grads = gradient_with_graph("hessian", output, inputs, opts.strict)?;
+    if opts.strict {
+        check_strict_gradients("hessian", &grads, inputs)?;
+    }
     let flat: Vec<Tensor> = grads.iter().map(|g| g.reshape_exact(&[g.numel()])).collect::<Result<_>>()?;
     let inner = JacobianOptions { strict: false, ..opts.clone() };
     let cols = jacobian_from_graph(&flat, inputs, &inner)?; // cols[j]: (Σ n_i, n_j)
@@ -240,6 +266,7 @@ where
 }
 
 /// `vᵀ H` (= `H v`, H being symmetric) of a one-element `output`, by reverse over reverse.
+/// With `strict`, see NOTE [strict second order].
 pub fn hvp_from_graph(output: &Tensor, inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
     if inputs.len() != v.len() {
         return Err(Error::argument("hvp", format!("got {} inputs but {} vectors v", inputs.len(), v.len())));
@@ -259,7 +286,19 @@ pub fn hvp_from_graph(output: &Tensor, inputs: &[Tensor], v: &[Tensor], create_g
             seeds.push(Some(vk.to_dtype(g.dtype())?));
         }
     }
-    let hv = Plan::new(&roots, inputs).run(&seeds, 0, opts.retain_graph, opts.create_graph)?;
+    let plan = Plan::new(&roots, inputs);
+    if strict {
+        if let Some(j) = (0..inputs.len()).find(|&j| !plan.target_is_reached(j)) {
+            return Err(Error::graph(
+                "hvp",
+                format!(
+                    "the Hessian-vector product is independent of input {j} (the gradient does not \
+                     depend on it; strict=True forbids this)"
+                ),
+            ));
+        }
+    }
+    let hv = plan.run(&seeds, 0, opts.retain_graph, opts.create_graph)?;
     Ok(hv
         .into_iter()
         .zip(inputs)
