@@ -5,13 +5,10 @@
 
 use pyo3::prelude::*;
 
-// Tensors of a few hundred KiB are allocated and freed on every op of a sweep. glibc
-// hands such blocks back to the kernel and faults them in again each time (page faults
-// were the largest cost of a broadcast multiply); mimalloc keeps and reuses them.
-// It serves only this extension's Rust allocations, not the Python process.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::LucidAlloc = alloc::LucidAlloc;
 
+mod alloc;
 mod autograd;
 mod convert;
 mod dtype;
