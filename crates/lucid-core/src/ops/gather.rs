@@ -74,6 +74,18 @@ impl Rule for GatherOp {
         };
         Ok(vec![Some(gx)])
     }
+
+    // Both ops are linear, so the JVP applies the same op to the tangent; leading
+    // (batch) dims pass through both kernels.
+    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        Ok(Some(match self {
+            // d x[pos] = dx[pos]
+            GatherOp::Take(p) => take(t, p)?,
+            // d put(g at pos) = put(dg at pos)
+            GatherOp::Put(p) => put(t, p)?,
+        }))
+    }
 }
 
 /// Leading dims of `t` in front of `trailing`, checked.

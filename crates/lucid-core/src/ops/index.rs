@@ -86,6 +86,18 @@ impl Rule for IndexOp {
         };
         Ok(vec![Some(gx)])
     }
+
+    // Both ops are linear, so the JVP applies the same op to the tangent; the items act
+    // on the trailing dims and everything in front (batch included) passes through.
+    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        Ok(Some(match self {
+            // d x[items] = dx[items]
+            IndexOp::Slice { items } => slice_resolved(t, items, t.ndim() - resolved_in_dims(items))?,
+            // d scatter(g into zeros at items) = scatter(dg into zeros at items)
+            IndexOp::SliceBackward { items, shape } => slice_backward(t, items, shape, t.ndim() - resolved_out_dims(items))?,
+        }))
+    }
 }
 
 fn resolved_in_dims(items: &[Resolved]) -> usize {

@@ -8,7 +8,7 @@ use ndarray::Axis;
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::shape::normalize_axis;
+use crate::shape::{batched, normalize_axis};
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,20 @@ impl Rule for JoinOp {
             offset += len;
         }
         Ok(out)
+    }
+
+    // d cat(x_1, …, x_k) = cat(dx_1, …, dx_k) along batch + dim, zeros for inputs
+    // without a tangent
+    fn jvp(&self, inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        let JoinOp::Cat { dim } = self;
+        let Some(first) = tangents.iter().flatten().next() else { return Ok(None) };
+        let (lead, dtype) = (&first.shape()[..batch], first.dtype());
+        let parts: Vec<Tensor> = inputs
+            .iter()
+            .zip(tangents)
+            .map(|(x, t)| t.clone().unwrap_or_else(|| Tensor::zeros(&batched(lead, x.shape()), dtype)))
+            .collect();
+        Ok(Some(Tensor::cat(&parts, (batch + dim) as isize)?))
     }
 }
 

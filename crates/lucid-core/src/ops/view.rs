@@ -50,6 +50,31 @@ impl Rule for ViewOp {
         };
         Ok(vec![Some(gx)])
     }
+
+    // Views are linear, so each JVP is the op itself applied to the tangent, with the
+    // tangent's batch prefix kept in front.
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        let want = batched(&t.shape()[..batch], out.shape());
+        Ok(Some(match self {
+            // d reshape(x) = reshape(dx) to batch + out.shape
+            ViewOp::Reshape => t.reshape_exact(&want)?,
+            // d permute(x) = permute(dx) with the axes shifted past the batch
+            ViewOp::Permute(perm) => {
+                let full: Vec<usize> = (0..batch).chain(perm.iter().map(|&p| p + batch)).collect();
+                t.permute_exact(&full)?
+            }
+            // d expand(x) = expand(dx): size-1 dims after the batch align x's dims on
+            // the right of out's, then the tangent broadcasts to batch + out.shape
+            ViewOp::Expand => {
+                let pad = out.ndim().saturating_sub(inputs[0].ndim());
+                let mut aligned = t.shape()[..batch].to_vec();
+                aligned.extend(std::iter::repeat_n(1, pad));
+                aligned.extend_from_slice(inputs[0].shape());
+                t.reshape_exact(&aligned)?.expand(&want)?
+            }
+        }))
+    }
 }
 
 impl Tensor {
