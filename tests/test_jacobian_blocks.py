@@ -87,3 +87,32 @@ def test_hessian_modes_agree():
     H1 = hessian(f, x, vectorize=True).numpy()
     np.testing.assert_allclose(H1, H0, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(H0, H0.T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_forward_over_reverse_hessian_equals_reverse_over_reverse(vectorize):
+    f = lambda x, y: ((A @ x).tanh() ** 2).sum() * (y ** 3).sum() + (x[1:] * x[:-1]).sum()
+    x = lucid.tensor(rng.normal(size=40) * 0.2)
+    y = lucid.tensor(rng.normal(size=3))
+    H_rev = hessian(f, (x, y), vectorize=vectorize)
+    H_fwd = hessian(f, (x, y), vectorize=vectorize, strategy="forward-mode")
+    for i in range(2):
+        for j in range(2):
+            np.testing.assert_allclose(H_fwd[i][j].numpy(), H_rev[i][j].numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_rejects_an_unknown_strategy():
+    with pytest.raises(ValueError, match="hessian: strategy must be one of"):
+        hessian(lambda x: (x ** 2).sum(), lucid.tensor(np.ones(2)), strategy="sideways")
+
+
+def test_forward_over_reverse_hvp_equals_vhp():
+    """H v by a tangent sweep through the gradient's graph (jvp of the gradient)
+    equals vᵀH by reverse over reverse."""
+    from lucid.autograd import jvp, vhp
+
+    f = lambda x: ((A @ x).sin() ** 2).sum()
+    x = lucid.tensor(rng.normal(size=40) * 0.3)
+    v = lucid.tensor(rng.normal(size=40))
+    g = lambda x: grad(f(x), x, create_graph=True)[0]
+    np.testing.assert_allclose(jvp(g, x, v)[1].numpy(), vhp(f, x, v)[1].numpy(), rtol=1e-12, atol=1e-12)

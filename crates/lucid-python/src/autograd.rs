@@ -101,7 +101,8 @@ fn jacobian_from_graph(
 }
 
 #[pyfunction]
-#[pyo3(signature = (output, inputs, create_graph, strict, vectorize, chunk_size))]
+#[pyo3(signature = (output, inputs, create_graph, strict, vectorize, chunk_size, strategy = "reverse-mode"))]
+#[allow(clippy::too_many_arguments)]
 fn hessian_from_graph<'py>(
     py: Python<'py>,
     output: PyRef<'py, PyTensor>,
@@ -110,9 +111,11 @@ fn hessian_from_graph<'py>(
     strict: bool,
     vectorize: bool,
     chunk_size: Option<usize>,
+    strategy: &str,
 ) -> PyResult<Bound<'py, PyList>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
-    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, ..Default::default() };
+    let strategy = Strategy::parse(strategy).py()?;
+    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
     let h = py.allow_threads(move || functional::hessian_from_graph(&out, &ins, &opts)).py()?;
     let rows: Vec<Vec<PyTensor>> = h.into_iter().map(wrap_all).collect();
     PyList::new(py, rows)

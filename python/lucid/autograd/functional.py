@@ -111,17 +111,25 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     return tuple(blocks) if in_tuple else blocks[0]
 
 
-def hessian(func, inputs, create_graph=False, strict=False, vectorize=False):
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
     """The Hessian of a scalar ``func`` at ``inputs``: ``(n, n)`` for one input of
     ``n`` elements; for a tuple of inputs a nested tuple of blocks ``H[i][j]`` of shape
-    ``(x_i.numel(), x_j.numel())``. ``func`` is called once."""
+    ``(x_i.numel(), x_j.numel())``. ``func`` is called once.
+
+    It is the Jacobian of the gradient (built with a graph): ``strategy="reverse-mode"``
+    sweeps that graph backwards (reverse over reverse), ``"forward-mode"`` pushes
+    tangents through it (forward over reverse). They agree to round-off; on the
+    benchmark's problems they cost the same, so the default stays reverse over reverse.
+    """
     _check_flags("hessian", create_graph=create_graph, strict=strict, vectorize=vectorize)
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"hessian: strategy must be one of {', '.join(map(repr, _STRATEGIES))}, got {strategy!r}")
     in_tuple, leaves, out_tuple, outs = _record(func, inputs, "hessian")
     if out_tuple and len(outs) != 1:
         raise TypeError(f"hessian: the function must return a single Tensor, got a tuple of {len(outs)}")
     if outs[0].numel() != 1:
         raise RuntimeError(f"hessian: the function must return a single-element Tensor, got shape {outs[0].shape}")
-    rows = _core.hessian_from_graph(outs[0], leaves, create_graph, strict, vectorize, None)
+    rows = _core.hessian_from_graph(outs[0], leaves, create_graph, strict, vectorize, None, strategy)
     if not in_tuple:
         return rows[0][0]
     return tuple(tuple(r) for r in rows)
