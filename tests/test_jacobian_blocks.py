@@ -50,8 +50,9 @@ def test_every_row_cut_equals_row_sweeps(kwargs):
 
 
 def test_many_blocks_on_several_workers_are_ordered():
-    """300 rows = 5 blocks spread over the workers, reassembled in row order."""
-    M = lucid.tensor(rng.normal(size=(300, 20)))
+    """2000 rows: 8 blocks of 256, enough work to be spread over the workers,
+    reassembled in row order."""
+    M = lucid.tensor(rng.normal(size=(2000, 20)))
     x = lucid.tensor(rng.normal(size=20))
     J = jacobian(lambda x: (M @ x).sin(), x)
     expected = np.cos(M.numpy() @ x.numpy())[:, None] * M.numpy()

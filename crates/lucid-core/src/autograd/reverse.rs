@@ -133,6 +133,11 @@ impl Plan {
         Plan { steps, root_slots, target_slots, delivers, leaves }
     }
 
+    /// The number of elements of all tensors the plan visits (a measure of its work).
+    pub fn numel(&self) -> usize {
+        self.steps.iter().map(|s| s.tensor.numel()).sum()
+    }
+
     /// Whether root `k` leads to at least one target.
     pub fn root_is_connected(&self, k: usize) -> bool {
         self.root_slots.get(k).is_some_and(|s| s.is_some())

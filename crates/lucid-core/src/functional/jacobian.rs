@@ -8,8 +8,9 @@
 //! `[n, *in_shape]` flow forward and arrive as `[n, *out_shape]`, J's columns. Seeds
 //! are diagonal cotangents (NOTE [diagonal cotangents] in autograd/structured.rs).
 //!
-//! NOTE [row blocks]: vectorize=False sweeps blocks of ROW_BLOCK rows (or columns), one
-//! batched sweep per block with bounded memory, the blocks spread over all cores;
+//! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
+//! batched sweep per block with bounded memory, the blocks spread over all cores when
+//! the work is large enough to pay for the threads;
 //! vectorize=True sweeps everything at once, or chunk_size at a time. One path serves
 //! both, so there is one thing to tune.
 
@@ -18,8 +19,10 @@ use crate::autograd::{set_grad_enabled, Cot, DiagCot, Plan};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// Rows (or columns) per sweep when `vectorize` is false (see NOTE [row blocks]).
+/// Fewest rows (or columns) per sweep when `vectorize` is false (NOTE [row blocks]).
 pub const ROW_BLOCK: usize = 64;
+/// Most rows (or columns) per sweep when `vectorize` is false.
+pub const MAX_ROW_BLOCK: usize = 256;
 
 /// How a Jacobian is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,8 +144,20 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     if forward { by_columns(outputs, inputs, opts, m, n) } else { by_rows(outputs, inputs, opts, m) }
 }
 
+/// Lines per sweep: everything (or chunk_size) when vectorized; otherwise one block per
+/// core, between ROW_BLOCK and MAX_ROW_BLOCK lines so memory stays bounded.
 fn block_size(opts: &JacobianOptions, total: usize) -> usize {
-    if opts.vectorize { opts.chunk_size.unwrap_or(total) } else { ROW_BLOCK }
+    if opts.vectorize {
+        opts.chunk_size.unwrap_or(total)
+    } else {
+        total.div_ceil(cores()).clamp(ROW_BLOCK, MAX_ROW_BLOCK)
+    }
+}
+
+/// Whether the blocks are worth spreading over threads: starting a worker costs tens of
+/// microseconds, so only sweeps that touch about a million numbers in all qualify.
+fn worth_threads(opts: &JacobianOptions, plan: &Plan, total: usize) -> bool {
+    !opts.vectorize && !opts.create_graph && plan.numel() * total >= 1 << 20
 }
 
 /// Reverse mode: blocks of rows.
@@ -169,7 +184,7 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
             })
             .collect()
     };
-    let parallel = !opts.vectorize && !opts.create_graph;
+    let parallel = worth_threads(opts, &plan, m);
     let per_block = run_blocks(m, block_size(opts, m), parallel, &sweep)?;
     let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(per_block.len()); inputs.len()];
     for parts in per_block {
@@ -209,7 +224,7 @@ fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: 
         }
         Tensor::cat(&parts, 1)
     };
-    let parallel = !opts.vectorize && !opts.create_graph;
+    let parallel = worth_threads(opts, &plan, n);
     let jt = concat_rows(if n == 0 { vec![Tensor::zeros(&[0, m], dtype)] } else { run_blocks(n, block_size(opts, n), parallel, &sweep)? })?;
     let j = jt.t()?; // (m, n)
     inputs

@@ -5,7 +5,7 @@
 
 mod jacobian;
 
-pub use jacobian::{jacobian_from_graph, Strategy, ROW_BLOCK};
+pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 
 use crate::autograd::{enable_grad, Cot, GradOptions, Plan};
 use crate::error::{Error, Result};
@@ -19,7 +19,7 @@ pub struct JacobianOptions {
     /// Raise when an output does not depend on an input, instead of zero rows.
     pub strict: bool,
     /// Sweep all rows at once as one batched cotangent (or `chunk_size` at a time)
-    /// instead of blocks of [`ROW_BLOCK`] rows spread over all cores.
+    /// instead of blocks of [`ROW_BLOCK`]..[`MAX_ROW_BLOCK`] rows spread over all cores.
     pub vectorize: bool,
     /// With `vectorize`: sweep rows in blocks of this many (bounds memory).
     pub chunk_size: Option<usize>,
