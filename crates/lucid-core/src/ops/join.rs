@@ -3,7 +3,6 @@
 //! The VJP of `cat` hands each input its own slab of the cotangent (a `narrow` at
 //! `batch + dim`); the pieces of a split are slices, differentiable as such.
 
-use ndarray::Axis;
 
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
@@ -80,7 +79,7 @@ impl Tensor {
                         _ => Err(Error::dtype("cat", "mixed dtypes")),
                     })
                     .collect::<Result<_>>()?;
-                $variant(ndarray::concatenate(Axis(d), &views).map_err(|e| Error::shape("cat", e.to_string()))?.into_shared())
+                $variant(crate::ops::kernel::concat(&views, d)?.into_shared())
             }};
         }
         let data = match dtype {

@@ -33,12 +33,37 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
 /// copies: a dim the view broadcasts (stride 0) is filled once and then copied, a
 /// contiguous tail is copied as one slice.
 pub fn materialize<T: Clone>(v: &ArrayView<'_, T, IxDyn>) -> Array<T, IxDyn> {
+    if let Some(t) = transposed_copy(v) {
+        return t;
+    }
     let n = v.len();
     let mut out: Vec<T> = Vec::with_capacity(n);
     if n > 0 {
         fill(&mut out, v);
     }
     Array::from_shape_vec(v.raw_dim(), out).unwrap_or_else(|_| v.to_owned())
+}
+
+/// A transposed matrix (column-major view) copied tile by tile, so reads and writes
+/// both stay within a few cache lines (row by row, every read would miss).
+fn transposed_copy<T: Clone>(v: &ArrayView<'_, T, IxDyn>) -> Option<Array<T, IxDyn>> {
+    const TILE: usize = 32;
+    let m = v.view().into_dimensionality::<ndarray::Ix2>().ok()?;
+    let (rows, cols) = m.dim();
+    if m.strides()[0] != 1 || m.strides()[1] <= 1 || rows < TILE || cols < TILE {
+        return None;
+    }
+    let mut out: Vec<T> = vec![m[[0, 0]].clone(); rows * cols];
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for j in j0..(j0 + TILE).min(cols) {
+                for i in i0..(i0 + TILE).min(rows) {
+                    out[i * cols + j] = m[[i, j]].clone();
+                }
+            }
+        }
+    }
+    Array::from_shape_vec(v.raw_dim(), out).ok()
 }
 
 /// Append the elements of `v` in row-major order to `out`.
@@ -124,4 +149,29 @@ macro_rules! zip_storage {
 pub fn reshape_array<T: Clone>(op: &'static str, a: &ArcArray<T, IxDyn>, shape: &[usize]) -> Result<ArcArray<T, IxDyn>> {
     let a = if a.is_standard_layout() { a.clone() } else { materialize(&a.view()).into_shared() };
     a.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape(op, e.to_string()))
+}
+
+/// Concatenate arrays along `axis` (shapes already checked to agree elsewhere). Each
+/// part is viewed as `[outer, len_k * inner]` rows and the rows are interleaved, so
+/// every copy is a contiguous slice (ndarray's `concatenate` walks element by element
+/// along any axis but the first).
+pub fn concat<T: Clone>(parts: &[ArrayView<'_, T, IxDyn>], axis: usize) -> Result<Array<T, IxDyn>> {
+    let first = parts.first().ok_or_else(|| Error::argument("cat", "expected a non-empty list of tensors"))?;
+    let outer: usize = first.shape()[..axis].iter().product();
+    let mut shape = first.shape().to_vec();
+    shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
+    let owned: Vec<Option<Array<T, IxDyn>>> =
+        parts.iter().map(|p| (!p.is_standard_layout()).then(|| materialize(p))).collect();
+    let std_parts: Vec<ArrayView<'_, T, IxDyn>> =
+        parts.iter().zip(&owned).map(|(p, o)| o.as_ref().map_or_else(|| p.view(), |a| a.view())).collect();
+    let total: usize = shape.iter().product();
+    let mut out: Vec<T> = Vec::with_capacity(total);
+    let widths: Vec<usize> = std_parts.iter().map(|p| if outer == 0 { 0 } else { p.len() / outer }).collect();
+    for o in 0..outer {
+        for (p, &w) in std_parts.iter().zip(&widths) {
+            let s = p.as_slice().ok_or_else(|| Error::shape("cat", "internal: part not contiguous"))?;
+            out.extend_from_slice(&s[o * w..(o + 1) * w]);
+        }
+    }
+    Array::from_shape_vec(IxDyn(&shape), out).map_err(|e| Error::shape("cat", e.to_string()))
 }
