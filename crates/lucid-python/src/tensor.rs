@@ -143,20 +143,20 @@ impl PyTensor {
     // ---- conversion -------------------------------------------------------------------
 
     /// The data as a new NumPy array.
-    fn numpy<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+    fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_numpy(py, &self.inner)
     }
     #[pyo3(signature = (dtype = None, copy = None))]
     fn __array__<'py>(&self, py: Python<'py>, dtype: Option<Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
-        let a = to_numpy(py, &self.inner);
+        let a = to_numpy(py, &self.inner)?;
         match dtype {
             Some(d) => a.call_method1("astype", (d,)),
             None => Ok(a),
         }
     }
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_numpy(py, &self.inner).call_method0("tolist")
+        to_numpy(py, &self.inner)?.call_method0("tolist")
     }
     /// The value of a one-element tensor as a Python number.
     fn item<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -166,7 +166,7 @@ impl PyTensor {
                 self.inner.shape()
             )));
         }
-        to_numpy(py, &self.inner).call_method0("item")
+        to_numpy(py, &self.inner)?.call_method0("item")
     }
     fn __float__(&self) -> PyResult<f64> {
         self.inner.item().py()
@@ -191,7 +191,7 @@ impl PyTensor {
         let kwargs = pyo3::types::PyDict::new(py);
         kwargs.set_item("separator", ", ")?;
         kwargs.set_item("prefix", "tensor(")?;
-        let body: String = np.getattr("array2string")?.call((to_numpy(py, &self.inner),), Some(&kwargs))?.extract()?;
+        let body: String = np.getattr("array2string")?.call((to_numpy(py, &self.inner)?,), Some(&kwargs))?.extract()?;
         let mut extra = String::new();
         if !(self.inner.dtype() == lucid_core::DType::F32 || self.inner.dtype() == lucid_core::DType::I64) {
             extra.push_str(&format!(", dtype=lucid.{}", self.inner.dtype().name()));

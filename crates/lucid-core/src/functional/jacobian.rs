@@ -226,8 +226,9 @@ fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: 
     };
     let parallel = worth_threads(opts, &plan, n);
     let jt = concat_rows(if n == 0 { vec![Tensor::zeros(&[0, m], dtype)] } else { run_blocks(n, block_size(opts, n), parallel, &sweep)? })?;
-    // J = Jᵀᵀ, made contiguous by a tiled copy unless the result must stay differentiable.
-    let j = if opts.create_graph { jt.t()? } else { jt.t()?.contiguous()? };
+    // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
+    // data and transposes it back for free).
+    let j = jt.t()?;
     inputs
         .iter()
         .zip(sizes.iter().zip(&starts))

@@ -53,12 +53,17 @@ fn transposed_copy<T: Clone>(v: &ArrayView<'_, T, IxDyn>) -> Option<Array<T, IxD
     if m.strides()[0] != 1 || m.strides()[1] <= 1 || rows < TILE || cols < TILE {
         return None;
     }
-    let mut out: Vec<T> = vec![m[[0, 0]].clone(); rows * cols];
+    // mᵀ is row-major: src[j * rows + i] = m[i, j].
+    let mt = m.t();
+    let src = mt.as_slice()?;
+    let mut out: Vec<T> = vec![src[0].clone(); rows * cols];
     for i0 in (0..rows).step_by(TILE) {
+        let i1 = (i0 + TILE).min(rows);
         for j0 in (0..cols).step_by(TILE) {
             for j in j0..(j0 + TILE).min(cols) {
-                for i in i0..(i0 + TILE).min(rows) {
-                    out[i * cols + j] = m[[i, j]].clone();
+                let col = &src[j * rows + i0..j * rows + i1];
+                for (k, x) in col.iter().enumerate() {
+                    out[(i0 + k) * cols + j] = x.clone();
                 }
             }
         }

@@ -169,17 +169,6 @@ impl Tensor {
         self.reshape_exact(&out)
     }
 
-    /// This tensor's data in standard (row-major) layout, copied only if needed; outside
-    /// any graph (use `reshape` for a differentiable copy).
-    pub fn contiguous(&self) -> Result<Tensor> {
-        let standard = crate::with_storage!(self.storage(), |a| a.is_standard_layout());
-        if standard {
-            return Ok(self.detach());
-        }
-        let data = map_storage!(self.storage(), |a| crate::ops::kernel::materialize(&a.view()).into_shared());
-        Ok(Tensor::from_storage(data))
-    }
-
     /// Reorder dims (negative entries count from the end).
     pub fn permute(&self, dims: &[isize]) -> Result<Tensor> {
         let n = self.ndim();
