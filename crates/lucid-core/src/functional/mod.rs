@@ -101,16 +101,22 @@ where
     jacobian_from_graph(&outputs, &leaves, opts)
 }
 
-/// Gradients of `outputs` w.r.t. `inputs` for cotangents `v` (zeros for unused inputs).
-pub fn vjp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
-    if outputs.len() != v.len() {
-        return Err(Error::argument("vjp", format!("got {} outputs but {} cotangents v", outputs.len(), v.len())));
+/// `v` pairs with `like` (the outputs or the inputs, named by `what`): same count, same shapes.
+fn check_vectors(op: &'static str, what: &str, like: &[Tensor], v: &[Tensor]) -> Result<()> {
+    if like.len() != v.len() {
+        return Err(Error::argument(op, format!("got {} {what}s but {} vectors v", like.len(), v.len())));
     }
-    for (k, (o, vk)) in outputs.iter().zip(v).enumerate() {
-        if o.shape() != vk.shape() {
-            return Err(Error::shape("vjp", format!("v[{k}] has shape {:?} but output {k} has shape {:?}", vk.shape(), o.shape())));
+    for (k, (t, vk)) in like.iter().zip(v).enumerate() {
+        if t.shape() != vk.shape() {
+            return Err(Error::shape(op, format!("v[{k}] has shape {:?} but {what} {k} has shape {:?}", vk.shape(), t.shape())));
         }
     }
+    Ok(())
+}
+
+/// Gradients of `outputs` w.r.t. `inputs` for cotangents `v` (zeros for unused inputs).
+pub fn vjp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
+    check_vectors("vjp", "output", outputs, v)?;
     if strict {
         check_strict("vjp", outputs, inputs)?;
     }
@@ -143,14 +149,7 @@ where
 /// `J v` for tangents `v` of the inputs: one forward (tangent) sweep over the recorded
 /// graph, exact. Outputs the inputs do not reach get zero tangents.
 pub fn jvp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
-    if inputs.len() != v.len() {
-        return Err(Error::argument("jvp", format!("got {} inputs but {} tangents v", inputs.len(), v.len())));
-    }
-    for (k, (x, vk)) in inputs.iter().zip(v).enumerate() {
-        if x.shape() != vk.shape() {
-            return Err(Error::shape("jvp", format!("v[{k}] has shape {:?} but input {k} has shape {:?}", vk.shape(), x.shape())));
-        }
-    }
+    check_vectors("jvp", "input", inputs, v)?;
     if strict {
         check_strict("jvp", outputs, inputs)?;
     }
@@ -268,14 +267,7 @@ where
 /// `vᵀ H` (= `H v`, H being symmetric) of a one-element `output`, by reverse over reverse.
 /// With `strict`, see NOTE [strict second order].
 pub fn hvp_from_graph(output: &Tensor, inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
-    if inputs.len() != v.len() {
-        return Err(Error::argument("hvp", format!("got {} inputs but {} vectors v", inputs.len(), v.len())));
-    }
-    for (k, (x, vk)) in inputs.iter().zip(v).enumerate() {
-        if x.shape() != vk.shape() {
-            return Err(Error::shape("hvp", format!("v[{k}] has shape {:?} but input {k} has shape {:?}", vk.shape(), x.shape())));
-        }
-    }
+    check_vectors("hvp", "input", inputs, v)?;
     let grads = gradient_with_graph("hvp", output, inputs, strict)?;
     let opts = GradOptions { retain_graph: true, create_graph, allow_unused: true };
     let mut roots = Vec::new();
