@@ -138,12 +138,8 @@ macro_rules! map_storage {
 macro_rules! map_float {
     ($op:expr, $s:expr, |$v:ident| $body:expr) => {
         match $s {
-            $crate::dtype::Storage::F32(a) => Ok($crate::dtype::Storage::F32(
-                a.mapv(|$v: f32| $body).into_shared(),
-            )),
-            $crate::dtype::Storage::F64(a) => Ok($crate::dtype::Storage::F64(
-                a.mapv(|$v: f64| $body).into_shared(),
-            )),
+            $crate::dtype::Storage::F32(a) => Ok($crate::dtype::Storage::F32(a.mapv(|$v: f32| $body).into_shared())),
+            $crate::dtype::Storage::F64(a) => Ok($crate::dtype::Storage::F64(a.mapv(|$v: f64| $body).into_shared())),
             other => Err($crate::error::Error::dtype(
                 $op,
                 format!("expected a floating point tensor, got {}", other.dtype()),
@@ -229,12 +225,7 @@ impl Storage {
             Storage::F32(a) => conv!(a, |v: f32| (v, v as f64, v as i64, v != 0.0)),
             Storage::F64(a) => conv!(a, |v: f64| (v as f32, v, v as i64, v != 0.0)),
             Storage::I64(a) => conv!(a, |v: i64| (v as f32, v as f64, v, v != 0)),
-            Storage::Bool(a) => conv!(a, |v: bool| (
-                v as u8 as f32,
-                v as u8 as f64,
-                v as i64,
-                v
-            )),
+            Storage::Bool(a) => conv!(a, |v: bool| (v as u8 as f32, v as u8 as f64, v as i64, v)),
         }
     }
 
@@ -250,10 +241,7 @@ impl Storage {
 
     pub fn expect_dtype(&self, op: &'static str, dtype: DType) -> Result<()> {
         if self.dtype() != dtype {
-            return Err(Error::dtype(
-                op,
-                format!("expected {dtype}, got {}", self.dtype()),
-            ));
+            return Err(Error::dtype(op, format!("expected {dtype}, got {}", self.dtype())));
         }
         Ok(())
     }

@@ -15,12 +15,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Ve
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => {
-                return Err(Error::shape(
-                    op,
-                    format!("shapes {a:?} and {b:?} cannot be broadcast together"),
-                ))
-            }
+            _ => return Err(Error::shape(op, format!("shapes {a:?} and {b:?} cannot be broadcast together"))),
         };
     }
     Ok(out)
@@ -31,10 +26,7 @@ pub fn normalize_axis(op: &'static str, axis: isize, ndim: usize) -> Result<usiz
     let n = ndim as isize;
     let a = if axis < 0 { axis + n } else { axis };
     if a < 0 || a >= n.max(1) || (ndim == 0 && a != 0) {
-        return Err(Error::index(
-            op,
-            format!("dim {axis} is out of range for a tensor with {ndim} dims"),
-        ));
+        return Err(Error::index(op, format!("dim {axis} is out of range for a tensor with {ndim} dims")));
     }
     Ok(a as usize)
 }

@@ -59,20 +59,13 @@ impl Tensor {
 
     /// A leaf tensor over `data` that does not require grad.
     pub fn from_storage(data: Storage) -> Tensor {
-        Tensor(Arc::new(Inner {
-            data,
-            requires_grad: AtomicBool::new(false),
-            grad: Mutex::new(None),
-            node: None,
-        }))
+        Tensor(Arc::new(Inner { data, requires_grad: AtomicBool::new(false), grad: Mutex::new(None), node: None }))
     }
 
     /// The result of an op: records a graph node when grad mode is on and some input
     /// requires grad; otherwise a plain tensor.
     pub(crate) fn from_op(data: Storage, op: Op, inputs: Vec<Tensor>) -> Tensor {
-        let record = data.dtype().is_float()
-            && is_grad_enabled()
-            && inputs.iter().any(|t| t.requires_grad());
+        let record = data.dtype().is_float() && is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
         if !record {
             return Tensor::from_storage(data);
         }
@@ -92,13 +85,9 @@ impl Tensor {
     pub fn from_vec(values: Vec<f64>, shape: &[usize], dtype: DType) -> Result<Tensor> {
         let n = crate::dtype::checked_numel("tensor", shape, 8)?;
         if n != values.len() {
-            return Err(Error::shape(
-                "tensor",
-                format!("{} values cannot fill shape {:?}", values.len(), shape),
-            ));
+            return Err(Error::shape("tensor", format!("{} values cannot fill shape {:?}", values.len(), shape)));
         }
-        let a = ArcArray::from_shape_vec(IxDyn(shape), values)
-            .map_err(|e| Error::shape("tensor", e.to_string()))?;
+        let a = ArcArray::from_shape_vec(IxDyn(shape), values).map_err(|e| Error::shape("tensor", e.to_string()))?;
         Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
     }
 
@@ -160,7 +149,10 @@ impl Tensor {
         let count = ((end - start) / step).ceil().max(0.0);
         let n = count as usize; // saturates for huge counts; checked next
         if count >= usize::MAX as f64 {
-            return Err(Error::argument("arange", format!("({start:?}, {end:?}, {step:?}) gives too many values to address")));
+            return Err(Error::argument(
+                "arange",
+                format!("({start:?}, {end:?}, {step:?}) gives too many values to address"),
+            ));
         }
         let Storage::F64(mut a) = Storage::try_full("arange", DType::F64, &[n], 0.0)? else {
             return Err(Error::dtype("arange", "internal: expected float64 storage"));
@@ -238,10 +230,7 @@ impl Tensor {
         if flag && !self.dtype().is_float() {
             return Err(Error::dtype(
                 "requires_grad_",
-                format!(
-                    "only floating point tensors can require gradients, got {}",
-                    self.dtype()
-                ),
+                format!("only floating point tensors can require gradients, got {}", self.dtype()),
             ));
         }
         self.0.requires_grad.store(flag, Ordering::Relaxed);
@@ -309,10 +298,7 @@ impl Tensor {
     /// Check that this tensor can be differentiated (floating dtype).
     pub(crate) fn expect_float(&self, op: &'static str) -> Result<()> {
         if !self.dtype().is_float() {
-            return Err(Error::dtype(
-                op,
-                format!("expected a floating point tensor, got {}", self.dtype()),
-            ));
+            return Err(Error::dtype(op, format!("expected a floating point tensor, got {}", self.dtype())));
         }
         Ok(())
     }

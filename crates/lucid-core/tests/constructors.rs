@@ -9,7 +9,10 @@ use lucid_core::{DType, Error, Tensor};
 #[test]
 fn from_vec_checks_the_count() {
     let err = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[2, 2], DType::F64).unwrap_err();
-    assert!(matches!(err, Error::Shape { .. }) && err.message().contains("3 values cannot fill shape [2, 2]"), "{err:?}");
+    assert!(
+        matches!(err, Error::Shape { .. }) && err.message().contains("3 values cannot fill shape [2, 2]"),
+        "{err:?}"
+    );
     // a shape whose element count overflows is an error, not a panic
     let err = Tensor::from_vec(vec![], &[usize::MAX, 2], DType::F64).unwrap_err();
     assert!(err.message().contains("too big"), "{err:?}");
@@ -55,7 +58,11 @@ fn huge_sizes_are_errors_not_crashes() {
     // element count overflows usize / isize: an error naming the op and the shape
     let err = Tensor::try_full("zeros", &[1 << 40, 1 << 40], 0.0, DType::F32).unwrap_err();
     assert!(matches!(err, Error::Argument { op: "zeros", .. }), "{err:?}");
-    assert!(err.message().contains("[1099511627776, 1099511627776]") && err.message().contains("too big"), "{}", err.message());
+    assert!(
+        err.message().contains("[1099511627776, 1099511627776]") && err.message().contains("too big"),
+        "{}",
+        err.message()
+    );
     // bytes overflow isize although the count does not
     assert!(Tensor::try_full("zeros", &[1 << 62], 0.0, DType::F64).is_err());
     // addressable but far beyond any memory (40 TB): the allocation fails cleanly

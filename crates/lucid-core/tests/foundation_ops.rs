@@ -131,7 +131,11 @@ fn sum_variants() {
     check("sum dims keepdim", &|x: &[Tensor]| Ok(vec![x[0].sum(Some(&[2, 0]), true)?]), &[x]);
     check("sum 0-d", &|x: &[Tensor]| Ok(vec![x[0].sum_all()?]), &[rand64(2, &[], -2.0, 2.0)]);
     // nonlinear before the reduction so the second derivative is not trivially zero
-    check("sum of squares dim", &|x: &[Tensor]| Ok(vec![x[0].mul(&x[0])?.sum(Some(&[0]), false)?]), &[rand64(3, &[3, 2], -2.0, 2.0)]);
+    check(
+        "sum of squares dim",
+        &|x: &[Tensor]| Ok(vec![x[0].mul(&x[0])?.sum(Some(&[0]), false)?]),
+        &[rand64(3, &[3, 2], -2.0, 2.0)],
+    );
 }
 
 #[test]
@@ -179,16 +183,16 @@ fn permute_transpose() {
 fn matmul_shapes() {
     let f = |x: &[Tensor]| Ok(vec![x[0].matmul(&x[1])?]);
     let cases: &[(&[usize], &[usize])] = &[
-        (&[3], &[3]),          // dot
-        (&[2, 3], &[3]),       // matrix-vector
-        (&[3], &[3, 4]),       // vector-matrix
-        (&[2, 3], &[3, 4]),    // matrix-matrix
-        (&[2, 2, 3], &[2, 3, 4]), // batched
-        (&[2, 2, 3], &[3, 4]),  // batch times matrix
-        (&[2, 3], &[5, 3, 2]),  // matrix times batch
+        (&[3], &[3]),                // dot
+        (&[2, 3], &[3]),             // matrix-vector
+        (&[3], &[3, 4]),             // vector-matrix
+        (&[2, 3], &[3, 4]),          // matrix-matrix
+        (&[2, 2, 3], &[2, 3, 4]),    // batched
+        (&[2, 2, 3], &[3, 4]),       // batch times matrix
+        (&[2, 3], &[5, 3, 2]),       // matrix times batch
         (&[5, 1, 2, 3], &[4, 3, 2]), // broadcast batches
-        (&[2, 2, 3], &[3]),    // batch of matrices times vector
-        (&[3], &[2, 3, 4]),    // vector times batch
+        (&[2, 2, 3], &[3]),          // batch of matrices times vector
+        (&[3], &[2, 3, 4]),          // vector times batch
     ];
     for (k, (sa, sb)) in cases.iter().enumerate() {
         let a = rand64(2 * k as u64, sa, -1.0, 1.0);

@@ -159,12 +159,7 @@ fn jacobian_create_graph_is_differentiable() {
     for (label, opts) in all_modes() {
         let cg = JacobianOptions { create_graph: true, ..opts };
         // the Jacobian of the flattened Jacobian: J2[(i,k), l] = ∂J[i,k]/∂x_l = 6 x_i δ_ik δ_il
-        let jj = jacobian(
-            |xs: &[Tensor]| Ok(vec![jacobian(cube, xs, &cg)?.remove(0)]),
-            &[x.clone()],
-            &cg,
-        )
-        .unwrap();
+        let jj = jacobian(|xs: &[Tensor]| Ok(vec![jacobian(cube, xs, &cg)?.remove(0)]), &[x.clone()], &cg).unwrap();
         assert_eq!(jj[0].shape(), &[4, 2], "{label}");
         assert_eq!(jj[0].to_f64_vec(), vec![6.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -12.0], "{label}");
         assert!(jj[0].requires_grad(), "{label}: still differentiable (third order next)");
@@ -204,7 +199,8 @@ fn jacobian_does_not_mutate_the_callers_tensors() {
     for (label, opts) in all_modes() {
         for cg in [false, true] {
             let opts = JacobianOptions { create_graph: cg, ..opts.clone() };
-            let j = jacobian(|x: &[Tensor]| Ok(vec![x[0].mul(&x[1])?]), &[plain.clone(), tracked.clone()], &opts).unwrap();
+            let j =
+                jacobian(|x: &[Tensor]| Ok(vec![x[0].mul(&x[1])?]), &[plain.clone(), tracked.clone()], &opts).unwrap();
             assert_eq!(j[0].to_f64_vec(), vec![3.0, 0.0, 0.0, 4.0], "{label}");
             assert!(!plain.requires_grad(), "{label}: a plain input stays plain");
             assert!(tracked.requires_grad() && tracked.is_leaf(), "{label}");
@@ -243,7 +239,9 @@ fn jacobian_calls_the_function_once_with_grad_on() {
 fn jacobian_argument_errors() {
     let x = t64(&[1.0, 2.0], &[2]);
     let f = |x: &[Tensor]| Ok(vec![x[0].exp()?]);
-    let err = jacobian(f, &[x.clone()], &JacobianOptions { vectorize: true, chunk_size: Some(0), ..Default::default() }).unwrap_err();
+    let err =
+        jacobian(f, &[x.clone()], &JacobianOptions { vectorize: true, chunk_size: Some(0), ..Default::default() })
+            .unwrap_err();
     assert!(matches!(err, Error::Argument { .. }) && err.message().contains("chunk_size"), "{err:?}");
     let err = jacobian(f, &[x.clone()], &JacobianOptions { chunk_size: Some(2), ..Default::default() }).unwrap_err();
     assert!(matches!(err, Error::Argument { .. }) && err.message().contains("vectorize"), "{err:?}");
@@ -255,7 +253,12 @@ fn jacobian_argument_errors() {
     let err = jacobian(|_: &[Tensor]| Ok(vec![]), &[x.clone()], &JacobianOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Argument { .. }), "{err:?}");
     // an error inside the function comes back unchanged
-    let err = jacobian(|x: &[Tensor]| Ok(vec![x[0].matmul(&Tensor::ones(&[3], DType::F64))?]), &[x], &JacobianOptions::default()).unwrap_err();
+    let err = jacobian(
+        |x: &[Tensor]| Ok(vec![x[0].matmul(&Tensor::ones(&[3], DType::F64))?]),
+        &[x],
+        &JacobianOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Shape { op: "matmul", .. }), "{err:?}");
 }
 
@@ -330,13 +333,17 @@ fn hessian_create_graph_and_errors() {
     let x = t64(&[1.0, 3.0], &[2]);
     let f = |v: &[Tensor]| Ok(vec![v[0].pow_scalar(4.0)?.sum_all()?.mul_scalar(1.0 / 12.0)?]);
     let opts = JacobianOptions { create_graph: true, ..Default::default() };
-    let d = jacobian(|v: &[Tensor]| Ok(vec![hessian(f, v, &opts)?.remove(0).remove(0).sum_all()?]), &[x.clone()], &opts).unwrap();
+    let d =
+        jacobian(|v: &[Tensor]| Ok(vec![hessian(f, v, &opts)?.remove(0).remove(0).sum_all()?]), &[x.clone()], &opts)
+            .unwrap();
     assert_close(&d[0].to_f64_vec(), &[2.0, 6.0], 1e-14, "d tr-ish H");
     // a non-scalar output
     let err = hessian(|v: &[Tensor]| Ok(vec![v[0].exp()?]), &[x.clone()], &JacobianOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Shape { .. }) && err.message().contains("single-element"), "{err:?}");
     // two outputs
-    let err = hessian(|v: &[Tensor]| Ok(vec![v[0].sum_all()?, v[0].sum_all()?]), &[x.clone()], &JacobianOptions::default()).unwrap_err();
+    let err =
+        hessian(|v: &[Tensor]| Ok(vec![v[0].sum_all()?, v[0].sum_all()?]), &[x.clone()], &JacobianOptions::default())
+            .unwrap_err();
     assert!(matches!(err, Error::Argument { .. }), "{err:?}");
     // a linear function has a zero Hessian; strict mode rejects it (the gradient is constant)
     let lin = |v: &[Tensor]| Ok(vec![v[0].mul_scalar(2.0)?.sum_all()?]);
@@ -393,16 +400,26 @@ fn jvp_values_are_exact() {
     let v = [0.7, 1.3, -0.4];
     let f = |t: &[Tensor]| Ok(vec![t[0].sin()?.mul(&t[0].mul(&t[0])?)?]);
     let (_, jv) = jvp(f, &[t64(&xs, &[3])], &[t64(&v, &[3])], false).unwrap();
-    let want: Vec<f64> = xs.iter().zip(v).map(|(&x, v): (&f64, f64)| (x.cos() * x * x + 2.0 * x * x.sin()) * v).collect();
+    let want: Vec<f64> =
+        xs.iter().zip(v).map(|(&x, v): (&f64, f64)| (x.cos() * x * x + 2.0 * x * x.sin()) * v).collect();
     assert_close(&jv[0].to_f64_vec(), &want, 1e-15, "jvp exact");
     // two outputs, two inputs, one output independent of input 1: W4 with v = (1, 0), (0, 1)
     // J_a v_a + J_b v_b = [3·1, 0] + [0, 2·1] on out1 = [3, 2]; out2 = [3, 4]·1 + [0, 3] = [3, 7]
-    let (_, jv) = jvp(w4, &[t64(&[1.0, 2.0], &[2]), t64(&[3.0, 4.0], &[2])], &[t64(&[1.0, 0.0], &[2]), t64(&[0.0, 1.0], &[2])], false).unwrap();
+    let (_, jv) = jvp(
+        w4,
+        &[t64(&[1.0, 2.0], &[2]), t64(&[3.0, 4.0], &[2])],
+        &[t64(&[1.0, 0.0], &[2]), t64(&[0.0, 1.0], &[2])],
+        false,
+    )
+    .unwrap();
     assert_eq!(jv[0].to_f64_vec(), vec![3.0, 2.0]);
     assert_eq!(jv[1].to_f64_vec(), vec![3.0, 7.0]);
     // errors: wrong count and wrong shape
     let err = jvp(three_out, &[x.clone()], &[t64(&[1.0; 3], &[3])], false).unwrap_err();
-    assert!(matches!(err, Error::Shape { .. }) && err.message().contains("[3]") && err.message().contains("[2]"), "{err:?}");
+    assert!(
+        matches!(err, Error::Shape { .. }) && err.message().contains("[3]") && err.message().contains("[2]"),
+        "{err:?}"
+    );
     let err = jvp(three_out, &[x], &[], false).unwrap_err();
     assert!(matches!(err, Error::Argument { .. }), "{err:?}");
 }
@@ -426,13 +443,20 @@ fn hvp_values() {
     assert_close(&hv[0].to_f64_vec(), &[2.0, -200.0], 1e-13, "hvp");
     // two inputs: f = Σ a² b, v = (va, vb): H v = (2b va + 2a vb, 2a va)
     let f = |x: &[Tensor]| Ok(vec![x[0].mul(&x[0])?.mul(&x[1])?.sum_all()?]);
-    let (_, hv) = hvp(f, &[t64(&[1.0, 2.0], &[2]), t64(&[3.0, 4.0], &[2])], &[t64(&[1.0, 0.0], &[2]), t64(&[0.0, 1.0], &[2])], false).unwrap();
+    let (_, hv) = hvp(
+        f,
+        &[t64(&[1.0, 2.0], &[2]), t64(&[3.0, 4.0], &[2])],
+        &[t64(&[1.0, 0.0], &[2]), t64(&[0.0, 1.0], &[2])],
+        false,
+    )
+    .unwrap();
     assert_eq!(hv[0].to_f64_vec(), vec![6.0, 4.0]);
     assert_eq!(hv[1].to_f64_vec(), vec![2.0, 0.0]);
     // errors
     let err = hvp(rosenbrock, &[t64(&[1.0, 2.0], &[2])], &[t64(&[1.0], &[1])], false).unwrap_err();
     assert!(matches!(err, Error::Shape { .. }), "{err:?}");
-    let err = hvp(|x: &[Tensor]| Ok(vec![x[0].exp()?]), &[t64(&[1.0, 2.0], &[2])], &[t64(&[1.0, 1.0], &[2])], false).unwrap_err();
+    let err = hvp(|x: &[Tensor]| Ok(vec![x[0].exp()?]), &[t64(&[1.0, 2.0], &[2])], &[t64(&[1.0, 1.0], &[2])], false)
+        .unwrap_err();
     assert!(matches!(err, Error::Shape { .. }) && err.message().contains("single-element"), "{err:?}");
 }
 
@@ -535,6 +559,7 @@ fn a_vectorized_seed_too_large_to_allocate_is_an_error() {
     assert!(matches!(err, Error::Argument { op: "jacobian", .. }), "{err:?}");
     assert!(err.message().contains("cannot allocate") && err.message().contains("chunk_size"), "{}", err.message());
     // a small function still works afterwards
-    let j = jacobian(two_by_two, &[t64(&[1.0, 2.0], &[2])], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap();
+    let j = jacobian(two_by_two, &[t64(&[1.0, 2.0], &[2])], &JacobianOptions { vectorize: true, ..Default::default() })
+        .unwrap();
     assert_eq!(j[0].shape(), &[2, 2]);
 }

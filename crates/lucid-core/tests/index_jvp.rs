@@ -57,7 +57,9 @@ fn check_jacobian(f: F, x: &Tensor) {
 
 /// The jvp of `f` at `x` along `v` (batch rank 0) is `expected`.
 fn check_jvp(f: F, x: &Tensor, v: &Tensor, expected: &Tensor) {
-    let (_, jv) = no_fallback(|| jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), std::slice::from_ref(v), false).unwrap());
+    let (_, jv) = no_fallback(|| {
+        jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), std::slice::from_ref(v), false).unwrap()
+    });
     close(&jv[0], expected);
 }
 
@@ -80,7 +82,8 @@ fn check_batch2(f: F, x: &Tensor) {
     for i in 0..2 {
         for j in 0..3 {
             let vij = v.select(0, i).unwrap().select(0, j).unwrap();
-            let (_, jv) = no_fallback(|| jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), &[vij], false).unwrap());
+            let (_, jv) =
+                no_fallback(|| jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), &[vij], false).unwrap());
             close(&out.select(0, i).unwrap().select(0, j).unwrap(), &jv[0]);
         }
     }
@@ -150,9 +153,11 @@ fn slice(start: Option<isize>, stop: Option<isize>, step: isize) -> IndexItem {
 #[test]
 fn slice_tangent_is_the_sliced_tangent() {
     // d x[1:, ::-2] = dx[1:, ::-2]
-    check(|x| x.index(&[slice(Some(1), None, 1), slice(None, None, -2)]), &data(&[3, 4], 0.0), |v| {
-        v.index(&[slice(Some(1), None, 1), slice(None, None, -2)])
-    });
+    check(
+        |x| x.index(&[slice(Some(1), None, 1), slice(None, None, -2)]),
+        &data(&[3, 4], 0.0),
+        |v| v.index(&[slice(Some(1), None, 1), slice(None, None, -2)]),
+    );
     // ints, None and Ellipsis: d x[None, ..., 1] = dx[None, ..., 1]
     check(
         |x| x.index(&[IndexItem::NewAxis, IndexItem::Ellipsis, IndexItem::Int(1)]),
@@ -185,11 +190,18 @@ fn slice_backward_tangent_scatters_the_tangent() {
     // g = [0, 3 x1², 3 x2²]: dg = [0, 6 x1 v1, 6 x2 v2]
     let x = t(&[2.0, -1.0, 0.5], &[3]);
     let v = t(&[1.0, 2.0, 3.0], &[3]);
-    let (_, jv) = no_fallback(|| jvp(|xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]), std::slice::from_ref(&x), &[v], false).unwrap());
+    let (_, jv) =
+        no_fallback(|| jvp(|xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]), std::slice::from_ref(&x), &[v], false).unwrap());
     close(&jv[0], &t(&[0.0, -12.0, 9.0], &[3]));
     // its Jacobian, forward over reverse: diag(0, 6 x1, 6 x2)
     let j = no_fallback(|| {
-        jacobian(|xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]), std::slice::from_ref(&x), &opts(Strategy::ForwardMode, true)).unwrap().remove(0)
+        jacobian(
+            |xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]),
+            std::slice::from_ref(&x),
+            &opts(Strategy::ForwardMode, true),
+        )
+        .unwrap()
+        .remove(0)
     });
     close(&j, &t(&[0.0, 0.0, 0.0, 0.0, -6.0, 0.0, 0.0, 0.0, 3.0], &[3, 3]));
     check_jacobian(grad_of_cubed_tail, &data(&[2, 3], 0.0));
@@ -204,7 +216,9 @@ fn cat_tangent_joins_the_tangents_with_zeros_for_constants() {
     fn f(x: &Tensor) -> Result<Tensor> {
         Tensor::cat(&[x.clone(), Tensor::ones(&[2, 1], DType::F64), x.mul_scalar(2.0)?], 1)
     }
-    check(f, &data(&[2, 2], 0.0), |v| Tensor::cat(&[v.clone(), Tensor::zeros(&[2, 1], DType::F64), v.mul_scalar(2.0)?], 1));
+    check(f, &data(&[2, 2], 0.0), |v| {
+        Tensor::cat(&[v.clone(), Tensor::zeros(&[2, 1], DType::F64), v.mul_scalar(2.0)?], 1)
+    });
     let v = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
     check_jvp(f, &data(&[2, 2], 0.0), &v, &t(&[1.0, 2.0, 0.0, 2.0, 4.0, 3.0, 4.0, 0.0, 6.0, 8.0], &[2, 5]));
     // stack([x, sin x]): d = stack([v, cos(x) v])
@@ -243,7 +257,11 @@ fn take_tangent_reads_the_tangent_at_the_same_positions() {
     let v = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
     check_jvp(|x| x.gather(1, &idx(&[0, 0, 1, 0], &[2, 2])), &x, &v, &t(&[1.0, 1.0, 4.0, 3.0], &[2, 2]));
     check(|x| x.gather(1, &idx(&[0, 0, 1, 0], &[2, 2])), &x, |v| v.gather(1, &idx(&[0, 0, 1, 0], &[2, 2])));
-    check(|x| x.index_select(0, &idx(&[2, 0, 2], &[3])), &data(&[3, 2], 0.0), |v| v.index_select(0, &idx(&[2, 0, 2], &[3])));
+    check(
+        |x| x.index_select(0, &idx(&[2, 0, 2], &[3])),
+        &data(&[3, 2], 0.0),
+        |v| v.index_select(0, &idx(&[2, 0, 2], &[3])),
+    );
     // advanced indexing: x[[0, 2], :, [1, 0]]
     fn adv(x: &Tensor) -> Result<Tensor> {
         x.index(&[IndexItem::Tensor(idx(&[0, 2], &[2])), IndexItem::full(), IndexItem::Tensor(idx(&[1, 0], &[2]))])
@@ -338,7 +356,8 @@ fn rosenbrock_hessian_forward_over_reverse() {
     let x = t(&xs, &[n]);
     let f = |x: &[Tensor]| Ok(vec![rosenbrock(&x[0])?]);
     for vectorize in [true, false] {
-        let got = no_fallback(|| hessian(f, std::slice::from_ref(&x), &opts(Strategy::ForwardMode, vectorize)).unwrap());
+        let got =
+            no_fallback(|| hessian(f, std::slice::from_ref(&x), &opts(Strategy::ForwardMode, vectorize)).unwrap());
         close(&got[0][0], &want);
     }
     close(&hessian(f, std::slice::from_ref(&x), &opts(Strategy::ReverseMode, true)).unwrap()[0][0], &want);
@@ -378,7 +397,9 @@ fn everything_at_once_has_no_fallback() {
     check(f, &data(&[6], 0.0), |v| {
         // the tangent by the chain rule, op by op
         let x = data(&[6], 0.0);
-        let b = |t: &Tensor| t.reshape(&[2, 3])?.t()?.expand(&[2, 3, 2])?.index(&[IndexItem::Int(1), slice(None, None, -1)]);
+        let b = |t: &Tensor| {
+            t.reshape(&[2, 3])?.t()?.expand(&[2, 3, 2])?.index(&[IndexItem::Int(1), slice(None, None, -1)])
+        };
         let (bx, bv) = (b(&x)?, b(v)?);
         let c = Tensor::cat(&[bx.clone(), bx.sin()?], 0)?;
         let dc = Tensor::cat(&[bv.clone(), bx.cos()?.mul(&bv)?], 0)?;

@@ -111,7 +111,8 @@ fn singular_matrices() {
     let err = lucid_core::autograd::grad(&[y], &[x], &[], Default::default()).unwrap_err();
     assert!(matches!(err, Error::Linalg { op: "slogdet backward", .. }), "{err}");
     // the batch index of the offending matrix is named
-    let batch = Tensor::stack(&[well_conditioned(), t(&[1.0, 2.0, 0.0, 2.0, 4.0, 0.0, 0.0, 0.0, 1.0], &[3, 3])], 0).unwrap();
+    let batch =
+        Tensor::stack(&[well_conditioned(), t(&[1.0, 2.0, 0.0, 2.0, 4.0, 0.0, 0.0, 0.0, 1.0], &[3, 3])], 0).unwrap();
     let msg = batch.inverse().unwrap_err().message();
     assert!(msg.contains("inv") && msg.contains("batch index (1,)") && msg.contains("singular"), "{msg}");
     let msg = batch.solve(&Tensor::ones(&[3], DType::F64)).unwrap_err().message();
@@ -200,8 +201,14 @@ fn einsum_patterns_match_the_direct_ops() {
     assert_eq!(einsum("i,j->ij", &[v.clone(), v.clone()]).unwrap().to_f64_vec(), v.outer(&v).unwrap().to_f64_vec());
     let ba = Tensor::stack(&[a.clone(), a.mul_scalar(2.0).unwrap()], 0).unwrap();
     let bb = Tensor::stack(&[b.clone(), b.clone()], 0).unwrap();
-    assert_eq!(einsum("bij,bjk->bik", &[ba.clone(), bb.clone()]).unwrap().to_f64_vec(), ba.matmul(&bb).unwrap().to_f64_vec());
-    assert_eq!(einsum("...ij,...jk->...ik", &[ba.clone(), b.clone()]).unwrap().to_f64_vec(), ba.matmul(&b).unwrap().to_f64_vec());
+    assert_eq!(
+        einsum("bij,bjk->bik", &[ba.clone(), bb.clone()]).unwrap().to_f64_vec(),
+        ba.matmul(&bb).unwrap().to_f64_vec()
+    );
+    assert_eq!(
+        einsum("...ij,...jk->...ik", &[ba.clone(), b.clone()]).unwrap().to_f64_vec(),
+        ba.matmul(&b).unwrap().to_f64_vec()
+    );
     // three operands: vᵀ B... here a v-weighted bilinear form Σ_ijk a_ij v_j b_jk
     let three = einsum("ij,j,jk->ik", &[a.clone(), v.clone(), b.clone()]).unwrap();
     let direct = a.mul(&v).unwrap().matmul(&b).unwrap();
@@ -255,6 +262,7 @@ fn gradcheck_every_op() {
     let batch = Tensor::stack(&[a.clone(), spd.clone()], 0).unwrap();
     gradcheck(|x| x.inverse()?.mul(x), &batch);
     gradcheck(|x| x.det(), &batch);
-    let with_singular = Tensor::stack(&[a.clone(), t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 1.0, 0.0, 1.0], &[3, 3])], 0).unwrap();
+    let with_singular =
+        Tensor::stack(&[a.clone(), t(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 1.0, 0.0, 1.0], &[3, 3])], 0).unwrap();
     gradcheck(|x| x.det(), &with_singular);
 }

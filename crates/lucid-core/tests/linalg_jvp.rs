@@ -161,7 +161,11 @@ fn cholesky_tangent() {
     // off-diagonal entry alone counts as half of that (the symmetric-gradient
     // convention the VJP follows, as PyTorch), whichever triangle it is in.
     close(&tangent(&f, std::slice::from_ref(&a), &[t(&[0.0, 1.0, 1.0, 0.0], &[2, 2])]), &[0.0, 0.0, 0.5, -0.25], 1e-14);
-    close(&tangent(&f, std::slice::from_ref(&a), &[t(&[0.0, 1.0, 0.0, 0.0], &[2, 2])]), &[0.0, 0.0, 0.25, -0.125], 1e-14);
+    close(
+        &tangent(&f, std::slice::from_ref(&a), &[t(&[0.0, 1.0, 0.0, 0.0], &[2, 2])]),
+        &[0.0, 0.0, 0.25, -0.125],
+        1e-14,
+    );
     close(&tangent(&f, &[a], &[t(&[0.0, 0.0, 1.0, 0.0], &[2, 2])]), &[0.0, 0.0, 0.25, -0.125], 1e-14);
 }
 
@@ -261,10 +265,15 @@ fn composed_ops_agree_across_modes() {
     let cases: Vec<(Box<F>, Vec<Tensor>)> = vec![
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].trace()?])), vec![t(&noise(9, 23), &[3, 3])]),
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].logdet()?])), vec![well_conditioned(&[2, 3, 3], 24)]),
-        (Box::new(|x: &[Tensor]| Ok(vec![x[0].solve(&x[1])?])), vec![well_conditioned(&[3, 3], 25), t(&noise(3, 26), &[3])]),
+        (
+            Box::new(|x: &[Tensor]| Ok(vec![x[0].solve(&x[1])?])),
+            vec![well_conditioned(&[3, 3], 25), t(&noise(3, 26), &[3])],
+        ),
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].cholesky(true)?])), vec![spd(&[3, 3], 27)]),
         (
-            Box::new(|x: &[Tensor]| Ok(vec![lucid_core::ops::linalg::einsum::einsum("bii,bi->b", &[x[0].clone(), x[1].clone()])?])),
+            Box::new(|x: &[Tensor]| {
+                Ok(vec![lucid_core::ops::linalg::einsum::einsum("bii,bi->b", &[x[0].clone(), x[1].clone()])?])
+            }),
             vec![t(&noise(18, 28), &[2, 3, 3]), t(&noise(6, 29), &[2, 3])],
         ),
     ];
@@ -291,7 +300,10 @@ fn forward_jacobians_with_create_graph_differentiate_again() {
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].solve(&x[0].tril(0)?)?])), well_conditioned(&[3, 3], 33)),
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].cholesky(false)?])), spd(&[3, 3], 34)),
         // linear in x (a constant Jacobian) times x: the tangents of the diagonal ops meet x
-        (Box::new(|x: &[Tensor]| Ok(vec![x[0].diagonal(0, 0, 1)?.diag_embed(0, 0, 1)?.triu(0)?.mul(&x[0])?])), t(&noise(9, 35), &[3, 3])),
+        (
+            Box::new(|x: &[Tensor]| Ok(vec![x[0].diagonal(0, 0, 1)?.diag_embed(0, 0, 1)?.triu(0)?.mul(&x[0])?])),
+            t(&noise(9, 35), &[3, 3]),
+        ),
     ];
     for (f, x) in &cases {
         let grad_of_weighted = |strategy| {
@@ -316,7 +328,10 @@ fn hessians_by_forward_over_reverse() {
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].inverse()?.sum_all()?])), well_conditioned(&[3, 3], 40)),
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].det()?])), well_conditioned(&[3, 3], 41)),
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].logdet()?])), well_conditioned(&[3, 3], 42)),
-        (Box::new(|x: &[Tensor]| Ok(vec![x[0].solve(&x[0].diagonal(0, 0, 1)?.unsqueeze(1)?)?.sum_all()?])), well_conditioned(&[3, 3], 43)),
+        (
+            Box::new(|x: &[Tensor]| Ok(vec![x[0].solve(&x[0].diagonal(0, 0, 1)?.unsqueeze(1)?)?.sum_all()?])),
+            well_conditioned(&[3, 3], 43),
+        ),
         (Box::new(|x: &[Tensor]| Ok(vec![x[0].cholesky(false)?.mul(&x[0])?.sum_all()?])), spd(&[3, 3], 44)),
     ];
     for (f, x) in &cases {

@@ -102,7 +102,11 @@ fn every_smooth_op_matches_finite_differences_to_second_order() {
         ("gelu_tanh", |x| x.gelu(true), &x),
         ("prod_all", |x| x.prod(None, false), &x),
         ("prod_dim", |x| x.prod(Some(&[-1]), true), &x),
-        ("prod_dims_with_zero", |x| x.mul(&t(&[1.0, 0.0, 1.0, 1.0, 1.0, 1.0], &[2, 3]))?.prod(Some(&[0, 1]), false), &x),
+        (
+            "prod_dims_with_zero",
+            |x| x.mul(&t(&[1.0, 0.0, 1.0, 1.0, 1.0, 1.0], &[2, 3]))?.prod(Some(&[0, 1]), false),
+            &x,
+        ),
         ("logsumexp", |x| x.logsumexp(Some(&[1]), false), &x),
         ("logsumexp_all", |x| x.logsumexp(None, true), &x),
         ("norm2", |x| x.norm(2.0, Some(&[1]), false), &x),

@@ -193,7 +193,11 @@ fn softmax_and_log_softmax() {
     let x = t(&[0.0, 2f64.ln()], &[2]);
     let f = one(|x| x.softmax(-1));
     assert_close(&tangent(&f, &[&x], &[&t(&[1.0, 0.0], &[2])]), &[2.0 / 9.0, -2.0 / 9.0], 1e-15);
-    assert_close(&forward_equals_reverse("softmax", &f, &[&x])[0], &[2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0], 1e-15);
+    assert_close(
+        &forward_equals_reverse("softmax", &f, &[&x])[0],
+        &[2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0],
+        1e-15,
+    );
     // log_softmax: dy = t - Σ s t; v = (1, 0) gives (1 - 1/3, -1/3)
     let g = one(|x| x.log_softmax(-1));
     assert_close(&tangent(&g, &[&x], &[&t(&[1.0, 0.0], &[2])]), &[2.0 / 3.0, -1.0 / 3.0], 1e-15);
@@ -242,11 +246,17 @@ fn cumprod_is_exact_with_zeros() {
     // J = [[1, 0, 0], [x1, x0, 0], [x1x2, x0x2, x0x1]] = [[1, 0, 0], [0, 2, 0], [0, 6, 0]]
     let x = t(&[2.0, 0.0, 3.0], &[3]);
     let f = one(|x| x.cumprod(0));
-    assert_eq!(forward_equals_reverse("cumprod one zero", &f, &[&x])[0], vec![1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 6.0, 0.0]);
+    assert_eq!(
+        forward_equals_reverse("cumprod one zero", &f, &[&x])[0],
+        vec![1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 6.0, 0.0]
+    );
     assert_eq!(tangent(&f, &[&x], &[&t(&[1.0, 1.0, 1.0], &[3])]), vec![1.0, 2.0, 6.0]);
     // reversed: y = (x0x1x2, x1x2, x2): J = [[x1x2, x0x2, x0x1], [0, x2, x1], [0, 0, 1]]
     let r = one(|x| x.cumprod_reverse(0));
-    assert_eq!(forward_equals_reverse("cumprod_reverse", &r, &[&x])[0], vec![0.0, 6.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 1.0]);
+    assert_eq!(
+        forward_equals_reverse("cumprod_reverse", &r, &[&x])[0],
+        vec![0.0, 6.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 1.0]
+    );
     let m = t(&[0.5, 0.0, 2.0, -1.0, 0.0, 0.0, 3.0, 1.5], &[2, 4]);
     forward_equals_reverse("cumprod dim 1", &one(|x| x.cumprod(1)), &[&m]);
     forward_equals_reverse("cumprod dim 0", &one(|x| x.cumprod(0)), &[&m]);

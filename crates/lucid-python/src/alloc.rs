@@ -20,15 +20,27 @@ pub struct LucidAlloc;
 
 unsafe impl GlobalAlloc for LucidAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= HUGE { System.alloc(layout) } else { MiMalloc.alloc(layout) }
+        if layout.size() >= HUGE {
+            System.alloc(layout)
+        } else {
+            MiMalloc.alloc(layout)
+        }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= HUGE { System.alloc_zeroed(layout) } else { MiMalloc.alloc_zeroed(layout) }
+        if layout.size() >= HUGE {
+            System.alloc_zeroed(layout)
+        } else {
+            MiMalloc.alloc_zeroed(layout)
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if layout.size() >= HUGE { System.dealloc(ptr, layout) } else { MiMalloc.dealloc(ptr, layout) }
+        if layout.size() >= HUGE {
+            System.dealloc(ptr, layout)
+        } else {
+            MiMalloc.dealloc(ptr, layout)
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {

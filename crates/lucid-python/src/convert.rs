@@ -27,9 +27,7 @@ pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         Ok(a) => format!("a NumPy array of dtype {}", a.dtype()),
         Err(_) => format!("{}", arr.get_type().name()?),
     };
-    Err(PyTypeError::new_err(format!(
-        "tensor: cannot convert {desc}; expected float32, float64, int64 or bool data"
-    )))
+    Err(PyTypeError::new_err(format!("tensor: cannot convert {desc}; expected float32, float64, int64 or bool data")))
 }
 
 /// A tensor's data as a new NumPy array.

@@ -55,9 +55,9 @@ pub fn parse(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
         "float64" | "double" => Ok(DType::F64),
         "int64" | "long" | "int" => Ok(DType::I64),
         "bool" => Ok(DType::Bool),
-        other => Err(PyTypeError::new_err(format!(
-            "unsupported dtype {other}; lucid has float32, float64, int64 and bool"
-        ))),
+        other => {
+            Err(PyTypeError::new_err(format!("unsupported dtype {other}; lucid has float32, float64, int64 and bool")))
+        }
     }
 }
 

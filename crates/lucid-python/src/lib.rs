@@ -14,8 +14,8 @@ mod convert;
 mod dtype;
 mod errors;
 mod ops;
-mod ops_linalg;
 mod ops_index;
+mod ops_linalg;
 mod ops_math;
 mod tensor;
 

@@ -18,7 +18,10 @@ fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
                 return Ok(Some(vec![i]));
             }
             d.extract::<Vec<isize>>().map(Some).map_err(|_| {
-                PyTypeError::new_err(format!("dim must be an int, a tuple of ints or None, got {}", d.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+                PyTypeError::new_err(format!(
+                    "dim must be an int, a tuple of ints or None, got {}",
+                    d.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                ))
             })
         }
     }
@@ -37,12 +40,17 @@ fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
 
 /// Tensors from a Python sequence of tensors.
 fn tensor_list(seq: &Bound<'_, PyAny>, op: &str) -> PyResult<Vec<Tensor>> {
-    let seq = seq.downcast::<PySequence>().map_err(|_| PyTypeError::new_err(format!("{op}: expected a sequence of tensors")))?;
+    let seq = seq
+        .downcast::<PySequence>()
+        .map_err(|_| PyTypeError::new_err(format!("{op}: expected a sequence of tensors")))?;
     let mut out = Vec::new();
     for (i, item) in seq.try_iter()?.enumerate() {
         let item = item?;
         let t = item.downcast::<PyTensor>().map_err(|_| {
-            PyTypeError::new_err(format!("{op}: expected a sequence of tensors, element {i} is {}", item.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+            PyTypeError::new_err(format!(
+                "{op}: expected a sequence of tensors, element {i} is {}",
+                item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
         })?;
         out.push(t.borrow().inner.clone());
     }

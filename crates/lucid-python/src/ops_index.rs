@@ -30,8 +30,9 @@ fn int_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
     if let Ok(i) = obj.extract::<isize>() {
         return Ok(vec![i]);
     }
-    obj.extract::<Vec<isize>>()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be an int or a sequence of ints, got {}", type_name(obj))))
+    obj.extract::<Vec<isize>>().map_err(|_| {
+        PyTypeError::new_err(format!("{what} must be an int or a sequence of ints, got {}", type_name(obj)))
+    })
 }
 
 fn sizes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> {
@@ -62,7 +63,12 @@ fn index_tensor(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
                 arr.getattr("dtype")?.str()?
             )))
         }
-        _ => return Err(PyTypeError::new_err(format!("{op}: expected a tensor, list or array of indices, got {}", type_name(obj)))),
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "{op}: expected a tensor, list or array of indices, got {}",
+                type_name(obj)
+            )))
+        }
     };
     from_numpy(&arr)
 }
@@ -156,11 +162,19 @@ impl PyTensor {
     /// Views of consecutive pieces along `dim`: of `split_size_or_sections` entries each
     /// (an int; the last may be shorter) or of the listed sizes.
     #[pyo3(signature = (split_size_or_sections, dim = 0))]
-    fn split<'py>(&self, py: Python<'py>, split_size_or_sections: &Bound<'py, PyAny>, dim: isize) -> PyResult<Bound<'py, PyTuple>> {
+    fn split<'py>(
+        &self,
+        py: Python<'py>,
+        split_size_or_sections: &Bound<'py, PyAny>,
+        dim: isize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
         let pieces = if split_size_or_sections.is_instance_of::<PyBool>() {
-            return Err(PyTypeError::new_err("split: split_size_or_sections must be an int or a sequence of ints, got bool"));
+            return Err(PyTypeError::new_err(
+                "split: split_size_or_sections must be an int or a sequence of ints, got bool",
+            ));
         } else if let Ok(n) = split_size_or_sections.extract::<isize>() {
-            let n = usize::try_from(n).map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
+            let n = usize::try_from(n)
+                .map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
             self.inner.split(n, dim)
         } else {
             self.inner.split_sizes(&sizes(split_size_or_sections, "split: sections")?, dim)
@@ -171,7 +185,8 @@ impl PyTensor {
     /// At most `chunks` views of `ceil(size / chunks)` entries along `dim`.
     #[pyo3(signature = (chunks, dim = 0))]
     fn chunk<'py>(&self, py: Python<'py>, chunks: isize, dim: isize) -> PyResult<Bound<'py, PyTuple>> {
-        let n = usize::try_from(chunks).map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
+        let n = usize::try_from(chunks)
+            .map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
         tuple_of(py, self.inner.chunk(n, dim).py()?)
     }
 
@@ -188,7 +203,9 @@ impl PyTensor {
     /// Out-of-place scatter-add: `self` plus `src` added at the positions `index`
     /// addresses along `dim` (repeats add up); differentiable in `self` and `src`.
     fn scatter_add(&self, dim: isize, index: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        let src = src.downcast::<PyTensor>().map_err(|_| PyTypeError::new_err(format!("scatter_add: src must be a Tensor, got {}", type_name(src))))?;
+        let src = src
+            .downcast::<PyTensor>()
+            .map_err(|_| PyTypeError::new_err(format!("scatter_add: src must be a Tensor, got {}", type_name(src))))?;
         wrap(self.inner.scatter_add(dim, &index_tensor(index, "scatter_add")?, &src.borrow().inner))
     }
 
@@ -196,12 +213,20 @@ impl PyTensor {
     /// index's shape) written where `index` points along `dim`; where positions repeat
     /// the last write wins. Differentiable in `self` and `src`.
     #[pyo3(signature = (dim, index, src = None, value = None))]
-    fn scatter(&self, dim: isize, index: &Bound<'_, PyAny>, src: Option<&Bound<'_, PyAny>>, value: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+    fn scatter(
+        &self,
+        dim: isize,
+        index: &Bound<'_, PyAny>,
+        src: Option<&Bound<'_, PyAny>>,
+        value: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
         let index = index_tensor(index, "scatter")?;
         let src = match (src, value) {
             (Some(s), None) | (None, Some(s)) => match s.downcast::<PyTensor>() {
                 Ok(t) => t.borrow().inner.clone(),
-                Err(_) => operand(s, &self.inner, "scatter")?.to_dtype(self.inner.dtype()).py()?.expand(index.shape()).py()?,
+                Err(_) => {
+                    operand(s, &self.inner, "scatter")?.to_dtype(self.inner.dtype()).py()?.expand(index.shape()).py()?
+                }
             },
             _ => return Err(PyTypeError::new_err("scatter: pass exactly one of src and value")),
         };

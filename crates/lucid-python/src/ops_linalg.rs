@@ -121,8 +121,11 @@ fn einsum(equation: &str, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         }
         _ => operands.iter().collect(),
     };
-    let tensors: Vec<Tensor> =
-        items.iter().enumerate().map(|(i, o)| tensor_arg(o, "einsum", &format!("operand {i}"))).collect::<PyResult<_>>()?;
+    let tensors: Vec<Tensor> = items
+        .iter()
+        .enumerate()
+        .map(|(i, o)| tensor_arg(o, "einsum", &format!("operand {i}")))
+        .collect::<PyResult<_>>()?;
     wrap(core_einsum(equation, &tensors))
 }
 

@@ -45,7 +45,13 @@ static MAX_RESULT: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 static MIN_RESULT: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
 /// `(values, indices)` as a named tuple, like PyTorch's `torch.return_types.max`.
-fn values_indices(py: Python<'_>, cell: &'static GILOnceCell<Py<PyAny>>, name: &str, values: Tensor, indices: Tensor) -> PyResult<PyObject> {
+fn values_indices(
+    py: Python<'_>,
+    cell: &'static GILOnceCell<Py<PyAny>>,
+    name: &str,
+    values: Tensor,
+    indices: Tensor,
+) -> PyResult<PyObject> {
     let cls = cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         let kwargs = PyDict::new(py);
         kwargs.set_item("module", "lucid")?;
@@ -86,7 +92,12 @@ fn correction_of(op: &str, unbiased: Option<bool>, correction: Option<f64>) -> P
 }
 
 /// var/std: PyTorch's `x.var(False)` passes `unbiased` in the place of `dim`.
-fn var_args(op: &str, dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, correction: Option<f64>) -> PyResult<(Option<Vec<isize>>, f64)> {
+fn var_args(
+    op: &str,
+    dim: Option<&Bound<'_, PyAny>>,
+    unbiased: Option<bool>,
+    correction: Option<f64>,
+) -> PyResult<(Option<Vec<isize>>, f64)> {
     if let Some(d) = dim.filter(|d| d.is_instance_of::<PyBool>()) {
         if unbiased.is_some() {
             return Err(PyTypeError::new_err(format!("{op}: dim must be an int, a tuple of ints or None, got bool")));
@@ -274,7 +285,11 @@ impl PyTensor {
             None => 2.0,
             Some(p) if p.is_instance_of::<PyString>() => match p.extract::<String>()?.as_str() {
                 "fro" => 2.0,
-                other => return Err(PyValueError::new_err(format!("norm: p={other:?} is not supported; use a number >= 1, inf, -inf or 'fro'"))),
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "norm: p={other:?} is not supported; use a number >= 1, inf, -inf or 'fro'"
+                    )))
+                }
             },
             Some(p) => p.extract::<f64>().map_err(|_| PyTypeError::new_err("norm: p must be a number or 'fro'"))?,
         };
@@ -285,14 +300,26 @@ impl PyTensor {
     /// Variance over `dim` with `correction` (default 1, Bessel's); `unbiased=False`
     /// means correction 0.
     #[pyo3(signature = (dim = None, unbiased = None, keepdim = false, *, correction = None))]
-    fn var(&self, dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, keepdim: bool, correction: Option<f64>) -> PyResult<PyTensor> {
+    fn var(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        unbiased: Option<bool>,
+        keepdim: bool,
+        correction: Option<f64>,
+    ) -> PyResult<PyTensor> {
         let (d, c) = var_args("var", dim, unbiased, correction)?;
         wrap(self.inner.var(d.as_deref(), c, keepdim))
     }
 
     /// Standard deviation over `dim`; arguments as `var`.
     #[pyo3(signature = (dim = None, unbiased = None, keepdim = false, *, correction = None))]
-    fn std(&self, dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, keepdim: bool, correction: Option<f64>) -> PyResult<PyTensor> {
+    fn std(
+        &self,
+        dim: Option<&Bound<'_, PyAny>>,
+        unbiased: Option<bool>,
+        keepdim: bool,
+        correction: Option<f64>,
+    ) -> PyResult<PyTensor> {
         let (d, c) = var_args("std", dim, unbiased, correction)?;
         wrap(self.inner.std(d.as_deref(), c, keepdim))
     }

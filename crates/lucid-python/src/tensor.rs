@@ -43,9 +43,16 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
         } else if let Ok(s) = p.downcast::<PySlice>() {
             let get = |name: &str| -> PyResult<Option<isize>> {
                 let v = s.getattr(name)?;
-                if v.is_none() { Ok(None) } else { Ok(Some(v.extract::<isize>().map_err(|_| {
-                    PyTypeError::new_err(format!("slice indices must be integers or None, got {}", v.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
-                })?)) }
+                if v.is_none() {
+                    Ok(None)
+                } else {
+                    Ok(Some(v.extract::<isize>().map_err(|_| {
+                        PyTypeError::new_err(format!(
+                            "slice indices must be integers or None, got {}",
+                            v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                        ))
+                    })?))
+                }
             };
             let step = get("step")?.unwrap_or(1);
             items.push(IndexItem::Slice { start: get("start")?, stop: get("stop")?, step });
@@ -53,7 +60,10 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
             return Ok(None);
         } else if let Ok(i) = p.extract::<isize>() {
             items.push(IndexItem::Int(i));
-        } else if p.downcast::<PyTensor>().is_ok() || p.downcast::<pyo3::types::PyList>().is_ok() || p.downcast::<numpy::PyUntypedArray>().is_ok() {
+        } else if p.downcast::<PyTensor>().is_ok()
+            || p.downcast::<pyo3::types::PyList>().is_ok()
+            || p.downcast::<numpy::PyUntypedArray>().is_ok()
+        {
             return Ok(None);
         } else {
             return Err(PyIndexError::new_err(format!(
@@ -147,7 +157,12 @@ impl PyTensor {
         to_numpy(py, &self.inner)
     }
     #[pyo3(signature = (dtype = None, copy = None))]
-    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
         let a = to_numpy(py, &self.inner)?;
         match dtype {
@@ -209,7 +224,13 @@ impl PyTensor {
     /// Accumulate the gradient of this tensor into the `.grad` of every leaf that
     /// requires grad. `gradient` is required for tensors with more than one element.
     #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
-    fn backward(&self, py: Python<'_>, gradient: Option<PyRef<'_, PyTensor>>, retain_graph: Option<bool>, create_graph: bool) -> PyResult<()> {
+    fn backward(
+        &self,
+        py: Python<'_>,
+        gradient: Option<PyRef<'_, PyTensor>>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+    ) -> PyResult<()> {
         let g = gradient.map(|g| g.inner.clone());
         let out = self.inner.clone();
         let retain = retain_graph.unwrap_or(create_graph);

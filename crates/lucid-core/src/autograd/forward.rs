@@ -20,7 +20,12 @@ impl Plan {
     /// Push `tangents` (one per target of the plan, `None` for zero) forward to the
     /// roots. Returns one tangent per root, `None` where no target reaches it.
     /// Tangents record a graph iff `create_graph`.
-    pub fn run_forward(&self, tangents: Vec<Option<Cot>>, batch: usize, create_graph: bool) -> Result<Vec<Option<Tensor>>> {
+    pub fn run_forward(
+        &self,
+        tangents: Vec<Option<Cot>>,
+        batch: usize,
+        create_graph: bool,
+    ) -> Result<Vec<Option<Tensor>>> {
         let _mode = set_grad_enabled(create_graph);
         let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
         for (t, slot) in tangents.into_iter().zip(&self.target_slots) {
@@ -40,22 +45,23 @@ impl Plan {
                 continue;
             }
             if node.released.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(Error::graph("jvp", format!("the graph was freed by an earlier backward (at {})", node.op.name())));
+                return Err(Error::graph(
+                    "jvp",
+                    format!("the graph was freed by an earlier backward (at {})", node.op.name()),
+                ));
             }
             let structured = diag_jvp(&node.op, &node.inputs, &step.tensor, &ins).transpose()?;
             slots[i] = match structured {
                 Some(t) => t,
                 None => {
-                    let dense: Vec<Option<Tensor>> = ins.into_iter().map(|t| t.map(Cot::dense).transpose()).collect::<Result<_>>()?;
+                    let dense: Vec<Option<Tensor>> =
+                        ins.into_iter().map(|t| t.map(Cot::dense).transpose()).collect::<Result<_>>()?;
                     let t = node.op.rule().jvp(&node.inputs, &step.tensor, &dense, batch)?;
                     t.map(|t| fit(t, batch, &dense, step.tensor.shape())).transpose()?.map(Cot::Dense)
                 }
             };
         }
-        self.root_slots
-            .iter()
-            .map(|s| s.and_then(|s| slots[s].clone()).map(Cot::dense).transpose())
-            .collect()
+        self.root_slots.iter().map(|s| s.and_then(|s| slots[s].clone()).map(Cot::dense).transpose()).collect()
     }
 }
 
@@ -63,7 +69,11 @@ impl Plan {
 fn fit(t: Tensor, batch: usize, tangents: &[Option<Tensor>], out_shape: &[usize]) -> Result<Tensor> {
     let batch_shape = tangents.iter().flatten().next().map(|t| t.shape()[..batch].to_vec()).unwrap_or_default();
     let want = batched(&batch_shape, out_shape);
-    if t.shape() == want.as_slice() { Ok(t) } else { t.expand(&want) }
+    if t.shape() == want.as_slice() {
+        Ok(t)
+    } else {
+        t.expand(&want)
+    }
 }
 
 /// Pad a tangent of `x` (shape `batch + x.shape`) with size-1 dims after the batch so
@@ -73,7 +83,7 @@ pub(crate) fn align(t: &Tensor, batch: usize, x: &Tensor, out_ndim: usize) -> Re
         return Ok(t.clone());
     }
     let mut shape = t.shape()[..batch].to_vec();
-    shape.extend(std::iter::repeat(1).take(out_ndim - x.ndim()));
+    shape.extend(std::iter::repeat_n(1, out_ndim - x.ndim()));
     shape.extend_from_slice(x.shape());
     t.reshape_exact(&shape)
 }
@@ -82,7 +92,13 @@ pub(crate) fn align(t: &Tensor, batch: usize, x: &Tensor, out_ndim: usize) -> Re
 /// (before broadcasting), hence self-adjoint: the VJP rule applied to the aligned
 /// tangent is the JVP, summed over inputs. The result takes the output's dtype (a cast
 /// converts tangents forward where its VJP converts cotangents back).
-pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(rule: &R, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
+    rule: &R,
+    inputs: &[Tensor],
+    out: &Tensor,
+    tangents: &[Option<Tensor>],
+    batch: usize,
+) -> Result<Option<Tensor>> {
     let mut total: Option<Tensor> = None;
     for (k, t) in tangents.iter().enumerate() {
         let Some(t) = t else { continue };
@@ -109,7 +125,13 @@ pub fn transposition_fallbacks() -> usize {
 
 /// The JVP of any rule by transposing its VJP: the VJP is linear in the cotangent `u`,
 /// so `∂/∂u Σ_k ⟨vjp_k(u), t_k⟩ = J t` exactly (one extra small reverse sweep).
-pub(crate) fn jvp_by_transposition<R: Rule + ?Sized>(rule: &R, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+pub(crate) fn jvp_by_transposition<R: Rule + ?Sized>(
+    rule: &R,
+    inputs: &[Tensor],
+    out: &Tensor,
+    tangents: &[Option<Tensor>],
+    batch: usize,
+) -> Result<Option<Tensor>> {
     FALLBACKS.fetch_add(1, Ordering::Relaxed);
     let create_graph = super::is_grad_enabled();
     let Some(first) = tangents.iter().flatten().next() else { return Ok(None) };
@@ -132,6 +154,7 @@ pub(crate) fn jvp_by_transposition<R: Rule + ?Sized>(rule: &R, inputs: &[Tensor]
     };
     let Some(s) = s.filter(Tensor::requires_grad) else { return Ok(None) };
     let seed = Tensor::ones(&[], s.dtype());
-    let jt = Plan::new(std::slice::from_ref(&s), std::slice::from_ref(&u)).run(&[Some(seed)], 0, false, create_graph)?;
+    let jt =
+        Plan::new(std::slice::from_ref(&s), std::slice::from_ref(&u)).run(&[Some(seed)], 0, false, create_graph)?;
     Ok(jt.into_iter().next().flatten())
 }

@@ -13,11 +13,10 @@ pub use reverse::{backward, grad, GradOptions, Plan};
 pub use structured::{Cot, DiagCot};
 
 use crate::error::Result;
-use crate::ops::{
-    binary::BinaryOp, index::IndexOp, join::JoinOp, matmul::MatmulOp, reduce::ReduceOp,
-    unary::UnaryOp, view::ViewOp,
-};
 use crate::ops::gather::GatherOp;
+use crate::ops::{
+    binary::BinaryOp, index::IndexOp, join::JoinOp, matmul::MatmulOp, reduce::ReduceOp, unary::UnaryOp, view::ViewOp,
+};
 use crate::tensor::Tensor;
 
 /// A recorded op: one variant per op family; each family's enum and rules live in
@@ -71,7 +70,13 @@ pub(crate) trait Rule {
     /// Elementwise families get it from their VJP (their Jacobian is diagonal, hence
     /// self-adjoint). Any other family that does not override it gets the exact
     /// transposition of its VJP, which costs a small extra reverse sweep per node.
-    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         if self.is_elementwise() {
             forward::elementwise_jvp(self, inputs, out, tangents, batch)
         } else {

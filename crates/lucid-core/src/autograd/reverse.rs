@@ -74,19 +74,17 @@ impl Plan {
             stack.push((r.clone(), 0));
             while let Some((t, next)) = stack.pop() {
                 let inputs: &[Tensor] = t.node().map(|n| n.inputs.as_slice()).unwrap_or(&[]);
-                let found = inputs.iter().enumerate().skip(next).find(|(_, c)| {
-                    c.requires_grad()
-                        && !index.contains_key(&c.id())
-                        && !visiting.contains(&c.id())
-                });
+                let found =
+                    inputs.iter().enumerate().skip(next).find(|(_, c)| {
+                        c.requires_grad() && !index.contains_key(&c.id()) && !visiting.contains(&c.id())
+                    });
                 if let Some((p, child)) = found.map(|(p, c)| (p, c.clone())) {
                     stack.push((t, p + 1));
                     visiting.insert(child.id());
                     stack.push((child, 0));
                     continue;
                 }
-                let need = is_target(&t)
-                    || inputs.iter().any(|c| index.get(&c.id()).is_some_and(|&i| needed[i]));
+                let need = is_target(&t) || inputs.iter().any(|c| index.get(&c.id()).is_some_and(|&i| needed[i]));
                 index.insert(t.id(), post.len());
                 needed.push(need);
                 post.push(t);
@@ -95,12 +93,7 @@ impl Plan {
 
         // Keep the needed tensors, consumers first, and give each a slot.
         let mut slot_of: HashMap<usize, usize> = HashMap::new();
-        let kept: Vec<Tensor> = post
-            .into_iter()
-            .zip(needed)
-            .rev()
-            .filter_map(|(t, need)| need.then_some(t))
-            .collect();
+        let kept: Vec<Tensor> = post.into_iter().zip(needed).rev().filter_map(|(t, need)| need.then_some(t)).collect();
         for (slot, t) in kept.iter().enumerate() {
             slot_of.insert(t.id(), slot);
         }
@@ -119,8 +112,7 @@ impl Plan {
         let mut delivers = vec![Vec::new(); steps.len()];
         let (target_slots, leaves) = match targets {
             Targets::List(ts) => {
-                let slots: Vec<Option<usize>> =
-                    ts.iter().map(|t| slot_of.get(&t.id()).copied()).collect();
+                let slots: Vec<Option<usize>> = ts.iter().map(|t| slot_of.get(&t.id()).copied()).collect();
                 for (k, s) in slots.iter().enumerate() {
                     if let Some(s) = s {
                         delivers[*s].push(k);
@@ -223,7 +215,9 @@ impl Plan {
                     grads
                         .into_iter()
                         .zip(&node.inputs)
-                        .map(|(gi, input)| gi.map(|gi| reduce_to(&gi, batch, input.shape()).map(Cot::Dense)).transpose())
+                        .map(|(gi, input)| {
+                            gi.map(|gi| reduce_to(&gi, batch, input.shape()).map(Cot::Dense)).transpose()
+                        })
                         .collect::<Result<_>>()?
                 }
             };
@@ -257,7 +251,7 @@ impl Plan {
 
 fn accumulate(slot: &mut Option<Cot>, g: Cot) -> Result<()> {
     *slot = Some(match slot.take() {
-        Some(acc) => acc.add(g)?,
+        Some(acc) => acc.plus(g)?,
         None => g,
     });
     Ok(())
@@ -285,10 +279,7 @@ fn seeds_for(op: &'static str, outputs: &[Tensor], grad_outputs: &[Option<Tensor
     let mut seeds = Vec::with_capacity(outputs.len());
     for (k, out) in outputs.iter().enumerate() {
         if !out.requires_grad() {
-            return Err(Error::graph(
-                op,
-                format!("element {k} of outputs does not require grad and has no grad_fn"),
-            ));
+            return Err(Error::graph(op, format!("element {k} of outputs does not require grad and has no grad_fn")));
         }
         let seed = match grad_outputs.get(k).cloned().flatten() {
             Some(g) => {
@@ -302,7 +293,11 @@ fn seeds_for(op: &'static str, outputs: &[Tensor], grad_outputs: &[Option<Tensor
                         ),
                     ));
                 }
-                if g.dtype() != out.dtype() { g.to_dtype(out.dtype())? } else { g }
+                if g.dtype() != out.dtype() {
+                    g.to_dtype(out.dtype())?
+                } else {
+                    g
+                }
             }
             None => {
                 if out.numel() != 1 {
@@ -352,7 +347,9 @@ pub fn grad(
         if let Some(k) = grads.iter().position(Option::is_none) {
             return Err(Error::graph(
                 "grad",
-                format!("input {k} was not used in the graph of the outputs; pass allow_unused=True to get None for it"),
+                format!(
+                    "input {k} was not used in the graph of the outputs; pass allow_unused=True to get None for it"
+                ),
             ));
         }
     }

@@ -50,7 +50,11 @@ impl DiagCot {
         let zeros = Storage::try_full("jacobian", float, &[self.rows, n], 0.0).map_err(|e| {
             Error::argument(
                 "jacobian",
-                format!("{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks", e.message(), self.rows),
+                format!(
+                    "{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks",
+                    e.message(),
+                    self.rows
+                ),
             )
         })?;
         if is_grad_enabled() && self.d.requires_grad() {
@@ -88,7 +92,7 @@ impl Cot {
     }
 
     /// Sum of two cotangents of the same tensor (diagonal when both are, alike).
-    pub fn add(self, other: Cot) -> Result<Cot> {
+    pub fn plus(self, other: Cot) -> Result<Cot> {
         match (self, other) {
             (Cot::Diag(a), Cot::Diag(b)) if a.rows == b.rows && a.offset == b.offset => {
                 Ok(Cot::Diag(DiagCot { d: a.d.add(&b.d)?, rows: a.rows, offset: a.offset }))
@@ -100,7 +104,13 @@ impl Cot {
 
 /// The VJP of `op` for a diagonal cotangent, or `None` when the op has no structured
 /// rule (the sweep then densifies and runs the ordinary rule with batch rank 1).
-pub(crate) fn diag_vjp(op: &Op, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, needs: &[bool]) -> Option<Result<Vec<Option<Cot>>>> {
+pub(crate) fn diag_vjp(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    dc: &DiagCot,
+    needs: &[bool],
+) -> Option<Result<Vec<Option<Cot>>>> {
     let rule: &dyn Rule = op.rule();
     if rule.is_elementwise() {
         return Some(elementwise(rule, inputs, out, dc, needs));
@@ -118,7 +128,12 @@ pub(crate) fn diag_vjp(op: &Op, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, n
 
 /// The tangent of `op`'s output for structured input tangents, or `None` when the op
 /// has no structured rule (the sweep then densifies and runs the ordinary JVP rule).
-pub(crate) fn diag_jvp(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Cot>]) -> Option<Result<Option<Cot>>> {
+pub(crate) fn diag_jvp(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    tangents: &[Option<Cot>],
+) -> Option<Result<Option<Cot>>> {
     let mut diag: Option<&DiagCot> = None;
     for t in tangents.iter().flatten() {
         match (t, diag) {
@@ -129,10 +144,13 @@ pub(crate) fn diag_jvp(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Opt
     }
     let dc = diag?;
     let ds = || -> Vec<Option<Tensor>> {
-        tangents.iter().map(|t| match t {
-            Some(Cot::Diag(a)) => Some(a.d.clone()),
-            _ => None,
-        }).collect()
+        tangents
+            .iter()
+            .map(|t| match t {
+                Some(Cot::Diag(a)) => Some(a.d.clone()),
+                _ => None,
+            })
+            .collect()
     };
     let rule: &dyn Rule = op.rule();
     if rule.is_elementwise() {
@@ -179,7 +197,13 @@ fn scaled_rows(dc: &DiagCot, a: &Tensor) -> Result<Tensor> {
     }
 }
 
-fn elementwise(rule: &dyn Rule, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, needs: &[bool]) -> Result<Vec<Option<Cot>>> {
+fn elementwise(
+    rule: &dyn Rule,
+    inputs: &[Tensor],
+    out: &Tensor,
+    dc: &DiagCot,
+    needs: &[bool],
+) -> Result<Vec<Option<Cot>>> {
     let grads = rule.vjp(inputs, out, &dc.d, 0, needs)?;
     grads
         .into_iter()
@@ -196,4 +220,3 @@ fn elementwise(rule: &dyn Rule, inputs: &[Tensor], out: &Tensor, dc: &DiagCot, n
         })
         .collect()
 }
-

@@ -53,7 +53,14 @@ impl Strategy {
 
 /// Start offsets of consecutive sizes.
 fn offsets(sizes: &[usize]) -> Vec<usize> {
-    sizes.iter().scan(0, |acc, &s| { let o = *acc; *acc += s; Some(o) }).collect()
+    sizes
+        .iter()
+        .scan(0, |acc, &s| {
+            let o = *acc;
+            *acc += s;
+            Some(o)
+        })
+        .collect()
 }
 
 /// Seeds for lines `r0..r1` of the identity over tensors of `sizes` stacked: tensor i
@@ -97,7 +104,9 @@ fn run_blocks<T: Send>(
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let ranges = &ranges;
-                scope.spawn(move || ranges.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    ranges.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>()
+                })
             })
             .collect();
         let mut all = Vec::with_capacity(ranges.len());
@@ -141,7 +150,11 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
         Strategy::Auto => m > n,
     };
     let _mode = set_grad_enabled(opts.create_graph);
-    if forward { by_columns(outputs, inputs, opts, m, n) } else { by_rows(outputs, inputs, opts, m) }
+    if forward {
+        by_columns(outputs, inputs, opts, m, n)
+    } else {
+        by_rows(outputs, inputs, opts, m)
+    }
 }
 
 /// Lines per sweep: everything (or chunk_size) when vectorized; otherwise one block per
@@ -166,12 +179,8 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
     let roots: Vec<Tensor> = live.iter().map(|t| (*t).clone()).collect();
     let plan = Plan::new(&roots, inputs);
     let all_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
-    let (sizes, starts): (Vec<usize>, Vec<usize>) = outputs
-        .iter()
-        .zip(&all_starts)
-        .filter(|(o, _)| o.requires_grad())
-        .map(|(o, &s)| (o.numel(), s))
-        .unzip();
+    let (sizes, starts): (Vec<usize>, Vec<usize>) =
+        outputs.iter().zip(&all_starts).filter(|(o, _)| o.requires_grad()).map(|(o, &s)| (o.numel(), s)).unzip();
     let sweep = |r0: usize, r1: usize| -> Result<Vec<Tensor>> {
         let seeds = identity_seeds(&live, &sizes, &starts, r0, r1);
         let grads = plan.run_cot(seeds, 1, true, opts.create_graph)?;
@@ -195,18 +204,33 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
     inputs
         .iter()
         .zip(rows)
-        .map(|(x, parts)| if parts.is_empty() { Ok(Tensor::zeros(&[0, x.numel()], x.dtype())) } else { concat_rows(parts) })
+        .map(
+            |(x, parts)| {
+                if parts.is_empty() {
+                    Ok(Tensor::zeros(&[0, x.numel()], x.dtype()))
+                } else {
+                    concat_rows(parts)
+                }
+            },
+        )
         .collect()
 }
 
 /// Forward mode: blocks of columns, pushed through the graph by tangent sweeps.
-fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usize, n: usize) -> Result<Vec<Tensor>> {
+fn by_columns(
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+    m: usize,
+    n: usize,
+) -> Result<Vec<Tensor>> {
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
     let plan = Plan::new(&live, inputs);
     let in_refs: Vec<&Tensor> = inputs.iter().collect();
     let sizes: Vec<usize> = inputs.iter().map(Tensor::numel).collect();
     let starts = offsets(&sizes);
-    let dtype = outputs.iter().map(Tensor::dtype).reduce(crate::dtype::DType::promote).unwrap_or(crate::dtype::DType::F64);
+    let dtype =
+        outputs.iter().map(Tensor::dtype).reduce(crate::dtype::DType::promote).unwrap_or(crate::dtype::DType::F64);
     // One block: the columns c0..c1 of J, as a (c1 - c0, m) slab of Jᵀ.
     let sweep = |c0: usize, c1: usize| -> Result<Tensor> {
         let seeds = identity_seeds(&in_refs, &sizes, &starts, c0, c1);
@@ -225,7 +249,11 @@ fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: 
         Tensor::cat(&parts, 1)
     };
     let parallel = worth_threads(opts, &plan, n);
-    let jt = concat_rows(if n == 0 { vec![Tensor::zeros(&[0, m], dtype)] } else { run_blocks(n, block_size(opts, n), parallel, &sweep)? })?;
+    let jt = concat_rows(if n == 0 {
+        vec![Tensor::zeros(&[0, m], dtype)]
+    } else {
+        run_blocks(n, block_size(opts, n), parallel, &sweep)?
+    })?;
     // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
     // data and transposes it back for free).
     let j = jt.t()?;

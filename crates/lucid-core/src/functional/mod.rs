@@ -108,14 +108,23 @@ fn check_vectors(op: &'static str, what: &str, like: &[Tensor], v: &[Tensor]) ->
     }
     for (k, (t, vk)) in like.iter().zip(v).enumerate() {
         if t.shape() != vk.shape() {
-            return Err(Error::shape(op, format!("v[{k}] has shape {:?} but {what} {k} has shape {:?}", vk.shape(), t.shape())));
+            return Err(Error::shape(
+                op,
+                format!("v[{k}] has shape {:?} but {what} {k} has shape {:?}", vk.shape(), t.shape()),
+            ));
         }
     }
     Ok(())
 }
 
 /// Gradients of `outputs` w.r.t. `inputs` for cotangents `v` (zeros for unused inputs).
-pub fn vjp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
+pub fn vjp_from_graph(
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    v: &[Tensor],
+    create_graph: bool,
+    strict: bool,
+) -> Result<Vec<Tensor>> {
     check_vectors("vjp", "output", outputs, v)?;
     if strict {
         check_strict("vjp", outputs, inputs)?;
@@ -129,11 +138,7 @@ pub fn vjp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], creat
         }
     }
     let grads = Plan::new(&roots, inputs).run(&seeds, 0, true, create_graph)?;
-    Ok(grads
-        .into_iter()
-        .zip(inputs)
-        .map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype())))
-        .collect())
+    Ok(grads.into_iter().zip(inputs).map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
 }
 
 /// `(f(x), vᵀ J)`: one reverse sweep.
@@ -148,13 +153,23 @@ where
 
 /// `J v` for tangents `v` of the inputs: one forward (tangent) sweep over the recorded
 /// graph, exact. Outputs the inputs do not reach get zero tangents.
-pub fn jvp_from_graph(outputs: &[Tensor], inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
+pub fn jvp_from_graph(
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    v: &[Tensor],
+    create_graph: bool,
+    strict: bool,
+) -> Result<Vec<Tensor>> {
     check_vectors("jvp", "input", inputs, v)?;
     if strict {
         check_strict("jvp", outputs, inputs)?;
     }
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let seeds: Vec<Option<Cot>> = v.iter().zip(inputs).map(|(vk, x)| vk.to_dtype(x.dtype()).map(|t| Some(Cot::Dense(t)))).collect::<Result<_>>()?;
+    let seeds: Vec<Option<Cot>> = v
+        .iter()
+        .zip(inputs)
+        .map(|(vk, x)| vk.to_dtype(x.dtype()).map(|t| Some(Cot::Dense(t))))
+        .collect::<Result<_>>()?;
     let mut tangents = Plan::new(&live, inputs).run_forward(seeds, 0, create_graph)?.into_iter();
     Ok(outputs
         .iter()
@@ -178,7 +193,10 @@ where
 /// The gradient of a one-element `output` with a graph for differentiating it again.
 fn gradient_with_graph(op: &'static str, output: &Tensor, inputs: &[Tensor], strict: bool) -> Result<Vec<Tensor>> {
     if output.numel() != 1 {
-        return Err(Error::shape(op, format!("the function must return a single-element tensor, got shape {:?}", output.shape())));
+        return Err(Error::shape(
+            op,
+            format!("the function must return a single-element tensor, got shape {:?}", output.shape()),
+        ));
     }
     if strict {
         check_strict(op, std::slice::from_ref(output), inputs)?;
@@ -188,11 +206,7 @@ fn gradient_with_graph(op: &'static str, output: &Tensor, inputs: &[Tensor], str
     }
     let seed = Tensor::ones(output.shape(), output.dtype());
     let grads = Plan::new(std::slice::from_ref(output), inputs).run(&[Some(seed)], 0, true, true)?;
-    Ok(grads
-        .into_iter()
-        .zip(inputs)
-        .map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype())))
-        .collect())
+    Ok(grads.into_iter().zip(inputs).map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
 }
 
 /// NOTE [strict second order]: as in PyTorch, a strict Hessian is the strict Jacobian
@@ -266,7 +280,13 @@ where
 
 /// `vᵀ H` (= `H v`, H being symmetric) of a one-element `output`, by reverse over reverse.
 /// With `strict`, see NOTE [strict second order].
-pub fn hvp_from_graph(output: &Tensor, inputs: &[Tensor], v: &[Tensor], create_graph: bool, strict: bool) -> Result<Vec<Tensor>> {
+pub fn hvp_from_graph(
+    output: &Tensor,
+    inputs: &[Tensor],
+    v: &[Tensor],
+    create_graph: bool,
+    strict: bool,
+) -> Result<Vec<Tensor>> {
     check_vectors("hvp", "input", inputs, v)?;
     let grads = gradient_with_graph("hvp", output, inputs, strict)?;
     let opts = GradOptions { retain_graph: true, create_graph, allow_unused: true };
@@ -291,11 +311,7 @@ pub fn hvp_from_graph(output: &Tensor, inputs: &[Tensor], v: &[Tensor], create_g
         }
     }
     let hv = plan.run(&seeds, 0, opts.retain_graph, opts.create_graph)?;
-    Ok(hv
-        .into_iter()
-        .zip(inputs)
-        .map(|(t, x)| t.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype())))
-        .collect())
+    Ok(hv.into_iter().zip(inputs).map(|(t, x)| t.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
 }
 
 /// `(f(x), H v)` of a scalar function.
@@ -313,7 +329,11 @@ where
 }
 
 fn finish(outputs: Vec<Tensor>, create_graph: bool) -> Vec<Tensor> {
-    if create_graph { outputs } else { outputs.iter().map(Tensor::detach).collect() }
+    if create_graph {
+        outputs
+    } else {
+        outputs.iter().map(Tensor::detach).collect()
+    }
 }
 
 impl Tensor {
@@ -328,4 +348,3 @@ impl Tensor {
         ))
     }
 }
-

@@ -51,10 +51,21 @@ impl Rule for BinaryOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, _batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let (a, b) = (&inputs[0], &inputs[1]);
         let when = |i: usize, f: &dyn Fn() -> Result<Tensor>| -> Result<Option<Tensor>> {
-            if needs[i] { f().map(Some) } else { Ok(None) }
+            if needs[i] {
+                f().map(Some)
+            } else {
+                Ok(None)
+            }
         };
         Ok(match self {
             // d(a+b) = (1, 1)
@@ -77,13 +88,8 @@ impl Rule for BinaryOp {
             // Ties split the cotangent evenly between a and b (PyTorch's choice).
             BinaryOp::Maximum | BinaryOp::Minimum => {
                 let wins = if matches!(self, BinaryOp::Maximum) { a.gt(b)? } else { a.lt(b)? };
-                let share_a = wins
-                    .to_dtype(a.dtype())?
-                    .add(&a.eq(b)?.to_dtype(a.dtype())?.mul_scalar(0.5)?)?;
-                vec![
-                    when(0, &|| g.mul(&share_a))?,
-                    when(1, &|| g.mul(&share_a.neg()?.add_scalar(1.0)?))?,
-                ]
+                let share_a = wins.to_dtype(a.dtype())?.add(&a.eq(b)?.to_dtype(a.dtype())?.mul_scalar(0.5)?)?;
+                vec![when(0, &|| g.mul(&share_a))?, when(1, &|| g.mul(&share_a.neg()?.add_scalar(1.0)?))?]
             }
             // atan2(y, x): d/dy = x/(x²+y²), d/dx = -y/(x²+y²)
             BinaryOp::Atan2 => {
@@ -125,7 +131,13 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     // True division, atan2 and float powers of integers give floats (PyTorch's default float32).
     let int_ok = matches!(
         op,
-        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Maximum | BinaryOp::Minimum | BinaryOp::ClampMin | BinaryOp::ClampMax
+        BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Maximum
+            | BinaryOp::Minimum
+            | BinaryOp::ClampMin
+            | BinaryOp::ClampMax
     );
     if !a.dtype().is_float() && !int_ok {
         a = a.to_dtype(DType::F32)?;
@@ -138,18 +150,74 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let shape = broadcast_shapes(name, a.shape(), b.shape())?;
     let (sa, sb) = (a.storage(), b.storage());
     let data = match op {
-        BinaryOp::Add => zip_storage!(name, sa, sb, &shape, |x, y| x + y, int |x, y| x.wrapping_add(y)),
-        BinaryOp::Sub => zip_storage!(name, sa, sb, &shape, |x, y| x - y, int |x, y| x.wrapping_sub(y)),
-        BinaryOp::Mul => zip_storage!(name, sa, sb, &shape, |x, y| x * y, int |x, y| x.wrapping_mul(y)),
+        BinaryOp::Add => zip_storage!(name, sa, sb, &shape, |x, y| x + y, int | x, y | x.wrapping_add(y)),
+        BinaryOp::Sub => zip_storage!(name, sa, sb, &shape, |x, y| x - y, int | x, y | x.wrapping_sub(y)),
+        BinaryOp::Mul => zip_storage!(name, sa, sb, &shape, |x, y| x * y, int | x, y | x.wrapping_mul(y)),
         BinaryOp::Div => zip_storage!(name, sa, sb, &shape, |x, y| x / y),
         BinaryOp::Pow => zip_storage!(name, sa, sb, &shape, |x, y| x.powf(y)),
         // NaN propagates, as in NumPy's maximum.
-        BinaryOp::Maximum => zip_storage!(name, sa, sb, &shape, |x, y| if x.is_nan() || x > y { x } else if y.is_nan() || y > x { y } else { x }, int |x, y| x.max(y)),
-        BinaryOp::Minimum => zip_storage!(name, sa, sb, &shape, |x, y| if x.is_nan() || x < y { x } else if y.is_nan() || y < x { y } else { x }, int |x, y| x.min(y)),
+        BinaryOp::Maximum => zip_storage!(
+            name,
+            sa,
+            sb,
+            &shape,
+            |x, y| if x.is_nan() || x > y {
+                x
+            } else if y.is_nan() || y > x {
+                y
+            } else {
+                x
+            },
+            int | x,
+            y | x.max(y)
+        ),
+        BinaryOp::Minimum => zip_storage!(
+            name,
+            sa,
+            sb,
+            &shape,
+            |x, y| if x.is_nan() || x < y {
+                x
+            } else if y.is_nan() || y < x {
+                y
+            } else {
+                x
+            },
+            int | x,
+            y | x.min(y)
+        ),
         BinaryOp::Atan2 => zip_storage!(name, sa, sb, &shape, |x, y| x.atan2(y)),
         // NaN in x or in the bound gives NaN, as PyTorch.
-        BinaryOp::ClampMin => zip_storage!(name, sa, sb, &shape, |x, lo| if x.is_nan() || lo.is_nan() { x + lo } else if x >= lo { x } else { lo }, int |x, lo| x.max(lo)),
-        BinaryOp::ClampMax => zip_storage!(name, sa, sb, &shape, |x, hi| if x.is_nan() || hi.is_nan() { x + hi } else if x <= hi { x } else { hi }, int |x, hi| x.min(hi)),
+        BinaryOp::ClampMin => zip_storage!(
+            name,
+            sa,
+            sb,
+            &shape,
+            |x, lo| if x.is_nan() || lo.is_nan() {
+                x + lo
+            } else if x >= lo {
+                x
+            } else {
+                lo
+            },
+            int | x,
+            lo | x.max(lo)
+        ),
+        BinaryOp::ClampMax => zip_storage!(
+            name,
+            sa,
+            sb,
+            &shape,
+            |x, hi| if x.is_nan() || hi.is_nan() {
+                x + hi
+            } else if x <= hi {
+                x
+            } else {
+                hi
+            },
+            int | x,
+            hi | x.min(hi)
+        ),
         BinaryOp::Where(_) => return Err(Error::argument("where", "internal: use where_")),
     }?;
     Ok(Tensor::from_op(data, Op::Binary(op), vec![a, b]))
@@ -273,7 +341,9 @@ fn compare(name: &'static str, a: &Tensor, b: &Tensor, f64cmp: fn(f64, f64) -> b
         (Storage::F32(x), Storage::F32(y)) => zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as f64, q as f64))?,
         (Storage::F64(x), Storage::F64(y)) => zip_broadcast(name, x, y, &shape, f64cmp)?,
         (Storage::I64(x), Storage::I64(y)) => zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as f64, q as f64))?,
-        (Storage::Bool(x), Storage::Bool(y)) => zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as u8 as f64, q as u8 as f64))?,
+        (Storage::Bool(x), Storage::Bool(y)) => {
+            zip_broadcast(name, x, y, &shape, |p, q| f64cmp(p as u8 as f64, q as u8 as f64))?
+        }
         (x, y) => return Err(Error::dtype(name, format!("dtypes {} and {}", x.dtype(), y.dtype()))),
     };
     Ok(Tensor::from_storage(Storage::Bool(data)))

@@ -64,7 +64,14 @@ impl Rule for GatherOp {
         }
     }
 
-    fn vjp(&self, _inputs: &[Tensor], _out: &Tensor, g: &Tensor, _batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        _inputs: &[Tensor],
+        _out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let gx = match self {
             // Take is linear with a 0/1 matrix; its transpose adds each read element's
             // cotangent back where it was read (repeated reads add up).
@@ -77,7 +84,13 @@ impl Rule for GatherOp {
 
     // Both ops are linear, so the JVP applies the same op to the tangent; leading
     // (batch) dims pass through both kernels.
-    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        _inputs: &[Tensor],
+        _out: &Tensor,
+        tangents: &[Option<Tensor>],
+        _batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         Ok(Some(match self {
             // d x[pos] = dx[pos]
@@ -110,7 +123,13 @@ fn take_kernel<T: Clone>(a: &ArcArray<T, IxDyn>, p: &Positions, lead: &[usize]) 
     ArcArray::from_shape_vec(IxDyn(&batched(lead, &p.part)), out).map_err(|e| Error::shape("gather", e.to_string()))
 }
 
-fn put_kernel<T: Clone>(a: &ArcArray<T, IxDyn>, p: &Positions, lead: &[usize], zero: T, add: fn(&T, &T) -> T) -> Result<ArcArray<T, IxDyn>> {
+fn put_kernel<T: Clone>(
+    a: &ArcArray<T, IxDyn>,
+    p: &Positions,
+    lead: &[usize],
+    zero: T,
+    add: fn(&T, &T) -> T,
+) -> Result<ArcArray<T, IxDyn>> {
     let std = a.as_standard_layout();
     let src = std.as_slice().ok_or_else(|| Error::shape("scatter_add", "internal: non-contiguous copy"))?;
     let n_full: usize = p.full.iter().product();
@@ -123,7 +142,8 @@ fn put_kernel<T: Clone>(a: &ArcArray<T, IxDyn>, p: &Positions, lead: &[usize], z
             row[q] = add(&row[q], v);
         }
     }
-    ArcArray::from_shape_vec(IxDyn(&batched(lead, &p.full)), out).map_err(|e| Error::shape("scatter_add", e.to_string()))
+    ArcArray::from_shape_vec(IxDyn(&batched(lead, &p.full)), out)
+        .map_err(|e| Error::shape("scatter_add", e.to_string()))
 }
 
 /// `x[..., pos]` over the trailing `p.full` dims of `x` (any dtype).
@@ -185,7 +205,11 @@ fn along_dim(op: &'static str, shape: &[usize], dim: usize, index: &ArcArray<i64
     if is.len() != shape.len() {
         return Err(Error::shape(
             op,
-            format!("index has {} dims but the input has {} (index shape {is:?}, input shape {shape:?})", is.len(), shape.len()),
+            format!(
+                "index has {} dims but the input has {} (index shape {is:?}, input shape {shape:?})",
+                is.len(),
+                shape.len()
+            ),
         ));
     }
     if let Some(d) = (0..is.len()).find(|&d| d != dim && is[d] > shape[d]) {
@@ -209,7 +233,11 @@ fn along_dim(op: &'static str, shape: &[usize], dim: usize, index: &ArcArray<i64
 
 /// 0-d operands of gather/scatter act as 1-d tensors of one element (as in PyTorch).
 fn as_1d_if_scalar(t: &Tensor) -> Result<Tensor> {
-    if t.ndim() == 0 { t.reshape_exact(&[1]) } else { Ok(t.clone()) }
+    if t.ndim() == 0 {
+        t.reshape_exact(&[1])
+    } else {
+        Ok(t.clone())
+    }
 }
 
 impl Tensor {
@@ -269,7 +297,13 @@ impl Tensor {
     }
 
     /// Positions for scatter/scatter_add and `src` cut to the index's shape.
-    fn scatter_positions(&self, op: &'static str, dim: isize, index: &Tensor, src: &Tensor) -> Result<(Vec<usize>, Tensor)> {
+    fn scatter_positions(
+        &self,
+        op: &'static str,
+        dim: isize,
+        index: &Tensor,
+        src: &Tensor,
+    ) -> Result<(Vec<usize>, Tensor)> {
         let d = normalize_axis(op, dim, self.ndim())?;
         expect_same_dtype(op, "src", self, src)?;
         if self.ndim() == 0 {
@@ -289,7 +323,8 @@ impl Tensor {
         let src = if src.shape() == is {
             src.clone()
         } else {
-            let items: Vec<IndexItem> = is.iter().map(|&n| IndexItem::Slice { start: Some(0), stop: Some(n as isize), step: 1 }).collect();
+            let items: Vec<IndexItem> =
+                is.iter().map(|&n| IndexItem::Slice { start: Some(0), stop: Some(n as isize), step: 1 }).collect();
             src.index(&items)?
         };
         Ok((pos, src))

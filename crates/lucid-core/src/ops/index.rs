@@ -20,7 +20,11 @@ use crate::tensor::Tensor;
 #[derive(Debug, Clone)]
 pub enum IndexItem {
     Int(isize),
-    Slice { start: Option<isize>, stop: Option<isize>, step: isize },
+    Slice {
+        start: Option<isize>,
+        stop: Option<isize>,
+        step: isize,
+    },
     NewAxis,
     Ellipsis,
     /// An int64 tensor (picks entries of one dim; negative values count from the end)
@@ -54,15 +58,24 @@ impl PartialEq for IndexItem {
 pub enum Resolved {
     Index(usize),
     /// `len` elements `start, start + step, …`
-    Range { start: usize, step: isize, len: usize },
+    Range {
+        start: usize,
+        step: isize,
+        len: usize,
+    },
     NewAxis,
 }
 
 #[derive(Debug, Clone)]
 pub enum IndexOp {
-    Slice { items: Vec<Resolved> },
+    Slice {
+        items: Vec<Resolved>,
+    },
     /// Scatter into zeros of `shape` at `items` (the adjoint of `Slice`).
-    SliceBackward { items: Vec<Resolved>, shape: Vec<usize> },
+    SliceBackward {
+        items: Vec<Resolved>,
+        shape: Vec<usize>,
+    },
 }
 
 impl Rule for IndexOp {
@@ -73,7 +86,14 @@ impl Rule for IndexOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, _batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let gx = match self {
             IndexOp::Slice { items } => {
                 let x = &inputs[0];
@@ -89,13 +109,21 @@ impl Rule for IndexOp {
 
     // Both ops are linear, so the JVP applies the same op to the tangent; the items act
     // on the trailing dims and everything in front (batch included) passes through.
-    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        _inputs: &[Tensor],
+        _out: &Tensor,
+        tangents: &[Option<Tensor>],
+        _batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         Ok(Some(match self {
             // d x[items] = dx[items]
             IndexOp::Slice { items } => slice_resolved(t, items, t.ndim() - resolved_in_dims(items))?,
             // d scatter(g into zeros at items) = scatter(dg into zeros at items)
-            IndexOp::SliceBackward { items, shape } => slice_backward(t, items, shape, t.ndim() - resolved_out_dims(items))?,
+            IndexOp::SliceBackward { items, shape } => {
+                slice_backward(t, items, shape, t.ndim() - resolved_out_dims(items))?
+            }
         }))
     }
 }
@@ -163,13 +191,21 @@ fn resolve_slice(start: Option<isize>, stop: Option<isize>, step: isize, n: usiz
             None => default,
             Some(v) => {
                 let v = if v < 0 { v + n } else { v };
-                if step > 0 { v.clamp(0, n) } else { v.clamp(-1, n - 1) }
+                if step > 0 {
+                    v.clamp(0, n)
+                } else {
+                    v.clamp(-1, n - 1)
+                }
             }
         }
     };
     let (s, e) = if step > 0 { (clamp(start, 0), clamp(stop, n)) } else { (clamp(start, n - 1), clamp(stop, -1)) };
     let len = if step > 0 {
-        if e > s { (e - s + step - 1) / step } else { 0 }
+        if e > s {
+            (e - s + step - 1) / step
+        } else {
+            0
+        }
     } else if s > e {
         (s - e + (-step) - 1) / (-step)
     } else {
@@ -218,7 +254,10 @@ fn slice_backward(g: &Tensor, items: &[Resolved], shape: &[usize], lead: usize) 
             let mut zm = $z.view_mut();
             let mut target = zm.slice_mut(info.clone());
             if target.shape() != $a.shape() {
-                return Err(Error::shape("index_backward", format!("cotangent {:?} does not fit slice {:?}", $a.shape(), target.shape())));
+                return Err(Error::shape(
+                    "index_backward",
+                    format!("cotangent {:?} does not fit slice {:?}", $a.shape(), target.shape()),
+                ));
             }
             target.assign($a);
         }};
@@ -260,7 +299,8 @@ impl Tensor {
                 format!("range {start}..{} is out of bounds for dim {d} with size {}", start + len, self.shape()[d]),
             ));
         }
-        let mut items: Vec<Resolved> = self.shape().iter().map(|&n| Resolved::Range { start: 0, step: 1, len: n }).collect();
+        let mut items: Vec<Resolved> =
+            self.shape().iter().map(|&n| Resolved::Range { start: 0, step: 1, len: n }).collect();
         items[d] = Resolved::Range { start, step: 1, len };
         slice_resolved(self, &items, 0)
     }
@@ -290,7 +330,14 @@ impl Tensor {
                 let mut zm = $z.view_mut();
                 let mut target = zm.slice_mut(info.clone());
                 let src = $v.broadcast(target.raw_dim()).ok_or_else(|| {
-                    Error::shape("setitem", format!("value of shape {:?} cannot be broadcast to the indexed shape {:?}", $v.shape(), target.shape()))
+                    Error::shape(
+                        "setitem",
+                        format!(
+                            "value of shape {:?} cannot be broadcast to the indexed shape {:?}",
+                            $v.shape(),
+                            target.shape()
+                        ),
+                    )
                 })?;
                 target.assign(&src);
             }};
@@ -319,13 +366,24 @@ fn wrap_index(i: i64, dim: usize, n: usize) -> Result<usize> {
 /// One entry of an index expression resolved for position arithmetic.
 enum Part {
     /// `len` entries `start + step·i` of input dim `dim` (one output dim).
-    Range { dim: usize, start: usize, step: isize, len: usize },
+    Range {
+        dim: usize,
+        start: usize,
+        step: isize,
+        len: usize,
+    },
     /// One entry of input dim `dim` (no output dim).
-    Fixed { dim: usize, at: usize },
+    Fixed {
+        dim: usize,
+        at: usize,
+    },
     NewAxis,
     /// Advanced: index arrays (in range, non-negative) for some input dims, all
     /// broadcast together with the other advanced parts.
-    Adv { picks: Vec<(usize, ArcArray<i64, IxDyn>)>, shape: Vec<usize> },
+    Adv {
+        picks: Vec<(usize, ArcArray<i64, IxDyn>)>,
+        shape: Vec<usize>,
+    },
 }
 
 /// Output shape and flat row-major positions into `shape` of `x[items]` under NumPy's
@@ -389,7 +447,8 @@ pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<
                     for &v in a.iter() {
                         wrapped.push(wrap_index(v, dim, n)? as i64);
                     }
-                    let arr = ArcArray::from_shape_vec(IxDyn(a.shape()), wrapped).map_err(|e| Error::index("index", e.to_string()))?;
+                    let arr = ArcArray::from_shape_vec(IxDyn(a.shape()), wrapped)
+                        .map_err(|e| Error::index("index", e.to_string()))?;
                     parts.push(Part::Adv { picks: vec![(dim, arr)], shape: a.shape().to_vec() });
                     dim += 1;
                 }
@@ -457,7 +516,13 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
                         _ => None,
                     })
                     .collect();
-                Error::index("index", format!("shape mismatch: indexing tensors could not be broadcast together with shapes {}", shapes.join(", ")))
+                Error::index(
+                    "index",
+                    format!(
+                        "shape mismatch: indexing tensors could not be broadcast together with shapes {}",
+                        shapes.join(", ")
+                    ),
+                )
             })?;
         }
     }
@@ -483,7 +548,8 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
     for (i, p) in parts.iter().enumerate() {
         match p {
             Part::Range { dim, start, step, len } => {
-                let offs = (0..*len as i64).map(|k| (*start as i64 + *step as i64 * k) * strides[*dim] as i64).collect();
+                let offs =
+                    (0..*len as i64).map(|k| (*start as i64 + *step as i64 * k) * strides[*dim] as i64).collect();
                 axes.push((out_shape.len(), offs));
                 out_shape.push(*len);
             }
@@ -517,9 +583,9 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
 
 /// `acc += scale · v` with `v` broadcast to `acc`'s shape.
 fn add_broadcast(acc: &mut ArrayD<i64>, v: &ArcArray<i64, IxDyn>, scale: i64) -> Result<()> {
-    let b = v
-        .broadcast(acc.raw_dim())
-        .ok_or_else(|| Error::index("index", format!("internal: {:?} does not broadcast to {:?}", v.shape(), acc.shape())))?;
+    let b = v.broadcast(acc.raw_dim()).ok_or_else(|| {
+        Error::index("index", format!("internal: {:?} does not broadcast to {:?}", v.shape(), acc.shape()))
+    })?;
     Zip::from(acc).and(&b).for_each(|a, &x| *a += x * scale);
     Ok(())
 }

@@ -3,7 +3,6 @@
 //! The VJP of `cat` hands each input its own slab of the cotangent (a `narrow` at
 //! `batch + dim`); the pieces of a split are slices, differentiable as such.
 
-
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
@@ -22,7 +21,14 @@ impl Rule for JoinOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let JoinOp::Cat { dim } = self;
         let mut offset = 0;
         let mut out = Vec::with_capacity(inputs.len());
@@ -36,7 +42,13 @@ impl Rule for JoinOp {
 
     // d cat(x_1, …, x_k) = cat(dx_1, …, dx_k) along batch + dim, zeros for inputs
     // without a tangent
-    fn jvp(&self, inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         let JoinOp::Cat { dim } = self;
         let Some(first) = tangents.iter().flatten().next() else { return Ok(None) };
         let (lead, dtype) = (&first.shape()[..batch], first.dtype());
@@ -98,7 +110,11 @@ impl Tensor {
             if t.shape() != first.shape() {
                 return Err(Error::shape(
                     "stack",
-                    format!("stack expects each tensor to be equal size, but got {:?} at entry 0 and {:?} at entry {i}", first.shape(), t.shape()),
+                    format!(
+                        "stack expects each tensor to be equal size, but got {:?} at entry 0 and {:?} at entry {i}",
+                        first.shape(),
+                        t.shape()
+                    ),
                 ));
             }
         }
@@ -120,14 +136,21 @@ impl Tensor {
     pub fn roll(&self, shifts: &[isize], dims: &[isize]) -> Result<Tensor> {
         if dims.is_empty() {
             if shifts.len() != 1 {
-                return Err(Error::argument("roll", format!("without dims, shifts must be a single int, got {shifts:?}")));
+                return Err(Error::argument(
+                    "roll",
+                    format!("without dims, shifts must be a single int, got {shifts:?}"),
+                ));
             }
             return self.reshape_exact(&[self.numel()])?.roll(shifts, &[0])?.reshape_exact(self.shape());
         }
         if shifts.len() != dims.len() {
             return Err(Error::argument(
                 "roll",
-                format!("shifts and dims must have the same length, got {} shifts and {} dims", shifts.len(), dims.len()),
+                format!(
+                    "shifts and dims must have the same length, got {} shifts and {} dims",
+                    shifts.len(),
+                    dims.len()
+                ),
             ));
         }
         let mut t = self.clone();
@@ -151,7 +174,10 @@ impl Tensor {
         let d = split_dim("split", self, dim)?;
         let n = self.shape()[d];
         if split_size == 0 && n != 0 {
-            return Err(Error::argument("split", format!("split_size can only be 0 if the dim size is 0, got dim {d} of size {n}")));
+            return Err(Error::argument(
+                "split",
+                format!("split_size can only be 0 if the dim size is 0, got dim {d} of size {n}"),
+            ));
         }
         let count = if split_size == 0 { 1 } else { n.div_ceil(split_size).max(1) };
         (0..count)

@@ -23,9 +23,19 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
     let av: ArrayView<A, IxDyn> = a.broadcast(sh.clone()).ok_or_else(bad)?;
     let bv: ArrayView<B, IxDyn> = b.broadcast(sh).ok_or_else(bad)?;
     let a_std;
-    let av = if av.is_standard_layout() { av } else { a_std = materialize(&av); a_std.view() };
+    let av = if av.is_standard_layout() {
+        av
+    } else {
+        a_std = materialize(&av);
+        a_std.view()
+    };
     let b_std;
-    let bv = if bv.is_standard_layout() { bv } else { b_std = materialize(&bv); b_std.view() };
+    let bv = if bv.is_standard_layout() {
+        bv
+    } else {
+        b_std = materialize(&bv);
+        b_std.view()
+    };
     Ok(Zip::from(&av).and(&bv).map_collect(|x, y| f(x.clone(), y.clone())).into_shared())
 }
 
@@ -151,7 +161,11 @@ macro_rules! zip_storage {
 
 /// Reshape in row-major order, sharing the buffer when the layout allows it and
 /// copying to standard layout otherwise (transposed views, column-major products).
-pub fn reshape_array<T: Clone>(op: &'static str, a: &ArcArray<T, IxDyn>, shape: &[usize]) -> Result<ArcArray<T, IxDyn>> {
+pub fn reshape_array<T: Clone>(
+    op: &'static str,
+    a: &ArcArray<T, IxDyn>,
+    shape: &[usize],
+) -> Result<ArcArray<T, IxDyn>> {
     let a = if a.is_standard_layout() { a.clone() } else { materialize(&a.view()).into_shared() };
     a.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape(op, e.to_string()))
 }
@@ -171,7 +185,7 @@ pub fn concat<T: Clone>(parts: &[ArrayView<'_, T, IxDyn>], axis: usize) -> Resul
         parts.iter().zip(&owned).map(|(p, o)| o.as_ref().map_or_else(|| p.view(), |a| a.view())).collect();
     let total: usize = shape.iter().product();
     let mut out: Vec<T> = Vec::with_capacity(total);
-    let widths: Vec<usize> = std_parts.iter().map(|p| if outer == 0 { 0 } else { p.len() / outer }).collect();
+    let widths: Vec<usize> = std_parts.iter().map(|p| p.len().checked_div(outer).unwrap_or(0)).collect();
     for o in 0..outer {
         for (p, &w) in std_parts.iter().zip(&widths) {
             let s = p.as_slice().ok_or_else(|| Error::shape("cat", "internal: part not contiguous"))?;

@@ -48,7 +48,14 @@ impl Rule for LinalgOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let a = &inputs[0];
         Ok(match self {
             LinalgOp::Diag(op) => return op.vjp(inputs, out, g, batch, needs),
@@ -87,7 +94,8 @@ impl Rule for LinalgOp {
                 let s = p.add(&p.tril(-1)?.mt()?)?.mul_scalar(0.5)?;
                 let lt = out.mt()?;
                 let y = lt.solve_matrix("cholesky backward", &s)?; // L⁻ᵀ S
-                vec![Some(lt.solve_matrix("cholesky backward", &y.mt()?)?.mt()?)] // (L⁻ᵀ (L⁻ᵀ S)ᵀ)ᵀ = L⁻ᵀ S L⁻¹
+                vec![Some(lt.solve_matrix("cholesky backward", &y.mt()?)?.mt()?)]
+                // (L⁻ᵀ (L⁻ᵀ S)ᵀ)ᵀ = L⁻ᵀ S L⁻¹
             }
         })
     }
@@ -95,7 +103,13 @@ impl Rule for LinalgOp {
     // Tangents `t` have shape `batch_shape + x.shape`; the op's own batch dims broadcast
     // right-aligned through matmul and solve, so only an operand with fewer dims than
     // the output needs size-1 dims after the tangent batch (`pad_to`).
-    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         let a = &inputs[0];
         Ok(Some(match (self, &tangents[0]) {
             (LinalgOp::Diag(op), _) => return op.jvp(inputs, out, tangents, batch),
@@ -252,7 +266,11 @@ impl Tensor {
         if self.ndim() != 2 || vec.ndim() != 1 || self.shape()[1] != vec.shape()[0] {
             return Err(Error::shape(
                 "mv",
-                format!("expected a matrix [n, m] and a vector [m], got shapes {:?} and {:?}", self.shape(), vec.shape()),
+                format!(
+                    "expected a matrix [n, m] and a vector [m], got shapes {:?} and {:?}",
+                    self.shape(),
+                    vec.shape()
+                ),
             ));
         }
         self.matmul(vec)
@@ -364,7 +382,11 @@ impl Tensor {
             if b.shape()[b.ndim() - 1] != n {
                 return Err(Error::shape(
                     "solve",
-                    format!("A of shape {:?} cannot solve for B of shape {:?} (B needs {n} rows)", self.shape(), b.shape()),
+                    format!(
+                        "A of shape {:?} cannot solve for B of shape {:?} (B needs {n} rows)",
+                        self.shape(),
+                        b.shape()
+                    ),
                 ));
             }
             return self.solve_matrix("solve", &b.unsqueeze(-1)?)?.squeeze(Some(&[-1]));
@@ -383,7 +405,10 @@ impl Tensor {
         }
         let dt = DType::promote(self.dtype(), b.dtype());
         if !dt.is_float() {
-            return Err(Error::dtype(op, format!("expected floating point tensors, got {} and {}", self.dtype(), b.dtype())));
+            return Err(Error::dtype(
+                op,
+                format!("expected floating point tensors, got {} and {}", self.dtype(), b.dtype()),
+            ));
         }
         let (a, b) = (self.to_dtype(dt)?, b.to_dtype(dt)?);
         let data = match (a.storage(), b.storage()) {
@@ -406,6 +431,10 @@ impl Tensor {
             _ => return Err(Error::dtype("cholesky", "expected a floating point tensor")),
         };
         let l = linalg_op(LinalgOp::Cholesky, data, vec![self.clone()]);
-        if upper { l.mt() } else { Ok(l) }
+        if upper {
+            l.mt()
+        } else {
+            Ok(l)
+        }
     }
 }

@@ -23,7 +23,14 @@ impl Rule for MatmulOp {
 
     // For C = A B: dA = G Bᵀ, dB = Aᵀ G. Leading batch dims of G broadcast through the
     // products; the sweep sums broadcast dims back to each input's shape.
-    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, _batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let (a, b) = (&inputs[0], &inputs[1]);
         let (na, nb) = (a.ndim(), b.ndim());
         let ga = if !needs[0] {
@@ -58,7 +65,13 @@ impl Rule for MatmulOp {
 
     // d(A B) = dA B + A dB. Tangents carry leading batch dims, so the operand with fewer
     // dims gets size-1 dims after the batch to keep matmul's batch broadcasting aligned.
-    fn jvp(&self, inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         let (a, b) = (&inputs[0], &inputs[1]);
         let (na, nb) = (a.ndim(), b.ndim());
         let ta = match &tangents[0] {
@@ -91,7 +104,7 @@ fn pad(t: &Tensor, batch: usize, extra: usize) -> Result<Tensor> {
         return Ok(t.clone());
     }
     let mut shape = t.shape()[..batch].to_vec();
-    shape.extend(std::iter::repeat(1).take(extra));
+    shape.extend(std::iter::repeat_n(1, extra));
     shape.extend_from_slice(&t.shape()[batch..]);
     t.reshape_exact(&shape)
 }
@@ -150,7 +163,10 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
     let (n, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
     let (k2, p) = (sb[sb.len() - 2], sb[sb.len() - 1]);
     if k != k2 {
-        return Err(Error::shape("matmul", format!("shapes {sa:?} and {sb:?} cannot be multiplied ({n}x{k} and {k2}x{p})")));
+        return Err(Error::shape(
+            "matmul",
+            format!("shapes {sa:?} and {sb:?} cannot be multiplied ({n}x{k} and {k2}x{p})"),
+        ));
     }
     if sa.len() == 2 && sb.len() == 2 {
         return Ok(mm2(view2(a)?, view2(b)?).into_dyn().into_shared());
@@ -159,7 +175,11 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
     // A stack of rows times one matrix is one 2-D product.
     if sb.len() == 2 && sa[..sa.len() - 2] == batch[..] {
         let rows: usize = batch.iter().product::<usize>() * n;
-        let a2 = a.as_standard_layout().into_owned().into_shape_with_order((rows, k)).map_err(|e| Error::shape("matmul", e.to_string()))?;
+        let a2 = a
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((rows, k))
+            .map_err(|e| Error::shape("matmul", e.to_string()))?;
         let c = mm2(a2.view(), view2(b)?);
         let mut shape = batch.clone();
         shape.extend([n, p]);
@@ -171,7 +191,10 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         let mut full = batch.clone();
         full.extend([rows, cols]);
         let v = x.broadcast(IxDyn(&full)).ok_or_else(|| Error::shape("matmul", "broadcast failed"))?;
-        v.as_standard_layout().into_owned().into_shape_with_order((nb, rows, cols)).map_err(|e| Error::shape("matmul", e.to_string()))
+        v.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((nb, rows, cols))
+            .map_err(|e| Error::shape("matmul", e.to_string()))
     };
     let (a3, b3) = (stack3(a, n, k)?, stack3(b, k, p)?);
     let mut c = Array::<T, _>::zeros((nb, n, p));
@@ -190,11 +213,17 @@ impl Tensor {
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
         let (na, nb) = (self.ndim(), other.ndim());
         if na == 0 || nb == 0 {
-            return Err(Error::shape("matmul", format!("both arguments need at least 1 dim, got shapes {:?} and {:?}", self.shape(), other.shape())));
+            return Err(Error::shape(
+                "matmul",
+                format!("both arguments need at least 1 dim, got shapes {:?} and {:?}", self.shape(), other.shape()),
+            ));
         }
         let dt = DType::promote(self.dtype(), other.dtype());
         if !dt.is_float() {
-            return Err(Error::dtype("matmul", format!("expected floating point tensors, got {} and {}", self.dtype(), other.dtype())));
+            return Err(Error::dtype(
+                "matmul",
+                format!("expected floating point tensors, got {} and {}", self.dtype(), other.dtype()),
+            ));
         }
         let (a, b) = (self.to_dtype(dt)?, other.to_dtype(dt)?);
         // Promote 1-D operands on the data only; the graph records the original inputs.

@@ -158,7 +158,13 @@ pub fn manual_seed(seed: u64) {
     with_global(|g| *g = Generator::new(seed));
 }
 
-fn float_storage(op: &'static str, dtype: DType, shape: &[usize], f32s: impl FnOnce(usize) -> Vec<f32>, f64s: impl FnOnce(usize) -> Vec<f64>) -> Result<Storage> {
+fn float_storage(
+    op: &'static str,
+    dtype: DType,
+    shape: &[usize],
+    f32s: impl FnOnce(usize) -> Vec<f32>,
+    f64s: impl FnOnce(usize) -> Vec<f64>,
+) -> Result<Storage> {
     let n: usize = shape.iter().product();
     let sh = IxDyn(shape);
     let bad = |e: ndarray::ShapeError| Error::shape(op, e.to_string());
@@ -197,7 +203,8 @@ impl Tensor {
                 v
             })
         };
-        let data = float_storage("randn", dtype, shape, |n| normals(n).into_iter().map(|v| v as f32).collect(), normals)?;
+        let data =
+            float_storage("randn", dtype, shape, |n| normals(n).into_iter().map(|v| v as f32).collect(), normals)?;
         Ok(Tensor::from_storage(data))
     }
 

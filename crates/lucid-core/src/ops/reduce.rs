@@ -18,13 +18,32 @@ use crate::tensor::Tensor;
 #[derive(Debug, Clone)]
 pub enum ReduceOp {
     /// Sum over `axes` (sorted, non-negative).
-    Sum { axes: Vec<usize>, keepdim: bool },
-    Prod { axes: Vec<usize>, keepdim: bool },
-    Amax { axes: Vec<usize>, keepdim: bool },
-    Amin { axes: Vec<usize>, keepdim: bool },
-    LogSumExp { axes: Vec<usize>, keepdim: bool },
+    Sum {
+        axes: Vec<usize>,
+        keepdim: bool,
+    },
+    Prod {
+        axes: Vec<usize>,
+        keepdim: bool,
+    },
+    Amax {
+        axes: Vec<usize>,
+        keepdim: bool,
+    },
+    Amin {
+        axes: Vec<usize>,
+        keepdim: bool,
+    },
+    LogSumExp {
+        axes: Vec<usize>,
+        keepdim: bool,
+    },
     /// `(Σ |x|^p)^(1/p)` for a finite `p ≥ 1`.
-    Norm { p: f64, axes: Vec<usize>, keepdim: bool },
+    Norm {
+        p: f64,
+        axes: Vec<usize>,
+        keepdim: bool,
+    },
 }
 
 impl Rule for ReduceOp {
@@ -39,7 +58,14 @@ impl Rule for ReduceOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
         let gx = match self {
             // d sum(x)/dx = 1 broadcast over the reduced dims
@@ -86,7 +112,13 @@ impl Rule for ReduceOp {
 
     // Each reduction's VJP is `unreduce(g) · w` for an x-shaped weight w, so its JVP
     // (the transpose) is `Σ_axes w ⊙ t`, the reduced axes shifted past the batch dims.
-    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         let x = &inputs[0];
         let (axes, keepdim) = match self {
@@ -181,7 +213,11 @@ fn prod_of_others(x: &Tensor, axes: &[usize]) -> Result<Tensor> {
     others.reshape_exact(moved.shape())?.permute_exact(&inv)
 }
 
-fn sum_kernel<T: Clone + num_traits::Zero>(a: &ArcArray<T, IxDyn>, axes: &[usize], keepdim: bool) -> ArcArray<T, IxDyn> {
+fn sum_kernel<T: Clone + num_traits::Zero>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    keepdim: bool,
+) -> ArcArray<T, IxDyn> {
     let mut r = a.to_owned();
     for &ax in axes.iter().rev() {
         r = r.sum_axis(Axis(ax));
@@ -194,7 +230,12 @@ fn sum_kernel<T: Clone + num_traits::Zero>(a: &ArcArray<T, IxDyn>, axes: &[usize
 
 /// Apply `f` to every lane over the reduced `axes` (moved last and flattened, in
 /// row-major order) and shape the results like a reduction.
-fn reduce_lanes<T: Clone, U>(a: &ArcArray<T, IxDyn>, axes: &[usize], keepdim: bool, f: impl Fn(ArrayView1<'_, T>) -> U) -> Result<ArcArray<U, IxDyn>> {
+fn reduce_lanes<T: Clone, U>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    keepdim: bool,
+    f: impl Fn(ArrayView1<'_, T>) -> U,
+) -> Result<ArcArray<U, IxDyn>> {
     let nd = a.ndim();
     let keep: Vec<usize> = (0..nd).filter(|i| !axes.contains(i)).collect();
     let perm: Vec<usize> = keep.iter().chain(axes).copied().collect();
@@ -203,7 +244,8 @@ fn reduce_lanes<T: Clone, U>(a: &ArcArray<T, IxDyn>, axes: &[usize], keepdim: bo
     let moved = a.view().permuted_axes(IxDyn(&perm));
     let std = moved.as_standard_layout();
     let bad = |e: ndarray::ShapeError| Error::shape("reduce", e.to_string());
-    let rows = std.view().into_shape_with_order(IxDyn(&[outer, n])).map_err(bad)?.into_dimensionality::<Ix2>().map_err(bad)?;
+    let rows =
+        std.view().into_shape_with_order(IxDyn(&[outer, n])).map_err(bad)?.into_dimensionality::<Ix2>().map_err(bad)?;
     let values: Vec<U> = rows.outer_iter().map(f).collect();
     let shape: Vec<usize> = if keepdim {
         (0..nd).map(|i| if axes.contains(&i) { 1 } else { a.shape()[i] }).collect()
@@ -310,7 +352,9 @@ impl Tensor {
         let data = match self.storage() {
             Storage::F32(a) => Storage::F32(reduce_lanes(a, &axes, keepdim, |l| l.iter().fold(1.0, |p, &v| p * v))?),
             Storage::F64(a) => Storage::F64(reduce_lanes(a, &axes, keepdim, |l| l.iter().fold(1.0, |p, &v| p * v))?),
-            Storage::I64(a) => Storage::I64(reduce_lanes(a, &axes, keepdim, |l| l.iter().fold(1i64, |p, &v| p.wrapping_mul(v)))?),
+            Storage::I64(a) => {
+                Storage::I64(reduce_lanes(a, &axes, keepdim, |l| l.iter().fold(1i64, |p, &v| p.wrapping_mul(v)))?)
+            }
             Storage::Bool(_) => return self.to_dtype(DType::I64)?.prod(dims, keepdim),
         };
         Ok(Tensor::from_op(data, Op::Reduce(ReduceOp::Prod { axes, keepdim }), vec![self.clone()]))
@@ -321,7 +365,10 @@ impl Tensor {
         if let Some(&a) = axes.iter().find(|&&a| self.shape()[a] == 0) {
             return Err(Error::shape(
                 name,
-                format!("cannot reduce over dim {a} of size 0 (shape {:?}): the result would have no value", self.shape()),
+                format!(
+                    "cannot reduce over dim {a} of size 0 (shape {:?}): the result would have no value",
+                    self.shape()
+                ),
             ));
         }
         let data = match self.storage() {
@@ -359,7 +406,10 @@ impl Tensor {
             Some(d) => (self.detach(), normalize_axis(name, d, self.ndim())?),
         };
         if x.shape()[axis] == 0 {
-            return Err(Error::shape(name, format!("cannot take the {name} of an empty dim (shape {:?})", self.shape())));
+            return Err(Error::shape(
+                name,
+                format!("cannot take the {name} of an empty dim (shape {:?})", self.shape()),
+            ));
         }
         let keep = keepdim && dim.is_some() && self.ndim() > 0;
         let idx = match x.storage() {

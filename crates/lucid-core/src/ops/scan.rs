@@ -40,7 +40,14 @@ impl Rule for ScanOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, _batch: usize, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         Ok(match *self {
             // d cumsum: each x_k feeds every later y_j, so gx = the reversed cumsum of g
             ScanOp::CumSum { axis, reverse } => vec![Some(scan(g, axis, !reverse, Kind::Sum)?)],
@@ -62,7 +69,13 @@ impl Rule for ScanOp {
     }
 
     // Axes count from the end, so they address tangents with leading batch dims as is.
-    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        _batch: usize,
+    ) -> Result<Option<Tensor>> {
         Ok(match *self {
             // d cumsum = cumsum of the tangent
             ScanOp::CumSum { axis, reverse } => match &tangents[0] {

@@ -13,8 +13,12 @@ use crate::tensor::Tensor;
 #[derive(Debug, Clone)]
 pub enum SoftmaxOp {
     /// Along `axis`, counted from the end (`-1` is the last dim).
-    Softmax { axis: isize },
-    LogSoftmax { axis: isize },
+    Softmax {
+        axis: isize,
+    },
+    LogSoftmax {
+        axis: isize,
+    },
 }
 
 impl Rule for SoftmaxOp {
@@ -25,7 +29,14 @@ impl Rule for SoftmaxOp {
         }
     }
 
-    fn vjp(&self, _inputs: &[Tensor], out: &Tensor, g: &Tensor, _batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        _inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let gx = match *self {
             // y = softmax(x): dy_i/dx_j = y_i (δ_ij - y_j), so gx = y (g - Σ g y)
             SoftmaxOp::Softmax { axis } => out.mul(&g.sub(&g.mul(out)?.sum(Some(&[axis]), true)?)?)?,
@@ -35,7 +46,13 @@ impl Rule for SoftmaxOp {
         Ok(vec![Some(gx)])
     }
 
-    fn jvp(&self, _inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        _inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        _batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         let ty = match *self {
             // dy = y ⊙ (t - Σ y t) (the same symmetric Jacobian as the VJP)

@@ -50,9 +50,14 @@ pub enum UnaryOp {
     /// The standard normal CDF Φ (used by gelu's rule; accurate in the left tail).
     NormalCdf,
     /// `log(1 + e^{βx}) / β`, linear (`x`) where `βx > threshold`.
-    Softplus { beta: f64, threshold: f64 },
+    Softplus {
+        beta: f64,
+        threshold: f64,
+    },
     /// `x Φ(x)`, or its tanh approximation.
-    Gelu { tanh: bool },
+    Gelu {
+        tanh: bool,
+    },
     /// A piecewise-constant function: zero derivative wherever it has one.
     Step(StepFn),
 }
@@ -100,10 +105,9 @@ impl StepFn {
         if let Storage::I64(a) = s {
             return match self {
                 StepFn::Sign => Ok(Storage::I64(a.mapv(i64::signum).into_shared())),
-                StepFn::Round(d) if d < 0 => Err(Error::dtype(
-                    "round",
-                    format!("decimals={d} is not supported for int64 tensors"),
-                )),
+                StepFn::Round(d) if d < 0 => {
+                    Err(Error::dtype("round", format!("decimals={d} is not supported for int64 tensors")))
+                }
                 _ => Ok(s.clone()),
             };
         }
@@ -113,7 +117,13 @@ impl StepFn {
             StepFn::Ceil => map_float!(name, s, |v| v.ceil()),
             StepFn::Round(d) => map_float!(name, s, |v| via_f64(v, |u| round_decimals(u, d))),
             // 0 * v keeps NaN as NaN (and ±0 as ±0)
-            StepFn::Sign => map_float!(name, s, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 * v }),
+            StepFn::Sign => map_float!(name, s, |v| if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0 * v
+            }),
         }
     }
 }
@@ -153,8 +163,13 @@ impl UnaryOp {
                     let p = p as f32;
                     Ok(crate::dtype::Storage::F32(a.mapv(|v| pow_f32(v, p)).into_shared()))
                 }
-                crate::dtype::Storage::F64(a) => Ok(crate::dtype::Storage::F64(a.mapv(|v| pow_f64(v, p)).into_shared())),
-                other => Err(crate::error::Error::dtype(name, format!("expected a floating point tensor, got {}", other.dtype()))),
+                crate::dtype::Storage::F64(a) => {
+                    Ok(crate::dtype::Storage::F64(a.mapv(|v| pow_f64(v, p)).into_shared()))
+                }
+                other => Err(crate::error::Error::dtype(
+                    name,
+                    format!("expected a floating point tensor, got {}", other.dtype()),
+                )),
             },
             UnaryOp::Cast(_) => unreachable_cast(),
             UnaryOp::Reciprocal => map_float!(name, s, |v| v.recip()),
@@ -219,10 +234,18 @@ impl UnaryOp {
 
 /// Integer exponents go through `powi` (exact for x < 0, as users expect of `x**2`).
 fn pow_f64(v: f64, p: f64) -> f64 {
-    if p.fract() == 0.0 && p.abs() <= i32::MAX as f64 { v.powi(p as i32) } else { v.powf(p) }
+    if p.fract() == 0.0 && p.abs() <= i32::MAX as f64 {
+        v.powi(p as i32)
+    } else {
+        v.powf(p)
+    }
 }
 fn pow_f32(v: f32, p: f32) -> f32 {
-    if p.fract() == 0.0 && p.abs() <= i32::MAX as f32 { v.powi(p as i32) } else { v.powf(p) }
+    if p.fract() == 0.0 && p.abs() <= i32::MAX as f32 {
+        v.powi(p as i32)
+    } else {
+        v.powf(p)
+    }
 }
 
 // Cast never reaches `forward`: `to_dtype` converts storage directly.
@@ -239,7 +262,14 @@ impl Rule for UnaryOp {
         true
     }
 
-    fn vjp(&self, inputs: &[Tensor], out: &Tensor, g: &Tensor, _batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        _batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
         let gx = match *self {
             // d(-x) = -1

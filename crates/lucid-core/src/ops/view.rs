@@ -12,8 +12,8 @@ use ndarray::IxDyn;
 use crate::autograd::{Op, Rule};
 use crate::error::{Error, Result};
 use crate::map_storage;
-use crate::ops::kernel::reshape_array;
 use crate::ops::index::{slice_resolved, Resolved};
+use crate::ops::kernel::reshape_array;
 use crate::shape::{batched, broadcast_shapes, normalize_axes, normalize_axis};
 use crate::tensor::Tensor;
 
@@ -34,7 +34,14 @@ impl Rule for ViewOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
         let gx = match self {
             ViewOp::Reshape => g.reshape_exact(&batched(&g.shape()[..batch], x.shape()))?,
@@ -53,7 +60,13 @@ impl Rule for ViewOp {
 
     // Views are linear, so each JVP is the op itself applied to the tangent, with the
     // tangent's batch prefix kept in front.
-    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         let want = batched(&t.shape()[..batch], out.shape());
         Ok(Some(match self {
@@ -97,7 +110,7 @@ impl Tensor {
         }
         let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(i) = infer {
-            if known == 0 || n % known != 0 {
+            if known == 0 || !n.is_multiple_of(known) {
                 return Err(Error::shape("reshape", format!("shape {shape:?} is invalid for input of size {n}")));
             }
             out[i] = n / known;
@@ -228,15 +241,13 @@ impl Tensor {
         }
         let full = broadcast_shapes("expand", self.shape(), shape)?;
         if full != shape {
-            return Err(Error::shape(
-                "expand",
-                format!("cannot expand shape {:?} to {shape:?}", self.shape()),
-            ));
+            return Err(Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())));
         }
         let sh = IxDyn(shape);
-        let data = map_storage!(self.storage(), |a| crate::ops::kernel::materialize(&a
-            .broadcast(sh.clone())
-            .ok_or_else(|| Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())))?)
+        let data =
+            map_storage!(self.storage(), |a| crate::ops::kernel::materialize(&a.broadcast(sh.clone()).ok_or_else(
+                || Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape()))
+            )?)
             .into_shared());
         Ok(Tensor::from_op(data, Op::View(ViewOp::Expand), vec![self.clone()]))
     }

@@ -109,12 +109,8 @@ pub fn grad_jacobian(f: Func<'_>, inputs: &[Tensor]) -> Vec<Vec<f64>> {
                     })
                     .collect();
                 // grad needs every output to require grad: keep the live ones only.
-                let (live_outs, live_gos): (Vec<Tensor>, Vec<Option<Tensor>>) = outs
-                    .iter()
-                    .cloned()
-                    .zip(gos)
-                    .filter(|(o, _)| o.requires_grad())
-                    .unzip();
+                let (live_outs, live_gos): (Vec<Tensor>, Vec<Option<Tensor>>) =
+                    outs.iter().cloned().zip(gos).filter(|(o, _)| o.requires_grad()).unzip();
                 let opts = GradOptions { retain_graph: true, create_graph: false, allow_unused: true };
                 let g = grad(&live_outs, &leaves, &live_gos, opts).expect("grad");
                 for (j, gj) in g.iter().enumerate() {

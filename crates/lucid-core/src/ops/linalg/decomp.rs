@@ -90,7 +90,11 @@ impl<T: Float> Lu<T> {
             return T::zero();
         }
         let d = (0..self.n).fold(T::one(), |acc, i| acc * self.lu[i * self.n + i]);
-        if self.odd_swaps { -d } else { d }
+        if self.odd_swaps {
+            -d
+        } else {
+            d
+        }
     }
 
     /// Solve `A X = B` for a row-major `n × k` right-hand side (nonsingular `A`).
@@ -186,10 +190,7 @@ fn array<T: Float>(op: &'static str, data: Vec<T>, shape: &[usize]) -> Result<Ar
 fn singular(op: &'static str, what: &str, batch: &[usize], i: usize, k: usize) -> Error {
     Error::linalg(
         op,
-        format!(
-            "the {what}{} is singular: pivot {k} of its LU factorization is exactly zero",
-            at_batch(batch, i)
-        ),
+        format!("the {what}{} is singular: pivot {k} of its LU factorization is exactly zero", at_batch(batch, i)),
     )
 }
 
@@ -237,7 +238,8 @@ pub(crate) fn slogdet<T: Float>(a: &ArcArray<T, IxDyn>) -> Result<(ArcArray<T, I
 pub(crate) fn det<T: Float>(a: &ArcArray<T, IxDyn>) -> Result<ArcArray<T, IxDyn>> {
     let (data, batch, n, _) = split(a);
     let count: usize = batch.iter().product();
-    let dets: Vec<T> = if n == 0 { vec![T::one(); count] } else { data.chunks_exact(n * n).map(|m| lu(m, n).det()).collect() };
+    let dets: Vec<T> =
+        if n == 0 { vec![T::one(); count] } else { data.chunks_exact(n * n).map(|m| lu(m, n).det()).collect() };
     array("det", dets, &batch)
 }
 
@@ -266,7 +268,11 @@ fn broadcast_map(from: &[usize], to: &[usize]) -> Vec<usize> {
 
 /// `X = A⁻¹ B` for `A: a_batch + [n, n]` and `B: b_batch + [n, k]`, batch dims
 /// broadcast; each distinct `A` is factored once.
-pub(crate) fn solve<T: Float>(op: &'static str, a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result<ArcArray<T, IxDyn>> {
+pub(crate) fn solve<T: Float>(
+    op: &'static str,
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+) -> Result<ArcArray<T, IxDyn>> {
     let (adata, abatch, n, _) = split(a);
     let bs = b.shape();
     let k = bs[bs.len() - 1];
@@ -309,10 +315,10 @@ pub(crate) fn cholesky_batched<T: Float>(op: &'static str, a: &ArcArray<T, IxDyn
                     return Err(Error::linalg(
                         op,
                         format!(
-                            "the matrix{} is not positive definite: its leading minor of order {} is not positive definite",
-                            at_batch(&batch, i),
-                            j + 1
-                        ),
+                        "the matrix{} is not positive definite: its leading minor of order {} is not positive definite",
+                        at_batch(&batch, i),
+                        j + 1
+                    ),
                     ))
                 }
             }

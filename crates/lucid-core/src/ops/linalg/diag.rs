@@ -37,7 +37,14 @@ impl Rule for DiagOp {
         }
     }
 
-    fn vjp(&self, inputs: &[Tensor], _out: &Tensor, g: &Tensor, batch: usize, _needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        _out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        _needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
         let gx = match *self {
             // reading a diagonal: the cotangent goes back onto that diagonal of zeros
@@ -54,7 +61,13 @@ impl Rule for DiagOp {
 
     // Each op is linear, so its JVP is the op itself applied to the tangent, with its
     // dims shifted past the tangent's batch dims (`tri` works on the last two anyway).
-    fn jvp(&self, _inputs: &[Tensor], _out: &Tensor, tangents: &[Option<Tensor>], batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        _inputs: &[Tensor],
+        _out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         Ok(Some(match *self {
             // d diagonal(X) = diagonal(dX)
@@ -73,14 +86,21 @@ fn diag_geometry(n1: usize, n2: usize, offset: isize) -> (usize, usize, usize) {
     (n1.saturating_sub(r0).min(n2.saturating_sub(c0)), r0, c0)
 }
 
-fn diagonal_kernel<T: Clone>(a: &ArcArray<T, IxDyn>, offset: isize, d1: usize, d2: usize) -> Result<ArcArray<T, IxDyn>> {
+fn diagonal_kernel<T: Clone>(
+    a: &ArcArray<T, IxDyn>,
+    offset: isize,
+    d1: usize,
+    d2: usize,
+) -> Result<ArcArray<T, IxDyn>> {
     let s = a.shape();
     let (len, r0, c0) = diag_geometry(s[d1], s[d2], offset);
     let mut shape: Vec<usize> = (0..s.len()).filter(|&i| i != d1 && i != d2).map(|i| s[i]).collect();
     let last = shape.len();
     if len == 0 {
         shape.push(0);
-        return Array::from_shape_vec(IxDyn(&shape), vec![]).map(|a| a.into_shared()).map_err(|e| Error::shape("diagonal", e.to_string()));
+        return Array::from_shape_vec(IxDyn(&shape), vec![])
+            .map(|a| a.into_shared())
+            .map_err(|e| Error::shape("diagonal", e.to_string()));
     }
     let (hi, lo) = (d1.max(d2), d1.min(d2));
     let parts: Vec<_> = (0..len)
@@ -90,7 +110,9 @@ fn diagonal_kernel<T: Clone>(a: &ArcArray<T, IxDyn>, offset: isize, d1: usize, d
             a.view().index_axis_move(Axis(hi), ihi).index_axis_move(Axis(lo), ilo).insert_axis(Axis(last))
         })
         .collect();
-    ndarray::concatenate(Axis(last), &parts).map(|a| a.into_shared()).map_err(|e| Error::shape("diagonal", e.to_string()))
+    ndarray::concatenate(Axis(last), &parts)
+        .map(|a| a.into_shared())
+        .map_err(|e| Error::shape("diagonal", e.to_string()))
 }
 
 fn scatter_kernel<T: Clone + Default>(
@@ -107,7 +129,10 @@ fn scatter_kernel<T: Clone + Default>(
     if gs[last] != len {
         return Err(Error::shape(
             "diag_embed",
-            format!("a diagonal of length {} does not fit diagonal {offset} of a {n1}x{n2} plane (length {len})", gs[last]),
+            format!(
+                "a diagonal of length {} does not fit diagonal {offset} of a {n1}x{n2} plane (length {len})",
+                gs[last]
+            ),
         ));
     }
     let (hi, lo) = (d1.max(d2), d1.min(d2));
@@ -118,7 +143,10 @@ fn scatter_kernel<T: Clone + Default>(
     for k in 0..len {
         let (i1, i2) = (r0 + k, c0 + k);
         let (ihi, ilo) = if d1 > d2 { (i1, i2) } else { (i2, i1) };
-        out.view_mut().index_axis_move(Axis(hi), ihi).index_axis_move(Axis(lo), ilo).assign(&g.index_axis(Axis(last), k));
+        out.view_mut()
+            .index_axis_move(Axis(hi), ihi)
+            .index_axis_move(Axis(lo), ilo)
+            .assign(&g.index_axis(Axis(last), k));
     }
     Ok(out.into_shared())
 }
@@ -132,7 +160,11 @@ fn tri_kernel<T: Clone + Default>(a: &ArcArray<T, IxDyn>, upper: bool, k: isize)
         .map(|(p, v)| {
             let (i, j) = (((p / n) % m) as isize, (p % n) as isize);
             let keep = if upper { j - i >= k } else { j - i <= k };
-            if keep { v.clone() } else { T::default() }
+            if keep {
+                v.clone()
+            } else {
+                T::default()
+            }
         })
         .collect();
     Array::from_shape_vec(IxDyn(s), data).map(|a| a.into_shared()).map_err(|e| Error::shape("tril", e.to_string()))

@@ -30,7 +30,10 @@ fn parse_term(term: &str, what: &str) -> Result<Vec<Item>> {
             'a'..='z' | 'A'..='Z' => items.push(Item::Letter(c)),
             '.' => {
                 if chars.next() != Some('.') || chars.next() != Some('.') {
-                    return Err(Error::argument("einsum", format!("{what} has a '.' that is not part of an ellipsis '...'")));
+                    return Err(Error::argument(
+                        "einsum",
+                        format!("{what} has a '.' that is not part of an ellipsis '...'"),
+                    ));
                 }
                 if items.contains(&Item::Ellipsis) {
                     return Err(Error::argument("einsum", format!("{what} has more than one ellipsis '...'")));
@@ -69,7 +72,8 @@ fn sum_out(t: Tensor, labels: Vec<Label>, drop: impl Fn(Label) -> bool) -> Resul
 /// Take diagonals until no subscript repeats within the operand (`ii -> i`).
 fn diagonalize(mut t: Tensor, mut labels: Vec<Label>) -> Result<(Tensor, Vec<Label>)> {
     loop {
-        let repeat = (0..labels.len()).find_map(|i| (i + 1..labels.len()).find(|&j| labels[j] == labels[i]).map(|j| (i, j)));
+        let repeat =
+            (0..labels.len()).find_map(|i| (i + 1..labels.len()).find(|&j| labels[j] == labels[i]).map(|j| (i, j)));
         let Some((i, j)) = repeat else { return Ok((t, labels)) };
         t = t.diagonal(0, i as isize, j as isize)?;
         let l = labels[i];
@@ -140,8 +144,11 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
             format!("equation {equation:?} has {} operand(s) but {} tensor(s) were given", terms.len(), operands.len()),
         ));
     }
-    let parsed: Vec<Vec<Item>> =
-        terms.iter().enumerate().map(|(i, t)| parse_term(t, &format!("the subscripts of operand {i}"))).collect::<Result<_>>()?;
+    let parsed: Vec<Vec<Item>> = terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| parse_term(t, &format!("the subscripts of operand {i}")))
+        .collect::<Result<_>>()?;
 
     // Ellipsis ranks, then each operand's labels with its ellipsis spelled out.
     let mut ell_ranks = Vec::with_capacity(operands.len());
@@ -151,7 +158,12 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         if letters > t.ndim() || (!has_ell && letters != t.ndim()) {
             return Err(Error::shape(
                 "einsum",
-                format!("operand {i} has {} dims (shape {:?}) but its subscripts {:?} name {letters}", t.ndim(), t.shape(), terms[i]),
+                format!(
+                    "operand {i} has {} dims (shape {:?}) but its subscripts {:?} name {letters}",
+                    t.ndim(),
+                    t.shape(),
+                    terms[i]
+                ),
             ));
         }
         ell_ranks.push(t.ndim() - letters);
@@ -184,7 +196,11 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
                 Some(m) => {
                     return Err(Error::shape(
                         "einsum",
-                        format!("{} has size {m} elsewhere but size {n} in operand {i} (shape {:?})", label_name(l), t.shape()),
+                        format!(
+                            "{} has size {m} elsewhere but size {n} in operand {i} (shape {:?})",
+                            label_name(l),
+                            t.shape()
+                        ),
                     ))
                 }
             }
@@ -199,10 +215,16 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
                     Item::Letter(c) => {
                         let l = c as Label;
                         if out.contains(&l) {
-                            return Err(Error::argument("einsum", format!("output subscript '{c}' appears more than once")));
+                            return Err(Error::argument(
+                                "einsum",
+                                format!("output subscript '{c}' appears more than once"),
+                            ));
                         }
                         if !labels.iter().any(|ls| ls.contains(&l)) {
-                            return Err(Error::argument("einsum", format!("output subscript '{c}' does not appear in any operand")));
+                            return Err(Error::argument(
+                                "einsum",
+                                format!("output subscript '{c}' does not appear in any operand"),
+                            ));
                         }
                         out.push(l);
                     }
@@ -231,7 +253,8 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         if full != t.shape() {
             t = t.expand(&full)?;
         }
-        let elsewhere = |l: Label| output.contains(&l) || labels.iter().enumerate().any(|(j, o)| j != i && o.contains(&l));
+        let elsewhere =
+            |l: Label| output.contains(&l) || labels.iter().enumerate().any(|(j, o)| j != i && o.contains(&l));
         prepared.push(sum_out(t, ls, |l| !elsewhere(l))?);
     }
 
