@@ -20,6 +20,15 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
 ) -> Result<ArcArray<C, IxDyn>> {
     let sh = IxDyn(shape);
     let bad = || Error::shape(op, format!("shapes {:?} and {:?} cannot be broadcast together", a.shape(), b.shape()));
+    // A one-element operand (a scalar constant in most rules) is a closure constant.
+    if b.len() == 1 && a.shape() == shape {
+        let y = b.iter().next().cloned().ok_or_else(bad)?;
+        return Ok(a.map(|x| f(x.clone(), y.clone())).into_shared());
+    }
+    if a.len() == 1 && b.shape() == shape {
+        let x = a.iter().next().cloned().ok_or_else(bad)?;
+        return Ok(b.map(|y| f(x.clone(), y.clone())).into_shared());
+    }
     let av: ArrayView<A, IxDyn> = a.broadcast(sh.clone()).ok_or_else(bad)?;
     let bv: ArrayView<B, IxDyn> = b.broadcast(sh).ok_or_else(bad)?;
     let a_std;
@@ -88,7 +97,10 @@ fn fill<T: Clone>(out: &mut Vec<T>, v: &ArrayView<'_, T, IxDyn>) {
         return;
     }
     if v.ndim() <= 1 {
-        out.extend(v.iter().cloned());
+        match (v.ndim(), v.strides().first()) {
+            (1, Some(0)) if !v.is_empty() => out.extend(std::iter::repeat_n(v[[0]].clone(), v.len())),
+            _ => out.extend(v.iter().cloned()),
+        }
         return;
     }
     let n0 = v.shape()[0];
