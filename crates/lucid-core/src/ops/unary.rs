@@ -262,6 +262,17 @@ impl Rule for UnaryOp {
         true
     }
 
+    // Elementwise: the VJP rule applied to the (aligned) tangent is the JVP.
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        batch: usize,
+    ) -> Result<Option<Tensor>> {
+        crate::autograd::forward::elementwise_jvp(self, inputs, out, tangents, batch)
+    }
+
     fn vjp(
         &self,
         inputs: &[Tensor],
