@@ -1,0 +1,83 @@
+"""The fast paths of the kernels agree with NumPy: each case is sized to take one
+specific path (matrix-vector, few rows times a large matrix, GEMM, transposed operands,
+broadcast materialisation, tiled transposes, concatenation off axis 0, one-element
+operands)."""
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid.autograd import jacobian
+
+rng = np.random.default_rng(11)
+
+
+def T(a):
+    return lucid.tensor(np.asarray(a, dtype=np.float64))
+
+
+@pytest.mark.parametrize("shape_a,shape_b,transpose_b", [
+    ((1, 300), (300, 257), False),   # one row: row axpys
+    ((1, 300), (300, 257), True),    # one row, column-major b: column dots
+    ((300, 257), (257, 1), False),   # one column: row dots
+    ((3, 300), (300, 300), False),   # few rows, large row-major b: row updates
+    ((16, 300), (300, 300), False),  # the most rows that take row updates
+    ((17, 300), (300, 300), False),  # GEMM
+    ((5, 300), (300, 300), True),    # few rows but column-major b: GEMM
+    ((4, 2, 300), (300, 300), False),  # a stack of rows times one matrix
+])
+def test_matmul_paths_match_numpy(shape_a, shape_b, transpose_b):
+    a = rng.normal(size=shape_a)
+    b = rng.normal(size=shape_b[::-1]).T if transpose_b else rng.normal(size=shape_b)
+    tb = T(b.T).T if transpose_b else T(b)
+    np.testing.assert_allclose((T(a) @ tb).numpy(), a @ b, rtol=1e-12, atol=1e-12)
+
+
+def test_few_rows_product_inside_a_jacobian():
+    """The wide MLP's cotangent product (8 rows times a 256x1024 weight) takes the
+    row-update path; its Jacobian equals the closed form."""
+    W1 = rng.normal(size=(256, 1024)) * 0.05
+    W2 = rng.normal(size=(8, 256))
+    x = rng.normal(size=1024)
+    J = jacobian(lambda x: T(W2) @ (T(W1) @ x).tanh(), T(x)).numpy()
+    h = np.tanh(W1 @ x)
+    np.testing.assert_allclose(J, W2 @ ((1 - h ** 2)[:, None] * W1), rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [
+    ((300, 100, 3), (100, 1)), ((300, 100, 3), (1,)), ((), (40, 50)), ((40, 1), (1, 50)), ((7, 1, 5), (1, 6, 1)),
+])
+def test_broadcast_products_match_numpy(shape_a, shape_b):
+    a, b = rng.normal(size=shape_a), rng.normal(size=shape_b)
+    np.testing.assert_allclose((T(a) * T(b)).numpy(), a * b, rtol=1e-15)
+    np.testing.assert_allclose((T(b) - T(a)).numpy(), b - a, rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(64, 48), (33, 100), (31, 31), (5, 200)])
+def test_transposed_views_materialise_in_order(shape):
+    a = rng.normal(size=shape)
+    t = T(a).T  # a column-major view
+    np.testing.assert_array_equal(t.reshape(-1).numpy(), a.T.ravel())
+    np.testing.assert_array_equal(np.asarray(t), a.T)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_cat_off_the_first_axis_matches_numpy(dim):
+    parts = [rng.normal(size=(3, 4, 5)) for _ in range(3)]
+    views = [T(p) for p in parts]
+    views[1] = T(np.ascontiguousarray(parts[1].transpose(2, 1, 0))).permute(2, 1, 0)  # a strided part
+    np.testing.assert_array_equal(lucid.cat(views, dim).numpy(), np.concatenate(parts, dim))
+
+
+def test_expand_of_a_column_matches_numpy():
+    c = rng.normal(size=(100, 1))
+    np.testing.assert_array_equal(T(c).expand(300, 100, 3).numpy(), np.broadcast_to(c, (300, 100, 3)))
+
+
+def test_forward_mode_result_converts_to_numpy_as_its_values():
+    """A forward-mode Jacobian is a transposed view; NumPy gets the right values."""
+    x = T(rng.normal(size=50))
+    J = jacobian(lambda x: x.sin() * x ** 2, x, strategy="forward-mode", vectorize=True)
+    xn = x.numpy()
+    np.testing.assert_allclose(np.asarray(J), np.diag(np.cos(xn) * xn ** 2 + 2 * xn * np.sin(xn)), rtol=1e-14)
+    assert np.asarray(J).flags["C_CONTIGUOUS"] or np.asarray(J).flags["F_CONTIGUOUS"]
