@@ -152,30 +152,9 @@ fn mm2<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
         vec_mat(a.row(0), b).into_shape_with_order((1, p)).unwrap_or_else(|_| a.dot(&b))
     } else if p == 1 {
         mat_vec(a, b.column(0)).into_shape_with_order((n, 1)).unwrap_or_else(|_| a.dot(&b))
-    } else if n <= FEW_ROWS && b.strides()[1] == 1 && b.len() >= 1 << 16 {
-        few_rows(a, b)
     } else {
         a.dot(&b)
     }
-}
-
-/// At most this many rows of `a` take the row-update product below.
-const FEW_ROWS: usize = 16;
-
-/// `a @ b` for a few rows of `a` and a large row-major `b`: each row of `b` is read once
-/// and added into every output row (GEMM would first pack all of `b`, as much memory
-/// traffic as the product itself when `a` has only a few rows).
-fn few_rows<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
-    let mut out = Array2::<T>::zeros((a.nrows(), b.ncols()));
-    for (i, brow) in b.rows().into_iter().enumerate() {
-        for (r, mut orow) in out.rows_mut().into_iter().enumerate() {
-            let c = a[[r, i]];
-            if c != T::zero() {
-                orow.scaled_add(c, &brow);
-            }
-        }
-    }
-    out
 }
 
 /// `a @ b` for operands of at least 2 dims each (1-D already promoted).
