@@ -78,3 +78,16 @@ def test_forward_mode_result_converts_to_numpy_as_its_values():
     xn = x.numpy()
     np.testing.assert_allclose(np.asarray(J), np.diag(np.cos(xn) * xn ** 2 + 2 * xn * np.sin(xn)), rtol=1e-14)
     assert np.asarray(J).flags["C_CONTIGUOUS"] or np.asarray(J).flags["F_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("make,op", [
+    (lambda: lucid.ones(10 ** 6, 1) * lucid.ones(1, 10 ** 7), "mul"),
+    (lambda: lucid.ones(10 ** 6, 1) + lucid.ones(1, 10 ** 7, dtype=lucid.float64), "add"),
+    (lambda: lucid.ones(10 ** 6, 1) @ lucid.ones(1, 10 ** 7), "matmul"),
+    (lambda: lucid.ones(1, 1).expand(10 ** 6, 10 ** 7), "expand"),
+])
+def test_results_too_large_for_memory_raise_instead_of_aborting(make, op):
+    """An outer product of two long vectors asks for 40 TB: a ValueError naming the op,
+    not a process abort."""
+    with pytest.raises(ValueError, match=rf"{op}: cannot allocate \d+ bytes for a result of shape"):
+        make()

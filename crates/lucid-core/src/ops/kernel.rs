@@ -18,6 +18,7 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
     shape: &[usize],
     f: impl Fn(A, B) -> C,
 ) -> Result<ArcArray<C, IxDyn>> {
+    ensure_allocatable::<C>(op, shape)?;
     let sh = IxDyn(shape);
     let bad = || Error::shape(op, format!("shapes {:?} and {:?} cannot be broadcast together", a.shape(), b.shape()));
     // A one-element operand (a scalar constant in most rules) is a closure constant.
@@ -46,6 +47,22 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
         b_std.view()
     };
     Ok(Zip::from(&av).and(&bv).map_collect(|x, y| f(x.clone(), y.clone())).into_shared())
+}
+
+/// Error unless a result of `shape` can be allocated. Ordinary sizes pass untouched;
+/// from 1 GiB on, the allocation is tried first, so a broadcast that asks for more
+/// memory than the machine has (an outer product of two long vectors) is an error,
+/// not an abort.
+pub fn ensure_allocatable<T>(op: &'static str, shape: &[usize]) -> Result<()> {
+    let n = crate::dtype::checked_numel(op, shape, std::mem::size_of::<T>())?;
+    let bytes = n * std::mem::size_of::<T>();
+    if bytes >= 1 << 30 {
+        let mut probe: Vec<T> = Vec::new();
+        probe.try_reserve_exact(n).map_err(|_| {
+            Error::argument(op, format!("cannot allocate {bytes} bytes for a result of shape {shape:?}"))
+        })?;
+    }
+    Ok(())
 }
 
 /// A standard-layout copy of any view (broadcast, permuted or sliced), built by block

@@ -169,9 +169,13 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         ));
     }
     if sa.len() == 2 && sb.len() == 2 {
+        crate::ops::kernel::ensure_allocatable::<T>("matmul", &[n, p])?;
         return Ok(mm2(view2(a)?, view2(b)?).into_dyn().into_shared());
     }
     let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
+    let mut full = batch.clone();
+    full.extend([n, p.max(k)]);
+    crate::ops::kernel::ensure_allocatable::<T>("matmul", &full)?;
     // A stack of rows times one matrix is one 2-D product.
     if sb.len() == 2 && sa[..sa.len() - 2] == batch[..] {
         let rows: usize = batch.iter().product::<usize>() * n;

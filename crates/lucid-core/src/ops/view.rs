@@ -243,6 +243,7 @@ impl Tensor {
         if full != shape {
             return Err(Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())));
         }
+        crate::ops::kernel::ensure_allocatable::<f64>("expand", shape)?;
         let sh = IxDyn(shape);
         let data =
             map_storage!(self.storage(), |a| crate::ops::kernel::materialize(&a.broadcast(sh.clone()).ok_or_else(
