@@ -172,7 +172,9 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         crate::ops::kernel::ensure_allocatable::<T>("matmul", &[n, p])?;
         return Ok(mm2(view2(a)?, view2(b)?).into_dyn().into_shared());
     }
-    let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
+    let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2]).map_err(|_| {
+        Error::shape("matmul", format!("the batch dims of shapes {sa:?} and {sb:?} cannot be broadcast together"))
+    })?;
     let mut full = batch.clone();
     full.extend([n, p.max(k)]);
     crate::ops::kernel::ensure_allocatable::<T>("matmul", &full)?;
