@@ -7,7 +7,7 @@ mod jacobian;
 
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 
-use crate::autograd::{enable_grad, Cot, GradOptions, Plan};
+use crate::autograd::{enable_grad, Cot, Plan};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -129,15 +129,30 @@ pub fn vjp_from_graph(
     if strict {
         check_strict("vjp", outputs, inputs)?;
     }
-    let mut roots = Vec::new();
+    weighted_sweep(outputs, v, inputs, create_graph, |_| Ok(()))
+}
+
+/// One reverse sweep of `Σ_k ⟨weights_k, roots_k⟩` to `inputs`: roots that do not
+/// require grad contribute nothing, and inputs nothing reaches get zeros. `check` sees
+/// the plan before the sweep runs.
+fn weighted_sweep(
+    roots: &[Tensor],
+    weights: &[Tensor],
+    inputs: &[Tensor],
+    create_graph: bool,
+    check: impl FnOnce(&Plan) -> Result<()>,
+) -> Result<Vec<Tensor>> {
+    let mut live = Vec::new();
     let mut seeds = Vec::new();
-    for (o, vk) in outputs.iter().zip(v) {
-        if o.requires_grad() {
-            roots.push(o.clone());
-            seeds.push(Some(vk.to_dtype(o.dtype())?));
+    for (r, w) in roots.iter().zip(weights) {
+        if r.requires_grad() {
+            live.push(r.clone());
+            seeds.push(Some(w.to_dtype(r.dtype())?));
         }
     }
-    let grads = Plan::new(&roots, inputs).run(&seeds, 0, true, create_graph)?;
+    let plan = Plan::new(&live, inputs);
+    check(&plan)?;
+    let grads = plan.run(&seeds, 0, true, create_graph)?;
     Ok(grads.into_iter().zip(inputs).map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
 }
 
@@ -201,12 +216,8 @@ fn gradient_with_graph(op: &'static str, output: &Tensor, inputs: &[Tensor], str
     if strict {
         check_strict(op, std::slice::from_ref(output), inputs)?;
     }
-    if !output.requires_grad() {
-        return Ok(inputs.iter().map(|x| Tensor::zeros(x.shape(), x.dtype())).collect());
-    }
     let seed = Tensor::ones(output.shape(), output.dtype());
-    let grads = Plan::new(std::slice::from_ref(output), inputs).run(&[Some(seed)], 0, true, true)?;
-    Ok(grads.into_iter().zip(inputs).map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
+    weighted_sweep(std::slice::from_ref(output), &[seed], inputs, true, |_| Ok(()))
 }
 
 /// NOTE [strict second order]: as in PyTorch, a strict Hessian is the strict Jacobian
@@ -289,29 +300,18 @@ pub fn hvp_from_graph(
 ) -> Result<Vec<Tensor>> {
     check_vectors("hvp", "input", inputs, v)?;
     let grads = gradient_with_graph("hvp", output, inputs, strict)?;
-    let opts = GradOptions { retain_graph: true, create_graph, allow_unused: true };
-    let mut roots = Vec::new();
-    let mut seeds = Vec::new();
-    for (g, vk) in grads.iter().zip(v) {
-        if g.requires_grad() {
-            roots.push(g.clone());
-            seeds.push(Some(vk.to_dtype(g.dtype())?));
-        }
-    }
-    let plan = Plan::new(&roots, inputs);
-    if strict {
-        if let Some(j) = (0..inputs.len()).find(|&j| !plan.target_is_reached(j)) {
-            return Err(Error::graph(
+    weighted_sweep(&grads, v, inputs, create_graph, |plan| {
+        match (0..inputs.len()).find(|&j| strict && !plan.target_is_reached(j)) {
+            Some(j) => Err(Error::graph(
                 "hvp",
                 format!(
                     "the Hessian-vector product is independent of input {j} (the gradient does not \
                      depend on it; strict=True forbids this)"
                 ),
-            ));
+            )),
+            None => Ok(()),
         }
-    }
-    let hv = plan.run(&seeds, 0, opts.retain_graph, opts.create_graph)?;
-    Ok(hv.into_iter().zip(inputs).map(|(t, x)| t.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
+    })
 }
 
 /// `(f(x), H v)` of a scalar function.
