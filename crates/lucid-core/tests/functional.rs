@@ -550,12 +550,19 @@ fn hvp_strict_rejects_a_product_independent_of_an_input() {
 
 #[test]
 fn a_vectorized_seed_too_large_to_allocate_is_an_error() {
-    // f(s) = s · 1 for 4·10⁶ outputs: J is a (4·10⁶ × 1) column, but one batched seed
-    // would be the 4·10⁶ × 4·10⁶ identity (128 TB): an error that names chunk_size
+    // f(s) = s · 1 for 4·10⁶ outputs: J is a (4·10⁶ × 1) column. The seed stays sparse
+    // (one entry per row) through the broadcast, so it is computed without the identity.
     let n = 4_000_000;
     let f = move |x: &[Tensor]| Ok(vec![x[0].mul(&Tensor::ones(&[n], DType::F64))?]);
     let s = Tensor::scalar(2.0, DType::F64);
-    let err = jacobian(f, &[s.clone()], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap_err();
+    let j = jacobian(f, &[s.clone()], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap();
+    assert_eq!(j[0].shape(), &[n, 1]);
+    assert!(j[0].to_f64_vec().iter().all(|&v| v == 1.0));
+    // cumsum mixes every element, so one batched seed would be the dense 4·10⁶ × 4·10⁶
+    // identity (128 TB): an error that names chunk_size
+    let g = |x: &[Tensor]| Ok(vec![x[0].cumsum(0)?]);
+    let x = Tensor::zeros(&[n], DType::F64);
+    let err = jacobian(g, &[x], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap_err();
     assert!(matches!(err, Error::Argument { op: "jacobian", .. }), "{err:?}");
     assert!(err.message().contains("cannot allocate") && err.message().contains("chunk_size"), "{}", err.message());
     // a small function still works afterwards

@@ -4,11 +4,13 @@
 pub(crate) mod forward;
 mod mode;
 mod reverse;
+mod sparse;
 mod structured;
 
 #[doc(hidden)]
 pub use mode::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use reverse::{backward, grad, GradOptions, Plan};
+pub use sparse::SparseCot;
 pub use structured::{Cot, DiagCot};
 
 use crate::error::Result;

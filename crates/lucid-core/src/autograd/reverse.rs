@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use super::mode::set_grad_enabled;
-use super::structured::{diag_vjp, Cot};
+use super::structured::{structured_vjp, Cot};
 use crate::error::{Error, Result};
 use crate::shape::reduce_to;
 use crate::tensor::Tensor;
@@ -202,10 +202,7 @@ impl Plan {
                     ),
                 ));
             }
-            let structured = match &g {
-                Cot::Diag(dc) => diag_vjp(&node.op, &node.inputs, &step.tensor, dc, &needs).transpose()?,
-                Cot::Dense(_) => None,
-            };
+            let structured = structured_vjp(&node.op, &node.inputs, &step.tensor, &g, &needs).transpose()?;
             let grads: Vec<Option<Cot>> = match structured {
                 Some(grads) => grads,
                 None => {

@@ -9,6 +9,7 @@
 //! target), so `sin(x) * x²` costs O(n) until its n×n result is written, and the tall
 //! MLP's first matmul disappears.
 
+use super::sparse::{self, sparse_vjp, SparseCot};
 use super::{Op, Rule};
 use crate::autograd::is_grad_enabled;
 use crate::dtype::{DType, Storage};
@@ -27,11 +28,13 @@ pub struct DiagCot {
     pub offset: isize,
 }
 
-/// A cotangent in a sweep: dense, or diagonal (see the note above).
+/// A cotangent in a sweep: dense, diagonal (see the note above) or sparse rows
+/// (NOTE [sparse-row cotangents] in `sparse.rs`).
 #[derive(Clone, Debug)]
 pub enum Cot {
     Dense(Tensor),
     Diag(DiagCot),
+    Sparse(SparseCot),
 }
 
 impl DiagCot {
@@ -88,23 +91,56 @@ impl Cot {
         match self {
             Cot::Dense(t) => Ok(t),
             Cot::Diag(dc) => dc.densify(),
+            Cot::Sparse(sc) => sc.densify(),
         }
     }
 
-    /// Sum of two cotangents of the same tensor (diagonal when both are, alike).
+    /// This cotangent as sparse rows, if it is structured and sparse rows are in use.
+    fn sparse(&self) -> Option<SparseCot> {
+        match self {
+            Cot::Diag(dc) if sparse::enabled() => SparseCot::from_diag(dc),
+            Cot::Sparse(sc) => Some(sc.clone()),
+            _ => None,
+        }
+    }
+
+    /// Sum of two cotangents of the same tensor (diagonal when both are, alike; sparse
+    /// when both are structured).
     pub fn plus(self, other: Cot) -> Result<Cot> {
         match (self, other) {
             (Cot::Diag(a), Cot::Diag(b)) if a.rows == b.rows && a.offset == b.offset => {
                 Ok(Cot::Diag(DiagCot { d: a.d.add(&b.d)?, rows: a.rows, offset: a.offset }))
             }
-            (a, b) => Ok(Cot::Dense(a.dense()?.add(&b.dense()?)?)),
+            (a, b) => match (a.sparse(), b.sparse()) {
+                (Some(x), Some(y)) if x.rows == y.rows && x.shape == y.shape => Ok(Cot::Sparse(x.plus(y)?)),
+                _ => Ok(Cot::Dense(a.dense()?.add(&b.dense()?)?)),
+            },
         }
+    }
+}
+
+/// The VJP of `op` for a structured cotangent (diagonal or sparse rows), or `None`
+/// when there is no structured rule (the sweep then densifies and runs the ordinary
+/// rule with batch rank 1). A diagonal that no diagonal rule serves continues as
+/// sparse rows.
+pub(crate) fn structured_vjp(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    g: &Cot,
+    needs: &[bool],
+) -> Option<Result<Vec<Option<Cot>>>> {
+    match g {
+        Cot::Dense(_) => None,
+        Cot::Diag(dc) => diag_vjp(op, inputs, out, dc, needs)
+            .or_else(|| g.sparse().and_then(|sc| sparse_vjp(op, inputs, out, &sc, needs))),
+        Cot::Sparse(sc) => sparse_vjp(op, inputs, out, sc, needs),
     }
 }
 
 /// The VJP of `op` for a diagonal cotangent, or `None` when the op has no structured
 /// rule (the sweep then densifies and runs the ordinary rule with batch rank 1).
-pub(crate) fn diag_vjp(
+fn diag_vjp(
     op: &Op,
     inputs: &[Tensor],
     out: &Tensor,
@@ -137,7 +173,7 @@ pub(crate) fn diag_jvp(
     let mut diag: Option<&DiagCot> = None;
     for t in tangents.iter().flatten() {
         match (t, diag) {
-            (Cot::Dense(_), _) => return None,
+            (Cot::Dense(_) | Cot::Sparse(_), _) => return None,
             (Cot::Diag(a), Some(b)) if a.rows != b.rows || a.offset != b.offset => return None,
             (Cot::Diag(a), _) => diag = Some(a),
         }
@@ -214,8 +250,14 @@ fn elementwise(
                 return Ok(Some(dc.with(g)));
             }
             // A broadcast input: its cotangent sums the diagonal's rows over the
-            // broadcast dims, which is dense.
-            let full = DiagCot { d: g.expand(out.shape())?, rows: dc.rows, offset: dc.offset }.densify()?;
+            // broadcast dims: sparse rows, or dense when those are not in use.
+            let full = DiagCot { d: g.expand(out.shape())?, rows: dc.rows, offset: dc.offset };
+            if let Some(sc) = sparse::enabled().then(|| SparseCot::from_diag(&full)).flatten() {
+                if x.numel() > 0 {
+                    return Ok(Some(Cot::Sparse(sc.unbroadcast(x.shape()))));
+                }
+            }
+            let full = full.densify()?;
             Ok(Some(Cot::Dense(reduce_to(&full, 1, x.shape())?)))
         })
         .collect()

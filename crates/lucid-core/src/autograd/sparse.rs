@@ -1,0 +1,494 @@
+//! Sparse-row cotangents: the identity seed of a Jacobian kept sparse past the ops
+//! that end a diagonal.
+//!
+//! NOTE [sparse-row cotangents]: a diagonal cotangent (structured.rs) ends at the first
+//! op whose VJP mixes elements: a broadcast operand, a reduction's VJP (which
+//! broadcasts), a slice, a permute. Yet after such ops row r of the cotangent still has
+//! only a few non-zeros: `r / sqrt(sum(r², 1))` touches 3 elements per row, a
+//! Rosenbrock Hessian's gradient graph 3, `sum(a[:, None] * b[None, :], 0)` n of n².
+//! So the sweep carries each row as `k` (flat index, value) entries: `idx` and `val`
+//! of length `rows × k`, row-major, with unused entries stored as 0 at index 0.
+//!
+//! - Index ops (reshape, permute, expand, slices and their adjoints, a broadcast
+//!   operand) map each entry's flat index; `k` is unchanged.
+//! - An elementwise rule runs on the values: the op's inputs and output are gathered
+//!   at the entries' positions and the ordinary rule is applied with batch rank 0 to
+//!   flat vectors of length `rows × k`.
+//! - A sum's VJP copies each entry to the `R` elements it reduced (`k` becomes `k R`),
+//!   while that stays sparse.
+//! - `A @ x` gathers rows of `A`, the last step before the dense Jacobian.
+//!
+//! Entries may repeat an index; densifying adds them. Everything else densifies and
+//! runs the ordinary rule, so the structure is an optimisation only. It is used while
+//! the sweep records nothing (create_graph off): the gathers are not recorded ops.
+
+use std::sync::Arc;
+
+use ndarray::{Array1, ArrayView2, ArrayViewMut1, Axis, Ix2};
+
+use super::structured::DiagCot;
+use super::{is_grad_enabled, Op, Rule};
+use crate::dtype::{DType, Float, Storage};
+use crate::error::{Error, Result};
+use crate::ops::binary::BinaryOp;
+use crate::ops::index::{IndexOp, Resolved};
+use crate::ops::matmul::MatmulOp;
+use crate::ops::reduce::ReduceOp;
+use crate::ops::view::ViewOp;
+use crate::tensor::Tensor;
+
+use super::structured::Cot;
+
+/// Most entries per row a sum's VJP may create before the cotangent is densified.
+const MAX_ENTRIES_PER_ROW: usize = 4096;
+
+/// A cotangent with one leading batch dim of `rows`; row r has the `k` entries
+/// `(idx[r k + j], val[r k + j])` over the flat elements of a tensor of `shape`.
+#[derive(Clone, Debug)]
+pub struct SparseCot {
+    pub rows: usize,
+    pub k: usize,
+    pub shape: Vec<usize>,
+    pub idx: Arc<Vec<usize>>,
+    pub val: Tensor,
+}
+
+fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Whether sweeps may use sparse rows now: only when nothing is recorded.
+pub(crate) fn enabled() -> bool {
+    !is_grad_enabled()
+}
+
+impl SparseCot {
+    /// The diagonal `dc` as sparse rows (k = 1), or None when it has no elements.
+    pub(crate) fn from_diag(dc: &DiagCot) -> Option<SparseCot> {
+        let shape = dc.d.shape().to_vec();
+        let n = numel(&shape);
+        if n == 0 || dc.d.requires_grad() || !dc.d.dtype().is_float() {
+            return None;
+        }
+        let d = dc.d.to_f64_vec();
+        let mut idx = vec![0usize; dc.rows];
+        let mut val = vec![0.0f64; dc.rows];
+        for (r, (i, v)) in idx.iter_mut().zip(val.iter_mut()).enumerate() {
+            let e = r as isize - dc.offset;
+            if e >= 0 && (e as usize) < n {
+                *i = e as usize;
+                *v = d[e as usize];
+            }
+        }
+        let val = Tensor::from_vec(val, &[dc.rows], dc.d.dtype()).ok()?;
+        Some(SparseCot { rows: dc.rows, k: 1, shape, idx: Arc::new(idx), val })
+    }
+
+    /// This cotangent of a broadcast result, moved to the operand of `shape` it was
+    /// broadcast from (entries of the same operand element stay separate and add up).
+    pub(crate) fn unbroadcast(self, shape: &[usize]) -> SparseCot {
+        let idx = Arc::new(Affine::unbroadcast(&self.shape, shape).apply(&self.idx));
+        SparseCot { shape: shape.to_vec(), idx, ..self }
+    }
+
+    fn with(&self, shape: &[usize], idx: Arc<Vec<usize>>, val: Tensor) -> SparseCot {
+        SparseCot { rows: self.rows, k: self.k, shape: shape.to_vec(), idx, val }
+    }
+
+    /// The dense cotangent, shape `[rows, *shape]` (repeated indices add up).
+    pub fn densify(&self) -> Result<Tensor> {
+        let n = numel(&self.shape);
+        let float = if self.val.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
+        let mut out = Storage::try_full("jacobian", float, &[self.rows, n], 0.0).map_err(|e| {
+            Error::argument(
+                "jacobian",
+                format!(
+                    "{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks",
+                    e.message(),
+                    self.rows
+                ),
+            )
+        })?;
+        let val = self.val.to_dtype(float)?;
+        fn scatter<T: Float>(z: &mut ndarray::ArcArray<T, ndarray::IxDyn>, idx: &[usize], val: &[T], k: usize) {
+            let mut z = z.view_mut().into_dimensionality::<Ix2>().expect("2-d zeros");
+            for (mut row, (i, v)) in z.rows_mut().into_iter().zip(idx.chunks(k.max(1)).zip(val.chunks(k.max(1)))) {
+                for (&i, &v) in i.iter().zip(v) {
+                    row[i] = row[i] + v;
+                }
+            }
+        }
+        match (&mut out, val.storage()) {
+            _ if n == 0 => {} // no element: the entries are all padding
+            (Storage::F32(z), Storage::F32(v)) => scatter(z, &self.idx, &contiguous(v), self.k),
+            (Storage::F64(z), Storage::F64(v)) => scatter(z, &self.idx, &contiguous(v), self.k),
+            _ => return Err(Error::dtype("jacobian", "internal: sparse cotangent of a non-float dtype")),
+        }
+        let mut shape = vec![self.rows];
+        shape.extend_from_slice(&self.shape);
+        Tensor::from_storage(out).reshape_exact(&shape)
+    }
+
+    /// Sum of two sparse cotangents of the same tensor: values add when the entries
+    /// sit at the same indices, otherwise each row keeps both sets of entries.
+    pub fn plus(self, other: SparseCot) -> Result<SparseCot> {
+        if self.k == other.k && (Arc::ptr_eq(&self.idx, &other.idx) || self.idx == other.idx) {
+            let val = self.val.add(&other.val)?;
+            return Ok(SparseCot { val, ..self });
+        }
+        let k = self.k + other.k;
+        let dtype = DType::promote(self.val.dtype(), other.val.dtype());
+        let (a, b) = (self.val.to_dtype(dtype)?, other.val.to_dtype(dtype)?);
+        let a = a.reshape_exact(&[self.rows, self.k])?;
+        let b = b.reshape_exact(&[self.rows, other.k])?;
+        let val = Tensor::cat(&[a, b], 1)?.reshape_exact(&[self.rows * k])?;
+        let mut idx = Vec::with_capacity(self.rows * k);
+        for (x, y) in self.idx.chunks(self.k.max(1)).zip(other.idx.chunks(other.k.max(1))) {
+            idx.extend_from_slice(x);
+            idx.extend_from_slice(y);
+        }
+        Ok(SparseCot { rows: self.rows, k, shape: self.shape, idx: Arc::new(idx), val })
+    }
+}
+
+fn contiguous<T: Clone>(a: &ndarray::ArcArray<T, ndarray::IxDyn>) -> Vec<T> {
+    match a.as_slice() {
+        Some(s) => s.to_vec(),
+        None => a.iter().cloned().collect(),
+    }
+}
+
+/// Row-major strides of `shape`.
+fn row_major(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * shape[d + 1];
+    }
+    s
+}
+
+/// An affine map of flat indices: `from` shape's element with coordinates `c` goes to
+/// `base + Σ c[d] stride[d]`. Views (slices, permutes, broadcasts) are such maps.
+struct Affine {
+    from: Vec<usize>,
+    stride: Vec<isize>,
+    base: isize,
+}
+
+/// Whether a map over `n` elements is cheaper as a table than per entry (a division
+/// per dim per entry) for `entries` entries.
+fn table_pays(n: usize, entries: usize) -> bool {
+    n <= 4 * entries + 4096
+}
+
+impl Affine {
+    fn apply(&self, idx: &[usize]) -> Vec<usize> {
+        let identity = self.base == 0 && self.stride.iter().zip(row_major(&self.from)).all(|(&s, r)| s == r as isize);
+        if identity {
+            return idx.to_vec();
+        }
+        if table_pays(numel(&self.from), idx.len()) {
+            let table = self.table();
+            return idx.iter().map(|&e| table[e]).collect();
+        }
+        idx.iter()
+            .map(|&e| {
+                let (mut e, mut acc) = (e, self.base);
+                for d in (0..self.from.len()).rev() {
+                    acc += (e % self.from[d]) as isize * self.stride[d];
+                    e /= self.from[d];
+                }
+                acc as usize
+            })
+            .collect()
+    }
+
+    /// The image of every element of `from`, in row-major order (an odometer walk,
+    /// no divisions).
+    fn table(&self) -> Vec<usize> {
+        let n = numel(&self.from);
+        let nd = self.from.len();
+        let mut out = Vec::with_capacity(n);
+        let (mut coord, mut acc) = (vec![0usize; nd], self.base);
+        for _ in 0..n {
+            out.push(acc as usize);
+            for d in (0..nd).rev() {
+                coord[d] += 1;
+                acc += self.stride[d];
+                if coord[d] < self.from[d] {
+                    break;
+                }
+                acc -= self.stride[d] * self.from[d] as isize;
+                coord[d] = 0;
+            }
+        }
+        out
+    }
+
+    /// From `out` (a broadcast of `x`, aligned on the right) to `x`.
+    fn unbroadcast(out: &[usize], x: &[usize]) -> Affine {
+        let rm = row_major(x);
+        let lead = out.len() - x.len();
+        let stride =
+            (0..out.len()).map(|d| if d < lead || x[d - lead] == 1 { 0 } else { rm[d - lead] as isize }).collect();
+        Affine { from: out.to_vec(), stride, base: 0 }
+    }
+}
+
+/// The flat indices in `x` (which broadcasts to `out`) of the flat positions `idx` of
+/// `out`.
+fn positions_in(x: &[usize], out: &[usize], idx: &Arc<Vec<usize>>) -> Arc<Vec<usize>> {
+    if x == out {
+        idx.clone()
+    } else {
+        Arc::new(Affine::unbroadcast(out, x).apply(idx))
+    }
+}
+
+/// The elements of `x` at flat indices `at`, as a 1-d tensor (any dtype).
+fn gather(x: &Tensor, at: &[usize]) -> Tensor {
+    let data = crate::map_storage!(x.storage(), |a| {
+        let std = a.as_standard_layout();
+        let s = std.as_slice().expect("standard layout");
+        Array1::from_iter(at.iter().map(|&i| s[i].clone())).into_dyn().into_shared()
+    });
+    Tensor::from_storage(data)
+}
+
+/// The VJP of `op` for sparse rows, or None when the op has no sparse rule (the sweep
+/// then densifies). A cotangent of an empty tensor is returned dense (it has no
+/// element to hold an entry).
+pub(crate) fn sparse_vjp(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    sc: &SparseCot,
+    needs: &[bool],
+) -> Option<Result<Vec<Option<Cot>>>> {
+    let grads = sparse_vjp_rows(op, inputs, out, sc, needs)?;
+    Some(grads.and_then(|gs| gs.into_iter().map(|g| g.map(nonempty).transpose()).collect()))
+}
+
+fn nonempty(g: Cot) -> Result<Cot> {
+    match g {
+        Cot::Sparse(sc) if numel(&sc.shape) == 0 => sc.densify().map(Cot::Dense),
+        other => Ok(other),
+    }
+}
+
+fn sparse_vjp_rows(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    sc: &SparseCot,
+    needs: &[bool],
+) -> Option<Result<Vec<Option<Cot>>>> {
+    let one = |shape: &[usize], idx: Vec<usize>| Some(Ok(vec![Some(Cot::Sparse(sc.with(shape, Arc::new(idx), sc.val.clone())))]));
+    let x_shape = inputs.first().map(|x| x.shape().to_vec()).unwrap_or_default();
+    if op.rule().is_elementwise() {
+        return Some(elementwise(op, inputs, out, sc, needs));
+    }
+    match op {
+        Op::View(ViewOp::Reshape) => Some(Ok(vec![Some(Cot::Sparse(sc.with(&x_shape, sc.idx.clone(), sc.val.clone())))])),
+        Op::View(ViewOp::Permute(perm)) => {
+            let rm = row_major(&x_shape);
+            let stride = perm.iter().map(|&p| rm[p] as isize).collect();
+            one(&x_shape, Affine { from: out.shape().to_vec(), stride, base: 0 }.apply(&sc.idx))
+        }
+        Op::View(ViewOp::Expand) => one(&x_shape, Affine::unbroadcast(out.shape(), &x_shape).apply(&sc.idx)),
+        Op::Index(IndexOp::Slice { items }) => one(&x_shape, slice_map(items, &x_shape, out.shape()).apply(&sc.idx)),
+        Op::Index(IndexOp::SliceBackward { items, .. }) => Some(slice_backward_vjp(items, &x_shape, out.shape(), sc)),
+        Op::Reduce(ReduceOp::Sum { axes, keepdim }) => sum_vjp(axes, *keepdim, &x_shape, out.shape(), sc).map(Ok),
+        Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && !needs[0] => {
+            Some(gathered_rows(sc, &inputs[0]).map(|g| vec![None, Some(Cot::Dense(g))]))
+        }
+        Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 1 && inputs[1].ndim() == 2 && !needs[1] => {
+            Some(inputs[1].t().and_then(|wt| gathered_rows(sc, &wt)).map(|g| vec![Some(Cot::Dense(g)), None]))
+        }
+        _ => None,
+    }
+}
+
+/// `x[items]` as a map from the output's flat indices to `x`'s (items act on the
+/// trailing dims; leading dims pass through).
+fn slice_map(items: &[Resolved], x: &[usize], out: &[usize]) -> Affine {
+    let rm = row_major(x);
+    let in_dims = items.iter().filter(|r| !matches!(r, Resolved::NewAxis)).count();
+    let lead = x.len() - in_dims;
+    let mut stride: Vec<isize> = rm[..lead].iter().map(|&s| s as isize).collect();
+    let (mut base, mut xd) = (0isize, lead);
+    for item in items {
+        match *item {
+            Resolved::Index(i) => {
+                base += (i * rm[xd]) as isize;
+                xd += 1;
+            }
+            Resolved::Range { start, step, .. } => {
+                // coordinate c is element start + c step (a negative step walks backwards)
+                base += (start * rm[xd]) as isize;
+                stride.push(step * rm[xd] as isize);
+                xd += 1;
+            }
+            Resolved::NewAxis => stride.push(0),
+        }
+    }
+    Affine { from: out.to_vec(), stride, base }
+}
+
+/// The adjoint of a slice's adjoint is the slice: an entry of the full tensor (`out`)
+/// moves to its place in the sliced tensor `g` (shape `g_shape`), or is dropped.
+fn slice_backward_vjp(items: &[Resolved], g_shape: &[usize], out: &[usize], sc: &SparseCot) -> Result<Vec<Option<Cot>>> {
+    // `into` maps the sliced tensor into the full one; entries are inverted through it
+    let into = slice_map(items, out, g_shape);
+    let mut keep = vec![true; sc.idx.len()];
+    let idx: Vec<usize> = if table_pays(numel(out), sc.idx.len()) {
+        let mut inverse = vec![usize::MAX; numel(out)];
+        for (gi, e) in into.table().into_iter().enumerate() {
+            inverse[e] = gi;
+        }
+        sc.idx.iter().zip(keep.iter_mut()).map(|(&e, k)| inverse_at(inverse[e], k)).collect()
+    } else {
+        let rm = row_major(g_shape);
+        let lead = out.len() - items.iter().filter(|r| !matches!(r, Resolved::NewAxis)).count();
+        let mut coords = vec![0; out.len()];
+        sc.idx
+            .iter()
+            .zip(keep.iter_mut())
+            .map(|(&e, k)| {
+                unravel(e, out, &mut coords);
+                let mut acc: usize = coords[..lead].iter().zip(&rm).map(|(c, s)| c * s).sum();
+                let (mut od, mut gd) = (lead, lead);
+                for item in items {
+                    match *item {
+                        Resolved::Index(i) => {
+                            *k &= coords[od] == i;
+                            od += 1;
+                        }
+                        Resolved::Range { start, step, len } => {
+                            let off = coords[od] as i64 - start as i64;
+                            let q = off / step as i64;
+                            *k &= off % step as i64 == 0 && q >= 0 && (q as usize) < len;
+                            acc += (q.max(0) as usize) * rm[gd];
+                            od += 1;
+                            gd += 1;
+                        }
+                        Resolved::NewAxis => gd += 1,
+                    }
+                }
+                inverse_at(if *k { acc } else { usize::MAX }, k)
+            })
+            .collect()
+    };
+    let val = if keep.iter().all(|&k| k) {
+        sc.val.clone()
+    } else {
+        let mask = Tensor::from_vec(keep.iter().map(|&k| k as u8 as f64).collect(), &[keep.len()], sc.val.dtype())?;
+        sc.val.mul(&mask)?
+    };
+    Ok(vec![Some(Cot::Sparse(sc.with(g_shape, Arc::new(idx), val)))])
+}
+
+/// An inverted index, or a dropped entry (index 0, `keep` cleared) for `usize::MAX`.
+fn inverse_at(i: usize, keep: &mut bool) -> usize {
+    if i == usize::MAX {
+        *keep = false;
+        0
+    } else {
+        i
+    }
+}
+
+fn unravel(mut e: usize, shape: &[usize], coords: &mut [usize]) {
+    for d in (0..shape.len()).rev() {
+        coords[d] = e % shape[d];
+        e /= shape[d];
+    }
+}
+
+/// The VJP of a sum copies each entry to the elements it reduced: k becomes k R.
+fn sum_vjp(axes: &[usize], keepdim: bool, x: &[usize], out: &[usize], sc: &SparseCot) -> Option<Vec<Option<Cot>>> {
+    let rm = row_major(x);
+    let reduced: usize = axes.iter().map(|&a| x[a]).product();
+    let k = sc.k * reduced;
+    if reduced == 0 || k > MAX_ENTRIES_PER_ROW || 4 * k > numel(x) {
+        return None;
+    }
+    // out coordinates to x's flat index with the reduced coordinates at 0
+    let stride: Vec<isize> = (0..x.len()).filter(|d| keepdim || !axes.contains(d)).map(|d| rm[d] as isize).collect();
+    let base = Affine { from: out.to_vec(), stride, base: 0 }.apply(&sc.idx);
+    // the flat offsets of all reduced coordinates
+    let mut offsets = vec![0usize];
+    for &a in axes {
+        let step = rm[a];
+        offsets = offsets.iter().flat_map(|&o| (0..x[a]).map(move |c| o + c * step)).collect();
+    }
+    let mut idx = Vec::with_capacity(base.len() * reduced);
+    for &b in &base {
+        idx.extend(offsets.iter().map(|&o| b + o));
+    }
+    let n = sc.idx.len();
+    let val = sc.val.reshape_exact(&[n, 1]).and_then(|v| v.expand(&[n, reduced])).and_then(|v| v.reshape_exact(&[n * reduced]));
+    let val = val.ok()?;
+    Some(vec![Some(Cot::Sparse(SparseCot { rows: sc.rows, k, shape: x.to_vec(), idx: Arc::new(idx), val }))])
+}
+
+/// `G @ a` for sparse rows `G` of a vector output: row r is `Σ_j val[r, j] a[idx[r, j], :]`.
+fn gathered_rows(sc: &SparseCot, a: &Tensor) -> Result<Tensor> {
+    let dtype = DType::promote(a.dtype(), sc.val.dtype());
+    let (a, val) = (a.to_dtype(dtype)?, sc.val.to_dtype(dtype)?);
+    fn kernel<T: Float>(a: ArrayView2<'_, T>, idx: &[usize], val: &[T], k: usize, rows: usize) -> ndarray::Array2<T> {
+        let mut out = ndarray::Array2::<T>::zeros((rows, a.ncols()));
+        for (mut row, (i, v)) in out.axis_iter_mut(Axis(0)).zip(idx.chunks(k.max(1)).zip(val.chunks(k.max(1)))) {
+            for (&i, &v) in i.iter().zip(v) {
+                if v != T::zero() {
+                    add_scaled(&mut row, v, a.row(i));
+                }
+            }
+        }
+        out
+    }
+    fn add_scaled<T: Float>(row: &mut ArrayViewMut1<'_, T>, v: T, a: ndarray::ArrayView1<'_, T>) {
+        row.zip_mut_with(&a, |o, &x| *o = *o + v * x);
+    }
+    let data = match (a.storage(), val.storage()) {
+        (Storage::F64(a), Storage::F64(v)) => {
+            let a2 = a.view().into_dimensionality::<Ix2>().map_err(|e| Error::shape("matmul", e.to_string()))?;
+            Storage::F64(kernel(a2, &sc.idx, &contiguous(v), sc.k, sc.rows).into_dyn().into_shared())
+        }
+        (Storage::F32(a), Storage::F32(v)) => {
+            let a2 = a.view().into_dimensionality::<Ix2>().map_err(|e| Error::shape("matmul", e.to_string()))?;
+            Storage::F32(kernel(a2, &sc.idx, &contiguous(v), sc.k, sc.rows).into_dyn().into_shared())
+        }
+        _ => return Err(Error::dtype("matmul", format!("cannot multiply {} cotangents", dtype))),
+    };
+    Ok(Tensor::from_storage(data))
+}
+
+/// An elementwise rule on the entries' values: inputs and output gathered at the
+/// entries' positions, the rule applied with batch rank 0, indices mapped to each
+/// input (a broadcast input maps many output elements to one of its own).
+fn elementwise(op: &Op, inputs: &[Tensor], out: &Tensor, sc: &SparseCot, needs: &[bool]) -> Result<Vec<Option<Cot>>> {
+    let shape = out.shape();
+    let at: Vec<Arc<Vec<usize>>> = inputs.iter().map(|x| positions_in(x.shape(), shape, &sc.idx)).collect();
+    let xs: Vec<Tensor> = inputs.iter().zip(&at).map(|(x, at)| gather(x, at)).collect();
+    let y = gather(out, &sc.idx);
+    let where_op;
+    let rule: &dyn Rule = match op {
+        Op::Binary(BinaryOp::Where(cond)) => {
+            where_op = BinaryOp::Where(gather(cond, &positions_in(cond.shape(), shape, &sc.idx)));
+            &where_op
+        }
+        other => other.rule(),
+    };
+    let grads = rule.vjp(&xs, &y, &sc.val, 0, needs)?;
+    let n = sc.idx.len();
+    grads
+        .into_iter()
+        .zip(inputs.iter().zip(at))
+        .map(|(g, (x, at))| {
+            let Some(g) = g else { return Ok(None) };
+            let g = if g.shape() == [n] { g } else { g.expand(&[n])?.reshape_exact(&[n])? };
+            Ok(Some(Cot::Sparse(sc.with(x.shape(), at, g))))
+        })
+        .collect()
+}
