@@ -6,16 +6,17 @@
 //! broadcasts), a slice, a permute. Yet after such ops row r of the cotangent still has
 //! only a few non-zeros: `r / sqrt(sum(r², 1))` touches 3 elements per row, a
 //! Rosenbrock Hessian's gradient graph 3, `sum(a[:, None] * b[None, :], 0)` n of n².
-//! So the sweep carries each row as `k` (flat index, value) entries: `idx` and `val`
-//! of length `rows × k`, row-major, with unused entries stored as 0 at index 0.
+//! So the sweep carries the rows in compressed sparse row form: row r's entries are
+//! `(idx[j], val[j])` for `j` in `ptr[r]..ptr[r + 1]`, `idx` a flat element index.
 //!
 //! - Index ops (reshape, permute, expand, slices and their adjoints, a broadcast
-//!   operand) map each entry's flat index; `k` is unchanged.
+//!   operand) map each entry's flat index (a slice's adjoint drops the entries outside
+//!   the slice); `ptr` is unchanged.
 //! - An elementwise rule runs on the values: the op's inputs and output are gathered
 //!   at the entries' positions and the ordinary rule is applied with batch rank 0 to
-//!   flat vectors of length `rows × k`.
-//! - A sum's VJP copies each entry to the `R` elements it reduced (`k` becomes `k R`),
-//!   while that stays sparse.
+//!   the flat vector of all entries.
+//! - A sum's VJP copies each entry to the `R` elements it reduced, while that stays
+//!   sparse.
 //! - `A @ x` gathers rows of `A`, the last step before the dense Jacobian.
 //!
 //! Entries may repeat an index; densifying adds them. Everything else densifies and
@@ -39,15 +40,13 @@ use crate::tensor::Tensor;
 
 use super::structured::Cot;
 
-/// Most entries per row a sum's VJP may create before the cotangent is densified.
-const MAX_ENTRIES_PER_ROW: usize = 4096;
-
-/// A cotangent with one leading batch dim of `rows`; row r has the `k` entries
-/// `(idx[r k + j], val[r k + j])` over the flat elements of a tensor of `shape`.
+/// A cotangent with one leading batch dim of `rows`; row r has the entries
+/// `(idx[j], val[j])`, `j` in `ptr[r]..ptr[r + 1]`, over the flat elements of a tensor
+/// of `shape` (an index may repeat: the values add).
 #[derive(Clone, Debug)]
 pub struct SparseCot {
     pub rows: usize,
-    pub k: usize,
+    pub ptr: Arc<Vec<usize>>,
     pub shape: Vec<usize>,
     pub idx: Arc<Vec<usize>>,
     pub val: Tensor,
@@ -63,7 +62,8 @@ pub(crate) fn enabled() -> bool {
 }
 
 impl SparseCot {
-    /// The diagonal `dc` as sparse rows (k = 1), or None when it has no elements.
+    /// The diagonal `dc` as sparse rows (one entry in each row that meets the tensor),
+    /// or None when it has no elements.
     pub(crate) fn from_diag(dc: &DiagCot) -> Option<SparseCot> {
         let shape = dc.d.shape().to_vec();
         let n = numel(&shape);
@@ -71,17 +71,22 @@ impl SparseCot {
             return None;
         }
         let d = dc.d.to_f64_vec();
-        let mut idx = vec![0usize; dc.rows];
-        let mut val = vec![0.0f64; dc.rows];
-        for (r, (i, v)) in idx.iter_mut().zip(val.iter_mut()).enumerate() {
+        let (mut ptr, mut idx, mut val) = (Vec::with_capacity(dc.rows + 1), Vec::new(), Vec::new());
+        ptr.push(0);
+        for r in 0..dc.rows {
             let e = r as isize - dc.offset;
             if e >= 0 && (e as usize) < n {
-                *i = e as usize;
-                *v = d[e as usize];
+                idx.push(e as usize);
+                val.push(d[e as usize]);
             }
+            ptr.push(idx.len());
         }
-        let val = Tensor::from_vec(val, &[dc.rows], dc.d.dtype()).ok()?;
-        Some(SparseCot { rows: dc.rows, k: 1, shape, idx: Arc::new(idx), val })
+        let val = Tensor::from_vec(val, &[idx.len()], dc.d.dtype()).ok()?;
+        Some(SparseCot { rows: dc.rows, ptr: Arc::new(ptr), shape, idx: Arc::new(idx), val })
+    }
+
+    fn row(&self, r: usize) -> std::ops::Range<usize> {
+        self.ptr[r]..self.ptr[r + 1]
     }
 
     /// This cotangent of a broadcast result, moved to the operand of `shape` it was
@@ -92,7 +97,7 @@ impl SparseCot {
     }
 
     fn with(&self, shape: &[usize], idx: Arc<Vec<usize>>, val: Tensor) -> SparseCot {
-        SparseCot { rows: self.rows, k: self.k, shape: shape.to_vec(), idx, val }
+        SparseCot { rows: self.rows, ptr: self.ptr.clone(), shape: shape.to_vec(), idx, val }
     }
 
     /// The dense cotangent, shape `[rows, *shape]` (repeated indices add up).
@@ -110,18 +115,22 @@ impl SparseCot {
             )
         })?;
         let val = self.val.to_dtype(float)?;
-        fn scatter<T: Float>(z: &mut ndarray::ArcArray<T, ndarray::IxDyn>, idx: &[usize], val: &[T], k: usize) {
-            let mut z = z.view_mut().into_dimensionality::<Ix2>().expect("2-d zeros");
-            for (mut row, (i, v)) in z.rows_mut().into_iter().zip(idx.chunks(k.max(1)).zip(val.chunks(k.max(1)))) {
-                for (&i, &v) in i.iter().zip(v) {
-                    row[i] = row[i] + v;
+        let scatter = |z: &mut dyn FnMut(usize, usize, usize)| {
+            for r in 0..self.rows {
+                for j in self.row(r) {
+                    z(r * n + self.idx[j], j, r);
                 }
             }
-        }
+        };
         match (&mut out, val.storage()) {
-            _ if n == 0 => {} // no element: the entries are all padding
-            (Storage::F32(z), Storage::F32(v)) => scatter(z, &self.idx, &contiguous(v), self.k),
-            (Storage::F64(z), Storage::F64(v)) => scatter(z, &self.idx, &contiguous(v), self.k),
+            (Storage::F32(z), Storage::F32(v)) => {
+                let (z, v) = (z.as_slice_mut().expect("fresh zeros"), contiguous(v));
+                scatter(&mut |at, j, _| z[at] += v[j]);
+            }
+            (Storage::F64(z), Storage::F64(v)) => {
+                let (z, v) = (z.as_slice_mut().expect("fresh zeros"), contiguous(v));
+                scatter(&mut |at, j, _| z[at] += v[j]);
+            }
             _ => return Err(Error::dtype("jacobian", "internal: sparse cotangent of a non-float dtype")),
         }
         let mut shape = vec![self.rows];
@@ -130,24 +139,50 @@ impl SparseCot {
     }
 
     /// Sum of two sparse cotangents of the same tensor: values add when the entries
-    /// sit at the same indices, otherwise each row keeps both sets of entries.
+    /// sit at the same places, otherwise each row keeps both sets of entries.
     pub fn plus(self, other: SparseCot) -> Result<SparseCot> {
-        if self.k == other.k && (Arc::ptr_eq(&self.idx, &other.idx) || self.idx == other.idx) {
+        let same = |a: &Arc<Vec<usize>>, b: &Arc<Vec<usize>>| Arc::ptr_eq(a, b) || a == b;
+        if same(&self.ptr, &other.ptr) && same(&self.idx, &other.idx) {
             let val = self.val.add(&other.val)?;
             return Ok(SparseCot { val, ..self });
         }
-        let k = self.k + other.k;
         let dtype = DType::promote(self.val.dtype(), other.val.dtype());
-        let (a, b) = (self.val.to_dtype(dtype)?, other.val.to_dtype(dtype)?);
-        let a = a.reshape_exact(&[self.rows, self.k])?;
-        let b = b.reshape_exact(&[self.rows, other.k])?;
-        let val = Tensor::cat(&[a, b], 1)?.reshape_exact(&[self.rows * k])?;
-        let mut idx = Vec::with_capacity(self.rows * k);
-        for (x, y) in self.idx.chunks(self.k.max(1)).zip(other.idx.chunks(other.k.max(1))) {
-            idx.extend_from_slice(x);
-            idx.extend_from_slice(y);
+        let both = Tensor::cat(&[self.val.to_dtype(dtype)?, other.val.to_dtype(dtype)?], 0)?;
+        let shift = self.idx.len(); // other's entries follow self's in `both`
+        let total = shift + other.idx.len();
+        let (mut ptr, mut idx, mut order) = (Vec::with_capacity(self.rows + 1), Vec::with_capacity(total), Vec::with_capacity(total));
+        ptr.push(0);
+        for r in 0..self.rows {
+            for j in self.row(r) {
+                idx.push(self.idx[j]);
+                order.push(j);
+            }
+            for j in other.row(r) {
+                idx.push(other.idx[j]);
+                order.push(shift + j);
+            }
+            ptr.push(idx.len());
         }
-        Ok(SparseCot { rows: self.rows, k, shape: self.shape, idx: Arc::new(idx), val })
+        let val = gather(&both, &order);
+        Ok(SparseCot { rows: self.rows, ptr: Arc::new(ptr), shape: self.shape, idx: Arc::new(idx), val })
+    }
+
+    /// The entries `keep` selects, in order (rows keep their place).
+    fn filter(&self, keep: &[bool], idx: Vec<usize>) -> SparseCot {
+        if keep.iter().all(|&k| k) {
+            return self.with(&self.shape, Arc::new(idx), self.val.clone());
+        }
+        let (mut ptr, mut kept_idx, mut order) = (Vec::with_capacity(self.rows + 1), Vec::new(), Vec::new());
+        ptr.push(0);
+        for r in 0..self.rows {
+            for j in self.row(r).filter(|&j| keep[j]) {
+                kept_idx.push(idx[j]);
+                order.push(j);
+            }
+            ptr.push(kept_idx.len());
+        }
+        let val = gather(&self.val, &order);
+        SparseCot { rows: self.rows, ptr: Arc::new(ptr), shape: self.shape.clone(), idx: Arc::new(kept_idx), val }
     }
 }
 
@@ -379,16 +414,12 @@ fn slice_backward_vjp(items: &[Resolved], g_shape: &[usize], out: &[usize], sc: 
             })
             .collect()
     };
-    let val = if keep.iter().all(|&k| k) {
-        sc.val.clone()
-    } else {
-        let mask = Tensor::from_vec(keep.iter().map(|&k| k as u8 as f64).collect(), &[keep.len()], sc.val.dtype())?;
-        sc.val.mul(&mask)?
-    };
-    Ok(vec![Some(Cot::Sparse(sc.with(g_shape, Arc::new(idx), val)))])
+    let mut kept = sc.filter(&keep, idx);
+    kept.shape = g_shape.to_vec();
+    Ok(vec![Some(Cot::Sparse(kept))])
 }
 
-/// An inverted index, or a dropped entry (index 0, `keep` cleared) for `usize::MAX`.
+/// An inverted index, or a dropped entry (`keep` cleared) for `usize::MAX`.
 fn inverse_at(i: usize, keep: &mut bool) -> usize {
     if i == usize::MAX {
         *keep = false;
@@ -405,12 +436,12 @@ fn unravel(mut e: usize, shape: &[usize], coords: &mut [usize]) {
     }
 }
 
-/// The VJP of a sum copies each entry to the elements it reduced: k becomes k R.
+/// The VJP of a sum copies each entry to the `R` elements it reduced, while the
+/// result stays under a quarter full.
 fn sum_vjp(axes: &[usize], keepdim: bool, x: &[usize], out: &[usize], sc: &SparseCot) -> Option<Vec<Option<Cot>>> {
     let rm = row_major(x);
     let reduced: usize = axes.iter().map(|&a| x[a]).product();
-    let k = sc.k * reduced;
-    if reduced == 0 || k > MAX_ENTRIES_PER_ROW || 4 * k > numel(x) {
+    if reduced == 0 || 4 * sc.idx.len() * reduced > sc.rows * numel(x) {
         return None;
     }
     // out coordinates to x's flat index with the reduced coordinates at 0
@@ -428,21 +459,19 @@ fn sum_vjp(axes: &[usize], keepdim: bool, x: &[usize], out: &[usize], sc: &Spars
     }
     let n = sc.idx.len();
     let val = sc.val.reshape_exact(&[n, 1]).and_then(|v| v.expand(&[n, reduced])).and_then(|v| v.reshape_exact(&[n * reduced]));
-    let val = val.ok()?;
-    Some(vec![Some(Cot::Sparse(SparseCot { rows: sc.rows, k, shape: x.to_vec(), idx: Arc::new(idx), val }))])
+    let ptr = Arc::new(sc.ptr.iter().map(|p| p * reduced).collect());
+    Some(vec![Some(Cot::Sparse(SparseCot { rows: sc.rows, ptr, shape: x.to_vec(), idx: Arc::new(idx), val: val.ok()? }))])
 }
 
 /// `G @ a` for sparse rows `G` of a vector output: row r is `Σ_j val[r, j] a[idx[r, j], :]`.
 fn gathered_rows(sc: &SparseCot, a: &Tensor) -> Result<Tensor> {
     let dtype = DType::promote(a.dtype(), sc.val.dtype());
     let (a, val) = (a.to_dtype(dtype)?, sc.val.to_dtype(dtype)?);
-    fn kernel<T: Float>(a: ArrayView2<'_, T>, idx: &[usize], val: &[T], k: usize, rows: usize) -> ndarray::Array2<T> {
-        let mut out = ndarray::Array2::<T>::zeros((rows, a.ncols()));
-        for (mut row, (i, v)) in out.axis_iter_mut(Axis(0)).zip(idx.chunks(k.max(1)).zip(val.chunks(k.max(1)))) {
-            for (&i, &v) in i.iter().zip(v) {
-                if v != T::zero() {
-                    add_scaled(&mut row, v, a.row(i));
-                }
+    fn kernel<T: Float>(a: ArrayView2<'_, T>, sc: &SparseCot, val: &[T]) -> ndarray::Array2<T> {
+        let mut out = ndarray::Array2::<T>::zeros((sc.rows, a.ncols()));
+        for (r, mut row) in out.axis_iter_mut(Axis(0)).enumerate() {
+            for j in sc.row(r) {
+                add_scaled(&mut row, val[j], a.row(sc.idx[j]));
             }
         }
         out
@@ -453,11 +482,11 @@ fn gathered_rows(sc: &SparseCot, a: &Tensor) -> Result<Tensor> {
     let data = match (a.storage(), val.storage()) {
         (Storage::F64(a), Storage::F64(v)) => {
             let a2 = a.view().into_dimensionality::<Ix2>().map_err(|e| Error::shape("matmul", e.to_string()))?;
-            Storage::F64(kernel(a2, &sc.idx, &contiguous(v), sc.k, sc.rows).into_dyn().into_shared())
+            Storage::F64(kernel(a2, sc, &contiguous(v)).into_dyn().into_shared())
         }
         (Storage::F32(a), Storage::F32(v)) => {
             let a2 = a.view().into_dimensionality::<Ix2>().map_err(|e| Error::shape("matmul", e.to_string()))?;
-            Storage::F32(kernel(a2, &sc.idx, &contiguous(v), sc.k, sc.rows).into_dyn().into_shared())
+            Storage::F32(kernel(a2, sc, &contiguous(v)).into_dyn().into_shared())
         }
         _ => return Err(Error::dtype("matmul", format!("cannot multiply {} cotangents", dtype))),
     };
