@@ -115,21 +115,21 @@ impl SparseCot {
             )
         })?;
         let val = self.val.to_dtype(float)?;
-        let scatter = |z: &mut dyn FnMut(usize, usize, usize)| {
-            for r in 0..self.rows {
-                for j in self.row(r) {
-                    z(r * n + self.idx[j], j, r);
+        fn scatter<T: Float>(sc: &SparseCot, z: &mut [T], v: &[T], n: usize) {
+            for (r, row) in z.chunks_exact_mut(n).enumerate() {
+                let js = sc.row(r);
+                for (&i, &v) in sc.idx[js.clone()].iter().zip(&v[js]) {
+                    row[i] = row[i] + v;
                 }
             }
-        };
+        }
         match (&mut out, val.storage()) {
+            _ if n == 0 => {}
             (Storage::F32(z), Storage::F32(v)) => {
-                let (z, v) = (z.as_slice_mut().expect("fresh zeros"), contiguous(v));
-                scatter(&mut |at, j, _| z[at] += v[j]);
+                scatter(self, z.as_slice_mut().expect("fresh zeros"), &contiguous(v), n)
             }
             (Storage::F64(z), Storage::F64(v)) => {
-                let (z, v) = (z.as_slice_mut().expect("fresh zeros"), contiguous(v));
-                scatter(&mut |at, j, _| z[at] += v[j]);
+                scatter(self, z.as_slice_mut().expect("fresh zeros"), &contiguous(v), n)
             }
             _ => return Err(Error::dtype("jacobian", "internal: sparse cotangent of a non-float dtype")),
         }
@@ -153,14 +153,11 @@ impl SparseCot {
         let (mut ptr, mut idx, mut order) = (Vec::with_capacity(self.rows + 1), Vec::with_capacity(total), Vec::with_capacity(total));
         ptr.push(0);
         for r in 0..self.rows {
-            for j in self.row(r) {
-                idx.push(self.idx[j]);
-                order.push(j);
-            }
-            for j in other.row(r) {
-                idx.push(other.idx[j]);
-                order.push(shift + j);
-            }
+            let (a, b) = (self.row(r), other.row(r));
+            idx.extend_from_slice(&self.idx[a.clone()]);
+            idx.extend_from_slice(&other.idx[b.clone()]);
+            order.extend(a);
+            order.extend(b.start + shift..b.end + shift);
             ptr.push(idx.len());
         }
         let val = gather(&both, &order);
@@ -238,22 +235,29 @@ impl Affine {
             .collect()
     }
 
-    /// The image of every element of `from`, in row-major order (an odometer walk,
-    /// no divisions).
+    /// The image of every element of `from`, in row-major order (an odometer walk over
+    /// all but the last dim, no divisions).
     fn table(&self) -> Vec<usize> {
         let n = numel(&self.from);
-        let nd = self.from.len();
         let mut out = Vec::with_capacity(n);
-        let (mut coord, mut acc) = (vec![0usize; nd], self.base);
-        for _ in 0..n {
-            out.push(acc as usize);
-            for d in (0..nd).rev() {
+        let Some((&last, outer_dims)) = self.from.split_last() else {
+            out.push(self.base as usize);
+            return out;
+        };
+        if n == 0 {
+            return out;
+        }
+        let step = self.stride[outer_dims.len()];
+        let (mut coord, mut acc) = (vec![0usize; outer_dims.len()], self.base);
+        for _ in 0..n / last {
+            out.extend((0..last as isize).map(|j| (acc + j * step) as usize));
+            for d in (0..outer_dims.len()).rev() {
                 coord[d] += 1;
                 acc += self.stride[d];
-                if coord[d] < self.from[d] {
+                if coord[d] < outer_dims[d] {
                     break;
                 }
-                acc -= self.stride[d] * self.from[d] as isize;
+                acc -= self.stride[d] * outer_dims[d] as isize;
                 coord[d] = 0;
             }
         }

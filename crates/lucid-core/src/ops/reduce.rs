@@ -213,11 +213,10 @@ fn prod_of_others(x: &Tensor, axes: &[usize]) -> Result<Tensor> {
     others.reshape_exact(moved.shape())?.permute_exact(&inv)
 }
 
-fn sum_kernel<T: Clone + num_traits::Zero>(
-    a: &ArcArray<T, IxDyn>,
-    axes: &[usize],
-    keepdim: bool,
-) -> ArcArray<T, IxDyn> {
+fn sum_kernel<T: Copy + num_traits::Zero>(a: &ArcArray<T, IxDyn>, axes: &[usize], keepdim: bool) -> ArcArray<T, IxDyn> {
+    if let Some(r) = sum_contiguous(a, axes, keepdim) {
+        return r;
+    }
     let mut r = a.to_owned();
     for &ax in axes.iter().rev() {
         r = r.sum_axis(Axis(ax));
@@ -226,6 +225,43 @@ fn sum_kernel<T: Clone + num_traits::Zero>(
         }
     }
     r.into_shared()
+}
+
+/// The sum over a run of adjacent axes of a contiguous array, as `[outer, reduced,
+/// inner]`: whole rows are added (no copy of the input, no per-axis passes). `None`
+/// for other layouts.
+fn sum_contiguous<T: Copy + num_traits::Zero>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    keepdim: bool,
+) -> Option<ArcArray<T, IxDyn>> {
+    let (&lo, &hi) = (axes.first()?, axes.last()?);
+    if axes.windows(2).any(|w| w[1] != w[0] + 1) {
+        return None;
+    }
+    let s = a.as_slice()?;
+    let shape = a.shape();
+    let outer: usize = shape[..lo].iter().product();
+    let reduced: usize = shape[lo..=hi].iter().product();
+    let inner: usize = shape[hi + 1..].iter().product();
+    let mut out = vec![T::zero(); outer * inner];
+    if out.is_empty() {
+        // nothing to add
+    } else if inner == 1 {
+        for (o, lane) in out.iter_mut().zip(s.chunks_exact(reduced.max(1))) {
+            *o = lane.iter().fold(T::zero(), |acc, &v| acc + v);
+        }
+    } else {
+        for (dst, block) in out.chunks_exact_mut(inner).zip(s.chunks_exact((reduced * inner).max(1))) {
+            for row in block.chunks_exact(inner) {
+                dst.iter_mut().zip(row).for_each(|(d, &v)| *d = *d + v);
+            }
+        }
+    }
+    let out_shape: Vec<usize> = (0..shape.len())
+        .filter_map(|d| if d < lo || d > hi { Some(shape[d]) } else { keepdim.then_some(1) })
+        .collect();
+    ArcArray::from_shape_vec(IxDyn(&out_shape), out).ok()
 }
 
 /// Apply `f` to every lane over the reduced `axes` (moved last and flattened, in
