@@ -35,7 +35,7 @@ def reference(f, xs):
 
 X = lucid.tensor(rng.normal(size=40) * 0.3)
 W = lucid.tensor(rng.normal(size=40) * 0.3)
-REF = reference(two_outputs, (X, W))  # 50 + 40 + 1 = 91 rows: more than one block of 64
+REF = reference(two_outputs, (X, W))  # 50 + 40 + 1 = 91 rows; chunk_size cuts them into blocks
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -10,7 +10,8 @@
 //!
 //! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
 //! batched sweep per block with bounded memory, the blocks spread over all cores when
-//! the work is large enough to pay for the threads;
+//! the work is large enough to pay for the threads; a small sweep (under 2^20 numbers
+//! in all) is one block, since the bound holds anyway;
 //! vectorize=True sweeps everything at once, or chunk_size at a time. One path serves
 //! both, so there is one thing to tune.
 
@@ -157,11 +158,19 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     }
 }
 
-/// Lines per sweep: everything (or chunk_size) when vectorized; otherwise one block per
+/// Numbers a sweep may touch (summed over the graph's tensors, times its lines) before
+/// it is cut into blocks or spread over threads: 2^20, 8 MB of float64.
+const SMALL_SWEEP: usize = 1 << 20;
+
+/// Lines per sweep: everything (or chunk_size) when vectorized; otherwise everything
+/// when the sweep is small (NOTE [row blocks]: one block then bounds memory as well
+/// as many would, and each extra sweep costs its overhead again), else one block per
 /// core, between ROW_BLOCK and MAX_ROW_BLOCK lines so memory stays bounded.
-fn block_size(opts: &JacobianOptions, total: usize) -> usize {
+fn block_size(opts: &JacobianOptions, plan: &Plan, total: usize) -> usize {
     if opts.vectorize {
         opts.chunk_size.unwrap_or(total)
+    } else if plan.numel().saturating_mul(total) < SMALL_SWEEP {
+        total
     } else {
         total.div_ceil(cores()).clamp(ROW_BLOCK, MAX_ROW_BLOCK)
     }
@@ -170,7 +179,7 @@ fn block_size(opts: &JacobianOptions, total: usize) -> usize {
 /// Whether the blocks are worth spreading over threads: starting a worker costs tens of
 /// microseconds, so only sweeps that touch about a million numbers in all qualify.
 fn worth_threads(opts: &JacobianOptions, plan: &Plan, total: usize) -> bool {
-    !opts.vectorize && !opts.create_graph && plan.numel() * total >= 1 << 20
+    !opts.vectorize && !opts.create_graph && plan.numel().saturating_mul(total) >= SMALL_SWEEP
 }
 
 /// Reverse mode: blocks of rows.
@@ -194,7 +203,7 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
             .collect()
     };
     let parallel = worth_threads(opts, &plan, m);
-    let per_block = run_blocks(m, block_size(opts, m), parallel, &sweep)?;
+    let per_block = run_blocks(m, block_size(opts, &plan, m), parallel, &sweep)?;
     let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(per_block.len()); inputs.len()];
     for parts in per_block {
         for (j, p) in parts.into_iter().enumerate() {
@@ -252,7 +261,7 @@ fn by_columns(
     let jt = concat_rows(if n == 0 {
         vec![Tensor::zeros(&[0, m], dtype)]
     } else {
-        run_blocks(n, block_size(opts, n), parallel, &sweep)?
+        run_blocks(n, block_size(opts, &plan, n), parallel, &sweep)?
     })?;
     // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
     // data and transposes it back for free).
