@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod gather;
+pub(crate) mod gemm;
 pub mod index;
 pub mod join;
 #[doc(hidden)]
