@@ -1,7 +1,8 @@
-"""Sparse-row cotangents (NOTE [sparse-row cotangents] in autograd/sparse.rs): Jacobians
-whose seed stays sparse through broadcasts, sums, slices (negative steps, ints, new
-axes), permutes, expands, `where` and the adjoints of slices equal the Jacobian built
-from plain dense one-hot cotangents, in every way of cutting the rows."""
+"""Sparse-row cotangents and tangents (NOTE [sparse-row cotangents] in autograd/sparse.rs,
+and sparse_forward.rs): Jacobians whose seed stays sparse through broadcasts, sums,
+slices (negative steps, ints, new axes), permutes, expands, `where` and the adjoints of
+slices equal the Jacobian built from plain dense one-hot cotangents, in reverse and
+forward mode and in every way of cutting the rows."""
 
 import numpy as np
 import pytest
@@ -76,6 +77,8 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("kwargs", [
     {}, {"vectorize": True}, {"vectorize": True, "chunk_size": 1}, {"vectorize": True, "chunk_size": 5},
+    {"strategy": "forward-mode"}, {"strategy": "forward-mode", "vectorize": True},
+    {"strategy": "forward-mode", "vectorize": True, "chunk_size": 5},
 ])
 def test_sparse_seeds_equal_dense_one_hot_rows(name, kwargs):
     f, sizes = CASES[name]
@@ -87,9 +90,11 @@ def test_sparse_seeds_equal_dense_one_hot_rows(name, kwargs):
         np.testing.assert_allclose(block.numpy().reshape(-1, x.numel()), w, rtol=1e-12, atol=1e-13)
 
 
-def test_rosenbrock_hessian_is_the_closed_form():
+@pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
+def test_rosenbrock_hessian_is_the_closed_form(strategy):
     x = rng.uniform(-1.5, 1.5, size=30)
-    H = hessian(lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum(), lucid.tensor(x))
+    H = hessian(lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum(), lucid.tensor(x),
+                strategy=strategy)
     want = np.zeros((30, 30))
     for i in range(29):
         want[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2

@@ -4,11 +4,12 @@
 //!
 //! Tangents are batch-polymorphic like cotangents: shape `batch_shape + x.shape`.
 //! A forward-mode Jacobian seeds the identity over the inputs, kept diagonal through
-//! elementwise ops exactly as the reverse sweep keeps its seed (see `structured.rs`).
+//! elementwise ops and sparse past them, exactly as the reverse sweep keeps its seed
+//! (see `structured.rs`, `sparse_forward.rs`).
 
 use super::mode::set_grad_enabled;
 use super::reverse::Plan;
-use super::structured::{diag_jvp, Cot};
+use super::structured::{structured_jvp, Cot};
 use super::Rule;
 use crate::error::{Error, Result};
 use crate::shape::batched;
@@ -48,7 +49,7 @@ impl Plan {
                     format!("the graph was freed by an earlier backward (at {})", node.op.name()),
                 ));
             }
-            let structured = diag_jvp(&node.op, &node.inputs, &step.tensor, &ins).transpose()?;
+            let structured = structured_jvp(&node.op, &node.inputs, &step.tensor, &ins).transpose()?;
             slots[i] = match structured {
                 Some(t) => t,
                 None => {

@@ -5,6 +5,7 @@ pub(crate) mod forward;
 mod mode;
 mod reverse;
 mod sparse;
+mod sparse_forward;
 mod structured;
 
 #[doc(hidden)]

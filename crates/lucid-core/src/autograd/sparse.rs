@@ -52,7 +52,7 @@ pub struct SparseCot {
     pub val: Tensor,
 }
 
-fn numel(shape: &[usize]) -> usize {
+pub(super) fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
@@ -85,7 +85,7 @@ impl SparseCot {
         Some(SparseCot { rows: dc.rows, ptr: Arc::new(ptr), shape, idx: Arc::new(idx), val })
     }
 
-    fn row(&self, r: usize) -> std::ops::Range<usize> {
+    pub(super) fn row(&self, r: usize) -> std::ops::Range<usize> {
         self.ptr[r]..self.ptr[r + 1]
     }
 
@@ -96,7 +96,7 @@ impl SparseCot {
         SparseCot { shape: shape.to_vec(), idx, ..self }
     }
 
-    fn with(&self, shape: &[usize], idx: Arc<Vec<usize>>, val: Tensor) -> SparseCot {
+    pub(super) fn with(&self, shape: &[usize], idx: Arc<Vec<usize>>, val: Tensor) -> SparseCot {
         SparseCot { rows: self.rows, ptr: self.ptr.clone(), shape: shape.to_vec(), idx, val }
     }
 
@@ -191,7 +191,7 @@ fn contiguous<T: Clone>(a: &ndarray::ArcArray<T, ndarray::IxDyn>) -> Vec<T> {
 }
 
 /// Row-major strides of `shape`.
-fn row_major(shape: &[usize]) -> Vec<usize> {
+pub(super) fn row_major(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];
     for d in (0..shape.len().saturating_sub(1)).rev() {
         s[d] = s[d + 1] * shape[d + 1];
@@ -201,10 +201,10 @@ fn row_major(shape: &[usize]) -> Vec<usize> {
 
 /// An affine map of flat indices: `from` shape's element with coordinates `c` goes to
 /// `base + Σ c[d] stride[d]`. Views (slices, permutes, broadcasts) are such maps.
-struct Affine {
-    from: Vec<usize>,
-    stride: Vec<isize>,
-    base: isize,
+pub(super) struct Affine {
+    pub(super) from: Vec<usize>,
+    pub(super) stride: Vec<isize>,
+    pub(super) base: isize,
 }
 
 /// Whether a map over `n` elements is cheaper as a table than per entry (a division
@@ -214,7 +214,7 @@ fn table_pays(n: usize, entries: usize) -> bool {
 }
 
 impl Affine {
-    fn apply(&self, idx: &[usize]) -> Vec<usize> {
+    pub(super) fn apply(&self, idx: &[usize]) -> Vec<usize> {
         let identity = self.base == 0 && self.stride.iter().zip(row_major(&self.from)).all(|(&s, r)| s == r as isize);
         if identity {
             return idx.to_vec();
@@ -276,7 +276,7 @@ impl Affine {
 
 /// The flat indices in `x` (which broadcasts to `out`) of the flat positions `idx` of
 /// `out`.
-fn positions_in(x: &[usize], out: &[usize], idx: &Arc<Vec<usize>>) -> Arc<Vec<usize>> {
+pub(super) fn positions_in(x: &[usize], out: &[usize], idx: &Arc<Vec<usize>>) -> Arc<Vec<usize>> {
     if x == out {
         idx.clone()
     } else {
@@ -285,7 +285,7 @@ fn positions_in(x: &[usize], out: &[usize], idx: &Arc<Vec<usize>>) -> Arc<Vec<us
 }
 
 /// The elements of `x` at flat indices `at`, as a 1-d tensor (any dtype).
-fn gather(x: &Tensor, at: &[usize]) -> Tensor {
+pub(super) fn gather(x: &Tensor, at: &[usize]) -> Tensor {
     let data = crate::map_storage!(x.storage(), |a| {
         let std = a.as_standard_layout();
         let s = std.as_slice().expect("standard layout");
@@ -308,7 +308,7 @@ pub(crate) fn sparse_vjp(
     Some(grads.and_then(|gs| gs.into_iter().map(|g| g.map(nonempty).transpose()).collect()))
 }
 
-fn nonempty(g: Cot) -> Result<Cot> {
+pub(super) fn nonempty(g: Cot) -> Result<Cot> {
     match g {
         Cot::Sparse(sc) if numel(&sc.shape) == 0 => sc.densify().map(Cot::Dense),
         other => Ok(other),
@@ -336,7 +336,9 @@ fn sparse_vjp_rows(
         }
         Op::View(ViewOp::Expand) => one(&x_shape, Affine::unbroadcast(out.shape(), &x_shape).apply(&sc.idx)),
         Op::Index(IndexOp::Slice { items }) => one(&x_shape, slice_map(items, &x_shape, out.shape()).apply(&sc.idx)),
-        Op::Index(IndexOp::SliceBackward { items, .. }) => Some(slice_backward_vjp(items, &x_shape, out.shape(), sc)),
+        Op::Index(IndexOp::SliceBackward { items, .. }) => {
+            Some(Ok(vec![Some(Cot::Sparse(slice_entries(items, &x_shape, out.shape(), sc)))]))
+        }
         Op::Reduce(ReduceOp::Sum { axes, keepdim }) => sum_vjp(axes, *keepdim, &x_shape, out.shape(), sc).map(Ok),
         Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 2 && inputs[1].ndim() == 1 && !needs[0] => {
             Some(gathered_rows(sc, &inputs[0]).map(|g| vec![None, Some(Cot::Dense(g))]))
@@ -350,7 +352,7 @@ fn sparse_vjp_rows(
 
 /// `x[items]` as a map from the output's flat indices to `x`'s (items act on the
 /// trailing dims; leading dims pass through).
-fn slice_map(items: &[Resolved], x: &[usize], out: &[usize]) -> Affine {
+pub(super) fn slice_map(items: &[Resolved], x: &[usize], out: &[usize]) -> Affine {
     let rm = row_major(x);
     let in_dims = items.iter().filter(|r| !matches!(r, Resolved::NewAxis)).count();
     let lead = x.len() - in_dims;
@@ -374,9 +376,10 @@ fn slice_map(items: &[Resolved], x: &[usize], out: &[usize]) -> Affine {
     Affine { from: out.to_vec(), stride, base }
 }
 
-/// The adjoint of a slice's adjoint is the slice: an entry of the full tensor (`out`)
-/// moves to its place in the sliced tensor `g` (shape `g_shape`), or is dropped.
-fn slice_backward_vjp(items: &[Resolved], g_shape: &[usize], out: &[usize], sc: &SparseCot) -> Result<Vec<Option<Cot>>> {
+/// Entries of a full tensor (shape `out`) moved to their places in its slice `g` (shape
+/// `g_shape`); entries outside the slice are dropped. This is the VJP of a slice's
+/// adjoint and the JVP of a slice.
+pub(super) fn slice_entries(items: &[Resolved], g_shape: &[usize], out: &[usize], sc: &SparseCot) -> SparseCot {
     // `into` maps the sliced tensor into the full one; entries are inverted through it
     let into = slice_map(items, out, g_shape);
     let mut keep = vec![true; sc.idx.len()];
@@ -420,7 +423,7 @@ fn slice_backward_vjp(items: &[Resolved], g_shape: &[usize], out: &[usize], sc: 
     };
     let mut kept = sc.filter(&keep, idx);
     kept.shape = g_shape.to_vec();
-    Ok(vec![Some(Cot::Sparse(kept))])
+    kept
 }
 
 /// An inverted index, or a dropped entry (`keep` cleared) for `usize::MAX`.
@@ -440,35 +443,46 @@ fn unravel(mut e: usize, shape: &[usize], coords: &mut [usize]) {
     }
 }
 
-/// The VJP of a sum copies each entry to the `R` elements it reduced, while the
-/// result stays under a quarter full.
+/// The VJP of a sum copies each entry to the `R` elements it reduced.
 fn sum_vjp(axes: &[usize], keepdim: bool, x: &[usize], out: &[usize], sc: &SparseCot) -> Option<Vec<Option<Cot>>> {
     let rm = row_major(x);
-    let reduced: usize = axes.iter().map(|&a| x[a]).product();
-    if reduced == 0 || 4 * sc.idx.len() * reduced > sc.rows * numel(x) {
-        return None;
-    }
     // out coordinates to x's flat index with the reduced coordinates at 0
     let stride: Vec<isize> = (0..x.len()).filter(|d| keepdim || !axes.contains(d)).map(|d| rm[d] as isize).collect();
-    let base = Affine { from: out.to_vec(), stride, base: 0 }.apply(&sc.idx);
-    // the flat offsets of all reduced coordinates
-    let mut offsets = vec![0usize];
-    for &a in axes {
-        let step = rm[a];
-        offsets = offsets.iter().flat_map(|&o| (0..x[a]).map(move |c| o + c * step)).collect();
+    let base = Affine { from: out.to_vec(), stride, base: 0 };
+    let spread: Vec<(usize, usize)> = axes.iter().map(|&a| (x[a], rm[a])).collect();
+    Some(vec![Some(Cot::Sparse(expand_entries(sc, x, &base, &spread)?))])
+}
+
+/// Each entry copied to a block of elements of a tensor of shape `to`: entry `e` goes
+/// to `base(e) + Σ c_d step_d` for every `c_d < size_d` of `spread = [(size_d, step_d)]`.
+/// `None` when the result would be over a quarter full (the sweep then densifies).
+pub(super) fn expand_entries(
+    sc: &SparseCot,
+    to: &[usize],
+    base: &Affine,
+    spread: &[(usize, usize)],
+) -> Option<SparseCot> {
+    let copies: usize = spread.iter().map(|&(size, _)| size).product();
+    if copies == 0 || 4 * sc.idx.len() * copies > sc.rows * numel(to) {
+        return None;
     }
-    let mut idx = Vec::with_capacity(base.len() * reduced);
-    for &b in &base {
+    let mut offsets = vec![0usize];
+    for &(size, step) in spread {
+        offsets = offsets.iter().flat_map(|&o| (0..size).map(move |c| o + c * step)).collect();
+    }
+    let starts = base.apply(&sc.idx);
+    let mut idx = Vec::with_capacity(starts.len() * copies);
+    for &b in &starts {
         idx.extend(offsets.iter().map(|&o| b + o));
     }
     let n = sc.idx.len();
-    let val = sc.val.reshape_exact(&[n, 1]).and_then(|v| v.expand(&[n, reduced])).and_then(|v| v.reshape_exact(&[n * reduced]));
-    let ptr = Arc::new(sc.ptr.iter().map(|p| p * reduced).collect());
-    Some(vec![Some(Cot::Sparse(SparseCot { rows: sc.rows, ptr, shape: x.to_vec(), idx: Arc::new(idx), val: val.ok()? }))])
+    let val = sc.val.reshape_exact(&[n, 1]).and_then(|v| v.expand(&[n, copies])).and_then(|v| v.reshape_exact(&[n * copies]));
+    let ptr = Arc::new(sc.ptr.iter().map(|p| p * copies).collect());
+    Some(SparseCot { rows: sc.rows, ptr, shape: to.to_vec(), idx: Arc::new(idx), val: val.ok()? })
 }
 
 /// `G @ a` for sparse rows `G` of a vector output: row r is `Σ_j val[r, j] a[idx[r, j], :]`.
-fn gathered_rows(sc: &SparseCot, a: &Tensor) -> Result<Tensor> {
+pub(super) fn gathered_rows(sc: &SparseCot, a: &Tensor) -> Result<Tensor> {
     let dtype = DType::promote(a.dtype(), sc.val.dtype());
     let (a, val) = (a.to_dtype(dtype)?, sc.val.to_dtype(dtype)?);
     fn kernel<T: Float>(a: ArrayView2<'_, T>, sc: &SparseCot, val: &[T]) -> ndarray::Array2<T> {

@@ -10,6 +10,7 @@
 //! MLP's first matmul disappears.
 
 use super::sparse::{self, sparse_vjp, SparseCot};
+use super::sparse_forward::sparse_jvp;
 use super::{Op, Rule};
 use crate::autograd::is_grad_enabled;
 use crate::dtype::{DType, Storage};
@@ -162,9 +163,33 @@ fn diag_vjp(
     }
 }
 
-/// The tangent of `op`'s output for structured input tangents, or `None` when the op
-/// has no structured rule (the sweep then densifies and runs the ordinary JVP rule).
-pub(crate) fn diag_jvp(
+/// The tangent of `op`'s output for structured input tangents (diagonal or sparse
+/// rows), or `None` when there is no structured rule (the sweep then densifies and runs
+/// the ordinary JVP rule). Diagonals that no diagonal rule serves continue as sparse rows.
+pub(crate) fn structured_jvp(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    tangents: &[Option<Cot>],
+) -> Option<Result<Option<Cot>>> {
+    if let Some(t) = diag_jvp(op, inputs, out, tangents) {
+        return Some(t);
+    }
+    let mut sparse = Vec::with_capacity(tangents.len());
+    for t in tangents {
+        sparse.push(match t {
+            None => None,
+            Some(t) => Some(t.sparse()?),
+        });
+    }
+    let rows: Vec<usize> = sparse.iter().flatten().map(|s| s.rows).collect();
+    if rows.is_empty() || rows.iter().any(|&r| r != rows[0]) {
+        return None;
+    }
+    sparse_jvp(op, inputs, out, &sparse)
+}
+
+fn diag_jvp(
     op: &Op,
     inputs: &[Tensor],
     out: &Tensor,
