@@ -60,6 +60,12 @@ pub fn operand(other: &Bound<'_, PyAny>, like: &Tensor, op: &str) -> PyResult<Te
     if let Ok(t) = other.downcast::<PyTensor>() {
         return Ok(t.borrow().inner.clone());
     }
+    // The common constant (`2.0 * x`) without the general checks below.
+    if like.dtype().is_float() {
+        if let Ok(f) = other.downcast_exact::<PyFloat>() {
+            return Ok(Tensor::scalar(f.value(), like.dtype()));
+        }
+    }
     if other.downcast::<numpy::PyUntypedArray>().is_ok() {
         return from_numpy(other);
     }

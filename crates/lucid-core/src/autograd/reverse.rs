@@ -5,6 +5,7 @@
 //! taken out as they are consumed, so memory is freed during the sweep.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::Ordering;
 
 use super::mode::set_grad_enabled;
@@ -12,6 +13,35 @@ use super::structured::{structured_vjp, Cot};
 use crate::error::{Error, Result};
 use crate::shape::reduce_to;
 use crate::tensor::Tensor;
+
+/// Tensor ids are addresses, so a multiply-and-fold hash spreads them well enough; the
+/// default SipHash cost more than the rest of planning a small graph.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0 ^ u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let h = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 32);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<V> = HashMap<usize, V, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<usize, BuildHasherDefault<IdHasher>>;
 
 /// Which tensors a plan delivers cotangents for.
 enum Targets<'a> {
@@ -51,9 +81,9 @@ impl Plan {
     }
 
     fn build(roots: &[Tensor], targets: Targets<'_>) -> Plan {
-        let target_ids: HashSet<usize> = match &targets {
+        let target_ids: IdSet = match &targets {
             Targets::List(ts) => ts.iter().map(|t| t.id()).collect(),
-            Targets::Leaves => HashSet::new(),
+            Targets::Leaves => IdSet::default(),
         };
         let is_target = |t: &Tensor| match targets {
             Targets::List(_) => target_ids.contains(&t.id()),
@@ -62,9 +92,9 @@ impl Plan {
 
         // Iterative post-order DFS over tensors that require grad: inputs before users.
         let mut post: Vec<Tensor> = Vec::new();
-        let mut index: HashMap<usize, usize> = HashMap::new(); // id -> post position
+        let mut index: IdMap<usize> = IdMap::default(); // id -> post position
         let mut needed: Vec<bool> = Vec::new();
-        let mut visiting: HashSet<usize> = HashSet::new();
+        let mut visiting = IdSet::default();
         let mut stack: Vec<(Tensor, usize)> = Vec::new();
         for r in roots.iter().filter(|r| r.requires_grad()) {
             if index.contains_key(&r.id()) || visiting.contains(&r.id()) {
@@ -92,7 +122,7 @@ impl Plan {
         }
 
         // Keep the needed tensors, consumers first, and give each a slot.
-        let mut slot_of: HashMap<usize, usize> = HashMap::new();
+        let mut slot_of: IdMap<usize> = IdMap::default();
         let kept: Vec<Tensor> = post.into_iter().zip(needed).rev().filter_map(|(t, need)| need.then_some(t)).collect();
         for (slot, t) in kept.iter().enumerate() {
             slot_of.insert(t.id(), slot);

@@ -30,6 +30,11 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
         let x = a.iter().next().cloned().ok_or_else(bad)?;
         return Ok(b.map(|y| f(x.clone(), y.clone())).into_shared());
     }
+    // Same shape, both contiguous (most rules): one loop over two slices.
+    if let (true, true, Some(xs), Some(ys)) = (a.shape() == shape, b.shape() == shape, a.as_slice(), b.as_slice()) {
+        let out: Vec<C> = xs.iter().zip(ys).map(|(x, y)| f(x.clone(), y.clone())).collect();
+        return ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape(op, e.to_string()));
+    }
     let av: ArrayView<A, IxDyn> = a.broadcast(sh.clone()).ok_or_else(bad)?;
     let bv: ArrayView<B, IxDyn> = b.broadcast(sh).ok_or_else(bad)?;
     let a_std;
