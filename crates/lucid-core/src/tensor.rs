@@ -112,13 +112,21 @@ impl Tensor {
     /// `n × m` identity for user-given sizes (see [`Tensor::try_full`]).
     pub fn try_eye(n: usize, m: Option<usize>, dtype: DType) -> Result<Tensor> {
         let m = m.unwrap_or(n);
-        let Storage::F64(mut a) = Storage::try_full("eye", DType::F64, &[n, m], 0.0)? else {
-            return Err(Error::dtype("eye", "internal: expected float64 storage"));
-        };
-        for i in 0..n.min(m) {
-            a[[i, i]] = 1.0;
+        // zeros of the final dtype with the diagonal written in place (no cast pass)
+        let mut data = Storage::try_full("eye", dtype, &[n, m], 0.0)?;
+        let k = n.min(m);
+        fn diagonal<T: Clone>(a: &mut ndarray::ArcArray<T, IxDyn>, k: usize, m: usize, one: T) {
+            if let Some(flat) = a.as_slice_mut() {
+                (0..k).for_each(|i| flat[i * m + i] = one.clone());
+            }
         }
-        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
+        match &mut data {
+            Storage::F32(a) => diagonal(a, k, m, 1.0),
+            Storage::F64(a) => diagonal(a, k, m, 1.0),
+            Storage::I64(a) => diagonal(a, k, m, 1),
+            Storage::Bool(a) => diagonal(a, k, m, true),
+        }
+        Ok(Tensor::from_storage(data))
     }
 
     pub fn zeros_like(&self) -> Tensor {
@@ -128,14 +136,10 @@ impl Tensor {
         Tensor::ones(self.shape(), self.dtype())
     }
 
-    /// `n × m` identity (m = n when `None`).
+    /// `n × m` identity (m = n when `None`). Panics when it cannot be allocated;
+    /// user-given sizes go through [`Tensor::try_eye`].
     pub fn eye(n: usize, m: Option<usize>, dtype: DType) -> Tensor {
-        let m = m.unwrap_or(n);
-        let mut a = ndarray::Array::<f64, _>::zeros(IxDyn(&[n, m]));
-        for i in 0..n.min(m) {
-            a[[i, i]] = 1.0;
-        }
-        Tensor::from_storage(Storage::F64(a.into_shared()).cast(dtype))
+        Tensor::try_eye(n, m, dtype).unwrap_or_else(|e| panic!("{}", e.message()))
     }
 
     /// Values `start, start + step, …` below `end` (above it for a negative step).

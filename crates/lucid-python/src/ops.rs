@@ -249,12 +249,6 @@ fn full(shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyT
 }
 
 #[pyfunction]
-#[pyo3(signature = (n, m, dtype))]
-fn eye(n: usize, m: Option<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    Ok(PyTensor::new(Tensor::eye(n, m, dtype::parse(dtype)?)))
-}
-
-#[pyfunction]
 #[pyo3(signature = (start, end, step, dtype))]
 fn arange(start: f64, end: f64, step: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(Tensor::arange(start, end, step, dtype::parse(dtype)?))
@@ -271,7 +265,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stack, m)?)?;
     m.add_function(wrap_pyfunction!(where_, m)?)?;
     m.add_function(wrap_pyfunction!(full, m)?)?;
-    m.add_function(wrap_pyfunction!(eye, m)?)?;
     m.add_function(wrap_pyfunction!(arange, m)?)?;
     m.add_function(wrap_pyfunction!(linspace, m)?)?;
     Ok(())
