@@ -64,7 +64,13 @@ def into_matmul(x):
     return M @ s.tanh(), s @ M.T
 
 
+def loop_of_slices(x):
+    """x read 2 (n - 1) times: many small contributions pile up in x's cotangent."""
+    return lucid.stack([x[i] * x[i + 1] + x[i] for i in range(x.numel() - 1)])
+
+
 CASES = {
+    "loop_of_slices": (loop_of_slices, (20,)),
     "normalise_rows": (normalise_rows, (12,)),
     "outer_sum": (outer_sum, (5, 5)),
     "rosenbrock_grad": (rosenbrock_grad, (9,)),

@@ -164,6 +164,11 @@ impl SparseCot {
         Ok(SparseCot { rows: self.rows, ptr: Arc::new(ptr), shape: self.shape, idx: Arc::new(idx), val })
     }
 
+    /// Whether the entries of `self` and `other` together exceed half the dense size.
+    pub(crate) fn too_dense_with(&self, other: &SparseCot) -> bool {
+        2 * (self.idx.len() + other.idx.len()) > self.rows * numel(&self.shape)
+    }
+
     /// The entries `keep` selects, in order (rows keep their place).
     fn filter(&self, keep: &[bool], idx: Vec<usize>) -> SparseCot {
         if keep.iter().all(|&k| k) {

@@ -113,7 +113,11 @@ impl Cot {
                 Ok(Cot::Diag(DiagCot { d: a.d.add(&b.d)?, rows: a.rows, offset: a.offset }))
             }
             (a, b) => match (a.sparse(), b.sparse()) {
-                (Some(x), Some(y)) if x.rows == y.rows && x.shape == y.shape => Ok(Cot::Sparse(x.plus(y)?)),
+                // many contributions (a tensor read in a loop) pile up entries: past half
+                // the dense size, dense is cheaper
+                (Some(x), Some(y)) if x.rows == y.rows && x.shape == y.shape && !x.too_dense_with(&y) => {
+                    Ok(Cot::Sparse(x.plus(y)?))
+                }
                 _ => Ok(Cot::Dense(a.dense()?.add(&b.dense()?)?)),
             },
         }
