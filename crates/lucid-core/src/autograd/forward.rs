@@ -25,6 +25,18 @@ impl Plan {
         batch: usize,
         create_graph: bool,
     ) -> Result<Vec<Option<Tensor>>> {
+        let out = self.run_forward_structured(tangents, batch, create_graph)?;
+        out.into_iter().map(|t| t.map(Cot::dense).transpose()).collect()
+    }
+
+    /// [`Plan::run_forward`] returning the roots' tangents as they arrive, structured
+    /// or dense.
+    pub fn run_forward_structured(
+        &self,
+        tangents: Vec<Option<Cot>>,
+        batch: usize,
+        create_graph: bool,
+    ) -> Result<Vec<Option<Cot>>> {
         let _mode = set_grad_enabled(create_graph);
         let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
         for (t, slot) in tangents.into_iter().zip(&self.target_slots) {
@@ -60,7 +72,7 @@ impl Plan {
                 }
             };
         }
-        self.root_slots.iter().map(|s| s.and_then(|s| slots[s].clone()).map(Cot::dense).transpose()).collect()
+        Ok(self.root_slots.iter().map(|s| s.and_then(|s| slots[s].clone())).collect())
     }
 }
 

@@ -193,6 +193,19 @@ impl Plan {
         retain_graph: bool,
         create_graph: bool,
     ) -> Result<Vec<Option<Tensor>>> {
+        let out = self.run_structured(seeds, batch, retain_graph, create_graph)?;
+        out.into_iter().map(|g| g.map(Cot::dense).transpose()).collect()
+    }
+
+    /// [`Plan::run_cot`] returning the targets' cotangents as they arrive, structured
+    /// or dense (the Jacobian writes structured rows straight into its result).
+    pub fn run_structured(
+        &self,
+        seeds: Vec<Option<Cot>>,
+        batch: usize,
+        retain_graph: bool,
+        create_graph: bool,
+    ) -> Result<Vec<Option<Cot>>> {
         let _mode = set_grad_enabled(create_graph);
         let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
         for (seed, slot) in seeds.into_iter().zip(&self.root_slots) {
@@ -200,16 +213,15 @@ impl Plan {
                 accumulate(&mut slots[*slot], seed)?;
             }
         }
-        let mut out: Vec<Option<Tensor>> = vec![None; self.target_slots.len()];
+        let mut out: Vec<Option<Cot>> = vec![None; self.target_slots.len()];
         let mut leaf_grads: Vec<(usize, Tensor)> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let Some(mut g) = slots[i].take() else { continue };
-            if !self.delivers[i].is_empty() || (self.leaves && step.tensor.is_leaf()) {
-                let dense = g.dense()?;
-                for &k in &self.delivers[i] {
-                    out[k] = Some(dense.clone());
-                }
-                g = Cot::Dense(dense);
+            for &k in &self.delivers[i] {
+                out[k] = Some(g.clone());
+            }
+            if self.leaves && step.tensor.is_leaf() {
+                g = Cot::Dense(g.dense()?);
             }
             let Some(node) = step.tensor.node() else {
                 if let (true, Cot::Dense(t)) = (self.leaves, g) {

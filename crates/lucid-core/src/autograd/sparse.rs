@@ -85,7 +85,7 @@ impl SparseCot {
         Some(SparseCot { rows: dc.rows, ptr: Arc::new(ptr), shape, idx: Arc::new(idx), val })
     }
 
-    pub(super) fn row(&self, r: usize) -> std::ops::Range<usize> {
+    pub(crate) fn row(&self, r: usize) -> std::ops::Range<usize> {
         self.ptr[r]..self.ptr[r + 1]
     }
 

@@ -96,6 +96,77 @@ impl Cot {
         }
     }
 
+    /// Write this cotangent (one leading dim of rows, the rest flattened) into rows
+    /// `row0..` and columns `col0..` of `out`, a contiguous float matrix of row length
+    /// `ld` that holds zeros there: a dense block is copied, a diagonal or sparse rows
+    /// write only their entries. This is how a Jacobian is assembled without densifying
+    /// each block first.
+    pub fn write_into(&self, out: &mut Storage, ld: usize, row0: usize, col0: usize) -> Result<()> {
+        fn write<T: crate::dtype::Float>(cot: &Cot, z: &mut [T], ld: usize, row0: usize, col0: usize) -> Result<()> {
+            let at = |r: usize, e: usize| (row0 + r) * ld + col0 + e;
+            match cot {
+                Cot::Dense(t) => {
+                    let rows = t.shape().first().copied().unwrap_or(1).max(1);
+                    let n = t.numel() / rows;
+                    let v = t.to_f64_vec();
+                    for (r, src) in v.chunks_exact(n.max(1)).enumerate().take(rows) {
+                        let dst = &mut z[at(r, 0)..at(r, n)];
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = T::of(s));
+                    }
+                }
+                Cot::Diag(dc) => {
+                    let d = dc.d.to_f64_vec();
+                    for r in 0..dc.rows {
+                        let e = r as isize - dc.offset;
+                        if e >= 0 && (e as usize) < d.len() {
+                            z[at(r, e as usize)] = T::of(d[e as usize]);
+                        }
+                    }
+                }
+                Cot::Sparse(sc) => {
+                    let v = sc.val.to_f64_vec();
+                    for r in 0..sc.rows {
+                        for j in sc.row(r) {
+                            let k = at(r, sc.idx[j]);
+                            z[k] = z[k] + T::of(v[j]);
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        let contiguous = || Error::argument("jacobian", "internal: the result matrix is not contiguous");
+        // a dense block of the result's dtype: row slices copied as they are
+        fn copy<T: Clone>(z: &mut [T], a: &ndarray::ArcArray<T, ndarray::IxDyn>, ld: usize, row0: usize, col0: usize) {
+            let rows = a.shape().first().copied().unwrap_or(1).max(1);
+            let n = a.len() / rows;
+            let a = a.as_standard_layout();
+            let src = a.as_slice().expect("standard layout");
+            for (r, row) in src.chunks_exact(n.max(1)).enumerate().take(rows) {
+                let start = (row0 + r) * ld + col0;
+                z[start..start + n].clone_from_slice(row);
+            }
+        }
+        if let Cot::Dense(t) = self {
+            match (&mut *out, t.storage()) {
+                (Storage::F64(z), Storage::F64(a)) => {
+                    copy(z.as_slice_mut().ok_or_else(contiguous)?, a, ld, row0, col0);
+                    return Ok(());
+                }
+                (Storage::F32(z), Storage::F32(a)) => {
+                    copy(z.as_slice_mut().ok_or_else(contiguous)?, a, ld, row0, col0);
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        match out {
+            Storage::F32(a) => write(self, a.as_slice_mut().ok_or_else(contiguous)?, ld, row0, col0),
+            Storage::F64(a) => write(self, a.as_slice_mut().ok_or_else(contiguous)?, ld, row0, col0),
+            other => Err(Error::dtype("jacobian", format!("cannot write a Jacobian of dtype {}", other.dtype()))),
+        }
+    }
+
     /// This cotangent as sparse rows, if it is structured and sparse rows are in use.
     fn sparse(&self) -> Option<SparseCot> {
         match self {

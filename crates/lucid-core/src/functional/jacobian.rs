@@ -9,14 +9,18 @@
 //! are diagonal cotangents (NOTE [diagonal cotangents] in autograd/structured.rs).
 //!
 //! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
-//! batched sweep per block with bounded memory, the blocks spread over all cores when
-//! the work is large enough to pay for the threads; a small sweep (under 2^20 numbers
-//! in all) is one block, since the bound holds anyway;
-//! vectorize=True sweeps everything at once, or chunk_size at a time. One path serves
-//! both, so there is one thing to tune.
+//! batched sweep per block with bounded memory; a small sweep (under 2^20 numbers in
+//! all) is one block, since the bound holds anyway. The first block is timed, and the
+//! rest go to all cores only when they would take over a millisecond (structured seeds
+//! make many large-looking sweeps cheap). vectorize=True sweeps everything at once, or
+//! chunk_size at a time. One path serves both, so there is one thing to tune. Blocks
+//! are written straight into the result (`Cot::write_into`): a structured block writes
+//! only its entries into the zeroed matrix, a dense one is copied, nothing is
+//! concatenated.
 
 use super::{check_strict, JacobianOptions};
 use crate::autograd::{set_grad_enabled, Cot, DiagCot, Plan};
+use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -87,8 +91,15 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Run `sweep` over consecutive ranges of `0..total` of size `block`, in order; on all
-/// cores when `parallel` (each worker sets its own grad mode inside the sweep).
+/// Remaining work (estimated from the first block) below which blocks stay on the
+/// calling thread: starting workers costs tens of microseconds, and on a shared machine
+/// the other core may be busy.
+const THREADS_PAY: std::time::Duration = std::time::Duration::from_micros(1000);
+
+/// Run `sweep` over consecutive ranges of `0..total` of size `block`, in order. When
+/// `parallel`, the first block is timed on the calling thread and the rest are spread
+/// over all cores only if they would take long enough to pay for the workers (each
+/// worker sets its own grad mode inside the sweep).
 fn run_blocks<T: Send>(
     total: usize,
     block: usize,
@@ -98,19 +109,24 @@ fn run_blocks<T: Send>(
     let block = block.clamp(1, total.max(1));
     let ranges: Vec<(usize, usize)> = (0..total).step_by(block).map(|r0| (r0, (r0 + block).min(total))).collect();
     let threads = cores().min(ranges.len());
-    if !parallel || threads < 2 {
+    let Some((&(f0, f1), rest)) = ranges.split_first().filter(|_| parallel && threads >= 2) else {
         return ranges.iter().map(|&(r0, r1)| sweep(r0, r1)).collect();
+    };
+    let clock = std::time::Instant::now();
+    let first = sweep(f0, f1)?;
+    let blocks_left = u32::try_from(rest.len()).unwrap_or(u32::MAX);
+    if clock.elapsed().saturating_mul(blocks_left) < THREADS_PAY {
+        let mut all = vec![first];
+        for &(r0, r1) in rest {
+            all.push(sweep(r0, r1)?);
+        }
+        return Ok(all);
     }
+    // worker t takes blocks t, t + threads, ... of the rest; the calling thread is worker 0
+    let share = |t: usize| rest.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>();
     let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let ranges = &ranges;
-                scope.spawn(move || {
-                    ranges.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut all = Vec::with_capacity(ranges.len());
+        let handles: Vec<_> = (1..threads).map(|t| scope.spawn(move || share(t))).collect();
+        let mut all = share(0);
         for h in handles {
             match h.join() {
                 Ok(part) => all.extend(part),
@@ -120,7 +136,11 @@ fn run_blocks<T: Send>(
         all
     });
     done.sort_by_key(|(r0, _)| *r0);
-    done.into_iter().map(|(_, r)| r).collect()
+    let mut all = vec![first];
+    for (_, r) in done {
+        all.push(r?);
+    }
+    Ok(all)
 }
 
 fn concat_rows(parts: Vec<Tensor>) -> Result<Tensor> {
@@ -190,39 +210,55 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
     let all_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
     let (sizes, starts): (Vec<usize>, Vec<usize>) =
         outputs.iter().zip(&all_starts).filter(|(o, _)| o.requires_grad()).map(|(o, &s)| (o.numel(), s)).unzip();
-    let sweep = |r0: usize, r1: usize| -> Result<Vec<Tensor>> {
+    let sweep = |r0: usize, r1: usize| -> Result<(usize, Vec<Option<Cot>>)> {
         let seeds = identity_seeds(&live, &sizes, &starts, r0, r1);
-        let grads = plan.run_cot(seeds, 1, true, opts.create_graph)?;
-        grads
-            .into_iter()
-            .zip(inputs)
-            .map(|(g, x)| match g {
-                Some(g) => g.reshape_exact(&[r1 - r0, x.numel()]),
-                None => Ok(Tensor::zeros(&[r1 - r0, x.numel()], x.dtype())),
-            })
-            .collect()
+        Ok((r0, plan.run_structured(seeds, 1, true, opts.create_graph)?))
     };
     let parallel = worth_threads(opts, &plan, m);
     let per_block = run_blocks(m, block_size(opts, &plan, m), parallel, &sweep)?;
-    let mut rows: Vec<Vec<Tensor>> = vec![Vec::with_capacity(per_block.len()); inputs.len()];
-    for parts in per_block {
-        for (j, p) in parts.into_iter().enumerate() {
-            rows[j].push(p);
-        }
-    }
     inputs
         .iter()
-        .zip(rows)
-        .map(
-            |(x, parts)| {
-                if parts.is_empty() {
-                    Ok(Tensor::zeros(&[0, x.numel()], x.dtype()))
-                } else {
-                    concat_rows(parts)
-                }
-            },
-        )
+        .enumerate()
+        .map(|(j, x)| {
+            let blocks = per_block.iter().map(|(r0, cots)| (*r0, cots[j].as_ref()));
+            assemble(blocks, m, x.numel(), x.dtype(), opts.create_graph)
+        })
         .collect()
+}
+
+/// The `(rows, width)` matrix made of blocks of rows: `(first row, cotangent)`, each
+/// cotangent `[block rows, *shape]` with `width` elements per row, `None` for zeros.
+/// Without a graph the blocks are written into one zeroed matrix (structured blocks
+/// write only their entries); with create_graph they are densified and concatenated,
+/// which keeps the result differentiable.
+fn assemble<'a>(
+    blocks: impl Iterator<Item = (usize, Option<&'a Cot>)> + Clone,
+    rows: usize,
+    width: usize,
+    dtype: DType,
+    create_graph: bool,
+) -> Result<Tensor> {
+    if !create_graph && dtype.is_float() {
+        let mut out = Storage::try_full("jacobian", dtype, &[rows, width], 0.0)?;
+        for (r0, cot) in blocks {
+            if let Some(cot) = cot {
+                cot.write_into(&mut out, width, r0, 0)?;
+            }
+        }
+        return Ok(Tensor::from_storage(out));
+    }
+    let bounds: Vec<usize> = blocks.clone().map(|(r0, _)| r0).chain(std::iter::once(rows)).collect();
+    let parts = blocks
+        .zip(bounds.windows(2))
+        .map(|((_, cot), w)| match cot {
+            Some(c) => c.clone().dense()?.reshape_exact(&[w[1] - w[0], width]),
+            None => Ok(Tensor::zeros(&[w[1] - w[0], width], dtype)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if parts.is_empty() {
+        return Ok(Tensor::zeros(&[0, width], dtype));
+    }
+    concat_rows(parts)
 }
 
 /// Forward mode: blocks of columns, pushed through the graph by tangent sweeps.
@@ -238,31 +274,45 @@ fn by_columns(
     let in_refs: Vec<&Tensor> = inputs.iter().collect();
     let sizes: Vec<usize> = inputs.iter().map(Tensor::numel).collect();
     let starts = offsets(&sizes);
-    let dtype =
-        outputs.iter().map(Tensor::dtype).reduce(crate::dtype::DType::promote).unwrap_or(crate::dtype::DType::F64);
-    // One block: the columns c0..c1 of J, as a (c1 - c0, m) slab of Jᵀ.
-    let sweep = |c0: usize, c1: usize| -> Result<Tensor> {
+    let dtype = outputs.iter().map(Tensor::dtype).reduce(DType::promote).unwrap_or(DType::F64);
+    let out_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
+    // One block: the columns c0..c1 of J, one tangent per output that requires grad.
+    let sweep = |c0: usize, c1: usize| -> Result<(usize, Vec<Option<Cot>>)> {
         let seeds = identity_seeds(&in_refs, &sizes, &starts, c0, c1);
-        let mut tangents = plan.run_forward(seeds, 1, opts.create_graph)?.into_iter();
-        let mut parts = Vec::with_capacity(outputs.len());
-        for out in outputs {
-            let t = if out.requires_grad() { tangents.next().flatten() } else { None };
-            parts.push(match t {
-                Some(t) => t.reshape_exact(&[c1 - c0, out.numel()])?.to_dtype(dtype)?,
-                None => Tensor::zeros(&[c1 - c0, out.numel()], dtype),
-            });
-        }
-        if parts.is_empty() {
-            return Ok(Tensor::zeros(&[c1 - c0, 0], dtype));
-        }
-        Tensor::cat(&parts, 1)
+        Ok((c0, plan.run_forward_structured(seeds, 1, opts.create_graph)?))
     };
     let parallel = worth_threads(opts, &plan, n);
-    let jt = concat_rows(if n == 0 {
-        vec![Tensor::zeros(&[0, m], dtype)]
+    let per_block = if n == 0 { Vec::new() } else { run_blocks(n, block_size(opts, &plan, n), parallel, &sweep)? };
+    // Jᵀ, (n, m): block b's tangent of output i fills rows c0.. and that output's columns
+    let jt = if !opts.create_graph && dtype.is_float() {
+        let mut jt = Storage::try_full("jacobian", dtype, &[n, m], 0.0)?;
+        for (c0, tangents) in &per_block {
+            let live_starts = outputs.iter().zip(&out_starts).filter(|(o, _)| o.requires_grad());
+            for ((_, &col0), t) in live_starts.zip(tangents) {
+                if let Some(t) = t {
+                    t.write_into(&mut jt, m, *c0, col0)?;
+                }
+            }
+        }
+        Tensor::from_storage(jt)
     } else {
-        run_blocks(n, block_size(opts, &plan, n), parallel, &sweep)?
-    })?;
+        let bounds: Vec<usize> = per_block.iter().map(|(c0, _)| *c0).chain(std::iter::once(n)).collect();
+        let mut slabs = Vec::with_capacity(per_block.len());
+        for ((_, tangents), w) in per_block.into_iter().zip(bounds.windows(2)) {
+            let cols = w[1] - w[0];
+            let mut tangents = tangents.into_iter();
+            let mut parts = Vec::with_capacity(outputs.len());
+            for out in outputs {
+                let t = if out.requires_grad() { tangents.next().flatten() } else { None };
+                parts.push(match t {
+                    Some(t) => t.dense()?.reshape_exact(&[cols, out.numel()])?.to_dtype(dtype)?,
+                    None => Tensor::zeros(&[cols, out.numel()], dtype),
+                });
+            }
+            slabs.push(if parts.is_empty() { Tensor::zeros(&[cols, 0], dtype) } else { Tensor::cat(&parts, 1)? });
+        }
+        concat_rows(if slabs.is_empty() { vec![Tensor::zeros(&[0, m], dtype)] } else { slabs })?
+    };
     // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
     // data and transposes it back for free).
     let j = jt.t()?;
@@ -271,4 +321,43 @@ fn by_columns(
         .zip(sizes.iter().zip(&starts))
         .map(|(x, (&size, &lo))| j.narrow(1, lo, size)?.to_dtype(x.dtype()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_blocks_go_to_workers_and_come_back_in_order() {
+        // 2 ms per block: the rest is worth the workers
+        let sweep = |r0: usize, r1: usize| -> Result<(usize, usize, std::thread::ThreadId)> {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            Ok((r0, r1, std::thread::current().id()))
+        };
+        let done = run_blocks(100, 10, true, &sweep).unwrap();
+        let ranges: Vec<(usize, usize)> = done.iter().map(|&(a, b, _)| (a, b)).collect();
+        assert_eq!(ranges, (0..100).step_by(10).map(|r| (r, r + 10)).collect::<Vec<_>>());
+        let workers: std::collections::HashSet<_> = done.iter().map(|&(_, _, t)| t).collect();
+        assert_eq!(workers.len() > 1, cores() > 1, "{} workers on {} cores", workers.len(), cores());
+        // quick blocks stay on the calling thread
+        let quick = |r0: usize, _r1: usize| -> Result<(usize, std::thread::ThreadId)> { Ok((r0, std::thread::current().id())) };
+        let done = run_blocks(100, 10, true, &quick).unwrap();
+        assert!(done.iter().all(|&(_, t)| t == std::thread::current().id()));
+    }
+
+    #[test]
+    fn an_error_in_any_block_is_returned() {
+        for delay in [0, 2] {
+            let sweep = |r0: usize, _r1: usize| -> Result<usize> {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+                if r0 == 30 {
+                    Err(Error::argument("jacobian", "block 3 failed"))
+                } else {
+                    Ok(r0)
+                }
+            };
+            let err = run_blocks(100, 10, true, &sweep).unwrap_err();
+            assert!(err.message().contains("block 3 failed"), "{}", err.message());
+        }
+    }
 }
