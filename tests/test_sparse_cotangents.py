@@ -69,7 +69,25 @@ def loop_of_slices(x):
     return lucid.stack([x[i] * x[i + 1] + x[i] for i in range(x.numel() - 1)])
 
 
+W1 = lucid.tensor(rng.normal(size=(3, 5)))
+W2 = lucid.tensor(rng.normal(size=(5, 2)))
+V = lucid.tensor(rng.normal(size=5))
+
+
+def batch_mlp(x):
+    """A network applied to a batch: row b of the output depends on row b of X only."""
+    return (x.reshape(4, 3) @ W1).tanh() @ W2
+
+
+def weights(w, x):
+    """Sensitivities with respect to weights and inputs: W @ x, x @ W, W @ W.T, a dot."""
+    wm = w.reshape(3, 4)
+    return (wm @ x).sin(), x @ wm.T, (wm @ wm.T).sum(0), x @ x
+
+
 CASES = {
+    "batch_mlp": (batch_mlp, (12,)),
+    "weights": (weights, (12, 4)),
     "loop_of_slices": (loop_of_slices, (20,)),
     "normalise_rows": (normalise_rows, (12,)),
     "outer_sum": (outer_sum, (5, 5)),

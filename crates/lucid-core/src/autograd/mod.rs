@@ -6,6 +6,7 @@ mod mode;
 mod reverse;
 mod sparse;
 mod sparse_forward;
+mod sparse_matmul;
 mod structured;
 
 #[doc(hidden)]

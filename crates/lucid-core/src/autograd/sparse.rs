@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use ndarray::{Array1, ArrayView2, ArrayViewMut1, Axis, Ix2};
 
+use super::sparse_matmul::{product_rows, Side};
 use super::structured::DiagCot;
 use super::{is_grad_enabled, Op, Rule};
 use crate::dtype::{DType, Float, Storage};
@@ -350,6 +351,19 @@ fn sparse_vjp_rows(
         }
         Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 1 && inputs[1].ndim() == 2 && !needs[1] => {
             Some(inputs[1].t().and_then(|wt| gathered_rows(sc, &wt)).map(|g| vec![Some(Cot::Dense(g)), None]))
+        }
+        // 2-d operands (a batch `X @ W`, weights `W @ x`): grouped products, see sparse_matmul.rs
+        Op::Matmul(MatmulOp::Matmul) => {
+            let mut grads = vec![None, None];
+            for (k, side) in [(0, Side::RowsOfC), (1, Side::ColumnsOfC)] {
+                if needs[k] {
+                    match product_rows(sc, &inputs[0], &inputs[1], side, inputs[k].shape())? {
+                        Ok(g) => grads[k] = Some(Cot::Sparse(g)),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            }
+            Some(Ok(grads))
         }
         _ => None,
     }

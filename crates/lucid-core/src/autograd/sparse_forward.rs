@@ -14,6 +14,7 @@ use super::sparse::{
     expand_entries, gather, gathered_rows, nonempty, positions_in, row_major, slice_entries, slice_map, Affine,
     SparseCot,
 };
+use super::sparse_matmul::{product_rows, Side};
 use super::structured::Cot;
 use super::{Op, Rule};
 use crate::error::Result;
@@ -88,6 +89,25 @@ fn sparse_jvp_rows(
         // y = x W with a sparse tangent of x: row r is Σ val W[idx, :]
         Op::Matmul(MatmulOp::Matmul) if inputs[0].ndim() == 1 && inputs[1].ndim() == 2 && only(0) => {
             Some(gathered_rows(sc, &inputs[1]).map(|t| Some(Cot::Dense(t))))
+        }
+        // 2-d operands: grouped products, see sparse_matmul.rs
+        Op::Matmul(MatmulOp::Matmul) => {
+            let mut total: Option<SparseCot> = None;
+            for (k, side) in [(0, Side::RowsOfA), (1, Side::ColumnsOfB)] {
+                let Some(t) = &tangents[k] else { continue };
+                let part = match product_rows(t, &inputs[0], &inputs[1], side, y)? {
+                    Ok(part) => part,
+                    Err(e) => return Some(Err(e)),
+                };
+                total = Some(match total {
+                    Some(acc) => match acc.plus(part) {
+                        Ok(sum) => sum,
+                        Err(e) => return Some(Err(e)),
+                    },
+                    None => part,
+                });
+            }
+            Some(Ok(total.map(Cot::Sparse)))
         }
         _ => None,
     }
