@@ -30,10 +30,12 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
         let x = a.iter().next().cloned().ok_or_else(bad)?;
         return Ok(b.map(|y| f(x.clone(), y.clone())).into_shared());
     }
-    // Same shape, both contiguous (most rules): one loop over two slices.
-    if let (true, true, Some(xs), Some(ys)) = (a.shape() == shape, b.shape() == shape, a.as_slice(), b.as_slice()) {
-        let out: Vec<C> = xs.iter().zip(ys).map(|(x, y)| f(x.clone(), y.clone())).collect();
-        return ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape(op, e.to_string()));
+    // Both contiguous, each the full shape or broadcast along whole leading or trailing
+    // blocks (a bias row, a column of scales): loops over slices, nothing materialised.
+    if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+        if let Some(out) = zip_blocks(xs, Layout::of(a.shape(), shape), ys, Layout::of(b.shape(), shape), &f) {
+            return ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape(op, e.to_string()));
+        }
     }
     let av: ArrayView<A, IxDyn> = a.broadcast(sh.clone()).ok_or_else(bad)?;
     let bv: ArrayView<B, IxDyn> = b.broadcast(sh).ok_or_else(bad)?;
@@ -52,6 +54,65 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
         b_std.view()
     };
     Ok(Zip::from(&av).and(&bv).map_collect(|x, y| f(x.clone(), y.clone())).into_shared())
+}
+
+/// How a contiguous operand covers a broadcast result.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// The result's own shape.
+    Full,
+    /// The result's trailing block of this many elements, repeated (shape `[1.., *out[k..]]`).
+    Repeated(usize),
+    /// One element per leading index, each held for this many elements (shape
+    /// `[*out[..k], 1..]`).
+    Held(usize),
+    Other,
+}
+
+impl Layout {
+    fn of(x: &[usize], out: &[usize]) -> Layout {
+        if x == out {
+            return Layout::Full;
+        }
+        if x.len() > out.len() {
+            return Layout::Other;
+        }
+        let padded: Vec<usize> = std::iter::repeat_n(1, out.len() - x.len()).chain(x.iter().copied()).collect();
+        // first and last dims where x differs from out (x is 1 there)
+        let differs: Vec<usize> = (0..out.len()).filter(|&d| padded[d] != out[d]).collect();
+        let (Some(&lo), Some(&hi)) = (differs.first(), differs.last()) else { return Layout::Full };
+        if differs.iter().any(|&d| padded[d] != 1) {
+            return Layout::Other;
+        }
+        if (0..=hi).all(|d| padded[d] == 1) {
+            return Layout::Repeated(out[hi + 1..].iter().product());
+        }
+        if (lo..out.len()).all(|d| padded[d] == 1) {
+            return Layout::Held(out[lo..].iter().product());
+        }
+        Layout::Other
+    }
+}
+
+/// `f` over two contiguous operands laid out as [`Layout`]s of one result, or `None`
+/// for layouts this does not cover.
+fn zip_blocks<A: Clone, B: Clone, C>(xs: &[A], xl: Layout, ys: &[B], yl: Layout, f: &impl Fn(A, B) -> C) -> Option<Vec<C>> {
+    use Layout::*;
+    let pair = |x: &A, y: &B| f(x.clone(), y.clone());
+    let mut out: Vec<C> = Vec::with_capacity(xs.len().max(ys.len()));
+    // each arm extends by whole chunks (exact-size iterators: no per-element checks)
+    match (xl, yl) {
+        (Full, Full) => out.extend(xs.iter().zip(ys).map(|(x, y)| pair(x, y))),
+        (Full, Repeated(n)) if n > 0 => xs.chunks_exact(n).for_each(|c| out.extend(c.iter().zip(ys).map(|(x, y)| pair(x, y)))),
+        (Repeated(n), Full) if n > 0 => ys.chunks_exact(n).for_each(|c| out.extend(xs.iter().zip(c).map(|(x, y)| pair(x, y)))),
+        (Full, Held(n)) if n > 0 => xs.chunks_exact(n).zip(ys).for_each(|(c, y)| out.extend(c.iter().map(|x| pair(x, y)))),
+        (Held(n), Full) if n > 0 => ys.chunks_exact(n).zip(xs).for_each(|(c, x)| out.extend(c.iter().map(|y| pair(x, y)))),
+        // an outer product: x over the leading block, y over the trailing one
+        (Held(n), Repeated(m)) if n == m => xs.iter().for_each(|x| out.extend(ys.iter().map(|y| pair(x, y)))),
+        (Repeated(m), Held(n)) if n == m => ys.iter().for_each(|y| out.extend(xs.iter().map(|x| pair(x, y)))),
+        _ => return None,
+    }
+    Some(out)
 }
 
 /// Error unless a result of `shape` can be allocated. Ordinary sizes pass untouched;
@@ -227,4 +288,42 @@ pub fn concat<T: Clone>(parts: &[ArrayView<'_, T, IxDyn>], axis: usize) -> Resul
         }
     }
     Array::from_shape_vec(IxDyn(&shape), out).map_err(|e| Error::shape("cat", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pairing of full, repeated, held, outer and general broadcasts equals the
+    /// element-by-element definition.
+    #[test]
+    fn broadcast_layouts_agree_with_the_definition() {
+        let shapes: &[(&[usize], &[usize])] = &[
+            (&[3, 4], &[3, 4]),
+            (&[3, 4], &[4]),
+            (&[4], &[3, 4]),
+            (&[3, 4], &[3, 1]),
+            (&[3, 1], &[3, 4]),
+            (&[3, 1], &[1, 4]),
+            (&[1, 4], &[3, 1]),
+            (&[2, 3, 4], &[3, 1]),
+            (&[2, 1, 4], &[2, 3, 1]),
+            (&[2, 3, 4], &[1, 3, 4]),
+            (&[2, 3, 4], &[2, 1, 1]),
+            (&[0, 4], &[4]),
+            (&[], &[2, 2]),
+        ];
+        for &(sa, sb) in shapes {
+            let na: usize = sa.iter().product();
+            let nb: usize = sb.iter().product();
+            let a = ArcArray::from_shape_vec(IxDyn(sa), (0..na).map(|i| i as f64 + 1.0).collect()).unwrap();
+            let b = ArcArray::from_shape_vec(IxDyn(sb), (0..nb).map(|i| (i as f64 + 1.0) * 100.0).collect()).unwrap();
+            let shape = crate::shape::broadcast_shapes("test", sa, sb).unwrap();
+            let got = zip_broadcast("test", &a, &b, &shape, |x, y| x * 1000.0 + y).unwrap();
+            let (av, bv) = (a.broadcast(IxDyn(&shape)).unwrap(), b.broadcast(IxDyn(&shape)).unwrap());
+            let want: Vec<f64> = av.iter().zip(bv.iter()).map(|(x, y)| x * 1000.0 + y).collect();
+            assert_eq!(got.shape(), &shape[..], "{sa:?} {sb:?}");
+            assert_eq!(got.iter().copied().collect::<Vec<_>>(), want, "{sa:?} {sb:?}");
+        }
+    }
 }
