@@ -28,7 +28,7 @@ use std::sync::Arc;
 use ndarray::{Array1, ArrayView2, ArrayViewMut1, Axis, Ix2};
 
 use super::sparse_matmul::{product_rows, Side};
-use super::structured::DiagCot;
+use super::structured::{seed_zeros, DiagCot};
 use super::{is_grad_enabled, Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
@@ -105,16 +105,7 @@ impl SparseCot {
     pub fn densify(&self) -> Result<Tensor> {
         let n = numel(&self.shape);
         let float = if self.val.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
-        let mut out = Storage::try_full("jacobian", float, &[self.rows, n], 0.0).map_err(|e| {
-            Error::argument(
-                "jacobian",
-                format!(
-                    "{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks",
-                    e.message(),
-                    self.rows
-                ),
-            )
-        })?;
+        let mut out = seed_zeros(float, self.rows, n)?;
         let val = self.val.to_dtype(float)?;
         fn scatter<T: Float>(sc: &SparseCot, z: &mut [T], v: &[T], n: usize) {
             for (r, row) in z.chunks_exact_mut(n).enumerate() {
@@ -151,7 +142,8 @@ impl SparseCot {
         let both = Tensor::cat(&[self.val.to_dtype(dtype)?, other.val.to_dtype(dtype)?], 0)?;
         let shift = self.idx.len(); // other's entries follow self's in `both`
         let total = shift + other.idx.len();
-        let (mut ptr, mut idx, mut order) = (Vec::with_capacity(self.rows + 1), Vec::with_capacity(total), Vec::with_capacity(total));
+        let (mut ptr, mut idx, mut order) =
+            (Vec::with_capacity(self.rows + 1), Vec::with_capacity(total), Vec::with_capacity(total));
         ptr.push(0);
         for r in 0..self.rows {
             let (a, b) = (self.row(r), other.row(r));
@@ -295,7 +287,7 @@ pub(super) fn gather(x: &Tensor, at: &[usize]) -> Tensor {
     let data = crate::map_storage!(x.storage(), |a| {
         let std = a.as_standard_layout();
         let s = std.as_slice().expect("standard layout");
-        Array1::from_iter(at.iter().map(|&i| s[i].clone())).into_dyn().into_shared()
+        Array1::from_iter(at.iter().map(|&i| s[i])).into_dyn().into_shared()
     });
     Tensor::from_storage(data)
 }
@@ -328,13 +320,17 @@ fn sparse_vjp_rows(
     sc: &SparseCot,
     needs: &[bool],
 ) -> Option<Result<Vec<Option<Cot>>>> {
-    let one = |shape: &[usize], idx: Vec<usize>| Some(Ok(vec![Some(Cot::Sparse(sc.with(shape, Arc::new(idx), sc.val.clone())))]));
+    let one = |shape: &[usize], idx: Vec<usize>| {
+        Some(Ok(vec![Some(Cot::Sparse(sc.with(shape, Arc::new(idx), sc.val.clone())))]))
+    };
     let x_shape = inputs.first().map(|x| x.shape().to_vec()).unwrap_or_default();
     if op.rule().is_elementwise() {
         return Some(elementwise(op, inputs, out, sc, needs));
     }
     match op {
-        Op::View(ViewOp::Reshape) => Some(Ok(vec![Some(Cot::Sparse(sc.with(&x_shape, sc.idx.clone(), sc.val.clone())))])),
+        Op::View(ViewOp::Reshape) => {
+            Some(Ok(vec![Some(Cot::Sparse(sc.with(&x_shape, sc.idx.clone(), sc.val.clone())))]))
+        }
         Op::View(ViewOp::Permute(perm)) => {
             let rm = row_major(&x_shape);
             let stride = perm.iter().map(|&p| rm[p] as isize).collect();
@@ -495,7 +491,8 @@ pub(super) fn expand_entries(
         idx.extend(offsets.iter().map(|&o| b + o));
     }
     let n = sc.idx.len();
-    let val = sc.val.reshape_exact(&[n, 1]).and_then(|v| v.expand(&[n, copies])).and_then(|v| v.reshape_exact(&[n * copies]));
+    let val =
+        sc.val.reshape_exact(&[n, 1]).and_then(|v| v.expand(&[n, copies])).and_then(|v| v.reshape_exact(&[n * copies]));
     let ptr = Arc::new(sc.ptr.iter().map(|p| p * copies).collect());
     Some(SparseCot { rows: sc.rows, ptr, shape: to.to_vec(), idx: Arc::new(idx), val: val.ok()? })
 }
@@ -534,27 +531,46 @@ pub(super) fn gathered_rows(sc: &SparseCot, a: &Tensor) -> Result<Tensor> {
 /// entries' positions, the rule applied with batch rank 0, indices mapped to each
 /// input (a broadcast input maps many output elements to one of its own).
 fn elementwise(op: &Op, inputs: &[Tensor], out: &Tensor, sc: &SparseCot, needs: &[bool]) -> Result<Vec<Option<Cot>>> {
+    let (at, grads) = rule_at(op, inputs, out, &sc.idx, &sc.val, needs)?;
+    Ok(grads
+        .into_iter()
+        .zip(inputs.iter().zip(at))
+        .map(|(g, (x, at))| g.map(|g| Cot::Sparse(sc.with(x.shape(), at, g))))
+        .collect())
+}
+
+/// Flat element indices of a tensor, one per entry (shared between cotangents).
+pub(super) type Positions = Arc<Vec<usize>>;
+
+/// An elementwise op's VJP rule applied to values `val` at flat positions `idx` of its
+/// output: the inputs (and a `where` mask) are gathered there and the rule runs with
+/// batch rank 0. Returns each input's positions of the entries and the rule's results,
+/// one value per entry. (Forward mode uses it too: the rule is self-adjoint.)
+pub(super) fn rule_at(
+    op: &Op,
+    inputs: &[Tensor],
+    out: &Tensor,
+    idx: &Arc<Vec<usize>>,
+    val: &Tensor,
+    needs: &[bool],
+) -> Result<(Vec<Positions>, Vec<Option<Tensor>>)> {
     let shape = out.shape();
-    let at: Vec<Arc<Vec<usize>>> = inputs.iter().map(|x| positions_in(x.shape(), shape, &sc.idx)).collect();
+    let at: Vec<Arc<Vec<usize>>> = inputs.iter().map(|x| positions_in(x.shape(), shape, idx)).collect();
     let xs: Vec<Tensor> = inputs.iter().zip(&at).map(|(x, at)| gather(x, at)).collect();
-    let y = gather(out, &sc.idx);
+    let y = gather(out, idx);
     let where_op;
     let rule: &dyn Rule = match op {
         Op::Binary(BinaryOp::Where(cond)) => {
-            where_op = BinaryOp::Where(gather(cond, &positions_in(cond.shape(), shape, &sc.idx)));
+            where_op = BinaryOp::Where(gather(cond, &positions_in(cond.shape(), shape, idx)));
             &where_op
         }
         other => other.rule(),
     };
-    let grads = rule.vjp(&xs, &y, &sc.val, 0, needs)?;
-    let n = sc.idx.len();
-    grads
+    let n = idx.len();
+    let grads = rule
+        .vjp(&xs, &y, val, 0, needs)?
         .into_iter()
-        .zip(inputs.iter().zip(at))
-        .map(|(g, (x, at))| {
-            let Some(g) = g else { return Ok(None) };
-            let g = if g.shape() == [n] { g } else { g.expand(&[n])?.reshape_exact(&[n])? };
-            Ok(Some(Cot::Sparse(sc.with(x.shape(), at, g))))
-        })
-        .collect()
+        .map(|g| g.map(|g| if g.shape() == [n] { Ok(g) } else { g.expand(&[n])?.reshape_exact(&[n]) }).transpose())
+        .collect::<Result<_>>()?;
+    Ok((at, grads))
 }

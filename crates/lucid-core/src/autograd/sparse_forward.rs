@@ -11,14 +11,12 @@
 use std::sync::Arc;
 
 use super::sparse::{
-    expand_entries, gather, gathered_rows, nonempty, positions_in, row_major, slice_entries, slice_map, Affine,
-    SparseCot,
+    expand_entries, gathered_rows, nonempty, row_major, rule_at, slice_entries, slice_map, Affine, SparseCot,
 };
 use super::sparse_matmul::{product_rows, Side};
 use super::structured::Cot;
-use super::{Op, Rule};
+use super::Op;
 use crate::error::Result;
-use crate::ops::binary::BinaryOp;
 use crate::ops::index::IndexOp;
 use crate::ops::matmul::MatmulOp;
 use crate::ops::reduce::ReduceOp;
@@ -140,21 +138,9 @@ fn elementwise(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Spar
                 None => return dense_elementwise(op, inputs, out, tangents),
             }
         };
-        let xs: Vec<Tensor> =
-            inputs.iter().map(|x| gather(x, &positions_in(x.shape(), shape, &at_out.idx))).collect();
-        let y = gather(out, &at_out.idx);
-        let where_op;
-        let rule: &dyn Rule = match op {
-            Op::Binary(BinaryOp::Where(cond)) => {
-                where_op = BinaryOp::Where(gather(cond, &positions_in(cond.shape(), shape, &at_out.idx)));
-                &where_op
-            }
-            other => other.rule(),
-        };
         let needs: Vec<bool> = (0..inputs.len()).map(|i| i == k).collect();
-        let Some(part) = rule.vjp(&xs, &y, &at_out.val, 0, &needs)?.into_iter().nth(k).flatten() else { continue };
-        let n = at_out.idx.len();
-        let part = if part.shape() == [n] { part } else { part.expand(&[n])?.reshape_exact(&[n])? };
+        let (_, parts) = rule_at(op, inputs, out, &at_out.idx, &at_out.val, &needs)?;
+        let Some(part) = parts.into_iter().nth(k).flatten() else { continue };
         let part = at_out.with(shape, at_out.idx.clone(), part.to_dtype(out.dtype())?);
         total = Some(match total {
             Some(acc) => acc.plus(part)?,
@@ -166,10 +152,12 @@ fn elementwise(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Spar
 
 /// The ordinary elementwise JVP on densified tangents (a broadcast too dense to copy).
 fn dense_elementwise(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<SparseCot>]) -> Result<Option<Cot>> {
-    let dense: Vec<Option<Tensor>> = tangents.iter().map(|t| t.as_ref().map(SparseCot::densify).transpose()).collect::<Result<_>>()?;
+    let dense: Vec<Option<Tensor>> =
+        tangents.iter().map(|t| t.as_ref().map(SparseCot::densify).transpose()).collect::<Result<_>>()?;
     let t = op.rule().jvp(inputs, out, &dense, 1)?;
     let rows = tangents.iter().flatten().next().map_or(0, |t| t.rows);
     let mut want = vec![rows];
     want.extend_from_slice(out.shape());
-    t.map(|t| if t.shape() == want.as_slice() { Ok(Cot::Dense(t)) } else { t.expand(&want).map(Cot::Dense) }).transpose()
+    t.map(|t| if t.shape() == want.as_slice() { Ok(Cot::Dense(t)) } else { t.expand(&want).map(Cot::Dense) })
+        .transpose()
 }

@@ -34,6 +34,9 @@ fn as_matrix(t: &Tensor, left: bool, dtype: DType) -> Result<Tensor> {
     }
 }
 
+/// An entry's flat index to (group key, position in the group's source line).
+type KeyOf = Box<dyn Fn(usize) -> (usize, usize)>;
+
 /// Which side a product rule works on.
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Side {
@@ -49,7 +52,13 @@ pub(super) enum Side {
 
 /// The sparse rows of the result of one rule of `C = a @ b` (see the module note), of
 /// the tensor of shape `to`; `None` when they would be over a quarter full.
-pub(super) fn product_rows(sc: &SparseCot, a: &Tensor, b: &Tensor, side: Side, to: &[usize]) -> Option<Result<SparseCot>> {
+pub(super) fn product_rows(
+    sc: &SparseCot,
+    a: &Tensor,
+    b: &Tensor,
+    side: Side,
+    to: &[usize],
+) -> Option<Result<SparseCot>> {
     let dtype = DType::promote(DType::promote(a.dtype(), b.dtype()), sc.val.dtype());
     if !dtype.is_float() || a.ndim() > 2 || b.ndim() > 2 || a.ndim() == 0 || b.ndim() == 0 {
         return None;
@@ -64,7 +73,7 @@ pub(super) fn product_rows(sc: &SparseCot, a: &Tensor, b: &Tensor, side: Side, t
     };
     let (p, q, s) = (am.shape()[0], am.shape()[1], bm.shape()[1]);
     // (entry's flat index) -> (group key, position within the group's source line)
-    let (key_of, width): (Box<dyn Fn(usize) -> (usize, usize)>, usize) = match side {
+    let (key_of, width): (KeyOf, usize) = match side {
         Side::RowsOfC => (Box::new(move |e| (e / s, e % s)), q),
         Side::ColumnsOfC => (Box::new(move |e| (e % s, e / s)), q),
         Side::RowsOfA => (Box::new(move |e| (e / q, e % q)), s),

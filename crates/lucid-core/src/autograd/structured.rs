@@ -38,6 +38,17 @@ pub enum Cot {
     Sparse(SparseCot),
 }
 
+/// Zeros for `rows` dense cotangent rows of `n` elements, allocated with a check: a
+/// seed too large for memory is an error that points at chunk_size, never an abort.
+pub(crate) fn seed_zeros(dtype: DType, rows: usize, n: usize) -> Result<Storage> {
+    Storage::try_full("jacobian", dtype, &[rows, n], 0.0).map_err(|e| {
+        Error::argument(
+            "jacobian",
+            format!("{}; pass chunk_size (or vectorize=False) to sweep the {rows} rows in smaller blocks", e.message()),
+        )
+    })
+}
+
 impl DiagCot {
     /// The dense cotangent, shape `[rows, *d.shape]`. Its `rows × numel` entries are
     /// allocated with a check: a seed too large for memory is an error that points at
@@ -51,16 +62,7 @@ impl DiagCot {
             (r >= 0 && (r as usize) < self.rows).then_some((r as usize, e))
         });
         let float = if self.d.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
-        let zeros = Storage::try_full("jacobian", float, &[self.rows, n], 0.0).map_err(|e| {
-            Error::argument(
-                "jacobian",
-                format!(
-                    "{}; pass chunk_size (or vectorize=False) to sweep the {} rows in smaller blocks",
-                    e.message(),
-                    self.rows
-                ),
-            )
-        })?;
+        let zeros = seed_zeros(float, self.rows, n)?;
         if is_grad_enabled() && self.d.requires_grad() {
             // E[r, e] = 1 where r = e + offset; E * d keeps the graph to d.
             let mut e_mat = zeros;
@@ -264,12 +266,7 @@ pub(crate) fn structured_jvp(
     sparse_jvp(op, inputs, out, &sparse)
 }
 
-fn diag_jvp(
-    op: &Op,
-    inputs: &[Tensor],
-    out: &Tensor,
-    tangents: &[Option<Cot>],
-) -> Option<Result<Option<Cot>>> {
+fn diag_jvp(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Cot>]) -> Option<Result<Option<Cot>>> {
     let mut diag: Option<&DiagCot> = None;
     for t in tangents.iter().flatten() {
         match (t, diag) {

@@ -123,7 +123,8 @@ fn run_blocks<T: Send>(
         return Ok(all);
     }
     // worker t takes blocks t, t + threads, ... of the rest; the calling thread is worker 0
-    let share = |t: usize| rest.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>();
+    let share =
+        |t: usize| rest.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>();
     let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..threads).map(|t| scope.spawn(move || share(t))).collect();
         let mut all = share(0);
@@ -340,7 +341,8 @@ mod tests {
         let workers: std::collections::HashSet<_> = done.iter().map(|&(_, _, t)| t).collect();
         assert_eq!(workers.len() > 1, cores() > 1, "{} workers on {} cores", workers.len(), cores());
         // quick blocks stay on the calling thread
-        let quick = |r0: usize, _r1: usize| -> Result<(usize, std::thread::ThreadId)> { Ok((r0, std::thread::current().id())) };
+        let quick =
+            |r0: usize, _r1: usize| -> Result<(usize, std::thread::ThreadId)> { Ok((r0, std::thread::current().id())) };
         let done = run_blocks(100, 10, true, &quick).unwrap();
         assert!(done.iter().all(|&(_, t)| t == std::thread::current().id()));
     }

@@ -96,17 +96,31 @@ impl Layout {
 
 /// `f` over two contiguous operands laid out as [`Layout`]s of one result, or `None`
 /// for layouts this does not cover.
-fn zip_blocks<A: Clone, B: Clone, C>(xs: &[A], xl: Layout, ys: &[B], yl: Layout, f: &impl Fn(A, B) -> C) -> Option<Vec<C>> {
+fn zip_blocks<A: Clone, B: Clone, C>(
+    xs: &[A],
+    xl: Layout,
+    ys: &[B],
+    yl: Layout,
+    f: &impl Fn(A, B) -> C,
+) -> Option<Vec<C>> {
     use Layout::*;
     let pair = |x: &A, y: &B| f(x.clone(), y.clone());
     let mut out: Vec<C> = Vec::with_capacity(xs.len().max(ys.len()));
     // each arm extends by whole chunks (exact-size iterators: no per-element checks)
     match (xl, yl) {
         (Full, Full) => out.extend(xs.iter().zip(ys).map(|(x, y)| pair(x, y))),
-        (Full, Repeated(n)) if n > 0 => xs.chunks_exact(n).for_each(|c| out.extend(c.iter().zip(ys).map(|(x, y)| pair(x, y)))),
-        (Repeated(n), Full) if n > 0 => ys.chunks_exact(n).for_each(|c| out.extend(xs.iter().zip(c).map(|(x, y)| pair(x, y)))),
-        (Full, Held(n)) if n > 0 => xs.chunks_exact(n).zip(ys).for_each(|(c, y)| out.extend(c.iter().map(|x| pair(x, y)))),
-        (Held(n), Full) if n > 0 => ys.chunks_exact(n).zip(xs).for_each(|(c, x)| out.extend(c.iter().map(|y| pair(x, y)))),
+        (Full, Repeated(n)) if n > 0 => {
+            xs.chunks_exact(n).for_each(|c| out.extend(c.iter().zip(ys).map(|(x, y)| pair(x, y))))
+        }
+        (Repeated(n), Full) if n > 0 => {
+            ys.chunks_exact(n).for_each(|c| out.extend(xs.iter().zip(c).map(|(x, y)| pair(x, y))))
+        }
+        (Full, Held(n)) if n > 0 => {
+            xs.chunks_exact(n).zip(ys).for_each(|(c, y)| out.extend(c.iter().map(|x| pair(x, y))))
+        }
+        (Held(n), Full) if n > 0 => {
+            ys.chunks_exact(n).zip(xs).for_each(|(c, x)| out.extend(c.iter().map(|y| pair(x, y))))
+        }
         // an outer product: x over the leading block, y over the trailing one
         (Held(n), Repeated(m)) if n == m => xs.iter().for_each(|x| out.extend(ys.iter().map(|y| pair(x, y)))),
         (Repeated(m), Held(n)) if n == m => ys.iter().for_each(|y| out.extend(xs.iter().map(|x| pair(x, y)))),

@@ -258,9 +258,8 @@ fn sum_contiguous<T: Copy + num_traits::Zero>(
             }
         }
     }
-    let out_shape: Vec<usize> = (0..shape.len())
-        .filter_map(|d| if d < lo || d > hi { Some(shape[d]) } else { keepdim.then_some(1) })
-        .collect();
+    let out_shape: Vec<usize> =
+        (0..shape.len()).filter_map(|d| if d < lo || d > hi { Some(shape[d]) } else { keepdim.then_some(1) }).collect();
     ArcArray::from_shape_vec(IxDyn(&out_shape), out).ok()
 }
 
