@@ -243,11 +243,18 @@ impl Storage {
 
     /// All elements as f64 in logical (row-major) order.
     pub fn to_f64_vec(&self) -> Vec<f64> {
+        // contiguous data as a slice (the n-d iterator steps an index per element)
+        fn convert<T: Copy>(a: &ArcArray<T, IxDyn>, f: impl Fn(T) -> f64) -> Vec<f64> {
+            match a.as_slice() {
+                Some(s) => s.iter().map(|&v| f(v)).collect(),
+                None => a.iter().map(|&v| f(v)).collect(),
+            }
+        }
         match self {
-            Storage::F32(a) => a.iter().map(|&v| v as f64).collect(),
-            Storage::F64(a) => a.iter().copied().collect(),
-            Storage::I64(a) => a.iter().map(|&v| v as f64).collect(),
-            Storage::Bool(a) => a.iter().map(|&v| v as u8 as f64).collect(),
+            Storage::F32(a) => convert(a, |v| v as f64),
+            Storage::F64(a) => convert(a, |v| v),
+            Storage::I64(a) => convert(a, |v| v as f64),
+            Storage::Bool(a) => convert(a, |v| v as u8 as f64),
         }
     }
 
