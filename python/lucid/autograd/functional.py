@@ -87,8 +87,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     total number of output elements (rows of tuple outputs stacked in order); for a
     tuple of inputs a tuple of such blocks, each of its input's dtype.
 
-    - ``vectorize=False`` sweeps the rows in Rust in small blocks (a batch of one-hot
-      cotangents per reverse pass; memory bounded by the block), spread over all cores.
+    - ``vectorize=False`` sweeps the rows in Rust in blocks (a batch of one-hot
+      cotangents per reverse pass; memory bounded by the block; one block when the sweep
+      is small), spread over all cores when the blocks are slow enough to pay for it.
     - ``vectorize=True`` sweeps every row at once as one batched cotangent (the identity
       of shape ``[m, *out_shape]``); ``chunk_size`` sweeps that many rows at a time to
       bound memory.
