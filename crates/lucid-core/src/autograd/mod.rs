@@ -40,6 +40,13 @@ pub enum Op {
     Gather(GatherOp),
 }
 
+/// The operands an elementwise VJP rule reads (see [`Rule::vjp_reads`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reads {
+    pub inputs: bool,
+    pub output: bool,
+}
+
 /// What an op family implements for the sweeps.
 pub(crate) trait Rule {
     fn name(&self) -> &'static str;
@@ -63,6 +70,13 @@ pub(crate) trait Rule {
     /// serve diagonal cotangents: see NOTE [diagonal cotangents] in `structured.rs`.
     fn is_elementwise(&self) -> bool {
         false
+    }
+
+    /// For an elementwise rule: which operands `vjp` reads. The sparse sweep gathers
+    /// only those at its entries and passes an empty tensor for the others, so a wrong
+    /// answer here is a shape error, never a wrong value.
+    fn vjp_reads(&self) -> Reads {
+        Reads { inputs: true, output: true }
     }
 
     /// Jacobian-vector product: `tangents[k]` is input k's tangent (shape

@@ -244,6 +244,9 @@ impl Plan {
                     ),
                 ));
             }
+            if let Cot::Sum(_) = g {
+                g = Cot::Dense(g.dense()?); // a rule needs the parts added
+            }
             let structured = structured_vjp(&node.op, &node.inputs, &step.tensor, &g, &needs).transpose()?;
             let grads: Vec<Option<Cot>> = match structured {
                 Some(grads) => grads,

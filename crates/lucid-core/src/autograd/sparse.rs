@@ -91,10 +91,53 @@ impl SparseCot {
     }
 
     /// This cotangent of a broadcast result, moved to the operand of `shape` it was
-    /// broadcast from (entries of the same operand element stay separate and add up).
+    /// broadcast from (entries of the same operand element add up).
     pub(crate) fn unbroadcast(self, shape: &[usize]) -> SparseCot {
-        let idx = Arc::new(Affine::unbroadcast(&self.shape, shape).apply(&self.idx));
-        SparseCot { shape: shape.to_vec(), idx, ..self }
+        let idx = Affine::unbroadcast(&self.shape, shape).apply(&self.idx);
+        SparseCot { shape: shape.to_vec(), idx, ..self }.merge_runs()
+    }
+
+    /// Entries of a row at the same index one right after the other merged into one
+    /// (values added). Maps onto fewer elements (a broadcast operand, a sum's tangent)
+    /// make such runs: each entry of row j of `sum(a[:, None] * b[None, :], 0)` lands on
+    /// `b[j]`. Merged, later rules work through one entry instead of n, and the final
+    /// scatter does not serialise on n adds into one element. Runs only, no sort: one
+    /// pass, and a no-op (nothing copied) when there are none.
+    pub(crate) fn merge_runs(self) -> SparseCot {
+        let repeats: Vec<usize> =
+            (0..self.rows).map(|r| self.idx[self.row(r)].windows(2).filter(|w| w[0] == w[1]).count()).collect();
+        let kept = self.idx.len() - repeats.iter().sum::<usize>();
+        if kept == self.idx.len() {
+            return self;
+        }
+        let v = self.val.to_f64_vec();
+        let (mut ptr, mut idx, mut val) = (Vec::with_capacity(self.rows + 1), vec![0; kept], vec![0.0; kept]);
+        ptr.push(0);
+        let mut out = 0;
+        for r in 0..self.rows {
+            let js = self.row(r);
+            let (ids, vs) = (&self.idx[js.clone()], &v[js]);
+            if repeats[r] == 0 {
+                idx[out..out + ids.len()].copy_from_slice(ids);
+                val[out..out + ids.len()].copy_from_slice(vs);
+                out += ids.len();
+            } else {
+                let mut k = 0;
+                while k < ids.len() {
+                    let at = ids[k];
+                    let end = k + 1 + ids[k + 1..].iter().take_while(|&&i| i == at).count();
+                    idx[out] = at;
+                    val[out] = sum_run(&vs[k..end]);
+                    out += 1;
+                    k = end;
+                }
+            }
+            ptr.push(out);
+        }
+        match Tensor::from_vec(val, &[kept], self.val.dtype()) {
+            Ok(val) => SparseCot { rows: self.rows, ptr: Arc::new(ptr), shape: self.shape, idx: Arc::new(idx), val },
+            Err(_) => self, // unreachable: `kept` values fill `[kept]`
+        }
     }
 
     pub(super) fn with(&self, shape: &[usize], idx: Arc<Vec<usize>>, val: Tensor) -> SparseCot {
@@ -181,6 +224,20 @@ impl SparseCot {
     }
 }
 
+/// A sum in four independent lanes: a long run added one by one is a chain of
+/// dependent adds (4 cycles each).
+fn sum_run(x: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let chunks = x.chunks_exact(4);
+    let tail: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for k in 0..4 {
+            lanes[k] += c[k];
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
+
 fn contiguous<T: Clone>(a: &ndarray::ArcArray<T, ndarray::IxDyn>) -> Vec<T> {
     match a.as_slice() {
         Some(s) => s.to_vec(),
@@ -212,11 +269,19 @@ fn table_pays(n: usize, entries: usize) -> bool {
 }
 
 impl Affine {
-    pub(super) fn apply(&self, idx: &[usize]) -> Vec<usize> {
-        let identity = self.base == 0 && self.stride.iter().zip(row_major(&self.from)).all(|(&s, r)| s == r as isize);
+    /// The images of `idx` (shared, not copied, when the map is the identity: a reshape,
+    /// or a slice or broadcast that only adds or drops dims of size 1).
+    pub(super) fn apply(&self, idx: &Arc<Vec<usize>>) -> Arc<Vec<usize>> {
+        let rm = row_major(&self.from);
+        let identity =
+            self.base == 0 && (0..self.from.len()).all(|d| self.from[d] == 1 || self.stride[d] == rm[d] as isize);
         if identity {
-            return idx.to_vec();
+            return idx.clone();
         }
+        Arc::new(self.map(idx))
+    }
+
+    fn map(&self, idx: &[usize]) -> Vec<usize> {
         if table_pays(numel(&self.from), idx.len()) {
             let table = self.table();
             return idx.iter().map(|&e| table[e]).collect();
@@ -278,7 +343,7 @@ pub(super) fn positions_in(x: &[usize], out: &[usize], idx: &Arc<Vec<usize>>) ->
     if x == out {
         idx.clone()
     } else {
-        Arc::new(Affine::unbroadcast(out, x).apply(idx))
+        Affine::unbroadcast(out, x).apply(idx)
     }
 }
 
@@ -320,9 +385,8 @@ fn sparse_vjp_rows(
     sc: &SparseCot,
     needs: &[bool],
 ) -> Option<Result<Vec<Option<Cot>>>> {
-    let one = |shape: &[usize], idx: Vec<usize>| {
-        Some(Ok(vec![Some(Cot::Sparse(sc.with(shape, Arc::new(idx), sc.val.clone())))]))
-    };
+    let one =
+        |shape: &[usize], idx: Arc<Vec<usize>>| Some(Ok(vec![Some(Cot::Sparse(sc.with(shape, idx, sc.val.clone())))]));
     let x_shape = inputs.first().map(|x| x.shape().to_vec()).unwrap_or_default();
     if op.rule().is_elementwise() {
         return Some(elementwise(op, inputs, out, sc, needs));
@@ -487,7 +551,7 @@ pub(super) fn expand_entries(
     }
     let starts = base.apply(&sc.idx);
     let mut idx = Vec::with_capacity(starts.len() * copies);
-    for &b in &starts {
+    for &b in starts.iter() {
         idx.extend(offsets.iter().map(|&o| b + o));
     }
     let n = sc.idx.len();
@@ -535,7 +599,12 @@ fn elementwise(op: &Op, inputs: &[Tensor], out: &Tensor, sc: &SparseCot, needs: 
     Ok(grads
         .into_iter()
         .zip(inputs.iter().zip(at))
-        .map(|(g, (x, at))| g.map(|g| Cot::Sparse(sc.with(x.shape(), at, g))))
+        .map(|(g, (x, at))| {
+            g.map(|g| {
+                let moved = sc.with(x.shape(), at, g);
+                Cot::Sparse(if x.shape() == out.shape() { moved } else { moved.merge_runs() })
+            })
+        })
         .collect())
 }
 
@@ -555,9 +624,12 @@ pub(super) fn rule_at(
     needs: &[bool],
 ) -> Result<(Vec<Positions>, Vec<Option<Tensor>>)> {
     let shape = out.shape();
+    let reads = op.rule().vjp_reads();
+    let unread = |x: &Tensor| Tensor::zeros(&[0], x.dtype());
     let at: Vec<Arc<Vec<usize>>> = inputs.iter().map(|x| positions_in(x.shape(), shape, idx)).collect();
-    let xs: Vec<Tensor> = inputs.iter().zip(&at).map(|(x, at)| gather(x, at)).collect();
-    let y = gather(out, idx);
+    let xs: Vec<Tensor> =
+        inputs.iter().zip(&at).map(|(x, at)| if reads.inputs { gather(x, at) } else { unread(x) }).collect();
+    let y = if reads.output { gather(out, idx) } else { unread(out) };
     let where_op;
     let rule: &dyn Rule = match op {
         Op::Binary(BinaryOp::Where(cond)) => {
@@ -573,4 +645,47 @@ pub(super) fn rule_at(
         .map(|g| g.map(|g| if g.shape() == [n] { Ok(g) } else { g.expand(&[n])?.reshape_exact(&[n]) }).transpose())
         .collect::<Result<_>>()?;
     Ok((at, grads))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cot(ptr: Vec<usize>, idx: Vec<usize>, val: Vec<f64>, dtype: DType) -> SparseCot {
+        let n = val.len();
+        SparseCot {
+            rows: ptr.len() - 1,
+            ptr: Arc::new(ptr),
+            shape: vec![4],
+            idx: Arc::new(idx),
+            val: Tensor::from_vec(val, &[n], dtype).unwrap(),
+        }
+    }
+
+    #[test]
+    fn merge_runs_adds_neighbours_at_one_index_and_keeps_the_rest() {
+        // row 0: a run of five at 2, then 1; row 1: no run (copied); row 2: 3, 3, 0, 3
+        let sc = cot(
+            vec![0, 6, 8, 12],
+            vec![2, 2, 2, 2, 2, 1, 0, 3, 3, 3, 0, 3],
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0],
+            DType::F64,
+        );
+        let dense = sc.densify().unwrap().to_f64_vec();
+        let merged = sc.merge_runs();
+        assert_eq!(*merged.ptr, vec![0, 2, 4, 7]);
+        assert_eq!(*merged.idx, vec![2, 1, 0, 3, 3, 0, 3]);
+        assert_eq!(merged.val.to_f64_vec(), vec![15.0, 6.0, 7.0, 8.0, 19.0, 11.0, 12.0]);
+        assert_eq!(merged.densify().unwrap().to_f64_vec(), dense);
+    }
+
+    #[test]
+    fn merge_runs_without_runs_shares_the_entries_and_keeps_the_dtype() {
+        let sc = cot(vec![0, 2, 3], vec![1, 2, 1], vec![1.0, 2.0, 3.0], DType::F32);
+        let merged = sc.clone().merge_runs();
+        assert!(Arc::ptr_eq(&merged.idx, &sc.idx));
+        let runs = cot(vec![0, 2], vec![1, 1], vec![0.5, 0.25], DType::F32).merge_runs();
+        assert_eq!(runs.val.dtype(), DType::F32);
+        assert_eq!(runs.val.to_f64_vec(), vec![0.75]);
+    }
 }

@@ -48,9 +48,9 @@ fn sparse_jvp_rows(
     let sc = tangents.iter().flatten().next()?;
     let x = inputs[0].shape();
     let y = out.shape();
-    let moved = |idx: Vec<usize>| Some(Ok(Some(Cot::Sparse(sc.with(y, Arc::new(idx), sc.val.clone())))));
+    let moved = |idx: Arc<Vec<usize>>| Some(Ok(Some(Cot::Sparse(sc.with(y, idx, sc.val.clone())))));
     match op {
-        Op::View(ViewOp::Reshape) => moved(sc.idx.to_vec()),
+        Op::View(ViewOp::Reshape) => moved(sc.idx.clone()),
         // out.axis(i) = x.axis(perm[i]): x's axis perm[i] steps by out's stride i
         Op::View(ViewOp::Permute(perm)) => {
             let rm = row_major(y);
@@ -76,7 +76,8 @@ fn sparse_jvp_rows(
                     }
                 })
                 .collect();
-            moved(Affine { from: x.to_vec(), stride, base: 0 }.apply(&sc.idx))
+            let idx = Affine { from: x.to_vec(), stride, base: 0 }.apply(&sc.idx);
+            Some(Ok(Some(Cot::Sparse(sc.with(y, idx, sc.val.clone()).merge_runs()))))
         }
         Op::Index(IndexOp::Slice { items }) => Some(Ok(Some(Cot::Sparse(slice_entries(items, y, x, sc))))),
         Op::Index(IndexOp::SliceBackward { items, .. }) => moved(slice_map(items, y, x).apply(&sc.idx)),

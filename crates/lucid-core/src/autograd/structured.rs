@@ -29,13 +29,19 @@ pub struct DiagCot {
     pub offset: isize,
 }
 
-/// A cotangent in a sweep: dense, diagonal (see the note above) or sparse rows
-/// (NOTE [sparse-row cotangents] in `sparse.rs`).
+/// A cotangent in a sweep: dense, diagonal (see the note above), sparse rows
+/// (NOTE [sparse-row cotangents] in `sparse.rs`) or a sum of such parts.
 #[derive(Clone, Debug)]
 pub enum Cot {
     Dense(Tensor),
     Diag(DiagCot),
     Sparse(SparseCot),
+    /// Parts not yet added: the cotangent of a tensor several ops read, when adding
+    /// them would densify. A Jacobian writes the parts into its result one after the
+    /// other; a rule that needs the cotangent whole gets one dense buffer written the
+    /// same way (one allocation, no per-part densify and add). Only built while the
+    /// sweep records nothing: the writes are not recorded ops.
+    Sum(Vec<Cot>),
 }
 
 /// Zeros for `rows` dense cotangent rows of `n` elements, allocated with a check: a
@@ -95,14 +101,45 @@ impl Cot {
             Cot::Dense(t) => Ok(t),
             Cot::Diag(dc) => dc.densify(),
             Cot::Sparse(sc) => sc.densify(),
+            sum @ Cot::Sum(_) => {
+                let (rows, shape) = sum.layout();
+                let n = sparse::numel(&shape);
+                let mut out = seed_zeros(sum.float_dtype(), rows, n)?;
+                sum.write_into(&mut out, n, 0, 0)?;
+                let mut full = vec![rows];
+                full.extend_from_slice(&shape);
+                Tensor::from_storage(out).reshape_exact(&full)
+            }
         }
     }
 
-    /// Write this cotangent (one leading dim of rows, the rest flattened) into rows
+    /// Rows and the shape of the tensor this cotangent belongs to.
+    fn layout(&self) -> (usize, Vec<usize>) {
+        match self {
+            Cot::Dense(t) => (t.shape().first().copied().unwrap_or(1), t.shape().get(1..).unwrap_or(&[]).to_vec()),
+            Cot::Diag(dc) => (dc.rows, dc.d.shape().to_vec()),
+            Cot::Sparse(sc) => (sc.rows, sc.shape.clone()),
+            Cot::Sum(parts) => parts.first().map_or((0, vec![]), Cot::layout),
+        }
+    }
+
+    /// The float dtype a dense copy takes: float32 when every value is, else float64.
+    fn float_dtype(&self) -> DType {
+        let dtype = |t: &Tensor| if t.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
+        match self {
+            Cot::Dense(t) => dtype(t),
+            Cot::Diag(dc) => dtype(&dc.d),
+            Cot::Sparse(sc) => dtype(&sc.val),
+            Cot::Sum(parts) if parts.iter().all(|p| p.float_dtype() == DType::F32) => DType::F32,
+            Cot::Sum(_) => DType::F64,
+        }
+    }
+
+    /// Add this cotangent (one leading dim of rows, the rest flattened) into rows
     /// `row0..` and columns `col0..` of `out`, a contiguous float matrix of row length
-    /// `ld` that holds zeros there: a dense block is copied, a diagonal or sparse rows
-    /// write only their entries. This is how a Jacobian is assembled without densifying
-    /// each block first.
+    /// `ld`: a dense block is added row by row, a diagonal or sparse rows add only their
+    /// entries, a sum adds its parts. This is how a Jacobian is assembled into its zeroed
+    /// result without densifying each block first.
     pub fn write_into(&self, out: &mut Storage, ld: usize, row0: usize, col0: usize) -> Result<()> {
         fn write<T: crate::dtype::Float>(cot: &Cot, z: &mut [T], ld: usize, row0: usize, col0: usize) -> Result<()> {
             let at = |r: usize, e: usize| (row0 + r) * ld + col0 + e;
@@ -113,7 +150,7 @@ impl Cot {
                     let v = t.to_f64_vec();
                     for (r, src) in v.chunks_exact(n.max(1)).enumerate().take(rows) {
                         let dst = &mut z[at(r, 0)..at(r, n)];
-                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = T::of(s));
+                        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = *d + T::of(s));
                     }
                 }
                 Cot::Diag(dc) => {
@@ -121,46 +158,68 @@ impl Cot {
                     for r in 0..dc.rows {
                         let e = r as isize - dc.offset;
                         if e >= 0 && (e as usize) < d.len() {
-                            z[at(r, e as usize)] = T::of(d[e as usize]);
+                            let k = at(r, e as usize);
+                            z[k] = z[k] + T::of(d[e as usize]);
                         }
                     }
                 }
                 Cot::Sparse(sc) => {
                     let v = sc.val.to_f64_vec();
+                    let n = sparse::numel(&sc.shape);
                     for r in 0..sc.rows {
-                        for j in sc.row(r) {
-                            let k = at(r, sc.idx[j]);
-                            z[k] = z[k] + T::of(v[j]);
+                        let row = &mut z[at(r, 0)..at(r, n)];
+                        let js = sc.row(r);
+                        for (&i, &x) in sc.idx[js.clone()].iter().zip(&v[js]) {
+                            row[i] = row[i] + T::of(x);
                         }
+                    }
+                }
+                Cot::Sum(parts) => {
+                    for part in parts {
+                        write(part, z, ld, row0, col0)?;
                     }
                 }
             }
             Ok(())
         }
         let contiguous = || Error::argument("jacobian", "internal: the result matrix is not contiguous");
-        // a dense block of the result's dtype: row slices copied as they are
-        fn copy<T: Clone>(z: &mut [T], a: &ndarray::ArcArray<T, ndarray::IxDyn>, ld: usize, row0: usize, col0: usize) {
+        // a dense block of the result's dtype: rows added as they are
+        fn add_rows<T: crate::dtype::Float>(
+            z: &mut [T],
+            a: &ndarray::ArcArray<T, ndarray::IxDyn>,
+            ld: usize,
+            row0: usize,
+            col0: usize,
+        ) {
             let rows = a.shape().first().copied().unwrap_or(1).max(1);
             let n = a.len() / rows;
             let a = a.as_standard_layout();
             let src = a.as_slice().expect("standard layout");
             for (r, row) in src.chunks_exact(n.max(1)).enumerate().take(rows) {
                 let start = (row0 + r) * ld + col0;
-                z[start..start + n].clone_from_slice(row);
+                z[start..start + n].iter_mut().zip(row).for_each(|(d, &s)| *d = *d + s);
             }
         }
-        if let Cot::Dense(t) = self {
-            match (&mut *out, t.storage()) {
-                (Storage::F64(z), Storage::F64(a)) => {
-                    copy(z.as_slice_mut().ok_or_else(contiguous)?, a, ld, row0, col0);
+        match (&mut *out, self) {
+            (Storage::F64(z), Cot::Dense(t)) if t.dtype() == DType::F64 => {
+                if let Storage::F64(a) = t.storage() {
+                    add_rows(z.as_slice_mut().ok_or_else(contiguous)?, a, ld, row0, col0);
                     return Ok(());
                 }
-                (Storage::F32(z), Storage::F32(a)) => {
-                    copy(z.as_slice_mut().ok_or_else(contiguous)?, a, ld, row0, col0);
-                    return Ok(());
-                }
-                _ => {}
             }
+            (Storage::F32(z), Cot::Dense(t)) if t.dtype() == DType::F32 => {
+                if let Storage::F32(a) = t.storage() {
+                    add_rows(z.as_slice_mut().ok_or_else(contiguous)?, a, ld, row0, col0);
+                    return Ok(());
+                }
+            }
+            (_, Cot::Sum(parts)) => {
+                for part in parts {
+                    part.write_into(out, ld, row0, col0)?;
+                }
+                return Ok(());
+            }
+            _ => {}
         }
         match out {
             Storage::F32(a) => write(self, a.as_slice_mut().ok_or_else(contiguous)?, ld, row0, col0),
@@ -178,20 +237,34 @@ impl Cot {
         }
     }
 
-    /// Sum of two cotangents of the same tensor (diagonal when both are, alike; sparse
-    /// when both are structured).
+    fn into_parts(self) -> Vec<Cot> {
+        match self {
+            Cot::Sum(parts) => parts,
+            other => vec![other],
+        }
+    }
+
+    /// Sum of two cotangents of the same tensor: diagonal when both are, alike; sparse
+    /// rows when both are structured and the entries stay under half the dense size;
+    /// dense when both are dense or the sweep records; otherwise the parts kept apart.
     pub fn plus(self, other: Cot) -> Result<Cot> {
         match (self, other) {
             (Cot::Diag(a), Cot::Diag(b)) if a.rows == b.rows && a.offset == b.offset => {
                 Ok(Cot::Diag(DiagCot { d: a.d.add(&b.d)?, rows: a.rows, offset: a.offset }))
             }
+            (Cot::Dense(a), Cot::Dense(b)) => Ok(Cot::Dense(a.add(&b)?)),
             (a, b) => match (a.sparse(), b.sparse()) {
                 // many contributions (a tensor read in a loop) pile up entries: past half
                 // the dense size, dense is cheaper
                 (Some(x), Some(y)) if x.rows == y.rows && x.shape == y.shape && !x.too_dense_with(&y) => {
                     Ok(Cot::Sparse(x.plus(y)?))
                 }
-                _ => Ok(Cot::Dense(a.dense()?.add(&b.dense()?)?)),
+                _ if is_grad_enabled() => Ok(Cot::Dense(a.dense()?.add(&b.dense()?)?)),
+                _ => {
+                    let mut parts = a.into_parts();
+                    parts.extend(b.into_parts());
+                    Ok(Cot::Sum(parts))
+                }
             },
         }
     }
@@ -209,7 +282,7 @@ pub(crate) fn structured_vjp(
     needs: &[bool],
 ) -> Option<Result<Vec<Option<Cot>>>> {
     match g {
-        Cot::Dense(_) => None,
+        Cot::Dense(_) | Cot::Sum(_) => None,
         Cot::Diag(dc) => diag_vjp(op, inputs, out, dc, needs)
             .or_else(|| g.sparse().and_then(|sc| sparse_vjp(op, inputs, out, &sc, needs))),
         Cot::Sparse(sc) => sparse_vjp(op, inputs, out, sc, needs),
@@ -270,7 +343,7 @@ fn diag_jvp(op: &Op, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Cot>]) 
     let mut diag: Option<&DiagCot> = None;
     for t in tangents.iter().flatten() {
         match (t, diag) {
-            (Cot::Dense(_) | Cot::Sparse(_), _) => return None,
+            (Cot::Dense(_) | Cot::Sparse(_) | Cot::Sum(_), _) => return None,
             (Cot::Diag(a), Some(b)) if a.rows != b.rows || a.offset != b.offset => return None,
             (Cot::Diag(a), _) => diag = Some(a),
         }

@@ -4,7 +4,7 @@
 //! Rules return cotangents of the broadcast output shape; the sweep sums them back
 //! to each input's shape (`shape::reduce_to`), so no rule un-broadcasts by itself.
 
-use crate::autograd::{Op, Rule};
+use crate::autograd::{Op, Reads, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::ops::kernel::zip_broadcast;
@@ -33,6 +33,14 @@ pub enum BinaryOp {
 impl Rule for BinaryOp {
     fn is_elementwise(&self) -> bool {
         true
+    }
+
+    fn vjp_reads(&self) -> Reads {
+        match self {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Where(_) => Reads { inputs: false, output: false },
+            BinaryOp::Div | BinaryOp::Pow => Reads { inputs: true, output: true },
+            _ => Reads { inputs: true, output: false },
+        }
     }
 
     // Elementwise: the VJP rule applied to the (aligned) tangent is the JVP.

@@ -7,7 +7,7 @@
 
 use std::f64::consts::{LN_10, LN_2};
 
-use crate::autograd::{Op, Rule};
+use crate::autograd::{Op, Reads, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::map_float;
@@ -260,6 +260,15 @@ impl Rule for UnaryOp {
 
     fn is_elementwise(&self) -> bool {
         true
+    }
+
+    fn vjp_reads(&self) -> Reads {
+        use UnaryOp::*;
+        match self {
+            Neg | Cast(_) | Step(_) => Reads { inputs: false, output: false },
+            Exp | Expm1 | Sqrt | Tan | Tanh | Sigmoid | Reciprocal | Rsqrt => Reads { inputs: false, output: true },
+            _ => Reads { inputs: true, output: false },
+        }
     }
 
     // Elementwise: the VJP rule applied to the (aligned) tangent is the JVP.
