@@ -41,7 +41,8 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
         } else if p.is_instance_of::<PyEllipsis>() {
             items.push(IndexItem::Ellipsis);
         } else if let Ok(s) = p.downcast::<PySlice>() {
-            let get = |name: &str| -> PyResult<Option<isize>> {
+            let py = s.py();
+            let get = |name: &Bound<'_, pyo3::types::PyString>| -> PyResult<Option<isize>> {
                 let v = s.getattr(name)?;
                 if v.is_none() {
                     Ok(None)
@@ -54,8 +55,13 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
                     })?))
                 }
             };
-            let step = get("step")?.unwrap_or(1);
-            items.push(IndexItem::Slice { start: get("start")?, stop: get("stop")?, step });
+            // interned names: slicing is on the hot path of recorded functions
+            let step = get(pyo3::intern!(py, "step"))?.unwrap_or(1);
+            items.push(IndexItem::Slice {
+                start: get(pyo3::intern!(py, "start"))?,
+                stop: get(pyo3::intern!(py, "stop"))?,
+                step,
+            });
         } else if p.is_instance_of::<pyo3::types::PyBool>() {
             return Ok(None);
         } else if let Ok(i) = p.extract::<isize>() {
