@@ -4,6 +4,8 @@ indexing, and the autograd attributes (requires_grad, grad, is_leaf, detach)."""
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -405,6 +407,28 @@ def test_module_functions_match_methods():
     np.testing.assert_array_equal(lucid.pow(x, 2).numpy(), (x ** 2).numpy())
     np.testing.assert_array_equal(lucid.reshape(x, (3, 1)).numpy(), x.reshape(3, 1).numpy())
     np.testing.assert_array_equal(lucid.transpose(x.reshape(1, 3), 0, 1).numpy(), x.reshape(3, 1).numpy())
+    # keywords, keyword-only parameters, varargs and the method's own defaults
+    m = x.reshape(3, 1) * lucid.tensor([[1.0, 2.0]])
+    np.testing.assert_array_equal(lucid.sum(input=m, keepdim=True, dim=1).numpy(), m.sum(1, True).numpy())
+    np.testing.assert_array_equal(lucid.var(m, 0, correction=0).numpy(), m.var(0, correction=0).numpy())
+    np.testing.assert_array_equal(lucid.flip(m, 0, 1).numpy(), m.flip(0, 1).numpy())
+    np.testing.assert_array_equal(lucid.flatten(m).numpy(), m.flatten().numpy())
+    np.testing.assert_array_equal(lucid.diag_embed(x).numpy(), x.diag_embed().numpy())
+
+
+def test_every_module_function_has_the_methods_parameters_and_checks_its_input():
+    from lucid import _ops
+    for name in _ops.__all__:
+        fn, method = getattr(lucid, name), getattr(lucid.Tensor, name)
+        assert fn.__name__ == name and fn.__doc__ == method.__doc__
+        params = list(inspect.signature(fn).parameters.values())
+        assert params[0].name == "input"
+        own = list(inspect.signature(method).parameters.values())[1:]
+        if not any(p.default is Ellipsis for p in own):
+            assert [(p.name, p.kind, p.default) for p in params[1:]] == [(p.name, p.kind, p.default) for p in own]
+        required = [p for p in params[1:] if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+        with pytest.raises(TypeError, match=f"{name}: expected a Tensor as the first argument, got list"):
+            fn([1.0, 2.0], *[0] * len(required))
 
 
 # ---- indexing ------------------------------------------------------------------------------
