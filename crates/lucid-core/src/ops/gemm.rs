@@ -8,8 +8,13 @@
 //! down the rows of B, broadcasting A's entries from a small packed copy of A. With
 //! AVX2 and FMA (detected at run time) the block is 4 rows × 8 float64 (8 registers of
 //! accumulators), which keeps both FMA units busy.
+//!
+//! `row_dots` is the matrix-vector product `A y` for row-major `A` (every layer's
+//! forward pass): one row at a time in 16 lanes of partial sums, written with
+//! intrinsics for float64. (Blocks of rows that share loads of `y` were slower: LLVM
+//! vectorized them across rows, with shuffles.)
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
 use crate::dtype::Float;
 
@@ -99,6 +104,156 @@ fn product<T: Float, const FMA: bool>(a: ArrayView2<'_, T>, bs: &[T], k: usize, 
     }
 }
 
+/// Partial sums per row: independent FMA chains (four registers of float64), enough
+/// to hide the FMA latency at one load of A per FMA.
+const LANES: usize = 16;
+
+/// `a @ y` for an `a` whose rows are contiguous (row stride `lda`, unit column
+/// stride) and a contiguous `y`; `None` for other layouts.
+pub(crate) fn row_dots<T: Float>(a: ArrayView2<'_, T>, y: ArrayView1<'_, T>) -> Option<Array1<T>> {
+    let (m, k) = a.dim();
+    let ys = y.as_slice()?;
+    if m == 0 || k == 0 {
+        return Some(Array1::zeros(m));
+    }
+    if a.strides()[1] != 1 && k > 1 {
+        return None;
+    }
+    let lda = usize::try_from(a.strides()[0]).ok().filter(|&s| s >= k || m == 1)?;
+    // SAFETY: rows 0..m of length k at stride lda lie inside `a`'s buffer (checked
+    // layout: unit column stride, non-negative row stride of at least k).
+    let data = unsafe { std::slice::from_raw_parts(a.as_ptr(), (m - 1) * lda + k) };
+    let mut out = vec![T::zero(); m];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if T::DTYPE == crate::dtype::DType::F64
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: T is f64 (checked above), so the slices are f64 slices; the CPU
+            // supports the features the kernel is compiled for.
+            unsafe {
+                let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f64, s.len());
+                let out64 = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f64, m);
+                row_dots_f64_avx2(cast(data), lda, cast(ys), out64);
+            }
+            return Some(Array1::from_vec(out));
+        }
+        if T::DTYPE == crate::dtype::DType::F32
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above, for f32.
+            unsafe {
+                let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len());
+                let out32 = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f32, m);
+                row_dots_f32_avx2(cast(data), lda, cast(ys), out32);
+            }
+            return Some(Array1::from_vec(out));
+        }
+    }
+    row_dots_portable::<T, false>(data, lda, ys, &mut out);
+    Some(Array1::from_vec(out))
+}
+
+/// `row_dots` for float32: four 8-wide partial sums per row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_dots_f32_avx2(a: &[f32], lda: usize, y: &[f32], out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let k = y.len();
+    let body = k - k % 32;
+    for (i, o) in out.iter_mut().enumerate() {
+        let row = &a[i * lda..i * lda + k];
+        let (rp, yp) = (row.as_ptr(), y.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut kk = 0;
+        while kk < body {
+            for (v, acc_v) in acc.iter_mut().enumerate() {
+                let at = kk + 8 * v;
+                *acc_v = _mm256_fmadd_ps(_mm256_loadu_ps(rp.add(at)), _mm256_loadu_ps(yp.add(at)), *acc_v);
+            }
+            kk += 32;
+        }
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
+        let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+        for kk in body..k {
+            s = row[kk].mul_add(y[kk], s);
+        }
+        *o = s;
+    }
+}
+
+/// `row_dots` for float64 with AVX2 and FMA intrinsics: four 4-wide partial sums per
+/// row. (The generic version below vectorized to 128-bit registers only.)
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_dots_f64_avx2(a: &[f64], lda: usize, y: &[f64], out: &mut [f64]) {
+    use std::arch::x86_64::*;
+    let k = y.len();
+    let body = k - k % 16;
+    for (i, o) in out.iter_mut().enumerate() {
+        let row = &a[i * lda..i * lda + k];
+        let (rp, yp) = (row.as_ptr(), y.as_ptr());
+        let mut acc = [_mm256_setzero_pd(); 4];
+        let mut kk = 0;
+        while kk < body {
+            for (v, acc_v) in acc.iter_mut().enumerate() {
+                let at = kk + 4 * v;
+                *acc_v = _mm256_fmadd_pd(_mm256_loadu_pd(rp.add(at)), _mm256_loadu_pd(yp.add(at)), *acc_v);
+            }
+            kk += 16;
+        }
+        let sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+        let pair = _mm_add_pd(_mm256_castpd256_pd128(sum), _mm256_extractf128_pd(sum, 1));
+        let mut s = _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+        for kk in body..k {
+            s = row[kk].mul_add(y[kk], s);
+        }
+        *o = s;
+    }
+}
+
+// No closures below: a closure is not compiled with the caller's target features, and
+// `mul_add` outside an FMA context is a library call.
+#[inline(always)]
+fn row_dots_portable<T: Float, const FMA: bool>(a: &[T], lda: usize, y: &[T], out: &mut [T]) {
+    let k = y.len();
+    let body = k - k % LANES;
+    for (i, o) in out.iter_mut().enumerate() {
+        let r = &a[i * lda..i * lda + k];
+        let mut acc = [T::zero(); LANES];
+        for kk in (0..body).step_by(LANES) {
+            let yv: &[T; LANES] = y[kk..kk + LANES].try_into().expect("LANES entries");
+            let x: &[T; LANES] = r[kk..kk + LANES].try_into().expect("LANES entries");
+            for l in 0..LANES {
+                acc[l] = madd::<T, FMA>(x[l], yv[l], acc[l]);
+            }
+        }
+        *o = row_total::<T, FMA>(&acc, r, y, body);
+    }
+}
+
+/// The lanes' partial sums added pairwise, plus the row's tail past `body`.
+#[inline(always)]
+fn row_total<T: Float, const FMA: bool>(acc: &[T; LANES], row: &[T], y: &[T], body: usize) -> T {
+    let mut half = LANES / 2;
+    let mut sums = *acc;
+    while half > 0 {
+        for l in 0..half {
+            sums[l] = sums[l] + sums[l + half];
+        }
+        half /= 2;
+    }
+    let mut s = sums[0];
+    for kk in body..y.len() {
+        s = madd::<T, FMA>(row[kk], y[kk], s);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +278,26 @@ mod tests {
             .iter()
             .fold(0.0f32, |e, v| e.max(v.abs()));
         assert!(err < 1e-3, "{err}");
+    }
+
+    #[test]
+    fn row_dots_equal_the_plain_product() {
+        for &(m, k) in &[(1, 1), (3, 5), (4, 8), (7, 13), (256, 64), (33, 100)] {
+            let a = Array2::from_shape_fn((m, k + 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+            let y = Array1::from_shape_fn(k, |j| (j % 5) as f64 * 0.5 - 1.0);
+            // a column slice: rows at stride k + 3
+            let view = a.slice(ndarray::s![.., 1..k + 1]);
+            let got = row_dots(view, y.view()).unwrap();
+            let want = view.dot(&y);
+            let err = (&got - &want).iter().fold(0.0f64, |e, v| e.max(v.abs()));
+            assert!(err < 1e-12, "{m}x{k}: {err}");
+        }
+        let a32 = Array2::from_shape_fn((9, 70), |(i, j)| (i + j) as f32 * 0.5);
+        let y32 = Array1::from_shape_fn(70, |j| j as f32 * 0.1);
+        let err =
+            (&row_dots(a32.view(), y32.view()).unwrap() - &a32.dot(&y32)).iter().fold(0.0f32, |e, v| e.max(v.abs()));
+        assert!(err < 1e-2, "{err}");
+        // columns of a row-major matrix are not rows: the caller falls back
+        assert!(row_dots(a32.t(), Array1::from_shape_fn(9, |j| j as f32).view()).is_none());
     }
 }

@@ -7,7 +7,7 @@ use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, A
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::ops::gemm::{few_rows_pays, few_rows_product};
+use crate::ops::gemm::{few_rows_pays, few_rows_product, row_dots};
 use crate::ops::kernel::reshape_array;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
@@ -142,7 +142,7 @@ fn mat_vec<T: Float>(a: ArrayView2<'_, T>, y: ArrayView1<'_, T>) -> Array1<T> {
         }
         out
     } else {
-        a.dot(&y)
+        row_dots(a, y).unwrap_or_else(|| a.dot(&y))
     }
 }
 
