@@ -114,10 +114,10 @@ impl SparseCot {
         let (mut ptr, mut idx, mut val) = (Vec::with_capacity(self.rows + 1), vec![0; kept], vec![0.0; kept]);
         ptr.push(0);
         let mut out = 0;
-        for r in 0..self.rows {
+        for (r, &repeated) in repeats.iter().enumerate() {
             let js = self.row(r);
             let (ids, vs) = (&self.idx[js.clone()], &v[js]);
-            if repeats[r] == 0 {
+            if repeated == 0 {
                 idx[out..out + ids.len()].copy_from_slice(ids);
                 val[out..out + ids.len()].copy_from_slice(vs);
                 out += ids.len();

@@ -153,7 +153,7 @@ fn mm2<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
         vec_mat(a.row(0), b).into_shape_with_order((1, p)).unwrap_or_else(|_| a.dot(&b))
     } else if p == 1 {
         mat_vec(a, b.column(0)).into_shape_with_order((n, 1)).unwrap_or_else(|_| a.dot(&b))
-    } else if few_rows_pays(n, a.ncols(), p) {
+    } else if few_rows_pays::<T>(n, a.ncols(), p) {
         few_rows_product(a, b).unwrap_or_else(|| a.dot(&b))
     } else {
         a.dot(&b)
