@@ -18,6 +18,7 @@ pub mod dtype;
 pub mod error;
 pub mod functional;
 pub mod ops;
+mod pool;
 pub mod shape;
 mod tensor;
 

@@ -11,8 +11,8 @@
 //! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
 //! batched sweep per block with bounded memory; a small sweep (under 2^20 numbers in
 //! all) is one block, since the bound holds anyway. The first block is timed, and the
-//! rest go to all cores only when they would take over a millisecond (structured seeds
-//! make many large-looking sweeps cheap). vectorize=True sweeps everything at once, or
+//! rest are shared over the cores (`pool`) only when they would take over 200 µs
+//! (structured seeds make many large-looking sweeps cheap). vectorize=True sweeps everything at once, or
 //! chunk_size at a time. One path serves both, so there is one thing to tune. Blocks
 //! are written straight into the result (`Cot::write_into`): a structured block writes
 //! only its entries into the zeroed matrix, a dense one is copied, nothing is
@@ -22,7 +22,10 @@ use super::{check_strict, JacobianOptions};
 use crate::autograd::{set_grad_enabled, Cot, DiagCot, Plan};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::pool::{self, cores};
 use crate::tensor::Tensor;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Fewest rows (or columns) per sweep when `vectorize` is false (NOTE [row blocks]).
 pub const ROW_BLOCK: usize = 64;
@@ -84,22 +87,14 @@ fn identity_seeds(tensors: &[&Tensor], sizes: &[usize], starts: &[usize], r0: us
         .collect()
 }
 
-/// The number of cores, read once: `available_parallelism` reads cgroup files on every
-/// call, which cost more than a small Jacobian.
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 /// Remaining work (estimated from the first block) below which blocks stay on the
-/// calling thread: starting workers costs tens of microseconds, and on a shared machine
-/// the other core may be busy.
-const THREADS_PAY: std::time::Duration = std::time::Duration::from_micros(1000);
+/// calling thread: each block is a whole sweep, and a core may be busy elsewhere.
+const THREADS_PAY: Duration = Duration::from_micros(200);
 
-/// Run `sweep` over consecutive ranges of `0..total` of size `block`, in order. When
-/// `parallel`, the first block is timed on the calling thread and the rest are spread
-/// over all cores only if they would take long enough to pay for the workers (each
-/// worker sets its own grad mode inside the sweep).
+/// Run `sweep` over consecutive ranges of `0..total` of size `block`; the results come
+/// back in order. When `parallel`, the first block is timed on the calling thread and
+/// the rest are shared over the cores (`pool::share`) only if they would take long
+/// enough to pay for it (each sweep sets its own thread's grad mode).
 fn run_blocks<T: Send>(
     total: usize,
     block: usize,
@@ -108,38 +103,28 @@ fn run_blocks<T: Send>(
 ) -> Result<Vec<T>> {
     let block = block.clamp(1, total.max(1));
     let ranges: Vec<(usize, usize)> = (0..total).step_by(block).map(|r0| (r0, (r0 + block).min(total))).collect();
-    let threads = cores().min(ranges.len());
-    let Some((&(f0, f1), rest)) = ranges.split_first().filter(|_| parallel && threads >= 2) else {
+    let Some((&(f0, f1), rest)) = ranges.split_first().filter(|_| parallel && cores() >= 2 && ranges.len() >= 3) else {
         return ranges.iter().map(|&(r0, r1)| sweep(r0, r1)).collect();
     };
-    let clock = std::time::Instant::now();
+    let clock = Instant::now();
     let first = sweep(f0, f1)?;
-    let blocks_left = u32::try_from(rest.len()).unwrap_or(u32::MAX);
-    if clock.elapsed().saturating_mul(blocks_left) < THREADS_PAY {
-        let mut all = vec![first];
+    let rest_time = clock.elapsed().saturating_mul(u32::try_from(rest.len()).unwrap_or(u32::MAX));
+    let mut all = vec![first];
+    if rest_time < THREADS_PAY {
         for &(r0, r1) in rest {
             all.push(sweep(r0, r1)?);
         }
         return Ok(all);
     }
-    // worker t takes blocks t, t + threads, ... of the rest; the calling thread is worker 0
-    let share =
-        |t: usize| rest.iter().skip(t).step_by(threads).map(|&(r0, r1)| (r0, sweep(r0, r1))).collect::<Vec<_>>();
-    let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..threads).map(|t| scope.spawn(move || share(t))).collect();
-        let mut all = share(0);
-        for h in handles {
-            match h.join() {
-                Ok(part) => all.extend(part),
-                Err(_) => all.push((usize::MAX, Err(Error::graph("jacobian", "a worker thread panicked")))),
-            }
-        }
-        all
+    let done: Vec<Mutex<Option<Result<T>>>> = rest.iter().map(|_| Mutex::new(None)).collect();
+    pool::share(rest.len(), rest_time, &|i| {
+        let (r0, r1) = rest[i];
+        let result = sweep(r0, r1);
+        *done[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
     });
-    done.sort_by_key(|(r0, _)| *r0);
-    let mut all = vec![first];
-    for (_, r) in done {
-        all.push(r?);
+    for slot in done {
+        let result = slot.into_inner().unwrap_or_else(PoisonError::into_inner);
+        all.push(result.ok_or_else(|| Error::graph("jacobian", "a block of rows was not swept"))??);
     }
     Ok(all)
 }
@@ -197,8 +182,8 @@ fn block_size(opts: &JacobianOptions, plan: &Plan, total: usize) -> usize {
     }
 }
 
-/// Whether the blocks are worth spreading over threads: starting a worker costs tens of
-/// microseconds, so only sweeps that touch about a million numbers in all qualify.
+/// Whether the blocks may be spread over threads: only sweeps that touch about a
+/// million numbers in all are cut into blocks at all (`run_blocks` then times them).
 fn worth_threads(opts: &JacobianOptions, plan: &Plan, total: usize) -> bool {
     !opts.vectorize && !opts.create_graph && plan.numel().saturating_mul(total) >= SMALL_SWEEP
 }
@@ -240,6 +225,12 @@ fn assemble<'a>(
     create_graph: bool,
 ) -> Result<Tensor> {
     if !create_graph && dtype.is_float() {
+        let mut first_two = blocks.clone().take(2);
+        if let (Some((0, Some(cot))), None) = (first_two.next(), first_two.next()) {
+            if let Some(whole) = whole_dense(cot, rows, width, dtype) {
+                return Ok(whole);
+            }
+        }
         let mut out = Storage::try_full("jacobian", dtype, &[rows, width], 0.0)?;
         for (r0, cot) in blocks {
             if let Some(cot) = cot {
@@ -260,6 +251,17 @@ fn assemble<'a>(
         return Ok(Tensor::zeros(&[0, width], dtype));
     }
     concat_rows(parts)
+}
+
+/// A block that is the whole `rows × width` result as one dense matrix of its dtype,
+/// taken as it is (any layout): no zeroed matrix to add it into.
+fn whole_dense(cot: &Cot, rows: usize, width: usize, dtype: DType) -> Option<Tensor> {
+    match cot {
+        Cot::Dense(t) if t.dtype() == dtype && t.numel() == rows * width && t.shape().first() == Some(&rows) => {
+            t.reshape_exact(&[rows, width]).ok().map(|t| t.detach())
+        }
+        _ => None,
+    }
 }
 
 /// Forward mode: blocks of columns, pushed through the graph by tangent sweeps.
@@ -284,8 +286,16 @@ fn by_columns(
     };
     let parallel = worth_threads(opts, &plan, n);
     let per_block = if n == 0 { Vec::new() } else { run_blocks(n, block_size(opts, &plan, n), parallel, &sweep)? };
+    // one block, one output, dense: its tangent is Jᵀ
+    let single = match (&per_block[..], outputs) {
+        ([(0, tangents)], [out]) if out.requires_grad() => tangents.first().and_then(Option::as_ref),
+        _ => None,
+    };
+    let whole = single.filter(|_| !opts.create_graph).and_then(|t| whole_dense(t, n, m, dtype));
     // Jᵀ, (n, m): block b's tangent of output i fills rows c0.. and that output's columns
-    let jt = if !opts.create_graph && dtype.is_float() {
+    let jt = if let Some(jt) = whole {
+        jt
+    } else if !opts.create_graph && dtype.is_float() {
         let mut jt = Storage::try_full("jacobian", dtype, &[n, m], 0.0)?;
         for (c0, tangents) in &per_block {
             let live_starts = outputs.iter().zip(&out_starts).filter(|(o, _)| o.requires_grad());
@@ -335,11 +345,20 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
             Ok((r0, r1, std::thread::current().id()))
         };
-        let done = run_blocks(100, 10, true, &sweep).unwrap();
-        let ranges: Vec<(usize, usize)> = done.iter().map(|&(a, b, _)| (a, b)).collect();
-        assert_eq!(ranges, (0..100).step_by(10).map(|r| (r, r + 10)).collect::<Vec<_>>());
-        let workers: std::collections::HashSet<_> = done.iter().map(|&(_, _, t)| t).collect();
-        assert_eq!(workers.len() > 1, cores() > 1, "{} workers on {} cores", workers.len(), cores());
+        // the pool may be busy with another test's job (then all blocks stay here), so
+        // a few tries are allowed for the blocks to be shared
+        let mut most_workers = 0;
+        for _ in 0..20 {
+            let done = run_blocks(100, 10, true, &sweep).unwrap();
+            let ranges: Vec<(usize, usize)> = done.iter().map(|&(a, b, _)| (a, b)).collect();
+            assert_eq!(ranges, (0..100).step_by(10).map(|r| (r, r + 10)).collect::<Vec<_>>());
+            let workers: std::collections::HashSet<_> = done.iter().map(|&(_, _, t)| t).collect();
+            most_workers = most_workers.max(workers.len());
+            if most_workers > 1 {
+                break;
+            }
+        }
+        assert_eq!(most_workers > 1, cores() > 1, "{most_workers} workers on {} cores", cores());
         // quick blocks stay on the calling thread
         let quick =
             |r0: usize, _r1: usize| -> Result<(usize, std::thread::ThreadId)> { Ok((r0, std::thread::current().id())) };

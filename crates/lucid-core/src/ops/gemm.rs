@@ -1,4 +1,4 @@
-//! A product kernel for few rows times a wide matrix, without packing.
+//! Product kernels that read their operands in place, without packing.
 //!
 //! NOTE [few-row products]: a vectorized Jacobian of a wide layer multiplies a few
 //! cotangent rows by a large weight matrix (the wide MLP: 8×256 @ 256×1024). A packing
@@ -11,7 +11,8 @@
 //! with intrinsics: 6 rows × 8 columns in twelve registers, enough independent FMA
 //! chains to cover the FMA latency, and A read in place. It reaches OpenBLAS's speed
 //! on one core (16×256×64: 9.7 µs, NumPy 10.0 µs) and serves every float64 product
-//! of up to 4M multiply-adds.
+//! whose B fits in cache or that has at most 8 rows; from 512K multiply-adds up it is
+//! shared over the cores (see `pool`), as blocks of rows or strips of columns.
 //!
 //! `row_dots` is the matrix-vector product `A y` for row-major `A` (every layer's
 //! forward pass): one row at a time in 16 lanes of partial sums, written with
@@ -27,14 +28,21 @@ const MR: usize = 4;
 /// Columns of C per register block.
 const NB: usize = 8;
 
-/// Whether `a @ b` (`a` of `m` rows, `b` standard layout `k × n`) should use this kernel.
-/// Generic: few rows, a wide enough `b` that packing it would cost as much as the
-/// product. Float64 with AVX2+FMA: any product up to 4M multiply-adds (it ran at 53-56
-/// GFLOP/s on one core from 16×256×64 to 256×256×64, where matrixmultiply ran at 30-45);
-/// above that matrixmultiply's threads pay (512×256×64: 77 GFLOP/s on two cores).
-pub(crate) fn few_rows_pays<T: Float>(m: usize, k: usize, n: usize) -> bool {
+/// B up to this many elements (1 MB of float64, one core's L2 cache here) is read in
+/// place by every block of rows; a larger B is worth matrixmultiply's packing into
+/// cache-sized panels (512³: 3.6 ms in place, 3.0 ms packed), unless there are so few
+/// rows that B is streamed once anyway.
+const B_IN_CACHE: usize = 1 << 17;
+
+/// Whether `a @ b` (`a` of `m` rows, `b` standard layout `k × n`) should use this
+/// module's kernels. Generic: few rows, a wide enough `b` that packing it would cost as
+/// much as the product. Float64 with AVX2+FMA: any product whose B stays in cache, or
+/// with at most 8 rows (it runs at 53-56 GFLOP/s on one core, where matrixmultiply ran
+/// at 30-45, and large ones are shared over the cores: 512×256×64 at 98 GFLOP/s on two,
+/// matrixmultiply's threads 45-75).
+pub(crate) fn direct_product_pays<T: Float>(m: usize, k: usize, n: usize) -> bool {
     if T::DTYPE == crate::dtype::DType::F64 && fma_f64() {
-        return m >= 2 && n >= 4 && k >= 1 && m.saturating_mul(k).saturating_mul(n) <= 4 << 20;
+        return m >= 2 && n >= 4 && k >= 1 && (k.saturating_mul(n) <= B_IN_CACHE || m <= 8);
     }
     (2..=16).contains(&m) && n >= 4 * NB && k >= 8 && k * n >= 1 << 14
 }
@@ -51,9 +59,25 @@ fn fma_f64() -> bool {
     }
 }
 
+/// `a @ b`, `a` read in any layout. A `b` not in standard layout (the transposed
+/// weight of a forward-mode tangent, `t @ Wᵀ`) costs a copy of the smaller operand:
+/// `b` itself, or `a` for the transposed product `(bᵀ aᵀ)ᵀ`, which reads `bᵀ` in place
+/// and returns a column-major result.
+pub(crate) fn direct_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Option<Array2<T>> {
+    if b.is_standard_layout() {
+        return product_in_place(a, b);
+    }
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if m * k < k * n {
+        let a_t = crate::ops::kernel::materialize(&a.t().into_dyn()).into_dimensionality::<ndarray::Ix2>().ok()?;
+        return product_in_place(b.t(), a_t.view()).map(Array2::reversed_axes);
+    }
+    product_in_place(a, b.as_standard_layout().view())
+}
+
 /// `a @ b` for a standard-layout `b` (any layout of `a`); `None` if `b` is not in
 /// standard layout.
-pub(crate) fn few_rows_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Option<Array2<T>> {
+fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Option<Array2<T>> {
     let bs = b.as_slice()?;
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let mut c = vec![T::zero(); m * n];
@@ -61,12 +85,13 @@ pub(crate) fn few_rows_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_,
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             if T::DTYPE == crate::dtype::DType::F64 {
-                // SAFETY: T is f64, so these are f64 slices; the CPU has AVX2 and FMA.
+                // SAFETY: T is f64, so these are f64 buffers of the shapes given; the CPU
+                // has AVX2 and FMA.
                 unsafe {
-                    let bs64 = std::slice::from_raw_parts(bs.as_ptr() as *const f64, bs.len());
-                    let c64 = std::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut f64, c.len());
                     let a64 = StridedRows { ptr: a.as_ptr() as *const f64, row: a.strides()[0], col: a.strides()[1] };
-                    product_f64_avx2(a64, m, bs64, k, n, c64);
+                    let b64 = Panel { ptr: bs.as_ptr() as *mut f64, ld: n };
+                    let c64 = Panel { ptr: c.as_mut_ptr() as *mut f64, ld: n };
+                    product_f64_shared(a64, m, b64, k, n, c64);
                 }
             } else {
                 // SAFETY: the CPU supports the features the function is compiled for.
@@ -93,27 +118,88 @@ struct StridedRows {
     col: isize,
 }
 
-/// The float64 few-row product with intrinsics. Blocks of 6 rows × 8 columns of C sit
+/// A float64 row-major block inside a larger matrix: element (i, j) at `ptr + i ld + j`.
+/// (B is only read through it.)
+#[derive(Clone, Copy)]
+struct Panel {
+    ptr: *mut f64,
+    ld: usize,
+}
+
+// SAFETY: both are plain addresses; the shared product gives each thread disjoint
+// blocks of C to write and only reads A and B.
+unsafe impl Send for StridedRows {}
+unsafe impl Sync for StridedRows {}
+unsafe impl Send for Panel {}
+unsafe impl Sync for Panel {}
+
+/// Products of at least this many multiply-adds are shared over the cores: about 20 µs
+/// on one core, where waking a helper costs a few.
+const SHARE_MACS: usize = 1 << 19;
+
+/// The float64 product, cut into chunks for `pool::share` when it is large: blocks of
+/// rows of C (a multiple of the kernel's six) when there are enough rows, else strips
+/// of columns (a multiple of eight), about four chunks per core. Each chunk is the same
+/// kernel on a sub-block, so the sum for each entry of C, and the result, are the same
+/// bit for bit however the chunks fall.
+///
+/// SAFETY: as for `product_f64_avx2`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn product_f64_shared(a: StridedRows, m: usize, b: Panel, k: usize, n: usize, c: Panel) {
+    let threads = crate::pool::cores();
+    let macs = m.saturating_mul(k).saturating_mul(n);
+    if threads < 2 || macs < SHARE_MACS {
+        return product_f64_avx2(a, m, b, k, n, c);
+    }
+    // the kernel's speed on one core: 55 GFLOP/s, 27 multiply-adds a nanosecond
+    let one_core = std::time::Duration::from_nanos((macs / 27) as u64);
+    let per = |len: usize, unit: usize| len.div_ceil(4 * threads).div_ceil(unit).max(1) * unit;
+    if m >= 12 * threads {
+        let rows = per(m, 6);
+        crate::pool::share(m.div_ceil(rows), one_core, &|chunk| {
+            let (a, c) = (a, c); // captured whole: the fields alone are not Sync
+            let i0 = chunk * rows;
+            let a_i = StridedRows { ptr: a.ptr.offset(i0 as isize * a.row), ..a };
+            let c_i = Panel { ptr: c.ptr.add(i0 * c.ld), ..c };
+            // SAFETY: rows i0.. of A and C, inside both (i0 < m); chunks write disjoint rows.
+            product_f64_avx2(a_i, rows.min(m - i0), b, k, n, c_i)
+        });
+    } else {
+        let cols = per(n, 8);
+        crate::pool::share(n.div_ceil(cols), one_core, &|chunk| {
+            let (b, c) = (b, c); // captured whole: the fields alone are not Sync
+            let j0 = chunk * cols;
+            let b_j = Panel { ptr: b.ptr.add(j0), ..b };
+            let c_j = Panel { ptr: c.ptr.add(j0), ..c };
+            // SAFETY: columns j0.. of B and C, inside both (j0 < n); chunks write
+            // disjoint columns.
+            product_f64_avx2(a, m, b_j, k, cols.min(n - j0), c_j)
+        });
+    }
+}
+
+/// The float64 product with intrinsics. Blocks of 6 rows × 8 columns of C sit
 /// in twelve registers: twelve independent FMA chains cover the FMA latency at two FMAs
 /// a cycle (the generic 4×8 block has eight and reached about 75% of that; a 4×12
 /// block needs a seventeenth register and spilled). Rows left over go in blocks of 8
 /// (4 columns wide), 6, 4 or 2; columns left over 4 at a time, the last 1-3 masked. A's entries are broadcast straight from
 /// its own storage, in any layout: no packing.
 ///
-/// SAFETY: `a` must address `m × k` valid elements, `bs` is `k × n` and `c` is `m × n`.
+/// SAFETY: `a` must address `m × k` valid elements, `b` `k × n` and `c` `m × n` (`c`
+/// written by this call alone); the CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn product_f64_avx2(a: StridedRows, m: usize, bs: &[f64], k: usize, n: usize, c: &mut [f64]) {
+unsafe fn product_f64_avx2(a: StridedRows, m: usize, b: Panel, k: usize, n: usize, c: Panel) {
     let mut i0 = 0;
     while i0 < m {
         i0 += match m - i0 {
             // 7-8 rows: one pass over B (a wide B does not fit in cache) in 4-column
             // strips, 8 accumulators
-            left @ 7..=8 => row_block_f64::<8, false>(a, i0, left, bs, k, n, c),
-            left @ 5..=6 => row_block_f64::<6, true>(a, i0, left, bs, k, n, c),
-            left @ 3..=4 => row_block_f64::<4, true>(a, i0, left, bs, k, n, c),
-            left @ 1..=2 => row_block_f64::<2, true>(a, i0, left, bs, k, n, c),
-            _ => row_block_f64::<6, true>(a, i0, 6, bs, k, n, c),
+            left @ 7..=8 => row_block_f64::<8, false>(a, i0, left, b, k, n, c),
+            left @ 5..=6 => row_block_f64::<6, true>(a, i0, left, b, k, n, c),
+            left @ 3..=4 => row_block_f64::<4, true>(a, i0, left, b, k, n, c),
+            left @ 1..=2 => row_block_f64::<2, true>(a, i0, left, b, k, n, c),
+            _ => row_block_f64::<6, true>(a, i0, 6, b, k, n, c),
         };
     }
 }
@@ -128,10 +214,10 @@ unsafe fn row_block_f64<const R: usize, const WIDE: bool>(
     a: StridedRows,
     i0: usize,
     mr: usize,
-    bs: &[f64],
+    b: Panel,
     k: usize,
     n: usize,
-    c: &mut [f64],
+    c: Panel,
 ) -> usize {
     use std::arch::x86_64::*;
     let mut rows = [a.ptr; R];
@@ -142,7 +228,7 @@ unsafe fn row_block_f64<const R: usize, const WIDE: bool>(
     while WIDE && j0 + 8 <= n {
         let mut acc = [[_mm256_setzero_pd(); 2]; R];
         for kk in 0..k {
-            let bp = bs.as_ptr().add(kk * n + j0);
+            let bp = b.ptr.add(kk * b.ld + j0);
             let (b0, b1) = (_mm256_loadu_pd(bp), _mm256_loadu_pd(bp.add(4)));
             for r in 0..R {
                 let x = _mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col));
@@ -151,7 +237,7 @@ unsafe fn row_block_f64<const R: usize, const WIDE: bool>(
             }
         }
         for (r, acc_r) in acc.iter().enumerate().take(mr) {
-            let cp = c.as_mut_ptr().add((i0 + r) * n + j0);
+            let cp = c.ptr.add((i0 + r) * c.ld + j0);
             _mm256_storeu_pd(cp, acc_r[0]);
             _mm256_storeu_pd(cp.add(4), acc_r[1]);
         }
@@ -160,13 +246,13 @@ unsafe fn row_block_f64<const R: usize, const WIDE: bool>(
     while j0 + 4 <= n {
         let mut acc = [_mm256_setzero_pd(); R];
         for kk in 0..k {
-            let b = _mm256_loadu_pd(bs.as_ptr().add(kk * n + j0));
+            let bv = _mm256_loadu_pd(b.ptr.add(kk * b.ld + j0));
             for r in 0..R {
-                acc[r] = _mm256_fmadd_pd(_mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col)), b, acc[r]);
+                acc[r] = _mm256_fmadd_pd(_mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col)), bv, acc[r]);
             }
         }
         for (r, &x) in acc.iter().enumerate().take(mr) {
-            _mm256_storeu_pd(c.as_mut_ptr().add((i0 + r) * n + j0), x);
+            _mm256_storeu_pd(c.ptr.add((i0 + r) * c.ld + j0), x);
         }
         j0 += 4;
     }
@@ -176,13 +262,13 @@ unsafe fn row_block_f64<const R: usize, const WIDE: bool>(
         let mask = _mm256_set_epi64x(lane(3), lane(2), lane(1), lane(0));
         let mut acc = [_mm256_setzero_pd(); R];
         for kk in 0..k {
-            let b = _mm256_maskload_pd(bs.as_ptr().add(kk * n + j0), mask);
+            let bv = _mm256_maskload_pd(b.ptr.add(kk * b.ld + j0), mask);
             for r in 0..R {
-                acc[r] = _mm256_fmadd_pd(_mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col)), b, acc[r]);
+                acc[r] = _mm256_fmadd_pd(_mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col)), bv, acc[r]);
             }
         }
         for (r, &x) in acc.iter().enumerate().take(mr) {
-            _mm256_maskstore_pd(c.as_mut_ptr().add((i0 + r) * n + j0), mask, x);
+            _mm256_maskstore_pd(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
         }
     }
     mr
@@ -259,36 +345,57 @@ pub(crate) fn row_dots<T: Float>(a: ArrayView2<'_, T>, y: ArrayView1<'_, T>) -> 
     // layout: unit column stride, non-negative row stride of at least k).
     let data = unsafe { std::slice::from_raw_parts(a.as_ptr(), (m - 1) * lda + k) };
     let mut out = vec![T::zero(); m];
+    let threads = crate::pool::cores();
+    if threads >= 2 && m >= 32 && m.saturating_mul(k) >= SHARE_DOTS {
+        let rows = m.div_ceil(4 * threads).div_ceil(8) * 8;
+        let out_at = crate::pool::Disjoint(out.as_mut_ptr());
+        // one core reads A at about 10 entries a nanosecond (1024×256: 26 µs)
+        let one_core = std::time::Duration::from_nanos((m * k / 10) as u64);
+        crate::pool::share(m.div_ceil(rows), one_core, &|chunk| {
+            let r0 = chunk * rows;
+            // SAFETY: rows r0..r1 of `out`, inside it; chunks write disjoint rows.
+            let part = unsafe { std::slice::from_raw_parts_mut(out_at.at(r0), rows.min(m - r0)) };
+            dots_of_rows(&data[r0 * lda..], lda, ys, part);
+        });
+    } else {
+        dots_of_rows(data, lda, ys, &mut out);
+    }
+    Some(Array1::from_vec(out))
+}
+
+/// Matrix-vector products over at least this many entries of A are shared over the
+/// cores: one pass over A (2 MB for 1024×256) is bound by memory, and each core
+/// brings its own bandwidth (1024×256 @ y: 26 µs on one core).
+const SHARE_DOTS: usize = 1 << 18;
+
+/// `out[i] = a_i · y` for the rows `a_i` at `i * lda` in `a`, with the fastest kernel
+/// this CPU has.
+fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if T::DTYPE == crate::dtype::DType::F64
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
+        let (m, avx2) =
+            (out.len(), std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
+        if T::DTYPE == crate::dtype::DType::F64 && avx2 {
             // SAFETY: T is f64 (checked above), so the slices are f64 slices; the CPU
             // supports the features the kernel is compiled for.
             unsafe {
                 let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f64, s.len());
                 let out64 = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f64, m);
-                row_dots_f64_avx2(cast(data), lda, cast(ys), out64);
+                row_dots_f64_avx2(cast(a), lda, cast(ys), out64);
             }
-            return Some(Array1::from_vec(out));
+            return;
         }
-        if T::DTYPE == crate::dtype::DType::F32
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
+        if T::DTYPE == crate::dtype::DType::F32 && avx2 {
             // SAFETY: as above, for f32.
             unsafe {
                 let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len());
                 let out32 = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f32, m);
-                row_dots_f32_avx2(cast(data), lda, cast(ys), out32);
+                row_dots_f32_avx2(cast(a), lda, cast(ys), out32);
             }
-            return Some(Array1::from_vec(out));
+            return;
         }
     }
-    row_dots_portable::<T, false>(data, lda, ys, &mut out);
-    Some(Array1::from_vec(out))
+    row_dots_portable::<T, false>(a, lda, ys, out);
 }
 
 /// `row_dots` for float32: four 8-wide partial sums per row.
@@ -394,24 +501,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn few_rows_equals_the_plain_product() {
+    fn direct_product_equals_the_plain_product() {
         for &(m, k, n) in
             &[(2, 8, 33), (5, 17, 64), (8, 256, 1024), (16, 9, 40), (3, 64, 71), (7, 5, 3), (13, 30, 12), (33, 64, 50)]
         {
             let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
             let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.25 - 1.5);
-            let got = few_rows_product(a.view(), b.view()).unwrap();
+            let got = direct_product(a.view(), b.view()).unwrap();
             let want = a.dot(&b);
             let err = (&got - &want).iter().fold(0.0f64, |e, v| e.max(v.abs()));
             assert!(err < 1e-9, "{m}x{k}x{n}: {err}");
             // a transposed A is read in place as well
             let at = a.t().to_owned();
-            let got_t = few_rows_product(at.t(), b.view()).unwrap();
+            let got_t = direct_product(at.t(), b.view()).unwrap();
             assert_eq!(got_t, got);
+            // a transposed B: copied, or the product transposed
+            let bt = b.t().to_owned();
+            let err = (&direct_product(a.view(), bt.t()).unwrap() - &want).iter().fold(0.0f64, |e, v| e.max(v.abs()));
+            assert!(err < 1e-9, "{m}x{k}x{n} with B transposed: {err}");
+        }
+        // products large enough to be shared over the cores, cut into blocks of rows
+        // (with a remainder) or strips of columns (with a masked last strip), give what
+        // the unshared kernel gives for each piece, bit for bit
+        for &(m, k, n) in &[(100, 100, 61), (6, 300, 301), (8, 256, 1024), (250, 64, 64)] {
+            let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 * 0.3 - 1.0);
+            let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.25 - 1.5);
+            let got = direct_product(a.view(), b.view()).unwrap();
+            let err = (&got - &a.dot(&b)).iter().fold(0.0f64, |e, v| e.max(v.abs()));
+            assert!(err < 1e-9, "{m}x{k}x{n}: {err}");
+            for i0 in (0..m).step_by(7) {
+                let rows = ndarray::s![i0..(i0 + 2).min(m), ..];
+                let cols = ndarray::s![.., (i0 * 3) % n..((i0 * 3) % n + 5).min(n)];
+                let piece = direct_product(a.slice(rows), b.slice(cols).to_owned().view()).unwrap();
+                assert_eq!(piece, got.slice(rows).slice(cols), "{m}x{k}x{n} at row {i0}");
+            }
         }
         let a32 = Array2::from_shape_fn((4, 20), |(i, j)| (i + j) as f32 * 0.5);
         let b32 = Array2::from_shape_fn((20, 40), |(i, j)| (i as f32 - j as f32) * 0.1);
-        let err = (&few_rows_product(a32.view(), b32.view()).unwrap() - &a32.dot(&b32))
+        let err = (&direct_product(a32.view(), b32.view()).unwrap() - &a32.dot(&b32))
             .iter()
             .fold(0.0f32, |e, v| e.max(v.abs()));
         assert!(err < 1e-3, "{err}");
@@ -419,7 +546,8 @@ mod tests {
 
     #[test]
     fn row_dots_equal_the_plain_product() {
-        for &(m, k) in &[(1, 1), (3, 5), (4, 8), (7, 13), (256, 64), (33, 100)] {
+        // (1001, 300) is shared over the cores in blocks of rows
+        for &(m, k) in &[(1, 1), (3, 5), (4, 8), (7, 13), (256, 64), (33, 100), (1001, 300)] {
             let a = Array2::from_shape_fn((m, k + 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
             let y = Array1::from_shape_fn(k, |j| (j % 5) as f64 * 0.5 - 1.0);
             // a column slice: rows at stride k + 3

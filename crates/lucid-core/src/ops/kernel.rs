@@ -275,6 +275,9 @@ pub fn reshape_array<T: Clone>(
     a: &ArcArray<T, IxDyn>,
     shape: &[usize],
 ) -> Result<ArcArray<T, IxDyn>> {
+    if a.shape() == shape {
+        return Ok(a.clone()); // any layout: nothing to reorder
+    }
     let a = if a.is_standard_layout() { a.clone() } else { materialize(&a.view()).into_shared() };
     a.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape(op, e.to_string()))
 }

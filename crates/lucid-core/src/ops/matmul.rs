@@ -7,7 +7,7 @@ use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, A
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::ops::gemm::{few_rows_pays, few_rows_product, row_dots};
+use crate::ops::gemm::{direct_product, direct_product_pays, row_dots};
 use crate::ops::kernel::reshape_array;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
@@ -153,8 +153,8 @@ fn mm2<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
         vec_mat(a.row(0), b).into_shape_with_order((1, p)).unwrap_or_else(|_| a.dot(&b))
     } else if p == 1 {
         mat_vec(a, b.column(0)).into_shape_with_order((n, 1)).unwrap_or_else(|_| a.dot(&b))
-    } else if few_rows_pays::<T>(n, a.ncols(), p) {
-        few_rows_product(a, b).unwrap_or_else(|| a.dot(&b))
+    } else if direct_product_pays::<T>(n, a.ncols(), p) {
+        direct_product(a, b).unwrap_or_else(|| a.dot(&b))
     } else {
         a.dot(&b)
     }
