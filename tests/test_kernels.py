@@ -23,6 +23,11 @@ def T(a):
     ((17, 300), (300, 300), False),  # GEMM
     ((5, 300), (300, 300), True),    # column-major b: GEMM
     ((4, 2, 300), (300, 300), False),  # a stack of rows times one matrix
+    ((200, 300), (300, 64), False),  # shared over the cores in blocks of rows
+    ((6, 300), (300, 400), False),   # shared in strips of columns
+    ((64, 256), (256, 512), True),   # column-major b, small a: (bᵀ aᵀ)ᵀ, shared
+    ((300, 100), (100, 50), True),   # column-major b, small b: b copied
+    ((1024, 300), (300, 1), False),  # row dots shared over the cores
 ])
 def test_matmul_paths_match_numpy(shape_a, shape_b, transpose_b):
     a = rng.normal(size=shape_a)
@@ -39,6 +44,53 @@ def test_wide_mlp_jacobian_matches_closed_form():
     J = jacobian(lambda x: T(W2) @ (T(W1) @ x).tanh(), T(x)).numpy()
     h = np.tanh(W1 @ x)
     np.testing.assert_allclose(J, W2 @ ((1 - h ** 2)[:, None] * W1), rtol=1e-11, atol=1e-12)
+
+
+def _tall_mlp():
+    W1 = rng.normal(size=(256, 64)) / 8
+    W2 = rng.normal(size=(512, 256)) / 16
+    x = rng.normal(size=64)
+    return W1, W2, x
+
+
+@pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
+def test_tall_mlp_jacobian_matches_closed_form(strategy):
+    """Products large enough to be shared over the cores, in both modes (forward mode
+    multiplies by a transposed weight)."""
+    W1, W2, x = _tall_mlp()
+    J = jacobian(lambda x: T(W2) @ (T(W1) @ x).tanh(), T(x), strategy=strategy).numpy()
+    h = np.tanh(W1 @ x)
+    np.testing.assert_allclose(J, W2 @ ((1 - h ** 2)[:, None] * W1), rtol=1e-11, atol=1e-12)
+
+
+_ONE_THREAD = """
+import sys, numpy as np, lucid
+from lucid.autograd import jacobian
+W1, W2, x, a, b = (np.load(sys.argv[1])[k] for k in ("W1", "W2", "x", "a", "b"))
+f = lambda x: lucid.tensor(W2) @ (lucid.tensor(W1) @ x).tanh()
+out = {s: jacobian(f, lucid.tensor(x), strategy=s).numpy() for s in ("reverse-mode", "forward-mode")}
+out["ab"] = (lucid.tensor(a) @ lucid.tensor(b)).numpy()
+np.savez(sys.argv[2], **{k.replace("-", "_"): v for k, v in out.items()})
+"""
+
+
+def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
+    """Shared work gives each thread whole entries of a product, summed in the same
+    order: LUCID_NUM_THREADS=1 reproduces the shared results bit for bit."""
+    import os
+    import subprocess
+    import sys
+    W1, W2, x = _tall_mlp()
+    a, b = rng.normal(size=(300, 200)), rng.normal(size=(200, 64))
+    np.savez(tmp_path / "in.npz", W1=W1, W2=W2, x=x, a=a, b=b)
+    env = dict(os.environ, LUCID_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-c", _ONE_THREAD, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+                   env=env, check=True)
+    one = np.load(tmp_path / "out.npz")
+    f = lambda x: T(W2) @ (T(W1) @ x).tanh()
+    for s in ("reverse-mode", "forward-mode"):
+        np.testing.assert_array_equal(jacobian(f, T(x), strategy=s).numpy(), one[s.replace("-", "_")])
+    np.testing.assert_array_equal((T(a) @ T(b)).numpy(), one["ab"])
 
 
 @pytest.mark.parametrize("shape_a,shape_b", [
