@@ -46,6 +46,19 @@ def test_wide_mlp_jacobian_matches_closed_form():
     np.testing.assert_allclose(J, W2 @ ((1 - h ** 2)[:, None] * W1), rtol=1e-11, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape_a,shape_b", [
+    ((3, 40), (40, 37)),      # few rows, masked last columns
+    ((32, 256), (256, 64)),   # the float32 MLP's cotangent product
+    ((100, 200), (200, 64)),  # shared over the cores by rows
+    ((5, 300), (300, 1000)),  # shared by columns
+])
+def test_float32_products_match_numpy(shape_a, shape_b):
+    a, b = rng.normal(size=shape_a).astype(np.float32), rng.normal(size=shape_b).astype(np.float32)
+    got = (lucid.tensor(a) @ lucid.tensor(b)).numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=1e-4)
+
+
 def _tall_mlp():
     W1 = rng.normal(size=(256, 64)) / 8
     W2 = rng.normal(size=(512, 256)) / 16

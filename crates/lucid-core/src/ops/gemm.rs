@@ -3,16 +3,17 @@
 //! NOTE [few-row products]: a vectorized Jacobian of a wide layer multiplies a few
 //! cotangent rows by a large weight matrix (the wide MLP: 8×256 @ 256×1024). A packing
 //! GEMM (matrixmultiply) first copies all of the 2 MB right operand into panels, a full
-//! extra pass over memory for only 8 rows of arithmetic. This kernel reads B in place:
-//! for each strip of NB columns it keeps an MR×NB block of C in registers and streams
-//! down the rows of B, broadcasting A's entries from a small packed copy of A. With
-//! AVX2 and FMA (detected at run time) the generic block is 4 rows × 8 float64 (8
-//! registers of accumulators). Float64, the common case, has its own kernel written
-//! with intrinsics: 6 rows × 8 columns in twelve registers, enough independent FMA
-//! chains to cover the FMA latency, and A read in place. It reaches OpenBLAS's speed
-//! on one core (16×256×64: 9.7 µs, NumPy 10.0 µs) and serves every float64 product
-//! whose B fits in cache or that has at most 8 rows; from 512K multiply-adds up it is
-//! shared over the cores (see `pool`), as blocks of rows or strips of columns.
+//! extra pass over memory for only 8 rows of arithmetic. These kernels read B in place:
+//! for each strip of columns they keep a block of C in registers and stream down the
+//! rows of B, broadcasting A's entries. With AVX2 and FMA (detected at run time),
+//! float64 and float32 share one kernel written with intrinsics over a register type
+//! (`Lanes`): 6 rows × 2 registers (8 float64, 16 float32) in twelve registers, enough
+//! independent FMA chains to cover the FMA latency, and A read in place in any layout.
+//! It reaches OpenBLAS's speed on one core (16×256×64 float64: 9.7 µs, NumPy 10.0 µs)
+//! and serves every product whose B fits in cache or that has at most 8 rows; from
+//! 512K multiply-adds up (float64) it is shared over the cores (see `pool`), as blocks
+//! of rows or strips of columns. Without AVX2 a generic 4×8 block, packing A, serves
+//! few-row products.
 //!
 //! `row_dots` is the matrix-vector product `A y` for row-major `A` (every layer's
 //! forward pass): one row at a time in 16 lanes of partial sums, written with
@@ -28,27 +29,29 @@ const MR: usize = 4;
 /// Columns of C per register block.
 const NB: usize = 8;
 
-/// B up to this many elements (1 MB of float64, one core's L2 cache here) is read in
-/// place by every block of rows; a larger B is worth matrixmultiply's packing into
-/// cache-sized panels (512³: 3.6 ms in place, 3.0 ms packed), unless there are so few
-/// rows that B is streamed once anyway.
-const B_IN_CACHE: usize = 1 << 17;
+/// B up to this many bytes (one core's L2 cache here) is read in place by every block
+/// of rows; a larger B is worth matrixmultiply's packing into cache-sized panels (512³
+/// float64: 3.6 ms in place, 3.0 ms packed), unless there are so few rows that B is
+/// streamed once anyway.
+const B_IN_CACHE: usize = 1 << 20;
 
 /// Whether `a @ b` (`a` of `m` rows, `b` standard layout `k × n`) should use this
 /// module's kernels. Generic: few rows, a wide enough `b` that packing it would cost as
-/// much as the product. Float64 with AVX2+FMA: any product whose B stays in cache, or
-/// with at most 8 rows (it runs at 53-56 GFLOP/s on one core, where matrixmultiply ran
-/// at 30-45, and large ones are shared over the cores: 512×256×64 at 98 GFLOP/s on two,
-/// matrixmultiply's threads 45-75).
+/// much as the product. Float64 and float32 with AVX2+FMA: any product whose B stays
+/// in cache, or with at most 8 rows (float64 runs at 53-56 GFLOP/s on one core, where
+/// matrixmultiply ran at 30-45, and large products are shared over the cores:
+/// 512×256×64 at 98 GFLOP/s on two, matrixmultiply's threads 45-75; float32 at 100-108
+/// GFLOP/s on one core: 32×256×64 in 10.1 µs, matrixmultiply 14.1).
 pub(crate) fn direct_product_pays<T: Float>(m: usize, k: usize, n: usize) -> bool {
-    if T::DTYPE == crate::dtype::DType::F64 && fma_f64() {
-        return m >= 2 && n >= 4 && k >= 1 && (k.saturating_mul(n) <= B_IN_CACHE || m <= 8);
+    let b_bytes = k.saturating_mul(n).saturating_mul(std::mem::size_of::<T>());
+    if matches!(T::DTYPE, crate::dtype::DType::F64 | crate::dtype::DType::F32) && avx2_fma() {
+        return m >= 2 && n >= 4 && k >= 1 && (b_bytes <= B_IN_CACHE || m <= 8);
     }
     (2..=16).contains(&m) && n >= 4 * NB && k >= 8 && k * n >= 1 << 14
 }
 
-/// Whether the float64 intrinsics kernel runs here (AVX2 and FMA).
-fn fma_f64() -> bool {
+/// Whether the intrinsics kernels run here (AVX2 and FMA).
+fn avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
@@ -84,18 +87,16 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            if T::DTYPE == crate::dtype::DType::F64 {
-                // SAFETY: T is f64, so these are f64 buffers of the shapes given; the CPU
-                // has AVX2 and FMA.
-                unsafe {
-                    let a64 = StridedRows { ptr: a.as_ptr() as *const f64, row: a.strides()[0], col: a.strides()[1] };
-                    let b64 = Panel { ptr: bs.as_ptr() as *mut f64, ld: n };
-                    let c64 = Panel { ptr: c.as_mut_ptr() as *mut f64, ld: n };
-                    product_f64_shared(a64, m, b64, k, n, c64);
+            // SAFETY: T is f64 or f32 as checked, so these are buffers of that type of
+            // the shapes given; the CPU has AVX2 and FMA.
+            unsafe {
+                if T::DTYPE == crate::dtype::DType::F64 {
+                    in_place_as::<T, f64>(a, bs, k, n, &mut c);
+                } else if T::DTYPE == crate::dtype::DType::F32 {
+                    in_place_as::<T, f32>(a, bs, k, n, &mut c);
+                } else {
+                    product_avx2_fma(a, bs, k, n, &mut c);
                 }
-            } else {
-                // SAFETY: the CPU supports the features the function is compiled for.
-                unsafe { product_avx2_fma(a, bs, k, n, &mut c) };
             }
             return Array2::from_shape_vec((m, n), c).ok();
         }
@@ -104,55 +105,167 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     Array2::from_shape_vec((m, n), c).ok()
 }
 
+/// The intrinsics product for a `T` that is the float type `L`.
+///
+/// SAFETY: `T` must be `L`; `a` is `m × k`, `bs` standard `k × n`, `c` `m × n`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn in_place_as<T: Float, L: Lanes>(a: ArrayView2<'_, T>, bs: &[T], k: usize, n: usize, c: &mut [T]) {
+    let a_l = StridedRows { ptr: a.as_ptr() as *const L, row: a.strides()[0], col: a.strides()[1] };
+    let b_l = Panel { ptr: bs.as_ptr() as *mut L, ld: n };
+    let c_l = Panel { ptr: c.as_mut_ptr() as *mut L, ld: n };
+    product_shared(a_l, a.nrows(), b_l, k, n, c_l);
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn product_avx2_fma<T: Float>(a: ArrayView2<'_, T>, bs: &[T], k: usize, n: usize, c: &mut [T]) {
     product::<T, true>(a, bs, k, n, c)
 }
 
-/// A float64 matrix read in place: element (i, j) at `ptr + i row + j col`.
+/// A matrix read in place: element (i, j) at `ptr + i row + j col`.
 #[derive(Clone, Copy)]
-struct StridedRows {
-    ptr: *const f64,
+struct StridedRows<T> {
+    ptr: *const T,
     row: isize,
     col: isize,
 }
 
-/// A float64 row-major block inside a larger matrix: element (i, j) at `ptr + i ld + j`.
-/// (B is only read through it.)
+/// A row-major block inside a larger matrix: element (i, j) at `ptr + i ld + j`. (B is
+/// only read through it.)
 #[derive(Clone, Copy)]
-struct Panel {
-    ptr: *mut f64,
+struct Panel<T> {
+    ptr: *mut T,
     ld: usize,
 }
 
 // SAFETY: both are plain addresses; the shared product gives each thread disjoint
 // blocks of C to write and only reads A and B.
-unsafe impl Send for StridedRows {}
-unsafe impl Sync for StridedRows {}
-unsafe impl Send for Panel {}
-unsafe impl Sync for Panel {}
+unsafe impl<T: Send> Send for StridedRows<T> {}
+unsafe impl<T: Send> Sync for StridedRows<T> {}
+unsafe impl<T: Send> Send for Panel<T> {}
+unsafe impl<T: Send> Sync for Panel<T> {}
 
-/// Products of at least this many multiply-adds are shared over the cores: about 20 µs
-/// on one core, where waking a helper costs a few.
+/// Products of at least this many multiply-adds (float64; twice as many for float32)
+/// are shared over the cores: about 20 µs on one core, where waking a helper costs a
+/// few.
 const SHARE_MACS: usize = 1 << 19;
 
-/// The float64 product, cut into chunks for `pool::share` when it is large: blocks of
-/// rows of C (a multiple of the kernel's six) when there are enough rows, else strips
-/// of columns (a multiple of eight), about four chunks per core. Each chunk is the same
-/// kernel on a sub-block, so the sum for each entry of C, and the result, are the same
-/// bit for bit however the chunks fall.
-///
-/// SAFETY: as for `product_f64_avx2`.
+/// One AVX2 register of a float type and the few operations the product kernel uses:
+/// float64 in 4 lanes, float32 in 8. Every method is `inline(always)`, so it is
+/// compiled inside the kernel, with the kernel's AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-unsafe fn product_f64_shared(a: StridedRows, m: usize, b: Panel, k: usize, n: usize, c: Panel) {
+trait Lanes: Float + Send + Sync {
+    type V: Copy;
+    const N: usize;
+    unsafe fn zeros() -> Self::V;
+    unsafe fn load(p: *const Self) -> Self::V;
+    unsafe fn store(p: *mut Self, v: Self::V);
+    /// Every lane set to `*p`.
+    unsafe fn splat(p: *const Self) -> Self::V;
+    /// `a b + c`, fused.
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// The first `valid` lanes (`0 < valid < N`), for the last columns.
+    unsafe fn mask(valid: usize) -> std::arch::x86_64::__m256i;
+    unsafe fn load_masked(p: *const Self, m: std::arch::x86_64::__m256i) -> Self::V;
+    unsafe fn store_masked(p: *mut Self, m: std::arch::x86_64::__m256i, v: Self::V);
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for f64 {
+    type V = std::arch::x86_64::__m256d;
+    const N: usize = 4;
+    #[inline(always)]
+    unsafe fn zeros() -> Self::V {
+        std::arch::x86_64::_mm256_setzero_pd()
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self::V {
+        std::arch::x86_64::_mm256_loadu_pd(p)
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: Self::V) {
+        std::arch::x86_64::_mm256_storeu_pd(p, v)
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f64) -> Self::V {
+        std::arch::x86_64::_mm256_broadcast_sd(&*p)
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_fmadd_pd(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn mask(valid: usize) -> std::arch::x86_64::__m256i {
+        let on = [0, 1, 2, 3].map(|l| if l < valid { -1i64 } else { 0 });
+        std::arch::x86_64::_mm256_loadu_si256(on.as_ptr().cast())
+    }
+    #[inline(always)]
+    unsafe fn load_masked(p: *const f64, m: std::arch::x86_64::__m256i) -> Self::V {
+        std::arch::x86_64::_mm256_maskload_pd(p, m)
+    }
+    #[inline(always)]
+    unsafe fn store_masked(p: *mut f64, m: std::arch::x86_64::__m256i, v: Self::V) {
+        std::arch::x86_64::_mm256_maskstore_pd(p, m, v)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for f32 {
+    type V = std::arch::x86_64::__m256;
+    const N: usize = 8;
+    #[inline(always)]
+    unsafe fn zeros() -> Self::V {
+        std::arch::x86_64::_mm256_setzero_ps()
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        std::arch::x86_64::_mm256_loadu_ps(p)
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        std::arch::x86_64::_mm256_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> Self::V {
+        std::arch::x86_64::_mm256_broadcast_ss(&*p)
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_fmadd_ps(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn mask(valid: usize) -> std::arch::x86_64::__m256i {
+        let on = [0, 1, 2, 3, 4, 5, 6, 7].map(|l| if l < valid { -1i32 } else { 0 });
+        std::arch::x86_64::_mm256_loadu_si256(on.as_ptr().cast())
+    }
+    #[inline(always)]
+    unsafe fn load_masked(p: *const f32, m: std::arch::x86_64::__m256i) -> Self::V {
+        std::arch::x86_64::_mm256_maskload_ps(p, m)
+    }
+    #[inline(always)]
+    unsafe fn store_masked(p: *mut f32, m: std::arch::x86_64::__m256i, v: Self::V) {
+        std::arch::x86_64::_mm256_maskstore_ps(p, m, v)
+    }
+}
+
+/// The product, cut into chunks for `pool::share` when it is large: blocks of rows of
+/// C (a multiple of the kernel's six) when there are enough rows, else strips of
+/// columns (a multiple of two registers), about four chunks per core. Each chunk is the
+/// same kernel on a sub-block, so the sum for each entry of C, and the result, are the
+/// same bit for bit however the chunks fall.
+///
+/// SAFETY: as for `product_avx2`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: usize, n: usize, c: Panel<T>) {
     let threads = crate::pool::cores();
     let macs = m.saturating_mul(k).saturating_mul(n);
-    if threads < 2 || macs < SHARE_MACS {
-        return product_f64_avx2(a, m, b, k, n, c);
+    // the kernel's speed on one core: 55 GFLOP/s in float64 (27 multiply-adds a
+    // nanosecond), twice that in float32
+    let per_ns = 27 * T::N / 4;
+    if threads < 2 || macs < SHARE_MACS * T::N / 4 {
+        return product_avx2(a, m, b, k, n, c);
     }
-    // the kernel's speed on one core: 55 GFLOP/s, 27 multiply-adds a nanosecond
-    let one_core = std::time::Duration::from_nanos((macs / 27) as u64);
+    let one_core = std::time::Duration::from_nanos((macs / per_ns) as u64);
     let per = |len: usize, unit: usize| len.div_ceil(4 * threads).div_ceil(unit).max(1) * unit;
     if m >= 12 * threads {
         let rows = per(m, 6);
@@ -162,10 +275,10 @@ unsafe fn product_f64_shared(a: StridedRows, m: usize, b: Panel, k: usize, n: us
             let a_i = StridedRows { ptr: a.ptr.offset(i0 as isize * a.row), ..a };
             let c_i = Panel { ptr: c.ptr.add(i0 * c.ld), ..c };
             // SAFETY: rows i0.. of A and C, inside both (i0 < m); chunks write disjoint rows.
-            product_f64_avx2(a_i, rows.min(m - i0), b, k, n, c_i)
+            product_avx2(a_i, rows.min(m - i0), b, k, n, c_i)
         });
     } else {
-        let cols = per(n, 8);
+        let cols = per(n, 2 * T::N);
         crate::pool::share(n.div_ceil(cols), one_core, &|chunk| {
             let (b, c) = (b, c); // captured whole: the fields alone are not Sync
             let j0 = chunk * cols;
@@ -173,102 +286,102 @@ unsafe fn product_f64_shared(a: StridedRows, m: usize, b: Panel, k: usize, n: us
             let c_j = Panel { ptr: c.ptr.add(j0), ..c };
             // SAFETY: columns j0.. of B and C, inside both (j0 < n); chunks write
             // disjoint columns.
-            product_f64_avx2(a, m, b_j, k, cols.min(n - j0), c_j)
+            product_avx2(a, m, b_j, k, cols.min(n - j0), c_j)
         });
     }
 }
 
-/// The float64 product with intrinsics. Blocks of 6 rows × 8 columns of C sit
-/// in twelve registers: twelve independent FMA chains cover the FMA latency at two FMAs
-/// a cycle (the generic 4×8 block has eight and reached about 75% of that; a 4×12
-/// block needs a seventeenth register and spilled). Rows left over go in blocks of 8
-/// (4 columns wide), 6, 4 or 2; columns left over 4 at a time, the last 1-3 masked. A's entries are broadcast straight from
+/// The product with intrinsics. Blocks of 6 rows × 2 registers of columns of C (6×8
+/// float64, 6×16 float32) sit in twelve registers: twelve independent FMA chains cover
+/// the FMA latency at two FMAs a cycle (the generic 4×8 block has eight and reached
+/// about 75% of that; a 4×12 block needs a seventeenth register and spilled). Rows
+/// left over go in blocks of 8 (one register wide), 6, 4 or 2; columns left over one
+/// register at a time, the last ones masked. A's entries are broadcast straight from
 /// its own storage, in any layout: no packing.
 ///
 /// SAFETY: `a` must address `m × k` valid elements, `b` `k × n` and `c` `m × n` (`c`
 /// written by this call alone); the CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn product_f64_avx2(a: StridedRows, m: usize, b: Panel, k: usize, n: usize, c: Panel) {
+unsafe fn product_avx2<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: usize, n: usize, c: Panel<T>) {
     let mut i0 = 0;
     while i0 < m {
         i0 += match m - i0 {
-            // 7-8 rows: one pass over B (a wide B does not fit in cache) in 4-column
-            // strips, 8 accumulators
-            left @ 7..=8 => row_block_f64::<8, false>(a, i0, left, b, k, n, c),
-            left @ 5..=6 => row_block_f64::<6, true>(a, i0, left, b, k, n, c),
-            left @ 3..=4 => row_block_f64::<4, true>(a, i0, left, b, k, n, c),
-            left @ 1..=2 => row_block_f64::<2, true>(a, i0, left, b, k, n, c),
-            _ => row_block_f64::<6, true>(a, i0, 6, b, k, n, c),
+            // 7-8 rows: one pass over B (a wide B does not fit in cache) in strips one
+            // register wide, 8 accumulators
+            left @ 7..=8 => row_block::<T, 8, false>(a, i0, left, b, k, n, c),
+            left @ 5..=6 => row_block::<T, 6, true>(a, i0, left, b, k, n, c),
+            left @ 3..=4 => row_block::<T, 4, true>(a, i0, left, b, k, n, c),
+            left @ 1..=2 => row_block::<T, 2, true>(a, i0, left, b, k, n, c),
+            _ => row_block::<T, 6, true>(a, i0, 6, b, k, n, c),
         };
     }
 }
 
 /// Rows `i0..i0 + mr` of C (`mr ≤ R`; rows past `mr` repeat the last one, computed and
-/// not stored), in 8-column strips when `WIDE` (R × 2 accumulators), then 4-column
-/// strips and a masked last strip. Returns `mr`. No closures: they would not get the
-/// target features.
+/// not stored), in strips two registers wide when `WIDE` (R × 2 accumulators), then one
+/// register wide, then a masked last strip. Returns `mr`. No closures: they would not
+/// get the target features.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_block_f64<const R: usize, const WIDE: bool>(
-    a: StridedRows,
+unsafe fn row_block<T: Lanes, const R: usize, const WIDE: bool>(
+    a: StridedRows<T>,
     i0: usize,
     mr: usize,
-    b: Panel,
+    b: Panel<T>,
     k: usize,
     n: usize,
-    c: Panel,
+    c: Panel<T>,
 ) -> usize {
-    use std::arch::x86_64::*;
+    let w = T::N;
     let mut rows = [a.ptr; R];
     for (r, p) in rows.iter_mut().enumerate() {
         *p = a.ptr.offset((i0 + r.min(mr - 1)) as isize * a.row);
     }
     let mut j0 = 0;
-    while WIDE && j0 + 8 <= n {
-        let mut acc = [[_mm256_setzero_pd(); 2]; R];
+    while WIDE && j0 + 2 * w <= n {
+        let mut acc = [[T::zeros(); 2]; R];
         for kk in 0..k {
             let bp = b.ptr.add(kk * b.ld + j0);
-            let (b0, b1) = (_mm256_loadu_pd(bp), _mm256_loadu_pd(bp.add(4)));
+            let (b0, b1) = (T::load(bp), T::load(bp.add(w)));
             for r in 0..R {
-                let x = _mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col));
-                acc[r][0] = _mm256_fmadd_pd(x, b0, acc[r][0]);
-                acc[r][1] = _mm256_fmadd_pd(x, b1, acc[r][1]);
+                let x = T::splat(rows[r].offset(kk as isize * a.col));
+                acc[r][0] = T::fma(x, b0, acc[r][0]);
+                acc[r][1] = T::fma(x, b1, acc[r][1]);
             }
         }
         for (r, acc_r) in acc.iter().enumerate().take(mr) {
             let cp = c.ptr.add((i0 + r) * c.ld + j0);
-            _mm256_storeu_pd(cp, acc_r[0]);
-            _mm256_storeu_pd(cp.add(4), acc_r[1]);
+            T::store(cp, acc_r[0]);
+            T::store(cp.add(w), acc_r[1]);
         }
-        j0 += 8;
+        j0 += 2 * w;
     }
-    while j0 + 4 <= n {
-        let mut acc = [_mm256_setzero_pd(); R];
+    while j0 + w <= n {
+        let mut acc = [T::zeros(); R];
         for kk in 0..k {
-            let bv = _mm256_loadu_pd(b.ptr.add(kk * b.ld + j0));
+            let bv = T::load(b.ptr.add(kk * b.ld + j0));
             for r in 0..R {
-                acc[r] = _mm256_fmadd_pd(_mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col)), bv, acc[r]);
+                acc[r] = T::fma(T::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
             }
         }
         for (r, &x) in acc.iter().enumerate().take(mr) {
-            _mm256_storeu_pd(c.ptr.add((i0 + r) * c.ld + j0), x);
+            T::store(c.ptr.add((i0 + r) * c.ld + j0), x);
         }
-        j0 += 4;
+        j0 += w;
     }
     if j0 < n {
-        // the last 1-3 columns: masked loads and stores (lanes past n are not touched)
-        let lane = |l: usize| if j0 + l < n { -1i64 } else { 0 };
-        let mask = _mm256_set_epi64x(lane(3), lane(2), lane(1), lane(0));
-        let mut acc = [_mm256_setzero_pd(); R];
+        // the last columns: masked loads and stores (lanes past n are not touched)
+        let mask = T::mask(n - j0);
+        let mut acc = [T::zeros(); R];
         for kk in 0..k {
-            let bv = _mm256_maskload_pd(b.ptr.add(kk * b.ld + j0), mask);
+            let bv = T::load_masked(b.ptr.add(kk * b.ld + j0), mask);
             for r in 0..R {
-                acc[r] = _mm256_fmadd_pd(_mm256_broadcast_sd(&*rows[r].offset(kk as isize * a.col)), bv, acc[r]);
+                acc[r] = T::fma(T::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
             }
         }
         for (r, &x) in acc.iter().enumerate().take(mr) {
-            _mm256_maskstore_pd(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
+            T::store_masked(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
         }
     }
     mr
@@ -536,12 +649,17 @@ mod tests {
                 assert_eq!(piece, got.slice(rows).slice(cols), "{m}x{k}x{n} at row {i0}");
             }
         }
-        let a32 = Array2::from_shape_fn((4, 20), |(i, j)| (i + j) as f32 * 0.5);
-        let b32 = Array2::from_shape_fn((20, 40), |(i, j)| (i as f32 - j as f32) * 0.1);
-        let err = (&direct_product(a32.view(), b32.view()).unwrap() - &a32.dot(&b32))
-            .iter()
-            .fold(0.0f32, |e, v| e.max(v.abs()));
-        assert!(err < 1e-3, "{err}");
+        // float32: few rows, masked columns, and shared over the cores by rows and by
+        // columns
+        for &(m, k, n) in &[(4, 20, 40), (7, 33, 13), (100, 200, 64), (5, 300, 1000)] {
+            let a32 = Array2::from_shape_fn((m, k), |(i, j)| ((i + 2 * j) % 7) as f32 * 0.5 - 1.0);
+            let b32 = Array2::from_shape_fn((k, n), |(i, j)| ((3 * i + j) % 11) as f32 * 0.1 - 0.5);
+            let got = direct_product(a32.view(), b32.view()).unwrap();
+            let err = (&got - &a32.dot(&b32)).iter().fold(0.0f32, |e, v| e.max(v.abs()));
+            assert!(err < 1e-3, "{m}x{k}x{n} float32: {err}");
+            let rows = ndarray::s![m / 2..m / 2 + 1, ..];
+            assert_eq!(direct_product(a32.slice(rows), b32.view()).unwrap(), got.slice(rows), "{m}x{k}x{n} float32");
+        }
     }
 
     #[test]
