@@ -106,6 +106,33 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
     np.testing.assert_array_equal((T(a) @ T(b)).numpy(), one["ab"])
 
 
+def _tall_jacobian_in_child(queue):
+    W1, W2, x = _tall_mlp_fixed()
+    J = jacobian(lambda x: T(W2) @ (T(W1) @ x).tanh(), T(x)).numpy()
+    queue.put(J)
+
+
+def _tall_mlp_fixed():
+    r = np.random.default_rng(5)
+    return r.normal(size=(256, 64)) / 8, r.normal(size=(512, 256)) / 16, r.normal(size=64)
+
+
+def test_a_forked_child_computes_without_the_parents_helpers():
+    """The helper threads do not survive fork: a child shares nothing and still
+    finishes (the pool notices the new process and keeps the work on its thread)."""
+    import multiprocessing
+    W1, W2, x = _tall_mlp_fixed()
+    want = jacobian(lambda x: T(W2) @ (T(W1) @ x).tanh(), T(x)).numpy()  # starts the pool here
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_tall_jacobian_in_child, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("shape_a,shape_b", [
     ((300, 100, 3), (100, 1)), ((300, 100, 3), (1,)), ((), (40, 50)), ((40, 1), (1, 50)), ((7, 1, 5), (1, 6, 1)),
 ])

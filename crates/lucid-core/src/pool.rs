@@ -11,9 +11,11 @@
 //! Helpers are started once, on first use. Waking a sleeping thread is the expensive
 //! part: on the 2-core VMs this was measured on, the wake-up call blocked the caller for
 //! 3-60 µs. So a helper lingers after each job for `LINGER`, yielding its core to any
-//! other runnable thread, before it sleeps; the products of one Jacobian, and Jacobians
-//! called in a loop, find it awake. Jobs shorter than `WAKE_PAYS` use only helpers that
-//! are awake, and run on the calling thread alone when none is.
+//! other runnable thread, before it sleeps: the products of one Jacobian, and Jacobians
+//! called in a loop, find it awake and pay nothing. Callers share only jobs of about
+//! 20 µs and more. (A Jacobian called alone after a pause took about 200 µs where the
+//! same call in a loop took 37 µs, from cold caches and an idle core; whether it woke a
+//! helper did not show in that.)
 //!
 //! One job runs at a time. A call that finds the pool busy (another thread's job, or a
 //! chunk of a job asking for the pool again) runs all its chunks itself, so nested and
@@ -37,15 +39,13 @@ pub(crate) fn cores() -> usize {
 }
 
 /// Run `work(chunk)` once for every chunk in `0..chunks`, on the calling thread and the
-/// pool's helpers, in no particular order; returns when all are done. `one_thread` is
-/// about how long the whole job takes on one thread: a short job does not wake a
-/// sleeping helper. A panic in any chunk is raised again here after every other chunk
-/// has finished.
-pub(crate) fn share(chunks: usize, one_thread: Duration, work: &(dyn Fn(usize) + Sync)) {
+/// pool's helpers, in no particular order; returns when all are done. A panic in any
+/// chunk is raised again here after every other chunk has finished.
+pub(crate) fn share(chunks: usize, work: &(dyn Fn(usize) + Sync)) {
     let next = AtomicUsize::new(0);
     let pool = if chunks >= 2 { Pool::get() } else { None };
     let job = Job::new(work, &next, chunks);
-    let Some(pool) = pool.filter(|p| p.publish(job, one_thread >= WAKE_PAYS)) else {
+    let Some(pool) = pool.filter(|p| p.publish(job)) else {
         return take_chunks(work, &next, chunks);
     };
     // The job is published: it must be withdrawn, and every helper out of it, before
@@ -134,10 +134,6 @@ struct Pool {
 /// every look, so it only takes time no other thread wants.
 const LINGER: Duration = Duration::from_millis(2);
 
-/// Jobs at least this long (on one thread) wake sleeping helpers; the wake-up call
-/// costs the caller up to 60 µs.
-const WAKE_PAYS: Duration = Duration::from_micros(50);
-
 impl Pool {
     /// The pool, started on first use; None on one core or when no helper could start.
     fn get() -> Option<&'static Pool> {
@@ -178,12 +174,11 @@ impl Pool {
         self.slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Publish `job` unless another job is running or no helper would take part (all
-    /// asleep and `wake` false); wakes sleeping helpers when `wake`.
-    fn publish(&self, job: Job, wake: bool) -> bool {
+    /// Publish `job` unless another job is running; wakes sleeping helpers.
+    fn publish(&self, job: Job) -> bool {
         let mut slot = self.lock();
         let awake = self.awake.load(Ordering::Acquire);
-        if slot.job.is_some() || self.running.load(Ordering::Acquire) > 0 || (awake == 0 && !wake) {
+        if slot.job.is_some() || self.running.load(Ordering::Acquire) > 0 {
             return false;
         }
         slot.job = Some(job);
@@ -192,7 +187,7 @@ impl Pool {
         drop(slot);
         // a helper counts itself asleep under the lock: one asleep before the job was
         // published is seen here, one that checks later finds the job
-        if wake && awake < cores() - 1 {
+        if awake < cores() - 1 {
             self.wake.notify_all();
         }
         true
@@ -260,7 +255,7 @@ mod tests {
     fn every_chunk_runs_once() {
         for chunks in [0, 1, 2, 3, 17, 256] {
             let counts: Vec<AtomicUsize> = (0..chunks).map(|_| AtomicUsize::new(0)).collect();
-            share(chunks, WAKE_PAYS, &|c| {
+            share(chunks, &|c| {
                 counts[c].fetch_add(1, Ordering::Relaxed);
             });
             assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1), "{chunks} chunks");
@@ -273,8 +268,8 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..3 {
                 s.spawn(|| {
-                    share(8, WAKE_PAYS, &|_| {
-                        share(4, WAKE_PAYS, &|_| {
+                    share(8, &|_| {
+                        share(4, &|_| {
                             total.fetch_add(1, Ordering::Relaxed);
                         })
                     })
@@ -286,10 +281,10 @@ mod tests {
 
     #[test]
     fn a_panicking_chunk_is_raised_and_the_pool_still_works() {
-        let caught = catch_unwind(|| share(16, WAKE_PAYS, &|c| assert!(c != 5, "chunk five")));
+        let caught = catch_unwind(|| share(16, &|c| assert!(c != 5, "chunk five")));
         assert!(caught.is_err());
         let done = AtomicUsize::new(0);
-        share(16, WAKE_PAYS, &|_| {
+        share(16, &|_| {
             done.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(done.load(Ordering::Relaxed), 16);

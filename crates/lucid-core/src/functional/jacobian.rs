@@ -117,7 +117,7 @@ fn run_blocks<T: Send>(
         return Ok(all);
     }
     let done: Vec<Mutex<Option<Result<T>>>> = rest.iter().map(|_| Mutex::new(None)).collect();
-    pool::share(rest.len(), rest_time, &|i| {
+    pool::share(rest.len(), &|i| {
         let (r0, r1) = rest[i];
         let result = sweep(r0, r1);
         *done[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);

@@ -259,17 +259,14 @@ impl Lanes for f32 {
 unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: usize, n: usize, c: Panel<T>) {
     let threads = crate::pool::cores();
     let macs = m.saturating_mul(k).saturating_mul(n);
-    // the kernel's speed on one core: 55 GFLOP/s in float64 (27 multiply-adds a
-    // nanosecond), twice that in float32
-    let per_ns = 27 * T::N / 4;
+    // float32 runs twice as many multiply-adds a second
     if threads < 2 || macs < SHARE_MACS * T::N / 4 {
         return product_avx2(a, m, b, k, n, c);
     }
-    let one_core = std::time::Duration::from_nanos((macs / per_ns) as u64);
     let per = |len: usize, unit: usize| len.div_ceil(4 * threads).div_ceil(unit).max(1) * unit;
     if m >= 12 * threads {
         let rows = per(m, 6);
-        crate::pool::share(m.div_ceil(rows), one_core, &|chunk| {
+        crate::pool::share(m.div_ceil(rows), &|chunk| {
             let (a, c) = (a, c); // captured whole: the fields alone are not Sync
             let i0 = chunk * rows;
             let a_i = StridedRows { ptr: a.ptr.offset(i0 as isize * a.row), ..a };
@@ -279,7 +276,7 @@ unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: 
         });
     } else {
         let cols = per(n, 2 * T::N);
-        crate::pool::share(n.div_ceil(cols), one_core, &|chunk| {
+        crate::pool::share(n.div_ceil(cols), &|chunk| {
             let (b, c) = (b, c); // captured whole: the fields alone are not Sync
             let j0 = chunk * cols;
             let b_j = Panel { ptr: b.ptr.add(j0), ..b };
@@ -462,9 +459,7 @@ pub(crate) fn row_dots<T: Float>(a: ArrayView2<'_, T>, y: ArrayView1<'_, T>) -> 
     if threads >= 2 && m >= 32 && m.saturating_mul(k) >= SHARE_DOTS {
         let rows = m.div_ceil(4 * threads).div_ceil(8) * 8;
         let out_at = crate::pool::Disjoint(out.as_mut_ptr());
-        // one core reads A at about 10 entries a nanosecond (1024×256: 26 µs)
-        let one_core = std::time::Duration::from_nanos((m * k / 10) as u64);
-        crate::pool::share(m.div_ceil(rows), one_core, &|chunk| {
+        crate::pool::share(m.div_ceil(rows), &|chunk| {
             let r0 = chunk * rows;
             // SAFETY: rows r0..r1 of `out`, inside it; chunks write disjoint rows.
             let part = unsafe { std::slice::from_raw_parts_mut(out_at.at(r0), rows.min(m - r0)) };
