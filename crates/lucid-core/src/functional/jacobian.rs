@@ -92,25 +92,31 @@ fn identity_seeds(tensors: &[&Tensor], sizes: &[usize], starts: &[usize], r0: us
 const THREADS_PAY: Duration = Duration::from_micros(200);
 
 /// Run `sweep` over consecutive ranges of `0..total` of size `block`; the results come
-/// back in order. When `parallel`, the first block is timed on the calling thread and
-/// the rest are shared over the cores (`pool::share`) only if they would take long
-/// enough to pay for it (each sweep sets its own thread's grad mode).
+/// back in order. When there are several blocks, the first is swept alone: if
+/// `stayed_small` says its result is structured (memory was never the block's to
+/// bound), the rest is swept in one more block. Otherwise, when `parallel`, the first
+/// block is timed and the rest are shared over the cores (`pool::share`) only if they
+/// would take long enough to pay for it (each sweep sets its own thread's grad mode).
 fn run_blocks<T: Send>(
     total: usize,
     block: usize,
     parallel: bool,
+    stayed_small: &dyn Fn(&T) -> bool,
     sweep: &(dyn Fn(usize, usize) -> Result<T> + Sync),
 ) -> Result<Vec<T>> {
     let block = block.clamp(1, total.max(1));
     let ranges: Vec<(usize, usize)> = (0..total).step_by(block).map(|r0| (r0, (r0 + block).min(total))).collect();
-    let Some((&(f0, f1), rest)) = ranges.split_first().filter(|_| parallel && cores() >= 2 && ranges.len() >= 3) else {
+    let Some((&(f0, f1), rest)) = ranges.split_first().filter(|_| ranges.len() >= 2) else {
         return ranges.iter().map(|&(r0, r1)| sweep(r0, r1)).collect();
     };
     let clock = Instant::now();
     let first = sweep(f0, f1)?;
+    if stayed_small(&first) {
+        return Ok(vec![first, sweep(f1, total)?]);
+    }
     let rest_time = clock.elapsed().saturating_mul(u32::try_from(rest.len()).unwrap_or(u32::MAX));
     let mut all = vec![first];
-    if rest_time < THREADS_PAY {
+    if !parallel || cores() < 2 || rest.len() < 2 || rest_time < THREADS_PAY {
         for &(r0, r1) in rest {
             all.push(sweep(r0, r1)?);
         }
@@ -201,7 +207,9 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
         Ok((r0, plan.run_structured(seeds, 1, true, opts.create_graph)?))
     };
     let parallel = worth_threads(opts, &plan, m);
-    let per_block = run_blocks(m, block_size(opts, &plan, m), parallel, &sweep)?;
+    let stayed_small =
+        |(_, cots): &(usize, Vec<Option<Cot>>)| !opts.vectorize && cots.iter().flatten().all(Cot::is_structured);
+    let per_block = run_blocks(m, block_size(opts, &plan, m), parallel, &stayed_small, &sweep)?;
     inputs
         .iter()
         .enumerate()
@@ -285,7 +293,11 @@ fn by_columns(
         Ok((c0, plan.run_forward_structured(seeds, 1, opts.create_graph)?))
     };
     let parallel = worth_threads(opts, &plan, n);
-    let per_block = if n == 0 { Vec::new() } else { run_blocks(n, block_size(opts, &plan, n), parallel, &sweep)? };
+    let stayed_small = |(_, tangents): &(usize, Vec<Option<Cot>>)| {
+        !opts.vectorize && tangents.iter().flatten().all(Cot::is_structured)
+    };
+    let per_block =
+        if n == 0 { Vec::new() } else { run_blocks(n, block_size(opts, &plan, n), parallel, &stayed_small, &sweep)? };
     // one block, one output, dense: its tangent is Jᵀ
     let single = match (&per_block[..], outputs) {
         ([(0, tangents)], [out]) if out.requires_grad() => tangents.first().and_then(Option::as_ref),
@@ -349,7 +361,7 @@ mod tests {
         // a few tries are allowed for the blocks to be shared
         let mut most_workers = 0;
         for _ in 0..20 {
-            let done = run_blocks(100, 10, true, &sweep).unwrap();
+            let done = run_blocks(100, 10, true, &|_| false, &sweep).unwrap();
             let ranges: Vec<(usize, usize)> = done.iter().map(|&(a, b, _)| (a, b)).collect();
             assert_eq!(ranges, (0..100).step_by(10).map(|r| (r, r + 10)).collect::<Vec<_>>());
             let workers: std::collections::HashSet<_> = done.iter().map(|&(_, _, t)| t).collect();
@@ -362,7 +374,7 @@ mod tests {
         // quick blocks stay on the calling thread
         let quick =
             |r0: usize, _r1: usize| -> Result<(usize, std::thread::ThreadId)> { Ok((r0, std::thread::current().id())) };
-        let done = run_blocks(100, 10, true, &quick).unwrap();
+        let done = run_blocks(100, 10, true, &|_| false, &quick).unwrap();
         assert!(done.iter().all(|&(_, t)| t == std::thread::current().id()));
     }
 
@@ -377,7 +389,7 @@ mod tests {
                     Ok(r0)
                 }
             };
-            let err = run_blocks(100, 10, true, &sweep).unwrap_err();
+            let err = run_blocks(100, 10, true, &|_| false, &sweep).unwrap_err();
             assert!(err.message().contains("block 3 failed"), "{}", err.message());
         }
     }
