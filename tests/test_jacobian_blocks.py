@@ -59,6 +59,21 @@ def test_many_blocks_on_several_workers_are_ordered():
     np.testing.assert_allclose(J.numpy(), expected, rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
+def test_structured_blocks_sweep_the_rest_at_once(strategy):
+    """A large diagonal Jacobian with two inputs and two outputs is cut into blocks;
+    the first block's cotangents stay structured, so the rest is one more block. The
+    result is the closed form either way."""
+    n = 1100
+    a, b = lucid.tensor(rng.normal(size=n)), lucid.tensor(rng.normal(size=n))
+    Ja, Jb = jacobian(lambda a, b: (a.sin() * b, (a * b).exp()), (a, b), strategy=strategy)
+    an, bn = a.numpy(), b.numpy()
+    np.testing.assert_allclose(Ja.numpy(), np.vstack([np.diag(np.cos(an) * bn), np.diag(np.exp(an * bn) * bn)]),
+                               rtol=1e-13, atol=0)
+    np.testing.assert_allclose(Jb.numpy(), np.vstack([np.diag(np.sin(an)), np.diag(np.exp(an * bn) * an)]),
+                               rtol=1e-13, atol=0)
+
+
 @pytest.mark.parametrize("vectorize", [False, True])
 def test_diagonal_seed_is_differentiable(vectorize):
     """create_graph through the diagonal path: d/dx sum(J) of f = sin(x) * x² equals the

@@ -379,6 +379,15 @@ mod tests {
     }
 
     #[test]
+    fn a_structured_first_block_takes_the_rest_in_one() {
+        let sweep = |r0: usize, r1: usize| -> Result<(usize, usize)> { Ok((r0, r1)) };
+        let done = run_blocks(100, 10, true, &|&(r0, _)| r0 == 0, &sweep).unwrap();
+        assert_eq!(done, vec![(0, 10), (10, 100)]);
+        let one = run_blocks(10, 10, true, &|_| true, &sweep).unwrap();
+        assert_eq!(one, vec![(0, 10)]);
+    }
+
+    #[test]
     fn an_error_in_any_block_is_returned() {
         for delay in [0, 2] {
             let sweep = |r0: usize, _r1: usize| -> Result<usize> {
