@@ -292,6 +292,15 @@ impl Tensor {
         self.0.data.to_f64_vec()
     }
 
+    /// The values in row-major order as float64: borrowed when the tensor is float64
+    /// and contiguous, converted otherwise.
+    pub(crate) fn f64_values(&self) -> std::borrow::Cow<'_, [f64]> {
+        match &self.0.data {
+            Storage::F64(a) => a.as_slice().map_or_else(|| self.to_f64_vec().into(), Into::into),
+            _ => self.to_f64_vec().into(),
+        }
+    }
+
     pub fn array_f64(&self) -> Result<&ArcArray<f64, IxDyn>> {
         match &self.0.data {
             Storage::F64(a) => Ok(a),

@@ -71,7 +71,7 @@ impl SparseCot {
         if n == 0 || dc.d.requires_grad() || !dc.d.dtype().is_float() {
             return None;
         }
-        let d = dc.d.to_f64_vec();
+        let d = dc.d.f64_values();
         let (mut ptr, mut idx, mut val) = (Vec::with_capacity(dc.rows + 1), Vec::new(), Vec::new());
         ptr.push(0);
         for r in 0..dc.rows {
@@ -110,7 +110,7 @@ impl SparseCot {
         if kept == self.idx.len() {
             return self;
         }
-        let v = self.val.to_f64_vec();
+        let v = self.val.f64_values();
         let (mut ptr, mut idx, mut val) = (Vec::with_capacity(self.rows + 1), vec![0; kept], vec![0.0; kept]);
         ptr.push(0);
         let mut out = 0;

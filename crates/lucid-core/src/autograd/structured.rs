@@ -80,7 +80,7 @@ impl DiagCot {
             let e_mat = Tensor::from_storage(e_mat).to_dtype(self.d.dtype())?;
             return e_mat.mul(&self.d.reshape_exact(&[1, n])?)?.reshape_exact(&shape);
         }
-        let d = self.d.to_f64_vec();
+        let d = self.d.f64_values();
         let mut data = zeros;
         match &mut data {
             Storage::F32(z) => pairs.for_each(|(r, e)| z[[r, e]] = d[e] as f32),
@@ -157,14 +157,14 @@ impl Cot {
                 Cot::Dense(t) => {
                     let rows = t.shape().first().copied().unwrap_or(1).max(1);
                     let n = t.numel() / rows;
-                    let v = t.to_f64_vec();
+                    let v = t.f64_values();
                     for (r, src) in v.chunks_exact(n.max(1)).enumerate().take(rows) {
                         let dst = &mut z[at(r, 0)..at(r, n)];
                         dst.iter_mut().zip(src).for_each(|(d, &s)| *d = *d + T::of(s));
                     }
                 }
                 Cot::Diag(dc) => {
-                    let d = dc.d.to_f64_vec();
+                    let d = dc.d.f64_values();
                     for r in 0..dc.rows {
                         let e = r as isize - dc.offset;
                         if e >= 0 && (e as usize) < d.len() {
@@ -174,7 +174,7 @@ impl Cot {
                     }
                 }
                 Cot::Sparse(sc) => {
-                    let v = sc.val.to_f64_vec();
+                    let v = sc.val.f64_values();
                     let n = sparse::numel(&sc.shape);
                     for r in 0..sc.rows {
                         let row = &mut z[at(r, 0)..at(r, n)];
