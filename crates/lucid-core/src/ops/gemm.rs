@@ -164,6 +164,7 @@ trait Lanes: Float + Send + Sync {
     unsafe fn splat(p: *const Self) -> Self::V;
     /// `a b + c`, fused.
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    unsafe fn add_v(a: Self::V, b: Self::V) -> Self::V;
     /// The first `valid` lanes (`0 < valid < N`), for the last columns.
     unsafe fn mask(valid: usize) -> std::arch::x86_64::__m256i;
     unsafe fn load_masked(p: *const Self, m: std::arch::x86_64::__m256i) -> Self::V;
@@ -193,6 +194,10 @@ impl Lanes for f64 {
     #[inline(always)]
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
         std::arch::x86_64::_mm256_fmadd_pd(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn add_v(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_add_pd(a, b)
     }
     #[inline(always)]
     unsafe fn mask(valid: usize) -> std::arch::x86_64::__m256i {
@@ -234,6 +239,10 @@ impl Lanes for f32 {
         std::arch::x86_64::_mm256_fmadd_ps(a, b, c)
     }
     #[inline(always)]
+    unsafe fn add_v(a: Self::V, b: Self::V) -> Self::V {
+        std::arch::x86_64::_mm256_add_ps(a, b)
+    }
+    #[inline(always)]
     unsafe fn mask(valid: usize) -> std::arch::x86_64::__m256i {
         let on = [0, 1, 2, 3, 4, 5, 6, 7].map(|l| if l < valid { -1i32 } else { 0 });
         std::arch::x86_64::_mm256_loadu_si256(on.as_ptr().cast())
@@ -246,6 +255,22 @@ impl Lanes for f32 {
     unsafe fn store_masked(p: *mut f32, m: std::arch::x86_64::__m256i, v: Self::V) {
         std::arch::x86_64::_mm256_maskstore_ps(p, m, v)
     }
+}
+
+/// The lanes of `v` added pairwise (halves, then quarters, ...).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn lane_sum<T: Lanes>(v: T::V) -> T {
+    let mut lanes = [T::zero(); 8];
+    T::store(lanes.as_mut_ptr(), v);
+    let mut half = T::N / 2;
+    while half > 0 {
+        for l in 0..half {
+            lanes[l] = lanes[l] + lanes[l + half];
+        }
+        half /= 2;
+    }
+    lanes[0]
 }
 
 /// The product, cut into chunks for `pool::share` when it is large: blocks of rows of
@@ -481,84 +506,45 @@ const SHARE_DOTS: usize = 1 << 18;
 fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        let (m, avx2) =
-            (out.len(), std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
-        if T::DTYPE == crate::dtype::DType::F64 && avx2 {
-            // SAFETY: T is f64 (checked above), so the slices are f64 slices; the CPU
-            // supports the features the kernel is compiled for.
-            unsafe {
-                let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f64, s.len());
-                let out64 = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f64, m);
-                row_dots_f64_avx2(cast(a), lda, cast(ys), out64);
-            }
-            return;
+        // SAFETY: T is the float type named (checked), so the slices are slices of it;
+        // the CPU supports the features the kernel is compiled for.
+        unsafe fn as_lanes<T: Float, L: Lanes>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
+            let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const L, s.len());
+            let out_l = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut L, out.len());
+            row_dots_avx2::<L>(cast(a), lda, cast(ys), out_l)
         }
-        if T::DTYPE == crate::dtype::DType::F32 && avx2 {
-            // SAFETY: as above, for f32.
-            unsafe {
-                let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len());
-                let out32 = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut f32, m);
-                row_dots_f32_avx2(cast(a), lda, cast(ys), out32);
+        if avx2_fma() {
+            match T::DTYPE {
+                crate::dtype::DType::F64 => return unsafe { as_lanes::<T, f64>(a, lda, ys, out) },
+                crate::dtype::DType::F32 => return unsafe { as_lanes::<T, f32>(a, lda, ys, out) },
+                _ => {}
             }
-            return;
         }
     }
     row_dots_portable::<T, false>(a, lda, ys, out);
 }
 
-/// `row_dots` for float32: four 8-wide partial sums per row.
+/// `row_dots` with AVX2 and FMA intrinsics: four registers of partial sums per row
+/// (16 float64 or 32 float32 lanes). (The generic version below vectorized to 128-bit
+/// registers only.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_dots_f32_avx2(a: &[f32], lda: usize, y: &[f32], out: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let k = y.len();
-    let body = k - k % 32;
+unsafe fn row_dots_avx2<T: Lanes>(a: &[T], lda: usize, y: &[T], out: &mut [T]) {
+    let (k, w) = (y.len(), T::N);
+    let body = k - k % (4 * w);
     for (i, o) in out.iter_mut().enumerate() {
         let row = &a[i * lda..i * lda + k];
         let (rp, yp) = (row.as_ptr(), y.as_ptr());
-        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut acc = [T::zeros(); 4];
         let mut kk = 0;
         while kk < body {
             for (v, acc_v) in acc.iter_mut().enumerate() {
-                let at = kk + 8 * v;
-                *acc_v = _mm256_fmadd_ps(_mm256_loadu_ps(rp.add(at)), _mm256_loadu_ps(yp.add(at)), *acc_v);
+                let at = kk + w * v;
+                *acc_v = T::fma(T::load(rp.add(at)), T::load(yp.add(at)), *acc_v);
             }
-            kk += 32;
+            kk += 4 * w;
         }
-        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-        let mut lanes = [0.0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
-        let mut s = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
-        for kk in body..k {
-            s = row[kk].mul_add(y[kk], s);
-        }
-        *o = s;
-    }
-}
-
-/// `row_dots` for float64 with AVX2 and FMA intrinsics: four 4-wide partial sums per
-/// row. (The generic version below vectorized to 128-bit registers only.)
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn row_dots_f64_avx2(a: &[f64], lda: usize, y: &[f64], out: &mut [f64]) {
-    use std::arch::x86_64::*;
-    let k = y.len();
-    let body = k - k % 16;
-    for (i, o) in out.iter_mut().enumerate() {
-        let row = &a[i * lda..i * lda + k];
-        let (rp, yp) = (row.as_ptr(), y.as_ptr());
-        let mut acc = [_mm256_setzero_pd(); 4];
-        let mut kk = 0;
-        while kk < body {
-            for (v, acc_v) in acc.iter_mut().enumerate() {
-                let at = kk + 4 * v;
-                *acc_v = _mm256_fmadd_pd(_mm256_loadu_pd(rp.add(at)), _mm256_loadu_pd(yp.add(at)), *acc_v);
-            }
-            kk += 16;
-        }
-        let sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
-        let pair = _mm_add_pd(_mm256_castpd256_pd128(sum), _mm256_extractf128_pd(sum, 1));
-        let mut s = _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+        let mut s = lane_sum::<T>(T::add_v(T::add_v(acc[0], acc[1]), T::add_v(acc[2], acc[3])));
         for kk in body..k {
             s = row[kk].mul_add(y[kk], s);
         }
