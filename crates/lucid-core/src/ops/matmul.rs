@@ -7,8 +7,9 @@ use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, A
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::ops::gemm::{direct_product, direct_product_pays, row_dots};
+use crate::ops::gemm::{direct_product, direct_product_pays};
 use crate::ops::kernel::reshape_array;
+use crate::ops::matvec::row_dots;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
