@@ -265,7 +265,14 @@ impl Plan {
             };
             for (gi, slot) in grads.into_iter().zip(&step.input_slots) {
                 if let (Some(gi), Some(slot)) = (gi, slot) {
-                    accumulate(&mut slots[*slot], gi)?;
+                    if self.is_final(*slot) {
+                        slots[*slot] = Some(match slots[*slot].take() {
+                            Some(acc) => acc.plus_final(gi)?,
+                            None => gi,
+                        });
+                    } else {
+                        accumulate(&mut slots[*slot], gi)?;
+                    }
                 }
             }
         }
@@ -288,6 +295,15 @@ impl Plan {
             }
         }
         Ok(out)
+    }
+}
+
+impl Plan {
+    /// Whether step `i`'s cotangent only leaves the sweep (delivered, or a leaf's
+    /// gradient), with no rule of the plan to read it.
+    fn is_final(&self, i: usize) -> bool {
+        let step = &self.steps[i];
+        step.tensor.node().is_none() || step.input_slots.iter().all(Option::is_none)
     }
 }
 

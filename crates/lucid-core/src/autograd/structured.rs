@@ -254,6 +254,45 @@ impl Cot {
         }
     }
 
+    /// The numbers this cotangent holds.
+    fn stored(&self) -> usize {
+        match self {
+            Cot::Dense(t) => t.numel(),
+            Cot::Diag(dc) => dc.d.numel(),
+            Cot::Sparse(sc) => sc.idx.len(),
+            Cot::Sum(parts) => parts.iter().map(Cot::stored).sum(),
+        }
+    }
+
+    /// The numbers of the dense `[rows, *shape]` cotangent it stands for.
+    fn full_size(&self) -> usize {
+        match self {
+            Cot::Dense(t) => t.numel(),
+            Cot::Diag(dc) => dc.rows * dc.d.numel(),
+            Cot::Sparse(sc) => sc.rows * sparse::numel(&sc.shape),
+            Cot::Sum(parts) => parts.first().map_or(0, Cot::full_size),
+        }
+    }
+
+    /// Sum of two cotangents of a tensor no rule will read (an input of the sweep): the
+    /// parts are kept apart unless both are dense, for the Jacobian to write one after
+    /// the other (merging a diagonal into sparse rows copies every entry, and nothing
+    /// downstream needs them merged). While the sweep records, as `plus`.
+    pub fn plus_final(self, other: Cot) -> Result<Cot> {
+        // parts piling up past half the dense size (a tensor read in a loop) are added,
+        // as `plus` would, so memory stays bounded by the dense size
+        let piled_up = 2 * (self.stored() + other.stored()) > self.full_size();
+        match (self, other) {
+            (a @ Cot::Dense(_), b @ Cot::Dense(_)) => a.plus(b),
+            (a, b) if is_grad_enabled() || piled_up => a.plus(b),
+            (a, b) => {
+                let mut parts = a.into_parts();
+                parts.extend(b.into_parts());
+                Ok(Cot::Sum(parts))
+            }
+        }
+    }
+
     /// Sum of two cotangents of the same tensor: diagonal when both are, alike; sparse
     /// rows when both are structured and the entries stay under half the dense size;
     /// dense when both are dense or the sweep records; otherwise the parts kept apart.
