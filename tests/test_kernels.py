@@ -24,7 +24,7 @@ def T(a):
     ((5, 300), (300, 300), True),    # column-major b: GEMM
     ((4, 2, 300), (300, 300), False),  # a stack of rows times one matrix
     ((200, 300), (300, 64), False),  # shared over the cores in blocks of rows
-    ((6, 300), (300, 400), False),   # shared in strips of columns
+    ((6, 700), (700, 501), False),   # shared in strips of columns
     ((64, 256), (256, 512), True),   # column-major b, small a: (bᵀ aᵀ)ᵀ, shared
     ((300, 100), (100, 50), True),   # column-major b, small b: b copied
     ((1024, 300), (300, 1), False),  # row dots shared over the cores
@@ -49,8 +49,8 @@ def test_wide_mlp_jacobian_matches_closed_form():
 @pytest.mark.parametrize("shape_a,shape_b", [
     ((3, 40), (40, 37)),      # few rows, masked last columns
     ((32, 256), (256, 64)),   # the float32 MLP's cotangent product
-    ((100, 200), (200, 64)),  # shared over the cores by rows
-    ((5, 300), (300, 1000)),  # shared by columns
+    ((130, 500), (500, 64)),  # shared over the cores by rows
+    ((5, 900), (900, 1000)),  # shared by columns
 ])
 def test_float32_products_match_numpy(shape_a, shape_b):
     a, b = rng.normal(size=shape_a).astype(np.float32), rng.normal(size=shape_b).astype(np.float32)

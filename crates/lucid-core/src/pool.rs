@@ -12,10 +12,13 @@
 //! part: on the 2-core VMs this was measured on, the wake-up call blocked the caller for
 //! 3-60 µs. So a helper lingers after each job for `LINGER`, yielding its core to any
 //! other runnable thread, before it sleeps: the products of one Jacobian, and Jacobians
-//! called in a loop, find it awake and pay nothing. Callers share only jobs of about
-//! 20 µs and more. (A Jacobian called alone after a pause took about 200 µs where the
-//! same call in a loop took 37 µs, from cold caches and an idle core; whether it woke a
-//! helper did not show in that.)
+//! called in a loop, find it awake and pay nothing. (A Jacobian called alone after a
+//! pause took about 200 µs where the same call in a loop took 37 µs, from cold caches
+//! and an idle core; whether it woke a helper did not show in that.)
+//!
+//! The risk is the other way round: a helper descheduled while it holds a chunk makes
+//! the caller wait for it. So callers share only jobs long beside that (products from
+//! about 75 µs; see `gemm::SHARE_MACS`).
 //!
 //! One job runs at a time. A call that finds the pool busy (another thread's job, or a
 //! chunk of a job asking for the pool again) runs all its chunks itself, so nested and

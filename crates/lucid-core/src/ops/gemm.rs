@@ -11,7 +11,7 @@
 //! independent FMA chains to cover the FMA latency, and A read in place in any layout.
 //! It reaches OpenBLAS's speed on one core (16×256×64 float64: 9.7 µs, NumPy 10.0 µs)
 //! and serves every product whose B fits in cache or that has at most 8 rows; from
-//! 512K multiply-adds up (float64) it is shared over the cores (see `pool`), as blocks
+//! 2M multiply-adds up (float64) it is shared over the cores (see `pool`), as blocks
 //! of rows or strips of columns. Without AVX2 a generic 4×8 block, packing A, serves
 //! few-row products.
 
@@ -132,9 +132,11 @@ unsafe impl<T: Send> Send for Panel<T> {}
 unsafe impl<T: Send> Sync for Panel<T> {}
 
 /// Products of at least this many multiply-adds (float64; twice as many for float32)
-/// are shared over the cores: about 20 µs on one core, where waking a helper costs a
-/// few.
-const SHARE_MACS: usize = 1 << 19;
+/// are shared over the cores: about 75 µs on one core. Sharing 20 µs products (512K)
+/// paid in quiet runs (W2 64-256-32: 0.0375 -> 0.031 ms) and cost in a benchmark run
+/// where the second core was contended (0.044 ms: the caller waits for a helper that
+/// was descheduled holding a chunk); a longer job makes that wait small beside it.
+const SHARE_MACS: usize = 1 << 21;
 
 /// The product, cut into chunks for `pool::share` when it is large: blocks of rows of
 /// C (a multiple of the kernel's six) when there are enough rows, else strips of
@@ -339,7 +341,7 @@ mod tests {
         // products large enough to be shared over the cores, cut into blocks of rows
         // (with a remainder) or strips of columns (with a masked last strip), give what
         // the unshared kernel gives for each piece, bit for bit
-        for &(m, k, n) in &[(100, 100, 61), (6, 300, 301), (8, 256, 1024), (250, 64, 64)] {
+        for &(m, k, n) in &[(250, 130, 64), (6, 700, 501), (8, 256, 1024), (13, 400, 403)] {
             let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 * 0.3 - 1.0);
             let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.25 - 1.5);
             let got = direct_product(a.view(), b.view()).unwrap();
@@ -354,7 +356,7 @@ mod tests {
         }
         // float32: few rows, masked columns, and shared over the cores by rows and by
         // columns
-        for &(m, k, n) in &[(4, 20, 40), (7, 33, 13), (100, 200, 64), (5, 300, 1000)] {
+        for &(m, k, n) in &[(4, 20, 40), (7, 33, 13), (130, 500, 64), (5, 900, 1000)] {
             let a32 = Array2::from_shape_fn((m, k), |(i, j)| ((i + 2 * j) % 7) as f32 * 0.5 - 1.0);
             let b32 = Array2::from_shape_fn((k, n), |(i, j)| ((3 * i + j) % 11) as f32 * 0.1 - 0.5);
             let got = direct_product(a32.view(), b32.view()).unwrap();
