@@ -12,7 +12,9 @@
 //! batched sweep per block with bounded memory; a small sweep (under 2^20 numbers in
 //! all) is one block, since the bound holds anyway. The first block is timed, and the
 //! rest are shared over the cores (`pool`) only when they would take over 200 µs
-//! (structured seeds make many large-looking sweeps cheap). vectorize=True sweeps everything at once, or
+//! (structured seeds make many large-looking sweeps cheap). When the first block's
+//! cotangents stay structured, memory was never the blocks' to bound: the rest is one
+//! more block. vectorize=True sweeps everything at once, or
 //! chunk_size at a time. One path serves both, so there is one thing to tune. Blocks
 //! are written straight into the result (`Cot::write_into`): a structured block writes
 //! only its entries into the zeroed matrix, a dense one is copied, nothing is
