@@ -664,17 +664,22 @@ def test_two_python_threads_compute_jacobians_at_once():
 
 def test_rows_are_swept_in_rust_with_the_gil_released():
     """vectorize=False sweeps its rows in Rust after one call of func, with the GIL
-    released: another Python thread keeps running while the rows are swept."""
+    released: another Python thread keeps running while the rows are swept. (The last
+    op, a product with the identity, makes every cotangent of the chain dense, so the
+    sweep lasts tens of milliseconds, longer than the interpreter's 5 ms switch
+    interval: a diagonal chain is swept too fast to tell.)"""
     import threading
     import time
 
     marks, samples, stop = {}, [], threading.Event()
+    eye = lucid.tensor(np.eye(200))
 
     def f(a):
-        for _ in range(500):
+        for _ in range(2000):
             a = a * 1.0001 + 0.001
+        out = eye @ a
         marks["recorded"] = time.perf_counter()  # from here on only Rust works
-        return a
+        return out
 
     def spin():
         while not stop.is_set():
@@ -691,7 +696,7 @@ def test_rows_are_swept_in_rust_with_the_gil_released():
         stop.set()
         spinner.join()
     assert seen.calls == 1
-    np.testing.assert_allclose(j.numpy(), 1.0001 ** 500 * np.eye(200), rtol=1e-12)
+    np.testing.assert_allclose(j.numpy(), 1.0001 ** 2000 * np.eye(200), rtol=1e-12)
     lo, hi = marks["recorded"], done
     middle = [s for s in samples if lo + 0.25 * (hi - lo) < s < hi - 0.25 * (hi - lo)]
     # with the GIL held for the whole sweep the spinner could not record anything here
