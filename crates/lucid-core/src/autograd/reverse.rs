@@ -210,7 +210,7 @@ impl Plan {
         let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
         for (seed, slot) in seeds.into_iter().zip(&self.root_slots) {
             if let (Some(seed), Some(slot)) = (seed, slot) {
-                accumulate(&mut slots[*slot], seed)?;
+                accumulate(&mut slots[*slot], seed, false)?;
             }
         }
         let mut out: Vec<Option<Cot>> = vec![None; self.target_slots.len()];
@@ -265,14 +265,8 @@ impl Plan {
             };
             for (gi, slot) in grads.into_iter().zip(&step.input_slots) {
                 if let (Some(gi), Some(slot)) = (gi, slot) {
-                    if self.is_final(*slot) {
-                        slots[*slot] = Some(match slots[*slot].take() {
-                            Some(acc) => acc.plus_final(gi)?,
-                            None => gi,
-                        });
-                    } else {
-                        accumulate(&mut slots[*slot], gi)?;
-                    }
+                    let keep_apart = self.is_final(*slot);
+                    accumulate(&mut slots[*slot], gi, keep_apart)?;
                 }
             }
         }
@@ -307,8 +301,11 @@ impl Plan {
     }
 }
 
-fn accumulate(slot: &mut Option<Cot>, g: Cot) -> Result<()> {
+/// Add `g` into `slot`; `keep_apart` for a cotangent no rule will read
+/// (`Cot::plus_final`).
+fn accumulate(slot: &mut Option<Cot>, g: Cot, keep_apart: bool) -> Result<()> {
     *slot = Some(match slot.take() {
+        Some(acc) if keep_apart => acc.plus_final(g)?,
         Some(acc) => acc.plus(g)?,
         None => g,
     });

@@ -135,11 +135,6 @@ impl Cot {
         }
     }
 
-    /// Add this cotangent (one leading dim of rows, the rest flattened) into rows
-    /// `row0..` and columns `col0..` of `out`, a contiguous float matrix of row length
-    /// `ld`: a dense block is added row by row, a diagonal or sparse rows add only their
-    /// entries, a sum adds its parts. This is how a Jacobian is assembled into its zeroed
-    /// result without densifying each block first.
     /// Whether no part is dense: the cotangent holds O(entries) numbers, not a
     /// `rows × numel` matrix.
     pub fn is_structured(&self) -> bool {
@@ -150,6 +145,11 @@ impl Cot {
         }
     }
 
+    /// Add this cotangent (one leading dim of rows, the rest flattened) into rows
+    /// `row0..` and columns `col0..` of `out`, a contiguous float matrix of row length
+    /// `ld`: a dense block is added row by row, a diagonal or sparse rows add only their
+    /// entries, a sum adds its parts. This is how a Jacobian is assembled into its zeroed
+    /// result without densifying each block first.
     pub fn write_into(&self, out: &mut Storage, ld: usize, row0: usize, col0: usize) -> Result<()> {
         fn write<T: crate::dtype::Float>(cot: &Cot, z: &mut [T], ld: usize, row0: usize, col0: usize) -> Result<()> {
             let at = |r: usize, e: usize| (row0 + r) * ld + col0 + e;
