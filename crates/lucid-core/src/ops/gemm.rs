@@ -6,10 +6,15 @@
 //! extra pass over memory for only 8 rows of arithmetic. These kernels read B in place:
 //! for each strip of columns they keep a block of C in registers and stream down the
 //! rows of B, broadcasting A's entries. With AVX2 and FMA (detected at run time),
-//! float64 and float32 share one kernel written with intrinsics over a register type
-//! (`Lanes`): 6 rows × 2 registers (8 float64, 16 float32) in twelve registers, enough
-//! independent FMA chains to cover the FMA latency, and A read in place in any layout.
-//! It reaches OpenBLAS's speed on one core (16×256×64 float64: 9.7 µs, NumPy 10.0 µs)
+//! float64 and float32 share one kernel written with intrinsics over a register kind
+//! (`Lanes`): 6 rows × 2 registers in twelve registers, enough independent FMA chains
+//! to cover the FMA latency, and A read in place in any layout. With AVX-512 the same
+//! kernel runs on 512-bit registers. That pays most for few rows: 8 rows × one register
+//! is then a whole 64-byte line of B per step down a strip. With 256-bit registers
+//! each line of a wide B (rows 8 KB apart, every step on a new page, where the hardware
+//! prefetchers stop) was fetched twice from L3, half a line each time (8×256×1024: 34
+//! GFLOP/s on one core, 55 with AVX-512; the core's FMA peak is about 55 either way,
+//! as Zen 4 runs a 512-bit FMA in two halves). It reaches OpenBLAS's speed on one core
 //! and serves every product whose B fits in cache or that has at most 8 rows; from
 //! 2M multiply-adds up (float64) it is shared over the cores (see `pool`), as blocks
 //! of rows or strips of columns. Without AVX2 a generic 4×8 block, packing A, serves
@@ -18,9 +23,9 @@
 use ndarray::{Array2, ArrayView2};
 
 use crate::dtype::Float;
-#[cfg(target_arch = "x86_64")]
-use crate::ops::lanes::Lanes;
 use crate::ops::lanes::{avx2_fma, madd};
+#[cfg(target_arch = "x86_64")]
+use crate::ops::lanes::{Avx2F32, Avx2F64, Avx512F32, Avx512F64, Lanes, Simd};
 
 /// Rows of C per register block.
 const MR: usize = 4;
@@ -72,34 +77,48 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     let mut c = vec![T::zero(); m * n];
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: T is f64 or f32 as checked, so these are buffers of that type of
-            // the shapes given; the CPU has AVX2 and FMA.
-            unsafe {
-                if T::DTYPE == crate::dtype::DType::F64 {
-                    in_place_as::<T, f64>(a, bs, k, n, &mut c);
-                } else if T::DTYPE == crate::dtype::DType::F32 {
-                    in_place_as::<T, f32>(a, bs, k, n, &mut c);
-                } else {
-                    product_avx2_fma(a, bs, k, n, &mut c);
-                }
+        use crate::dtype::DType::{F32, F64};
+        // SAFETY: T is the float type of each kind named (checked), so these are
+        // buffers of it of the shapes given; the CPU has the kind's features.
+        unsafe {
+            match (crate::ops::lanes::simd(), T::DTYPE) {
+                (Simd::Avx512, F64) => in_place_as::<T, Avx512F64>(a, bs, k, n, &mut c, product_avx512::<Avx512F64>),
+                (Simd::Avx512, F32) => in_place_as::<T, Avx512F32>(a, bs, k, n, &mut c, product_avx512::<Avx512F32>),
+                (Simd::Avx2, F64) => in_place_as::<T, Avx2F64>(a, bs, k, n, &mut c, product_avx2::<Avx2F64>),
+                (Simd::Avx2, F32) => in_place_as::<T, Avx2F32>(a, bs, k, n, &mut c, product_avx2::<Avx2F32>),
+                (Simd::Avx512 | Simd::Avx2, _) => product_avx2_fma(a, bs, k, n, &mut c),
+                (Simd::Portable, _) => product::<T, false>(a, bs, k, n, &mut c),
             }
-            return Array2::from_shape_vec((m, n), c).ok();
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
     product::<T, false>(a, bs, k, n, &mut c);
     Array2::from_shape_vec((m, n), c).ok()
 }
 
-/// The intrinsics product for a `T` that is the float type `L`.
-///
-/// SAFETY: `T` must be `L`; `a` is `m × k`, `bs` standard `k × n`, `c` `m × n`.
+/// A product kernel entry for one register kind: `a` `m × k`, `b` `k × n`, `c` `m × n`.
 #[cfg(target_arch = "x86_64")]
-unsafe fn in_place_as<T: Float, L: Lanes>(a: ArrayView2<'_, T>, bs: &[T], k: usize, n: usize, c: &mut [T]) {
-    let a_l = StridedRows { ptr: a.as_ptr() as *const L, row: a.strides()[0], col: a.strides()[1] };
-    let b_l = Panel { ptr: bs.as_ptr() as *mut L, ld: n };
-    let c_l = Panel { ptr: c.as_mut_ptr() as *mut L, ld: n };
-    product_shared(a_l, a.nrows(), b_l, k, n, c_l);
+type Kernel<L> =
+    unsafe fn(StridedRows<<L as Lanes>::T>, usize, Panel<<L as Lanes>::T>, usize, usize, Panel<<L as Lanes>::T>);
+
+/// The intrinsics product for a `T` that is the float type of `L`, with `kernel`
+/// compiled for `L`'s features.
+///
+/// SAFETY: `T` must be `L::T`; `a` is `m × k`, `bs` standard `k × n`, `c` `m × n`;
+/// the CPU has `L`'s features.
+#[cfg(target_arch = "x86_64")]
+unsafe fn in_place_as<T: Float, L: Lanes>(
+    a: ArrayView2<'_, T>,
+    bs: &[T],
+    k: usize,
+    n: usize,
+    c: &mut [T],
+    kernel: Kernel<L>,
+) {
+    let a_l = StridedRows { ptr: a.as_ptr() as *const L::T, row: a.strides()[0], col: a.strides()[1] };
+    let b_l = Panel { ptr: bs.as_ptr() as *mut L::T, ld: n };
+    let c_l = Panel { ptr: c.as_mut_ptr() as *mut L::T, ld: n };
+    product_shared::<L>(a_l, a.nrows(), b_l, k, n, c_l, kernel);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -146,12 +165,20 @@ const SHARE_MACS: usize = 1 << 21;
 ///
 /// SAFETY: as for `product_avx2`.
 #[cfg(target_arch = "x86_64")]
-unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: usize, n: usize, c: Panel<T>) {
+unsafe fn product_shared<L: Lanes>(
+    a: StridedRows<L::T>,
+    m: usize,
+    b: Panel<L::T>,
+    k: usize,
+    n: usize,
+    c: Panel<L::T>,
+    kernel: Kernel<L>,
+) {
     let threads = crate::pool::cores();
     let macs = m.saturating_mul(k).saturating_mul(n);
     // float32 runs twice as many multiply-adds a second
-    if threads < 2 || macs < SHARE_MACS * T::N / 4 {
-        return product_avx2(a, m, b, k, n, c);
+    if threads < 2 || macs < SHARE_MACS * 8 / std::mem::size_of::<L::T>() {
+        return kernel(a, m, b, k, n, c);
     }
     let per = |len: usize, unit: usize| len.div_ceil(4 * threads).div_ceil(unit).max(1) * unit;
     if m >= 12 * threads {
@@ -162,10 +189,10 @@ unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: 
             let a_i = StridedRows { ptr: a.ptr.offset(i0 as isize * a.row), ..a };
             let c_i = Panel { ptr: c.ptr.add(i0 * c.ld), ..c };
             // SAFETY: rows i0.. of A and C, inside both (i0 < m); chunks write disjoint rows.
-            product_avx2(a_i, rows.min(m - i0), b, k, n, c_i)
+            kernel(a_i, rows.min(m - i0), b, k, n, c_i)
         });
     } else {
-        let cols = per(n, 2 * T::N);
+        let cols = per(n, 2 * L::N);
         crate::pool::share(n.div_ceil(cols), &|chunk| {
             let (b, c) = (b, c); // captured whole: the fields alone are not Sync
             let j0 = chunk * cols;
@@ -173,7 +200,7 @@ unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: 
             let c_j = Panel { ptr: c.ptr.add(j0), ..c };
             // SAFETY: columns j0.. of B and C, inside both (j0 < n); chunks write
             // disjoint columns.
-            product_avx2(a, m, b_j, k, cols.min(n - j0), c_j)
+            kernel(a, m, b_j, k, cols.min(n - j0), c_j)
         });
     }
 }
@@ -190,17 +217,31 @@ unsafe fn product_shared<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: 
 /// written by this call alone); the CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn product_avx2<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: usize, n: usize, c: Panel<T>) {
+unsafe fn product_avx2<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
+    row_blocks::<L>(a, m, b, k, n, c)
+}
+
+/// `product_avx2` compiled with AVX-512, for the 512-bit kinds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn product_avx512<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
+    row_blocks::<L>(a, m, b, k, n, c)
+}
+
+/// The body of the kernel entries: C in blocks of rows.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn row_blocks<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
     let mut i0 = 0;
     while i0 < m {
         i0 += match m - i0 {
             // 7-8 rows: one pass over B (a wide B does not fit in cache) in strips one
             // register wide, 8 accumulators
-            left @ 7..=8 => row_block::<T, 8, false>(a, i0, left, b, k, n, c),
-            left @ 5..=6 => row_block::<T, 6, true>(a, i0, left, b, k, n, c),
-            left @ 3..=4 => row_block::<T, 4, true>(a, i0, left, b, k, n, c),
-            left @ 1..=2 => row_block::<T, 2, true>(a, i0, left, b, k, n, c),
-            _ => row_block::<T, 6, true>(a, i0, 6, b, k, n, c),
+            left @ 7..=8 => row_block::<L, 8, false>(a, i0, left, b, k, n, c),
+            left @ 5..=6 => row_block::<L, 6, true>(a, i0, left, b, k, n, c),
+            left @ 3..=4 => row_block::<L, 4, true>(a, i0, left, b, k, n, c),
+            left @ 1..=2 => row_block::<L, 2, true>(a, i0, left, b, k, n, c),
+            _ => row_block::<L, 6, true>(a, i0, 6, b, k, n, c),
         };
     }
 }
@@ -210,65 +251,65 @@ unsafe fn product_avx2<T: Lanes>(a: StridedRows<T>, m: usize, b: Panel<T>, k: us
 /// register wide, then a masked last strip. Returns `mr`. No closures: they would not
 /// get the target features.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn row_block<T: Lanes, const R: usize, const WIDE: bool>(
-    a: StridedRows<T>,
+#[inline(always)]
+unsafe fn row_block<L: Lanes, const R: usize, const WIDE: bool>(
+    a: StridedRows<L::T>,
     i0: usize,
     mr: usize,
-    b: Panel<T>,
+    b: Panel<L::T>,
     k: usize,
     n: usize,
-    c: Panel<T>,
+    c: Panel<L::T>,
 ) -> usize {
-    let w = T::N;
+    let w = L::N;
     let mut rows = [a.ptr; R];
     for (r, p) in rows.iter_mut().enumerate() {
         *p = a.ptr.offset((i0 + r.min(mr - 1)) as isize * a.row);
     }
     let mut j0 = 0;
     while WIDE && j0 + 2 * w <= n {
-        let mut acc = [[T::zeros(); 2]; R];
+        let mut acc = [[L::zeros(); 2]; R];
         for kk in 0..k {
             let bp = b.ptr.add(kk * b.ld + j0);
-            let (b0, b1) = (T::load(bp), T::load(bp.add(w)));
+            let (b0, b1) = (L::load(bp), L::load(bp.add(w)));
             for r in 0..R {
-                let x = T::splat(rows[r].offset(kk as isize * a.col));
-                acc[r][0] = T::fma(x, b0, acc[r][0]);
-                acc[r][1] = T::fma(x, b1, acc[r][1]);
+                let x = L::splat(rows[r].offset(kk as isize * a.col));
+                acc[r][0] = L::fma(x, b0, acc[r][0]);
+                acc[r][1] = L::fma(x, b1, acc[r][1]);
             }
         }
         for (r, acc_r) in acc.iter().enumerate().take(mr) {
             let cp = c.ptr.add((i0 + r) * c.ld + j0);
-            T::store(cp, acc_r[0]);
-            T::store(cp.add(w), acc_r[1]);
+            L::store(cp, acc_r[0]);
+            L::store(cp.add(w), acc_r[1]);
         }
         j0 += 2 * w;
     }
     while j0 + w <= n {
-        let mut acc = [T::zeros(); R];
+        let mut acc = [L::zeros(); R];
         for kk in 0..k {
-            let bv = T::load(b.ptr.add(kk * b.ld + j0));
+            let bv = L::load(b.ptr.add(kk * b.ld + j0));
             for r in 0..R {
-                acc[r] = T::fma(T::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
+                acc[r] = L::fma(L::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
             }
         }
         for (r, &x) in acc.iter().enumerate().take(mr) {
-            T::store(c.ptr.add((i0 + r) * c.ld + j0), x);
+            L::store(c.ptr.add((i0 + r) * c.ld + j0), x);
         }
         j0 += w;
     }
     if j0 < n {
         // the last columns: masked loads and stores (lanes past n are not touched)
-        let mask = T::mask(n - j0);
-        let mut acc = [T::zeros(); R];
+        let mask = L::mask(n - j0);
+        let mut acc = [L::zeros(); R];
         for kk in 0..k {
-            let bv = T::load_masked(b.ptr.add(kk * b.ld + j0), mask);
+            let bv = L::load_masked(b.ptr.add(kk * b.ld + j0), mask);
             for r in 0..R {
-                acc[r] = T::fma(T::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
+                acc[r] = L::fma(L::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
             }
         }
         for (r, &x) in acc.iter().enumerate().take(mr) {
-            T::store_masked(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
+            L::store_masked(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
         }
     }
     mr
@@ -317,6 +358,51 @@ fn product<T: Float, const FMA: bool>(a: ArrayView2<'_, T>, bs: &[T], k: usize, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The product with one register kind's kernel, shared over the cores when large.
+    #[cfg(target_arch = "x86_64")]
+    fn product_with<L: Lanes>(a: ArrayView2<'_, L::T>, b: &Array2<L::T>, kernel: Kernel<L>) -> Array2<L::T> {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        let mut c = vec![<L::T as num_traits::Zero>::zero(); m * n];
+        // SAFETY: the caller checked the CPU has L's features; the buffers have the
+        // shapes given.
+        unsafe { in_place_as::<L::T, L>(a, b.as_slice().unwrap(), k, n, &mut c, kernel) };
+        Array2::from_shape_vec((m, n), c).unwrap()
+    }
+
+    /// AVX-512 and AVX2 run one FMA chain per entry of C in the same order, so they
+    /// agree bit for bit (results do not depend on which of the two a CPU has); both
+    /// agree with the plain product. Covers every row block (8, 6, 4, 2 and their
+    /// remainders), masked last columns, a transposed A, and shared products.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_register_kind_gives_the_same_product() {
+        use crate::ops::lanes::simd;
+        if simd() == Simd::Portable {
+            return;
+        }
+        for &(m, k, n) in
+            &[(8, 256, 1024), (7, 33, 45), (6, 100, 17), (3, 64, 129), (13, 40, 70), (1, 5, 3), (2, 9, 40)]
+        {
+            let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 * 0.37 - 1.0);
+            let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j) % 13) as f64 * 0.25 - 1.5);
+            let want = a.dot(&b);
+            let at = a.t().to_owned();
+            let avx2 = product_with::<Avx2F64>(a.view(), &b, product_avx2::<Avx2F64>);
+            let err = (&avx2 - &want).iter().fold(0.0f64, |e, v| e.max(v.abs()));
+            assert!(err < 1e-9, "{m}x{k}x{n} AVX2: {err}");
+            assert_eq!(product_with::<Avx2F64>(at.t(), &b, product_avx2::<Avx2F64>), avx2);
+            let (a32, b32) = (a.mapv(|v| v as f32), b.mapv(|v| v as f32));
+            let avx2_32 = product_with::<Avx2F32>(a32.view(), &b32, product_avx2::<Avx2F32>);
+            let err = (&avx2_32 - &a32.dot(&b32)).iter().fold(0.0f32, |e, v| e.max(v.abs()));
+            assert!(err < 1e-3, "{m}x{k}x{n} AVX2 float32: {err}");
+            if simd() == Simd::Avx512 {
+                assert_eq!(product_with::<Avx512F64>(a.view(), &b, product_avx512::<Avx512F64>), avx2, "{m}x{k}x{n}");
+                assert_eq!(product_with::<Avx512F64>(at.t(), &b, product_avx512::<Avx512F64>), avx2, "{m}x{k}x{n}");
+                assert_eq!(product_with::<Avx512F32>(a32.view(), &b32, product_avx512::<Avx512F32>), avx2_32);
+            }
+        }
+    }
 
     #[test]
     fn direct_product_equals_the_plain_product() {

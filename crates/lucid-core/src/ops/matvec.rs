@@ -9,7 +9,7 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use crate::dtype::Float;
 use crate::ops::lanes::{avx2_fma, madd};
 #[cfg(target_arch = "x86_64")]
-use crate::ops::lanes::{lane_sum, Lanes};
+use crate::ops::lanes::{lane_sum, Avx2F32, Avx2F64, Lanes};
 
 /// Partial sums per row: independent FMA chains (four registers of float64), enough
 /// to hide the FMA latency at one load of A per FMA.
@@ -60,14 +60,14 @@ fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
         // SAFETY: T is the float type named (checked), so the slices are slices of it;
         // the CPU supports the features the kernel is compiled for.
         unsafe fn as_lanes<T: Float, L: Lanes>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
-            let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const L, s.len());
-            let out_l = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut L, out.len());
+            let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const L::T, s.len());
+            let out_l = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut L::T, out.len());
             row_dots_avx2::<L>(cast(a), lda, cast(ys), out_l)
         }
         if avx2_fma() {
             match T::DTYPE {
-                crate::dtype::DType::F64 => return unsafe { as_lanes::<T, f64>(a, lda, ys, out) },
-                crate::dtype::DType::F32 => return unsafe { as_lanes::<T, f32>(a, lda, ys, out) },
+                crate::dtype::DType::F64 => return unsafe { as_lanes::<T, Avx2F64>(a, lda, ys, out) },
+                crate::dtype::DType::F32 => return unsafe { as_lanes::<T, Avx2F32>(a, lda, ys, out) },
                 _ => {}
             }
         }
@@ -80,24 +80,24 @@ fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
 /// registers only.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_dots_avx2<T: Lanes>(a: &[T], lda: usize, y: &[T], out: &mut [T]) {
-    let (k, w) = (y.len(), T::N);
+unsafe fn row_dots_avx2<L: Lanes>(a: &[L::T], lda: usize, y: &[L::T], out: &mut [L::T]) {
+    let (k, w) = (y.len(), L::N);
     let body = k - k % (4 * w);
     for (i, o) in out.iter_mut().enumerate() {
         let row = &a[i * lda..i * lda + k];
         let (rp, yp) = (row.as_ptr(), y.as_ptr());
-        let mut acc = [T::zeros(); 4];
+        let mut acc = [L::zeros(); 4];
         let mut kk = 0;
         while kk < body {
             for (v, acc_v) in acc.iter_mut().enumerate() {
                 let at = kk + w * v;
-                *acc_v = T::fma(T::load(rp.add(at)), T::load(yp.add(at)), *acc_v);
+                *acc_v = L::fma(L::load(rp.add(at)), L::load(yp.add(at)), *acc_v);
             }
             kk += 4 * w;
         }
-        let mut s = lane_sum::<T>(T::add_v(T::add_v(acc[0], acc[1]), T::add_v(acc[2], acc[3])));
+        let mut s = lane_sum::<L>(L::add_v(L::add_v(acc[0], acc[1]), L::add_v(acc[2], acc[3])));
         for kk in body..k {
-            s = row[kk].mul_add(y[kk], s);
+            s = num_traits::Float::mul_add(row[kk], y[kk], s);
         }
         *o = s;
     }
