@@ -439,8 +439,11 @@ fn scaled_rows(dc: &DiagCot, a: &Tensor) -> Result<Tensor> {
         parts.push(Tensor::zeros(&[before, k], a.dtype()));
     }
     if len > 0 {
-        let lo = lo as usize;
-        parts.push(dc.d.narrow(0, lo, len)?.unsqueeze(-1)?.mul(&a.narrow(0, lo, len)?)?);
+        let (lo, rows) = (lo as usize, a.narrow(0, lo as usize, len)?);
+        // The identity seed scales by ones: its rows are `a`'s own (a view, no copy).
+        let d = dc.d.narrow(0, lo, len)?;
+        let ones = !(is_grad_enabled() && d.requires_grad()) && d.f64_values().iter().all(|&v| v == 1.0);
+        parts.push(if ones { rows } else { d.unsqueeze(-1)?.mul(&rows)? });
     }
     let after = dc.rows - before - len;
     if after > 0 {
