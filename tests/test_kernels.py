@@ -149,6 +149,22 @@ def test_broadcast_products_match_numpy(shape_a, shape_b):
     np.testing.assert_allclose((T(b) - T(a)).numpy(), b - a, rtol=1e-15)
 
 
+@pytest.mark.parametrize("shape_a,shape_b", [
+    ((64, 256), (256,)), ((64, 256), (64, 256)), ((64, 256), (64, 1)), ((5, 4, 3), (3,)), ((5, 4, 3), (5, 1, 1)),
+    ((1, 7), (7,)),
+])
+def test_elementwise_ops_of_column_major_views_match_numpy(shape_a, shape_b):
+    """Column-major operands (transposed views) are combined in their own order."""
+    a = rng.normal(size=shape_a[::-1])
+    b = rng.normal(size=shape_b[::-1]) if len(shape_b) == len(shape_a) else rng.normal(size=shape_b)
+    ta = T(a).permute(*reversed(range(a.ndim)))
+    tb = T(b).permute(*reversed(range(b.ndim)))
+    na, nb = a.transpose(), b.transpose()
+    np.testing.assert_array_equal((ta * tb).numpy(), na * nb)
+    np.testing.assert_array_equal((tb - ta).numpy(), nb - na)
+    np.testing.assert_array_equal((ta * tb).reshape(-1).numpy(), (na * nb).ravel())
+
+
 @pytest.mark.parametrize("shape", [(64, 48), (33, 100), (31, 31), (5, 200)])
 def test_transposed_views_materialise_in_order(shape):
     a = rng.normal(size=shape)

@@ -37,6 +37,20 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
             return ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape(op, e.to_string()));
         }
     }
+    // Both contiguous in reversed axis order (column-major, such as a transposed
+    // matrix: forward mode's tangent Wᵀ scaled by tanh'): the same loops in the
+    // reversed frame, and a column-major result.
+    if shape.len() >= 2 && a.ndim() <= shape.len() && b.ndim() <= shape.len() {
+        let (ar, br) = (reversed_frame(a.view(), shape.len()), reversed_frame(b.view(), shape.len()));
+        if let (Some(xs), Some(ys)) = (ar.as_slice(), br.as_slice()) {
+            let rshape: Vec<usize> = shape.iter().rev().copied().collect();
+            if let Some(out) = zip_blocks(xs, Layout::of(ar.shape(), &rshape), ys, Layout::of(br.shape(), &rshape), &f)
+            {
+                let r = ArcArray::from_shape_vec(IxDyn(&rshape), out).map_err(|e| Error::shape(op, e.to_string()))?;
+                return Ok(r.reversed_axes());
+            }
+        }
+    }
     let av: ArrayView<A, IxDyn> = a.broadcast(sh.clone()).ok_or_else(bad)?;
     let bv: ArrayView<B, IxDyn> = b.broadcast(sh).ok_or_else(bad)?;
     let a_std;
@@ -54,6 +68,14 @@ pub fn zip_broadcast<A: Clone, B: Clone, C: Clone>(
         b_std.view()
     };
     Ok(Zip::from(&av).and(&bv).map_collect(|x, y| f(x.clone(), y.clone())).into_shared())
+}
+
+/// `v` with leading axes of length 1 up to `ndim`, then its axes reversed.
+fn reversed_frame<T>(mut v: ArrayView<'_, T, IxDyn>, ndim: usize) -> ArrayView<'_, T, IxDyn> {
+    while v.ndim() < ndim {
+        v = v.insert_axis(ndarray::Axis(0));
+    }
+    v.reversed_axes()
 }
 
 /// How a contiguous operand covers a broadcast result.
