@@ -63,6 +63,10 @@ pub(crate) fn direct_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T
     }
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     if m * k < k * n {
+        if a.t().is_standard_layout() {
+            // a column-major `a` (forward mode's tangent Wᵀ scaled): read in place
+            return product_in_place(b.t(), a.t()).map(Array2::reversed_axes);
+        }
         let a_t = crate::ops::kernel::materialize(&a.t().into_dyn()).into_dimensionality::<ndarray::Ix2>().ok()?;
         return product_in_place(b.t(), a_t.view()).map(Array2::reversed_axes);
     }
@@ -439,6 +443,9 @@ mod tests {
             let bt = b.t().to_owned();
             let err = (&direct_product(a.view(), bt.t()).unwrap() - &want).iter().fold(0.0f64, |e, v| e.max(v.abs()));
             assert!(err < 1e-9, "{m}x{k}x{n} with B transposed: {err}");
+            // both transposed (forward mode: a column-major tangent times Wᵀ)
+            let err = (&direct_product(at.t(), bt.t()).unwrap() - &want).iter().fold(0.0f64, |e, v| e.max(v.abs()));
+            assert!(err < 1e-9, "{m}x{k}x{n} with A and B transposed: {err}");
         }
         // products large enough to be shared over the cores, cut into blocks of rows
         // (with a remainder) or strips of columns (with a masked last strip), give what
