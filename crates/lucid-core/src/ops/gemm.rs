@@ -9,12 +9,12 @@
 //! float64 and float32 share one kernel written with intrinsics over a register kind
 //! (`Lanes`): 6 rows × 2 registers in twelve registers, enough independent FMA chains
 //! to cover the FMA latency, and A read in place in any layout. With AVX-512 the same
-//! kernel runs on 512-bit registers. That pays most for few rows: 8 rows × one register
-//! is then a whole 64-byte line of B per step down a strip. With 256-bit registers
-//! each line of a wide B (rows 8 KB apart, every step on a new page, where the hardware
-//! prefetchers stop) was fetched twice from L3, half a line each time (8×256×1024: 34
-//! GFLOP/s on one core, 55 with AVX-512; the core's FMA peak is about 55 either way,
-//! as Zen 4 runs a 512-bit FMA in two halves). It reaches OpenBLAS's speed on one core
+//! kernel runs on 512-bit registers. That pays for few rows: an 8-row block loads 8
+//! broadcasts of A and one register of B per step for 8 FMAs, bound by the loads with
+//! 256-bit registers (8×256×1024: 34 GFLOP/s on one core, and no better from a packed
+//! copy of B in L1), while 512-bit ones feed twice the arithmetic from the same loads
+//! and take a whole 64-byte line of B per step (55 GFLOP/s, the core's FMA peak either
+//! way: Zen 4 runs a 512-bit FMA in two halves). It reaches OpenBLAS's speed on one core
 //! and serves every product whose B fits in cache or that has at most 8 rows; from
 //! 2M multiply-adds up (float64) it is shared over the cores (see `pool`), as blocks
 //! of rows or strips of columns. Without AVX2 a generic 4×8 block, packing A, serves
