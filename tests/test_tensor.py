@@ -338,6 +338,22 @@ def test_int_and_float_mix():
     assert (i * np.int64(3)).tolist() == [3, 6] and (i * np.int64(3)).dtype == lucid.int64
 
 
+def test_integer_powers_of_integers_stay_integers():
+    i = lucid.tensor(np.array([2, 3, -4]))
+    assert (i ** 2).dtype == lucid.int64 and (i ** 2).tolist() == [4, 9, 16]
+    assert (2 ** abs(i)).tolist() == [4, 8, 16] and (i ** abs(i)).tolist() == [4, 27, 256]
+    assert (i ** 0).tolist() == [1, 1, 1]
+    # exact past 2**53, and wrapping on overflow like NumPy's int64
+    assert (lucid.tensor([3]) ** 39).tolist() == [3 ** 39]
+    assert (lucid.tensor([3]) ** 100).tolist() == (np.array([3]) ** np.array([100])).tolist()
+    # a float on either side makes a float
+    assert (i ** 0.5).dtype == lucid.float32 and (lucid.tensor([1.5]) ** lucid.tensor([2])).dtype == lucid.float32
+    with pytest.raises(ValueError, match=r"negative integer powers .*exponent -1"):
+        i ** -1
+    with pytest.raises(ValueError, match=r"exponent -4"):
+        2 ** i
+
+
 def test_numpy_scalars_behave_like_python_scalars():
     x = lucid.tensor([1.0, 2.0])
     for s in (np.float64(2.0), np.float32(2.0), np.int64(2)):

@@ -144,15 +144,40 @@ fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     Ok((a.to_dtype(dt)?, b.to_dtype(dt)?))
 }
 
+/// The first negative entry of an integer exponent (NumPy refuses them: the power is
+/// not an integer).
+fn negative_int_exponent(b: &Storage) -> Option<i64> {
+    match b {
+        Storage::I64(e) => e.iter().copied().find(|&v| v < 0),
+        _ => None,
+    }
+}
+
+/// `x^y` for `y >= 0` by squaring, wrapping on overflow like the other integer ops
+/// (PyTorch's and NumPy's int64 powers wrap too).
+fn wrapping_int_pow(x: i64, y: i64) -> i64 {
+    let (mut base, mut e, mut acc) = (x, y as u64, 1i64);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        e >>= 1;
+    }
+    acc
+}
+
 fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
     let (mut a, mut b) = promote(a, b)?;
-    // True division, atan2 and float powers of integers give floats (PyTorch's default float32).
+    // True division, atan2 and float powers of integers give floats (PyTorch's default
+    // float32); integer powers of integers stay integers (PyTorch, NumPy).
     let int_ok = matches!(
         op,
         BinaryOp::Add
             | BinaryOp::Sub
             | BinaryOp::Mul
+            | BinaryOp::Pow
             | BinaryOp::Maximum
             | BinaryOp::Minimum
             | BinaryOp::ClampMin
@@ -173,7 +198,15 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         BinaryOp::Sub => zip_storage!(name, sa, sb, &shape, |x, y| x - y, int | x, y | x.wrapping_sub(y)),
         BinaryOp::Mul => zip_storage!(name, sa, sb, &shape, |x, y| x * y, int | x, y | x.wrapping_mul(y)),
         BinaryOp::Div => zip_storage!(name, sa, sb, &shape, |x, y| x / y),
-        BinaryOp::Pow => zip_storage!(name, sa, sb, &shape, |x, y| x.powf(y)),
+        BinaryOp::Pow => {
+            if let Some(e) = negative_int_exponent(sb) {
+                return Err(Error::argument(
+                    name,
+                    format!("integers to negative integer powers are not allowed (exponent {e}); use a float base"),
+                ));
+            }
+            zip_storage!(name, sa, sb, &shape, |x, y| x.powf(y), int | x, y | wrapping_int_pow(x, y))
+        }
         // NaN propagates, as in NumPy's maximum.
         BinaryOp::Maximum => zip_storage!(
             name,
