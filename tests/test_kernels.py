@@ -36,6 +36,27 @@ def test_matmul_paths_match_numpy(shape_a, shape_b, transpose_b):
     np.testing.assert_allclose((T(a) @ tb).numpy(), a @ b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_products_of_every_small_shape_and_layout_match_numpy(dtype):
+    """Every row block (8, 6, 4, 2 and remainders), masked last columns, empty
+    operands and each operand transposed or not: the kernels write every entry of C
+    (it is not zeroed first)."""
+    tol = 1e-4 if dtype == "float32" else 1e-11
+    for m in (0, 1, 2, 3, 5, 7, 8, 9, 13):
+        for k in (0, 1, 3, 17, 256):
+            for n in (0, 1, 3, 8, 15, 16, 17, 33, 1024):
+                a, b = rng.normal(size=(m, k)).astype(dtype), rng.normal(size=(k, n)).astype(dtype)
+                want = a @ b
+                for ta in (False, True):
+                    for tb in (False, True):
+                        la = lucid.tensor(np.ascontiguousarray(a.T)).T if ta else lucid.tensor(a)
+                        lb = lucid.tensor(np.ascontiguousarray(b.T)).T if tb else lucid.tensor(b)
+                        got = (la @ lb).numpy()
+                        assert got.shape == want.shape and got.dtype == want.dtype
+                        scale = max(1.0, float(np.abs(want).max(initial=0.0)))
+                        assert np.abs(got - want).max(initial=0.0) <= tol * scale, (m, k, n, ta, tb)
+
+
 def test_wide_mlp_jacobian_matches_closed_form():
     """The wide MLP's cotangent product (8 rows times a 256x1024 weight)."""
     W1 = rng.normal(size=(256, 1024)) * 0.05
@@ -151,7 +172,7 @@ def test_broadcast_products_match_numpy(shape_a, shape_b):
 
 @pytest.mark.parametrize("shape_a,shape_b", [
     ((64, 256), (256,)), ((64, 256), (64, 256)), ((64, 256), (64, 1)), ((5, 4, 3), (3,)), ((5, 4, 3), (5, 1, 1)),
-    ((1, 7), (7,)),
+    ((1, 7), (7,)), ((0, 3), (3,)), ((3, 0), (3, 1)), ((1, 1), (1,)), ((4, 5), ()),
 ])
 def test_elementwise_ops_of_column_major_views_match_numpy(shape_a, shape_b):
     """Column-major operands (transposed views) are combined in their own order."""
