@@ -81,25 +81,24 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     #[cfg(target_arch = "x86_64")]
     {
         use crate::dtype::DType::{F32, F64};
-        // The intrinsics kernels write every entry of C: it is not zeroed first (a
-        // memset of 64 KB for the wide MLP's product, about 2 µs).
-        let mut c = Vec::<T>::with_capacity(m * n);
-        let out = c.as_mut_ptr();
-        // SAFETY: T is the float type of each kind named (checked), so these are
-        // buffers of it of the shapes given; the CPU has the kind's features. Each
-        // kernel has written all m × n entries when it returns.
-        let written = unsafe {
-            match (crate::ops::lanes::simd(), T::DTYPE) {
-                (Simd::Avx512, F64) => in_place_as::<T, Avx512F64>(a, bs, k, n, out, product_avx512::<Avx512F64>),
-                (Simd::Avx512, F32) => in_place_as::<T, Avx512F32>(a, bs, k, n, out, product_avx512::<Avx512F32>),
-                (Simd::Avx2, F64) => in_place_as::<T, Avx2F64>(a, bs, k, n, out, product_avx2::<Avx2F64>),
-                (Simd::Avx2, F32) => in_place_as::<T, Avx2F32>(a, bs, k, n, out, product_avx2::<Avx2F32>),
-                _ => false,
+        let kind = (crate::ops::lanes::simd(), T::DTYPE);
+        if matches!(kind, (Simd::Avx512 | Simd::Avx2, F64 | F32)) {
+            // The intrinsics kernels write every entry of C: it is not zeroed first (a
+            // memset of 64 KB for the wide MLP's product, about 2 µs).
+            let mut c = Vec::<T>::with_capacity(m * n);
+            let out = c.as_mut_ptr();
+            // SAFETY: T is the float type of each kind named (checked), so these are
+            // buffers of it of the shapes given; the CPU has the kind's features. The
+            // kernel has written all m × n entries when it returns.
+            unsafe {
+                match kind {
+                    (Simd::Avx512, F64) => in_place_as::<T, Avx512F64>(a, bs, k, n, out, product_avx512::<Avx512F64>),
+                    (Simd::Avx512, _) => in_place_as::<T, Avx512F32>(a, bs, k, n, out, product_avx512::<Avx512F32>),
+                    (_, F64) => in_place_as::<T, Avx2F64>(a, bs, k, n, out, product_avx2::<Avx2F64>),
+                    _ => in_place_as::<T, Avx2F32>(a, bs, k, n, out, product_avx2::<Avx2F32>),
+                }
+                c.set_len(m * n);
             }
-        };
-        if written {
-            // SAFETY: every entry was written (above)
-            unsafe { c.set_len(m * n) };
             return Array2::from_shape_vec((m, n), c).ok();
         }
     }
@@ -124,7 +123,6 @@ type Kernel<L> =
 ///
 /// SAFETY: `T` must be `L::T`; `a` is `m × k`, `bs` standard `k × n`, `c` `m × n`;
 /// the CPU has `L`'s features. `c` need not be initialised: every entry is written.
-/// Returns true.
 #[cfg(target_arch = "x86_64")]
 unsafe fn in_place_as<T: Float, L: Lanes>(
     a: ArrayView2<'_, T>,
@@ -133,12 +131,11 @@ unsafe fn in_place_as<T: Float, L: Lanes>(
     n: usize,
     c: *mut T,
     kernel: Kernel<L>,
-) -> bool {
+) {
     let a_l = StridedRows { ptr: a.as_ptr() as *const L::T, row: a.strides()[0], col: a.strides()[1] };
     let b_l = Panel { ptr: bs.as_ptr() as *mut L::T, ld: n };
     let c_l = Panel { ptr: c as *mut L::T, ld: n };
     product_shared::<L>(a_l, a.nrows(), b_l, k, n, c_l, kernel);
-    true
 }
 
 #[cfg(target_arch = "x86_64")]
