@@ -186,6 +186,7 @@ impl Storage {
     /// Like [`Storage::full`], but an error instead of a panic or an abort when the
     /// shape is too large to address or the memory cannot be had (user-given sizes).
     pub fn try_full(op: &'static str, dtype: DType, shape: &[usize], value: f64) -> Result<Storage> {
+        #[allow(unsafe_code)] // the zero fill below; storage is the one place outside `kernels`
         fn filled<T: Clone>(op: &'static str, shape: &[usize], value: T, zero: bool) -> Result<ArcArray<T, IxDyn>> {
             let n = checked_numel(op, shape, std::mem::size_of::<T>())?;
             let mut v: Vec<T> = Vec::new();

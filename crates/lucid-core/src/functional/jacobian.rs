@@ -24,7 +24,7 @@ use super::{check_strict, JacobianOptions};
 use crate::autograd::{set_grad_enabled, Cot, DiagCot, Plan};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::pool::{self, cores};
+use crate::kernels::pool::{self, cores};
 use crate::tensor::Tensor;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 use crate::autograd::{Op, Reads, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::ops::kernel::zip_broadcast;
+use crate::kernels::elementwise::zip_broadcast;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 use crate::zip_storage;

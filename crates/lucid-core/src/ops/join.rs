@@ -91,7 +91,7 @@ impl Tensor {
                         _ => Err(Error::dtype("cat", "mixed dtypes")),
                     })
                     .collect::<Result<_>>()?;
-                $variant(crate::ops::kernel::concat(&views, d)?.into_shared())
+                $variant(crate::kernels::elementwise::concat(&views, d)?.into_shared())
             }};
         }
         let data = match dtype {

@@ -7,9 +7,9 @@ use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, A
 use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::ops::gemm::{direct_product, direct_product_pays};
-use crate::ops::kernel::reshape_array;
-use crate::ops::matvec::row_dots;
+use crate::kernels::gemm::{direct_product, direct_product_pays};
+use crate::kernels::elementwise::reshape_array;
+use crate::kernels::matvec::row_dots;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -173,7 +173,7 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         ));
     }
     if sa.len() == 2 && sb.len() == 2 {
-        crate::ops::kernel::ensure_allocatable::<T>("matmul", &[n, p])?;
+        crate::kernels::elementwise::ensure_allocatable::<T>("matmul", &[n, p])?;
         return Ok(mm2(view2(a)?, view2(b)?).into_dyn().into_shared());
     }
     let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2]).map_err(|_| {
@@ -181,7 +181,7 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
     })?;
     let mut full = batch.clone();
     full.extend([n, p.max(k)]);
-    crate::ops::kernel::ensure_allocatable::<T>("matmul", &full)?;
+    crate::kernels::elementwise::ensure_allocatable::<T>("matmul", &full)?;
     // A stack of rows times one matrix is one 2-D product.
     if sb.len() == 2 && sa[..sa.len() - 2] == batch[..] {
         let rows: usize = batch.iter().product::<usize>() * n;

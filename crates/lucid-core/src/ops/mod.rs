@@ -3,15 +3,10 @@
 
 pub mod binary;
 pub mod gather;
-pub(crate) mod gemm;
 pub mod index;
 pub mod join;
-#[doc(hidden)]
-pub mod kernel;
-pub(crate) mod lanes;
 pub mod linalg;
 pub mod matmul;
-pub(crate) mod matvec;
 pub mod random;
 pub mod reduce;
 pub mod scan;

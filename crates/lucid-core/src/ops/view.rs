@@ -13,7 +13,7 @@ use crate::autograd::{Op, Rule};
 use crate::error::{Error, Result};
 use crate::map_storage;
 use crate::ops::index::{slice_resolved, Resolved};
-use crate::ops::kernel::reshape_array;
+use crate::kernels::elementwise::reshape_array;
 use crate::shape::{batched, broadcast_shapes, normalize_axes, normalize_axis};
 use crate::tensor::Tensor;
 
@@ -243,10 +243,10 @@ impl Tensor {
         if full != shape {
             return Err(Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())));
         }
-        crate::ops::kernel::ensure_allocatable::<f64>("expand", shape)?;
+        crate::kernels::elementwise::ensure_allocatable::<f64>("expand", shape)?;
         let sh = IxDyn(shape);
         let data =
-            map_storage!(self.storage(), |a| crate::ops::kernel::materialize(&a.broadcast(sh.clone()).ok_or_else(
+            map_storage!(self.storage(), |a| crate::kernels::elementwise::materialize(&a.broadcast(sh.clone()).ok_or_else(
                 || Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape()))
             )?)
             .into_shared());

@@ -23,9 +23,9 @@
 use ndarray::{Array2, ArrayView2};
 
 use crate::dtype::Float;
-use crate::ops::lanes::{avx2_fma, madd};
+use crate::kernels::lanes::{avx2_fma, madd};
 #[cfg(target_arch = "x86_64")]
-use crate::ops::lanes::{Avx2F32, Avx2F64, Avx512F32, Avx512F64, Lanes, Simd};
+use crate::kernels::lanes::{Avx2F32, Avx2F64, Avx512F32, Avx512F64, Lanes, Simd};
 
 /// Rows of C per register block.
 const MR: usize = 4;
@@ -67,7 +67,7 @@ pub(crate) fn direct_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T
             // a column-major `a` (forward mode's tangent Wᵀ scaled): read in place
             return product_in_place(b.t(), a.t()).map(Array2::reversed_axes);
         }
-        let a_t = crate::ops::kernel::materialize(&a.t().into_dyn()).into_dimensionality::<ndarray::Ix2>().ok()?;
+        let a_t = crate::kernels::elementwise::materialize(&a.t().into_dyn()).into_dimensionality::<ndarray::Ix2>().ok()?;
         return product_in_place(b.t(), a_t.view()).map(Array2::reversed_axes);
     }
     product_in_place(a, b.as_standard_layout().view())
@@ -81,7 +81,7 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     #[cfg(target_arch = "x86_64")]
     {
         use crate::dtype::DType::{F32, F64};
-        let kind = (crate::ops::lanes::simd(), T::DTYPE);
+        let kind = (crate::kernels::lanes::simd(), T::DTYPE);
         if matches!(kind, (Simd::Avx512 | Simd::Avx2, F64 | F32)) {
             // The intrinsics kernels write every entry of C: it is not zeroed first (a
             // memset of 64 KB for the wide MLP's product, about 2 µs).
@@ -102,13 +102,8 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
             return Array2::from_shape_vec((m, n), c).ok();
         }
     }
+    // the portable kernel (no AVX2 and FMA: every CPU that has both took the branch above)
     let mut c = vec![T::zero(); m * n];
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked)
-        unsafe { product_avx2_fma(a, bs, k, n, &mut c) };
-        return Array2::from_shape_vec((m, n), c).ok();
-    }
     product::<T, false>(a, bs, k, n, &mut c);
     Array2::from_shape_vec((m, n), c).ok()
 }
@@ -132,16 +127,13 @@ unsafe fn in_place_as<T: Float, L: Lanes>(
     c: *mut T,
     kernel: Kernel<L>,
 ) {
-    let a_l = StridedRows { ptr: a.as_ptr() as *const L::T, row: a.strides()[0], col: a.strides()[1] };
-    let b_l = Panel { ptr: bs.as_ptr() as *mut L::T, ld: n };
-    let c_l = Panel { ptr: c as *mut L::T, ld: n };
-    product_shared::<L>(a_l, a.nrows(), b_l, k, n, c_l, kernel);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn product_avx2_fma<T: Float>(a: ArrayView2<'_, T>, bs: &[T], k: usize, n: usize, c: &mut [T]) {
-    product::<T, true>(a, bs, k, n, c)
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        let a_l = StridedRows { ptr: a.as_ptr() as *const L::T, row: a.strides()[0], col: a.strides()[1] };
+        let b_l = Panel { ptr: bs.as_ptr() as *mut L::T, ld: n };
+        let c_l = Panel { ptr: c as *mut L::T, ld: n };
+        product_shared::<L>(a_l, a.nrows(), b_l, k, n, c_l, kernel);
+    }
 }
 
 /// A matrix read in place: element (i, j) at `ptr + i row + j col`.
@@ -191,34 +183,37 @@ unsafe fn product_shared<L: Lanes>(
     c: Panel<L::T>,
     kernel: Kernel<L>,
 ) {
-    let threads = crate::pool::cores();
-    let macs = m.saturating_mul(k).saturating_mul(n);
-    // float32 runs twice as many multiply-adds a second
-    if threads < 2 || macs < SHARE_MACS * 8 / std::mem::size_of::<L::T>() {
-        return kernel(a, m, b, k, n, c);
-    }
-    let per = |len: usize, unit: usize| len.div_ceil(4 * threads).div_ceil(unit).max(1) * unit;
-    if m >= 12 * threads {
-        let rows = per(m, 6);
-        crate::pool::share(m.div_ceil(rows), &|chunk| {
-            let (a, c) = (a, c); // captured whole: the fields alone are not Sync
-            let i0 = chunk * rows;
-            let a_i = StridedRows { ptr: a.ptr.offset(i0 as isize * a.row), ..a };
-            let c_i = Panel { ptr: c.ptr.add(i0 * c.ld), ..c };
-            // SAFETY: rows i0.. of A and C, inside both (i0 < m); chunks write disjoint rows.
-            kernel(a_i, rows.min(m - i0), b, k, n, c_i)
-        });
-    } else {
-        let cols = per(n, 2 * L::N);
-        crate::pool::share(n.div_ceil(cols), &|chunk| {
-            let (b, c) = (b, c); // captured whole: the fields alone are not Sync
-            let j0 = chunk * cols;
-            let b_j = Panel { ptr: b.ptr.add(j0), ..b };
-            let c_j = Panel { ptr: c.ptr.add(j0), ..c };
-            // SAFETY: columns j0.. of B and C, inside both (j0 < n); chunks write
-            // disjoint columns.
-            kernel(a, m, b_j, k, cols.min(n - j0), c_j)
-        });
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        let threads = crate::kernels::pool::cores();
+        let macs = m.saturating_mul(k).saturating_mul(n);
+        // float32 runs twice as many multiply-adds a second
+        if threads < 2 || macs < SHARE_MACS * 8 / std::mem::size_of::<L::T>() {
+            return kernel(a, m, b, k, n, c);
+        }
+        let per = |len: usize, unit: usize| len.div_ceil(4 * threads).div_ceil(unit).max(1) * unit;
+        if m >= 12 * threads {
+            let rows = per(m, 6);
+            crate::kernels::pool::share(m.div_ceil(rows), &|chunk| {
+                let (a, c) = (a, c); // captured whole: the fields alone are not Sync
+                let i0 = chunk * rows;
+                let a_i = StridedRows { ptr: a.ptr.offset(i0 as isize * a.row), ..a };
+                let c_i = Panel { ptr: c.ptr.add(i0 * c.ld), ..c };
+                // SAFETY: rows i0.. of A and C, inside both (i0 < m); chunks write disjoint rows.
+                kernel(a_i, rows.min(m - i0), b, k, n, c_i)
+            });
+        } else {
+            let cols = per(n, 2 * L::N);
+            crate::kernels::pool::share(n.div_ceil(cols), &|chunk| {
+                let (b, c) = (b, c); // captured whole: the fields alone are not Sync
+                let j0 = chunk * cols;
+                let b_j = Panel { ptr: b.ptr.add(j0), ..b };
+                let c_j = Panel { ptr: c.ptr.add(j0), ..c };
+                // SAFETY: columns j0.. of B and C, inside both (j0 < n); chunks write
+                // disjoint columns.
+                kernel(a, m, b_j, k, cols.min(n - j0), c_j)
+            });
+        }
     }
 }
 
@@ -235,31 +230,44 @@ unsafe fn product_shared<L: Lanes>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn product_avx2<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
-    row_blocks::<L>(a, m, b, k, n, c)
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        row_blocks::<L>(a, m, b, k, n, c)
+    }
 }
 
 /// `product_avx2` compiled with AVX-512, for the 512-bit kinds.
+///
+/// SAFETY: as for `product_avx2`; the CPU must have AVX-512F too.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn product_avx512<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
-    row_blocks::<L>(a, m, b, k, n, c)
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        row_blocks::<L>(a, m, b, k, n, c)
+    }
 }
 
 /// The body of the kernel entries: C in blocks of rows.
+///
+/// SAFETY: as for `product_avx2`, for `L`'s features.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn row_blocks<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
-    let mut i0 = 0;
-    while i0 < m {
-        i0 += match m - i0 {
-            // 7-8 rows: one pass over B (a wide B does not fit in cache) in strips one
-            // register wide, 8 accumulators
-            left @ 7..=8 => row_block::<L, 8, false>(a, i0, left, b, k, n, c),
-            left @ 5..=6 => row_block::<L, 6, true>(a, i0, left, b, k, n, c),
-            left @ 3..=4 => row_block::<L, 4, true>(a, i0, left, b, k, n, c),
-            left @ 1..=2 => row_block::<L, 2, true>(a, i0, left, b, k, n, c),
-            _ => row_block::<L, 6, true>(a, i0, 6, b, k, n, c),
-        };
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        let mut i0 = 0;
+        while i0 < m {
+            i0 += match m - i0 {
+                // 7-8 rows: one pass over B (a wide B does not fit in cache) in strips one
+                // register wide, 8 accumulators
+                left @ 7..=8 => row_block::<L, 8, false>(a, i0, left, b, k, n, c),
+                left @ 5..=6 => row_block::<L, 6, true>(a, i0, left, b, k, n, c),
+                left @ 3..=4 => row_block::<L, 4, true>(a, i0, left, b, k, n, c),
+                left @ 1..=2 => row_block::<L, 2, true>(a, i0, left, b, k, n, c),
+                _ => row_block::<L, 6, true>(a, i0, 6, b, k, n, c),
+            };
+        }
     }
 }
 
@@ -267,6 +275,8 @@ unsafe fn row_blocks<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k
 /// not stored), in strips two registers wide when `WIDE` (R × 2 accumulators), then one
 /// register wide, then a masked last strip. Returns `mr`. No closures: they would not
 /// get the target features.
+///
+/// SAFETY: as for `product_avx2`, with `i0 + mr ≤ m`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn row_block<L: Lanes, const R: usize, const WIDE: bool>(
@@ -278,58 +288,61 @@ unsafe fn row_block<L: Lanes, const R: usize, const WIDE: bool>(
     n: usize,
     c: Panel<L::T>,
 ) -> usize {
-    let w = L::N;
-    let mut rows = [a.ptr; R];
-    for (r, p) in rows.iter_mut().enumerate() {
-        *p = a.ptr.offset((i0 + r.min(mr - 1)) as isize * a.row);
-    }
-    let mut j0 = 0;
-    while WIDE && j0 + 2 * w <= n {
-        let mut acc = [[L::zeros(); 2]; R];
-        for kk in 0..k {
-            let bp = b.ptr.add(kk * b.ld + j0);
-            let (b0, b1) = (L::load(bp), L::load(bp.add(w)));
-            for r in 0..R {
-                let x = L::splat(rows[r].offset(kk as isize * a.col));
-                acc[r][0] = L::fma(x, b0, acc[r][0]);
-                acc[r][1] = L::fma(x, b1, acc[r][1]);
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        let w = L::N;
+        let mut rows = [a.ptr; R];
+        for (r, p) in rows.iter_mut().enumerate() {
+            *p = a.ptr.offset((i0 + r.min(mr - 1)) as isize * a.row);
+        }
+        let mut j0 = 0;
+        while WIDE && j0 + 2 * w <= n {
+            let mut acc = [[L::zeros(); 2]; R];
+            for kk in 0..k {
+                let bp = b.ptr.add(kk * b.ld + j0);
+                let (b0, b1) = (L::load(bp), L::load(bp.add(w)));
+                for r in 0..R {
+                    let x = L::splat(rows[r].offset(kk as isize * a.col));
+                    acc[r][0] = L::fma(x, b0, acc[r][0]);
+                    acc[r][1] = L::fma(x, b1, acc[r][1]);
+                }
+            }
+            for (r, acc_r) in acc.iter().enumerate().take(mr) {
+                let cp = c.ptr.add((i0 + r) * c.ld + j0);
+                L::store(cp, acc_r[0]);
+                L::store(cp.add(w), acc_r[1]);
+            }
+            j0 += 2 * w;
+        }
+        while j0 + w <= n {
+            let mut acc = [L::zeros(); R];
+            for kk in 0..k {
+                let bv = L::load(b.ptr.add(kk * b.ld + j0));
+                for r in 0..R {
+                    acc[r] = L::fma(L::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
+                }
+            }
+            for (r, &x) in acc.iter().enumerate().take(mr) {
+                L::store(c.ptr.add((i0 + r) * c.ld + j0), x);
+            }
+            j0 += w;
+        }
+        if j0 < n {
+            // the last columns: masked loads and stores (lanes past n are not touched)
+            let mask = L::mask(n - j0);
+            let mut acc = [L::zeros(); R];
+            for kk in 0..k {
+                let bv = L::load_masked(b.ptr.add(kk * b.ld + j0), mask);
+                for r in 0..R {
+                    acc[r] = L::fma(L::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
+                }
+            }
+            for (r, &x) in acc.iter().enumerate().take(mr) {
+                L::store_masked(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
             }
         }
-        for (r, acc_r) in acc.iter().enumerate().take(mr) {
-            let cp = c.ptr.add((i0 + r) * c.ld + j0);
-            L::store(cp, acc_r[0]);
-            L::store(cp.add(w), acc_r[1]);
-        }
-        j0 += 2 * w;
+        mr
     }
-    while j0 + w <= n {
-        let mut acc = [L::zeros(); R];
-        for kk in 0..k {
-            let bv = L::load(b.ptr.add(kk * b.ld + j0));
-            for r in 0..R {
-                acc[r] = L::fma(L::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
-            }
-        }
-        for (r, &x) in acc.iter().enumerate().take(mr) {
-            L::store(c.ptr.add((i0 + r) * c.ld + j0), x);
-        }
-        j0 += w;
-    }
-    if j0 < n {
-        // the last columns: masked loads and stores (lanes past n are not touched)
-        let mask = L::mask(n - j0);
-        let mut acc = [L::zeros(); R];
-        for kk in 0..k {
-            let bv = L::load_masked(b.ptr.add(kk * b.ld + j0), mask);
-            for r in 0..R {
-                acc[r] = L::fma(L::splat(rows[r].offset(kk as isize * a.col)), bv, acc[r]);
-            }
-        }
-        for (r, &x) in acc.iter().enumerate().take(mr) {
-            L::store_masked(c.ptr.add((i0 + r) * c.ld + j0), mask, x);
-        }
-    }
-    mr
 }
 
 #[inline(always)]
@@ -394,7 +407,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn every_register_kind_gives_the_same_product() {
-        use crate::ops::lanes::simd;
+        use crate::kernels::lanes::simd;
         if simd() == Simd::Portable {
             return;
         }

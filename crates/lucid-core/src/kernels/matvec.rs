@@ -7,9 +7,9 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
 use crate::dtype::Float;
-use crate::ops::lanes::{avx2_fma, madd};
+use crate::kernels::lanes::{avx2_fma, madd};
 #[cfg(target_arch = "x86_64")]
-use crate::ops::lanes::{lane_sum, Avx2F32, Avx2F64, Lanes};
+use crate::kernels::lanes::{lane_sum, Avx2F32, Avx2F64, Lanes};
 
 /// Partial sums per row: independent FMA chains (four registers of float64), enough
 /// to hide the FMA latency at one load of A per FMA.
@@ -31,11 +31,11 @@ pub(crate) fn row_dots<T: Float>(a: ArrayView2<'_, T>, y: ArrayView1<'_, T>) -> 
     // layout: unit column stride, non-negative row stride of at least k).
     let data = unsafe { std::slice::from_raw_parts(a.as_ptr(), (m - 1) * lda + k) };
     let mut out = vec![T::zero(); m];
-    let threads = crate::pool::cores();
+    let threads = crate::kernels::pool::cores();
     if threads >= 2 && m >= 32 && m.saturating_mul(k) >= SHARE_DOTS {
         let rows = m.div_ceil(4 * threads).div_ceil(8) * 8;
-        let out_at = crate::pool::Disjoint(out.as_mut_ptr());
-        crate::pool::share(m.div_ceil(rows), &|chunk| {
+        let out_at = crate::kernels::pool::Disjoint(out.as_mut_ptr());
+        crate::kernels::pool::share(m.div_ceil(rows), &|chunk| {
             let r0 = chunk * rows;
             // SAFETY: rows r0..r1 of `out`, inside it; chunks write disjoint rows.
             let part = unsafe { std::slice::from_raw_parts_mut(out_at.at(r0), rows.min(m - r0)) };
@@ -60,9 +60,12 @@ fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
         // SAFETY: T is the float type named (checked), so the slices are slices of it;
         // the CPU supports the features the kernel is compiled for.
         unsafe fn as_lanes<T: Float, L: Lanes>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
-            let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const L::T, s.len());
-            let out_l = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut L::T, out.len());
-            row_dots_avx2::<L>(cast(a), lda, cast(ys), out_l)
+            // SAFETY: the caller keeps this function's contract (see its doc).
+            unsafe {
+                let cast = |s: &[T]| std::slice::from_raw_parts(s.as_ptr() as *const L::T, s.len());
+                let out_l = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut L::T, out.len());
+                row_dots_avx2::<L>(cast(a), lda, cast(ys), out_l)
+            }
         }
         if avx2_fma() {
             match T::DTYPE {
@@ -78,28 +81,34 @@ fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
 /// `row_dots` with AVX2 and FMA intrinsics: four registers of partial sums per row
 /// (16 float64 or 32 float32 lanes). (The generic version below vectorized to 128-bit
 /// registers only.)
+///
+/// SAFETY: the CPU has AVX2 and FMA; `a` holds `out.len()` rows of `y.len()` elements
+/// at stride `lda`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn row_dots_avx2<L: Lanes>(a: &[L::T], lda: usize, y: &[L::T], out: &mut [L::T]) {
-    let (k, w) = (y.len(), L::N);
-    let body = k - k % (4 * w);
-    for (i, o) in out.iter_mut().enumerate() {
-        let row = &a[i * lda..i * lda + k];
-        let (rp, yp) = (row.as_ptr(), y.as_ptr());
-        let mut acc = [L::zeros(); 4];
-        let mut kk = 0;
-        while kk < body {
-            for (v, acc_v) in acc.iter_mut().enumerate() {
-                let at = kk + w * v;
-                *acc_v = L::fma(L::load(rp.add(at)), L::load(yp.add(at)), *acc_v);
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        let (k, w) = (y.len(), L::N);
+        let body = k - k % (4 * w);
+        for (i, o) in out.iter_mut().enumerate() {
+            let row = &a[i * lda..i * lda + k];
+            let (rp, yp) = (row.as_ptr(), y.as_ptr());
+            let mut acc = [L::zeros(); 4];
+            let mut kk = 0;
+            while kk < body {
+                for (v, acc_v) in acc.iter_mut().enumerate() {
+                    let at = kk + w * v;
+                    *acc_v = L::fma(L::load(rp.add(at)), L::load(yp.add(at)), *acc_v);
+                }
+                kk += 4 * w;
             }
-            kk += 4 * w;
+            let mut s = lane_sum::<L>(L::add_v(L::add_v(acc[0], acc[1]), L::add_v(acc[2], acc[3])));
+            for kk in body..k {
+                s = num_traits::Float::mul_add(row[kk], y[kk], s);
+            }
+            *o = s;
         }
-        let mut s = lane_sum::<L>(L::add_v(L::add_v(acc[0], acc[1]), L::add_v(acc[2], acc[3])));
-        for kk in body..k {
-            s = num_traits::Float::mul_add(row[kk], y[kk], s);
-        }
-        *o = s;
     }
 }
 

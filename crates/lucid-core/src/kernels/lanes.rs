@@ -52,6 +52,9 @@ pub(crate) fn madd<T: Float, const FMA: bool>(x: T, y: T, acc: T) -> T {
 /// type `T`. Every method is `inline(always)`, so it is compiled inside the kernel,
 /// with the kernel's target features; a kind may only be used inside a kernel entry
 /// compiled with its features.
+///
+/// SAFETY (every method): the CPU has the kind's features; a pointer must address `N`
+/// valid elements of `T` (for the masked forms, the lanes the mask selects).
 #[cfg(target_arch = "x86_64")]
 pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     type T: Float;
@@ -101,39 +104,67 @@ macro_rules! lanes {
             const N: usize = $n;
             #[inline(always)]
             unsafe fn zeros() -> $v {
-                $zeros
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $zeros
+                }
             }
             #[inline(always)]
             unsafe fn load($lp: *const $t) -> $v {
-                $load
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $load
+                }
             }
             #[inline(always)]
             unsafe fn store($sp: *mut $t, $sv: $v) {
-                $store
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $store
+                }
             }
             #[inline(always)]
             unsafe fn splat($bp: *const $t) -> $v {
-                $splat
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $splat
+                }
             }
             #[inline(always)]
             unsafe fn fma($fa: $v, $fb: $v, $fc: $v) -> $v {
-                $fma
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $fma
+                }
             }
             #[inline(always)]
             unsafe fn add_v($aa: $v, $ab: $v) -> $v {
-                $add
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $add
+                }
             }
             #[inline(always)]
+            #[allow(unused_unsafe)] // AVX-512's mask is plain arithmetic
             unsafe fn mask($valid: usize) -> $mask {
-                $mk
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $mk
+                }
             }
             #[inline(always)]
             unsafe fn load_masked($mp: *const $t, $mm: $mask) -> $v {
-                $lmask
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $lmask
+                }
             }
             #[inline(always)]
             unsafe fn store_masked($qp: *mut $t, $qm: $mask, $qv: $v) {
-                $smask
+                // SAFETY: the caller keeps this function's contract (see its doc).
+                unsafe {
+                    $smask
+                }
             }
         }
     };
@@ -207,17 +238,22 @@ lanes! {
 }
 
 /// The lanes of `v` added pairwise (halves, then quarters, ...).
+///
+/// SAFETY: the CPU has `L`'s features.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) unsafe fn lane_sum<L: Lanes>(v: L::V) -> L::T {
-    let mut lanes = [<L::T as num_traits::Zero>::zero(); 16];
-    L::store(lanes.as_mut_ptr(), v);
-    let mut half = L::N / 2;
-    while half > 0 {
-        for l in 0..half {
-            lanes[l] = lanes[l] + lanes[l + half];
+    // SAFETY: the caller keeps this function's contract (see its doc).
+    unsafe {
+        let mut lanes = [<L::T as num_traits::Zero>::zero(); 16];
+        L::store(lanes.as_mut_ptr(), v);
+        let mut half = L::N / 2;
+        while half > 0 {
+            for l in 0..half {
+                lanes[l] = lanes[l] + lanes[l + half];
+            }
+            half /= 2;
         }
-        half /= 2;
+        lanes[0]
     }
-    lanes[0]
 }

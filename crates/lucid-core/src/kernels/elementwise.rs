@@ -266,14 +266,14 @@ macro_rules! zip_storage {
      int |$i:ident, $j:ident| $ibody:expr) => {
         $crate::zip_storage!(@go $op, $a, $b, $shape, |$x, $y| $body,
             ($crate::dtype::Storage::I64(a), $crate::dtype::Storage::I64(b)) => {
-                $crate::ops::kernel::zip_broadcast($op, a, b, $shape, |$i: i64, $j: i64| $ibody)
+                $crate::kernels::elementwise::zip_broadcast($op, a, b, $shape, |$i: i64, $j: i64| $ibody)
                     .map($crate::dtype::Storage::I64)
             }
         )
     };
     (@go $op:expr, $a:expr, $b:expr, $shape:expr, |$x:ident, $y:ident| $body:expr, $($extra:tt)*) => {{
         use $crate::dtype::Storage;
-        use $crate::ops::kernel::zip_broadcast;
+        use $crate::kernels::elementwise::zip_broadcast;
         match ($a, $b) {
             (Storage::F32(a), Storage::F32(b)) => {
                 zip_broadcast($op, a, b, $shape, |$x: f32, $y: f32| $body).map(Storage::F32)
