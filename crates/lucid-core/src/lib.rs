@@ -19,10 +19,12 @@ pub mod autograd;
 pub mod dtype;
 pub mod error;
 pub mod functional;
+mod graph;
 #[allow(unsafe_code)]
 mod kernels;
 pub mod ops;
 pub mod shape;
+pub mod structure;
 mod tensor;
 
 pub use dtype::{DType, Storage};

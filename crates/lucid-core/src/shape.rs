@@ -1,8 +1,7 @@
-//! Shape arithmetic: broadcasting, axis normalisation, and reducing a (batched)
-//! cotangent back to an input's shape.
+//! Shape arithmetic: broadcasting, axis normalisation, batch prefixes. Pure
+//! functions of shapes (no tensors).
 
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
 
 /// NumPy broadcasting of two shapes (aligned on the right).
 pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
@@ -53,40 +52,6 @@ pub fn normalize_axes(op: &'static str, axes: Option<&[isize]>, ndim: usize) -> 
         }
     }
     Ok(out)
-}
-
-/// Sum a cotangent of shape `batch + s` down to `batch + target`, where `s`
-/// broadcasts to `target`'s right-aligned broadcast (the un-broadcasting of a
-/// binary op's input). `batch` is the number of leading batch dims, left untouched.
-pub fn reduce_to(g: &Tensor, batch: usize, target: &[usize]) -> Result<Tensor> {
-    let gs = g.shape();
-    if gs.len() >= batch && &gs[batch..] == target {
-        return Ok(g.clone());
-    }
-    if gs.len() < batch + target.len() {
-        return Err(Error::shape(
-            "reduce_to",
-            format!("cotangent of shape {gs:?} (batch rank {batch}) cannot reduce to {target:?}"),
-        ));
-    }
-    let extra = gs.len() - batch - target.len();
-    let mut axes: Vec<isize> = (batch..batch + extra).map(|a| a as isize).collect();
-    for (i, &t) in target.iter().enumerate() {
-        let ax = batch + extra + i;
-        if t == 1 && gs[ax] != 1 {
-            axes.push(ax as isize);
-        } else if t != gs[ax] {
-            return Err(Error::shape(
-                "reduce_to",
-                format!("cotangent of shape {gs:?} (batch rank {batch}) cannot reduce to {target:?}"),
-            ));
-        }
-    }
-    let summed = g.sum(Some(&axes), true)?;
-    // keepdim left the `extra` leading axes as 1s: drop them.
-    let mut shape: Vec<usize> = gs[..batch].to_vec();
-    shape.extend_from_slice(target);
-    summed.reshape_exact(&shape)
 }
 
 /// `shape` with `batch` prepended.

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::{ArcArray, IxDyn};
 
-use crate::autograd::{is_grad_enabled, Op};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
+use crate::graph::{is_grad_enabled, Node, Rule};
 
 /// A tensor: cheap to clone (an `Arc`), `Send + Sync`.
 ///
@@ -26,16 +26,6 @@ pub(crate) struct Inner {
     pub(crate) requires_grad: AtomicBool,
     pub(crate) grad: Mutex<Option<Tensor>>,
     pub(crate) node: Option<Node>,
-}
-
-/// How a non-leaf tensor was made: the op (with its non-tensor parameters) and the
-/// tensors it read. Rules get the output tensor itself from the sweep, so a node never
-/// holds its own output (no reference cycle).
-pub(crate) struct Node {
-    pub(crate) op: Op,
-    pub(crate) inputs: Vec<Tensor>,
-    /// Set by a sweep without `retain_graph`: a later sweep through here is an error.
-    pub(crate) released: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -64,7 +54,7 @@ impl Tensor {
 
     /// The result of an op: records a graph node when grad mode is on and some input
     /// requires grad; otherwise a plain tensor.
-    pub(crate) fn from_op(data: Storage, op: Op, inputs: Vec<Tensor>) -> Tensor {
+    pub(crate) fn from_op(data: Storage, op: impl Rule + 'static, inputs: Vec<Tensor>) -> Tensor {
         let record = data.dtype().is_float() && is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
         if !record {
             return Tensor::from_storage(data);
@@ -73,7 +63,7 @@ impl Tensor {
             data,
             requires_grad: AtomicBool::new(true),
             grad: Mutex::new(None),
-            node: Some(Node { op, inputs, released: AtomicBool::new(false) }),
+            node: Some(Node { op: Box::new(op), inputs, released: AtomicBool::new(false) }),
         }))
     }
 

@@ -2,7 +2,7 @@
 //! Jacobians and jvps against reverse mode and hand-derived tangents, batch ranks 0, 1
 //! and 2, create_graph and forward-over-reverse Hessians.
 
-use lucid_core::autograd::{enable_grad, grad, Cot, GradOptions, Plan};
+use lucid_core::autograd::{enable_grad, grad, GradOptions, Plan};
 use lucid_core::functional::{hessian, jacobian, jvp, JacobianOptions, Strategy};
 use lucid_core::{DType, IndexItem, Result, Tensor};
 
@@ -62,7 +62,7 @@ fn check_batch2(f: F, x: &Tensor) {
     shape.extend_from_slice(x.shape());
     let v = data(&shape, 2.0);
     let plan = Plan::new(std::slice::from_ref(&y), std::slice::from_ref(&leaf));
-    let out = plan.run_forward(vec![Some(Cot::Dense(v.clone()))], 2, false).unwrap().remove(0).unwrap();
+    let out = plan.pushforward_dense(vec![Some(v.clone())], 2, false).unwrap().remove(0).unwrap();
     let mut want = vec![2, 3];
     want.extend_from_slice(y.shape());
     assert_eq!(out.shape(), want.as_slice());

@@ -5,40 +5,41 @@
 //! Tangents are batch-polymorphic like cotangents: shape `batch_shape + x.shape`.
 //! A forward-mode Jacobian seeds the identity over the inputs, kept diagonal through
 //! elementwise ops and sparse past them, exactly as the reverse sweep keeps its seed
-//! (see `structured.rs`, `sparse_forward.rs`).
+//! (NOTE [structured rows] in `rows.rs`).
 
-use super::mode::set_grad_enabled;
 use super::reverse::Plan;
-use super::structured::{structured_jvp, Cot};
-use super::Rule;
+use super::rows::Rows;
+use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
+use crate::graph::{set_grad_enabled, Rule};
 use crate::shape::batched;
 use crate::tensor::Tensor;
 
 impl Plan {
-    /// Push `tangents` (one per target of the plan, `None` for zero) forward to the
-    /// roots. Returns one tangent per root, `None` where no target reaches it.
-    /// Tangents record a graph iff `create_graph`.
-    pub fn run_forward(
+    /// The forward sweep with dense tangents: `tangents[k]` for target k (shape
+    /// `batch_shape + target.shape`, `None` for zero). Returns one tangent per root,
+    /// `None` where no target reaches it. Tangents record a graph iff `create_graph`.
+    pub fn pushforward_dense(
         &self,
-        tangents: Vec<Option<Cot>>,
+        tangents: Vec<Option<Tensor>>,
         batch: usize,
         create_graph: bool,
     ) -> Result<Vec<Option<Tensor>>> {
-        let out = self.run_forward_structured(tangents, batch, create_graph)?;
-        out.into_iter().map(|t| t.map(Cot::dense).transpose()).collect()
+        let tangents = tangents.into_iter().map(|t| t.map(Rows::Dense)).collect();
+        let out = self.pushforward(tangents, batch, create_graph)?;
+        out.into_iter().map(|t| t.map(Rows::dense).transpose()).collect()
     }
 
-    /// [`Plan::run_forward`] returning the roots' tangents as they arrive, structured
-    /// or dense.
-    pub fn run_forward_structured(
+    /// The forward sweep: tangents pushed from the targets (the inputs) to the roots,
+    /// kept structured where the ops allow and returned as they arrive.
+    pub fn pushforward(
         &self,
-        tangents: Vec<Option<Cot>>,
+        tangents: Vec<Option<Rows>>,
         batch: usize,
         create_graph: bool,
-    ) -> Result<Vec<Option<Cot>>> {
+    ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
-        let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
+        let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
         for (t, slot) in tangents.into_iter().zip(&self.target_slots) {
             if let (Some(t), Some(slot)) = (t, slot) {
                 slots[*slot] = Some(t);
@@ -51,7 +52,7 @@ impl Plan {
                 continue; // a target: its tangent is the seed
             }
             let Some(node) = step.tensor.node() else { continue };
-            let ins: Vec<Option<Cot>> = step.input_slots.iter().map(|s| s.and_then(|s| slots[s].clone())).collect();
+            let ins: Vec<Option<Rows>> = step.input_slots.iter().map(|s| s.and_then(|s| slots[s].clone())).collect();
             if ins.iter().all(Option::is_none) {
                 continue;
             }
@@ -61,19 +62,46 @@ impl Plan {
                     format!("the graph was freed by an earlier backward (at {})", node.op.name()),
                 ));
             }
-            let structured = structured_jvp(&node.op, &node.inputs, &step.tensor, &ins).transpose()?;
+            let rule: &dyn Rule = node.op.as_ref();
+            let structured = structured_jvp(rule, &node.inputs, &step.tensor, &ins).transpose()?;
             slots[i] = match structured {
                 Some(t) => t,
                 None => {
                     let dense: Vec<Option<Tensor>> =
-                        ins.into_iter().map(|t| t.map(Cot::dense).transpose()).collect::<Result<_>>()?;
-                    let t = node.op.rule().jvp(&node.inputs, &step.tensor, &dense, batch)?;
-                    t.map(|t| fit(t, batch, &dense, step.tensor.shape())).transpose()?.map(Cot::Dense)
+                        ins.into_iter().map(|t| t.map(Rows::dense).transpose()).collect::<Result<_>>()?;
+                    let t = rule.jvp(&node.inputs, &step.tensor, &dense, batch)?;
+                    t.map(|t| fit(t, batch, &dense, step.tensor.shape())).transpose()?.map(Rows::Dense)
                 }
             };
         }
         Ok(self.root_slots.iter().map(|s| s.and_then(|s| slots[s].clone())).collect())
     }
+}
+
+/// The output tangent of a node for structured input tangents, or `None` when its
+/// structure keeps none (the sweep then densifies and runs the dense JVP rule).
+/// Diagonals that no diagonal rule keeps continue as sparse rows.
+fn structured_jvp(
+    rule: &dyn Rule,
+    inputs: &[Tensor],
+    out: &Tensor,
+    tangents: &[Option<Rows>],
+) -> Option<Result<Option<Rows>>> {
+    if let Some(t) = diag::jvp(rule, inputs, out, tangents) {
+        return Some(t);
+    }
+    let mut sparse = Vec::with_capacity(tangents.len());
+    for t in tangents {
+        sparse.push(match t {
+            None => None,
+            Some(t) => Some(t.sparse()?),
+        });
+    }
+    let rows: Vec<usize> = sparse.iter().flatten().map(|s| s.rows).collect();
+    if rows.is_empty() || rows.iter().any(|&r| r != rows[0]) {
+        return None;
+    }
+    sparse_rules::jvp(rule, inputs, out, &sparse)
 }
 
 /// Expand a rule's tangent to exactly `batch_shape + out_shape`.
@@ -85,41 +113,4 @@ fn fit(t: Tensor, batch: usize, tangents: &[Option<Tensor>], out_shape: &[usize]
     } else {
         t.expand(&want)
     }
-}
-
-/// Pad a tangent of `x` (shape `batch + x.shape`) with size-1 dims after the batch so
-/// it broadcasts against `batch + out.shape` (right-aligned broadcasting of the op).
-pub(crate) fn align(t: &Tensor, batch: usize, x: &Tensor, out_ndim: usize) -> Result<Tensor> {
-    if x.ndim() >= out_ndim {
-        return Ok(t.clone());
-    }
-    let mut shape = t.shape()[..batch].to_vec();
-    shape.extend(std::iter::repeat_n(1, out_ndim - x.ndim()));
-    shape.extend_from_slice(x.shape());
-    t.reshape_exact(&shape)
-}
-
-/// The JVP of an elementwise rule. Its Jacobian with respect to each input is diagonal
-/// (before broadcasting), hence self-adjoint: the VJP rule applied to the aligned
-/// tangent is the JVP, summed over inputs. The result takes the output's dtype (a cast
-/// converts tangents forward where its VJP converts cotangents back).
-pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
-    rule: &R,
-    inputs: &[Tensor],
-    out: &Tensor,
-    tangents: &[Option<Tensor>],
-    batch: usize,
-) -> Result<Option<Tensor>> {
-    let mut total: Option<Tensor> = None;
-    for (k, t) in tangents.iter().enumerate() {
-        let Some(t) = t else { continue };
-        let t = align(t, batch, &inputs[k], out.ndim())?;
-        let needs: Vec<bool> = (0..inputs.len()).map(|i| i == k).collect();
-        let Some(part) = rule.vjp(inputs, out, &t, batch, &needs)?.into_iter().nth(k).flatten() else { continue };
-        total = Some(match total {
-            Some(acc) => acc.add(&part)?,
-            None => part,
-        });
-    }
-    total.map(|t| t.to_dtype(out.dtype())).transpose()
 }

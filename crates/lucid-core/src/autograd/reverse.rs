@@ -8,10 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::Ordering;
 
-use super::mode::set_grad_enabled;
-use super::structured::{structured_vjp, Cot};
+use super::rows::Rows;
+use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
-use crate::shape::reduce_to;
+use crate::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
 
 /// Tensor ids are addresses, so a multiply-and-fold hash spreads them well enough; the
@@ -170,50 +170,41 @@ impl Plan {
         self.target_slots.get(k).is_some_and(|s| s.is_some())
     }
 
-    /// Run the sweep. `seeds[k]` is root k's cotangent with `batch` leading batch dims
-    /// (shape `batch_shape + root.shape`), `None` for a zero cotangent. Returns one
-    /// cotangent per target (`None` where nothing reached it). Rules record a graph
-    /// iff `create_graph`; without `retain_graph` the swept nodes are released.
-    pub fn run(
+    /// The reverse sweep with dense cotangents: `seeds[k]` is root k's cotangent with
+    /// `batch` leading batch dims (shape `batch_shape + root.shape`), `None` for zero.
+    /// Returns one cotangent per target (`None` where nothing reached it). Rules record
+    /// a graph iff `create_graph`; without `retain_graph` the swept nodes are released.
+    pub fn pullback_dense(
         &self,
         seeds: &[Option<Tensor>],
         batch: usize,
         retain_graph: bool,
         create_graph: bool,
     ) -> Result<Vec<Option<Tensor>>> {
-        let seeds = seeds.iter().map(|s| s.clone().map(Cot::Dense)).collect();
-        self.run_cot(seeds, batch, retain_graph, create_graph)
+        let seeds = seeds.iter().map(|s| s.clone().map(Rows::Dense)).collect();
+        let out = self.pullback(seeds, batch, retain_graph, create_graph)?;
+        out.into_iter().map(|g| g.map(Rows::dense).transpose()).collect()
     }
 
-    /// [`Plan::run`] with structured seeds (diagonal cotangents, see `structured.rs`).
-    pub fn run_cot(
+    /// The reverse sweep: cotangents pulled back from the roots to the targets, kept
+    /// structured where the ops allow (NOTE [structured rows]) and returned as they
+    /// arrive, structured or dense (the Jacobian writes structured rows straight into
+    /// its result).
+    pub fn pullback(
         &self,
-        seeds: Vec<Option<Cot>>,
+        seeds: Vec<Option<Rows>>,
         batch: usize,
         retain_graph: bool,
         create_graph: bool,
-    ) -> Result<Vec<Option<Tensor>>> {
-        let out = self.run_structured(seeds, batch, retain_graph, create_graph)?;
-        out.into_iter().map(|g| g.map(Cot::dense).transpose()).collect()
-    }
-
-    /// [`Plan::run_cot`] returning the targets' cotangents as they arrive, structured
-    /// or dense (the Jacobian writes structured rows straight into its result).
-    pub fn run_structured(
-        &self,
-        seeds: Vec<Option<Cot>>,
-        batch: usize,
-        retain_graph: bool,
-        create_graph: bool,
-    ) -> Result<Vec<Option<Cot>>> {
+    ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
-        let mut slots: Vec<Option<Cot>> = vec![None; self.steps.len()];
+        let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
         for (seed, slot) in seeds.into_iter().zip(&self.root_slots) {
             if let (Some(seed), Some(slot)) = (seed, slot) {
                 accumulate(&mut slots[*slot], seed, false)?;
             }
         }
-        let mut out: Vec<Option<Cot>> = vec![None; self.target_slots.len()];
+        let mut out: Vec<Option<Rows>> = vec![None; self.target_slots.len()];
         let mut leaf_grads: Vec<(usize, Tensor)> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let Some(mut g) = slots[i].take() else { continue };
@@ -221,10 +212,10 @@ impl Plan {
                 out[k] = Some(g.clone());
             }
             if self.leaves && step.tensor.is_leaf() {
-                g = Cot::Dense(g.dense()?);
+                g = Rows::Dense(g.dense()?);
             }
             let Some(node) = step.tensor.node() else {
-                if let (true, Cot::Dense(t)) = (self.leaves, g) {
+                if let (true, Rows::Dense(t)) = (self.leaves, g) {
                     leaf_grads.push((i, t));
                 }
                 continue;
@@ -244,22 +235,21 @@ impl Plan {
                     ),
                 ));
             }
-            if let Cot::Sum(_) = g {
-                g = Cot::Dense(g.dense()?); // a rule needs the parts added
+            if let Rows::Sum(_) = g {
+                g = Rows::Dense(g.dense()?); // a rule needs the parts added
             }
-            let structured = structured_vjp(&node.op, &node.inputs, &step.tensor, &g, &needs).transpose()?;
-            let grads: Vec<Option<Cot>> = match structured {
+            let rule: &dyn Rule = node.op.as_ref();
+            let structured = structured_vjp(rule, &node.inputs, &step.tensor, &g, &needs).transpose()?;
+            let grads: Vec<Option<Rows>> = match structured {
                 Some(grads) => grads,
                 None => {
                     let g = g.dense()?;
-                    let grads = node.op.rule().vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
+                    let grads = rule.vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
                     drop(g);
                     grads
                         .into_iter()
                         .zip(&node.inputs)
-                        .map(|(gi, input)| {
-                            gi.map(|gi| reduce_to(&gi, batch, input.shape()).map(Cot::Dense)).transpose()
-                        })
+                        .map(|(gi, input)| gi.map(|gi| gi.sum_to(batch, input.shape()).map(Rows::Dense)).transpose())
                         .collect::<Result<_>>()?
                 }
             };
@@ -301,9 +291,27 @@ impl Plan {
     }
 }
 
+/// The VJP of a node for structured cotangents, or `None` when its structure keeps
+/// none (the sweep then densifies and runs the dense rule with batch rank 1). A
+/// diagonal that no diagonal rule keeps continues as sparse rows.
+fn structured_vjp(
+    rule: &dyn Rule,
+    inputs: &[Tensor],
+    out: &Tensor,
+    g: &Rows,
+    needs: &[bool],
+) -> Option<Result<Vec<Option<Rows>>>> {
+    match g {
+        Rows::Dense(_) | Rows::Sum(_) => None,
+        Rows::Diag(dr) => diag::vjp(rule, inputs, out, dr, needs)
+            .or_else(|| g.sparse().and_then(|sr| sparse_rules::vjp(rule, inputs, out, &sr, needs))),
+        Rows::Sparse(sr) => sparse_rules::vjp(rule, inputs, out, sr, needs),
+    }
+}
+
 /// Add `g` into `slot`; `keep_apart` for a cotangent no rule will read
-/// (`Cot::plus_final`).
-fn accumulate(slot: &mut Option<Cot>, g: Cot, keep_apart: bool) -> Result<()> {
+/// (`Rows::plus_final`).
+fn accumulate(slot: &mut Option<Rows>, g: Rows, keep_apart: bool) -> Result<()> {
     *slot = Some(match slot.take() {
         Some(acc) if keep_apart => acc.plus_final(g)?,
         Some(acc) => acc.plus(g)?,
@@ -397,7 +405,7 @@ pub fn grad(
     }
     let seeds = seeds_for("grad", outputs, grad_outputs)?;
     let plan = Plan::new(outputs, inputs);
-    let grads = plan.run(&seeds, 0, opts.retain_graph, opts.create_graph)?;
+    let grads = plan.pullback_dense(&seeds, 0, opts.retain_graph, opts.create_graph)?;
     if !opts.allow_unused {
         if let Some(k) = grads.iter().position(Option::is_none) {
             return Err(Error::graph(
@@ -420,6 +428,6 @@ pub fn backward(
     create_graph: bool,
 ) -> Result<()> {
     let seeds = seeds_for("backward", outputs, grad_outputs)?;
-    Plan::to_leaves(outputs).run(&seeds, 0, retain_graph, create_graph)?;
+    Plan::to_leaves(outputs).pullback_dense(&seeds, 0, retain_graph, create_graph)?;
     Ok(())
 }

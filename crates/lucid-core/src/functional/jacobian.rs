@@ -6,22 +6,22 @@
 //! reshaped) flow through ONE sweep and arrive as `[m, *in_shape]`: the whole Jacobian.
 //! Forward mode is the mirror image: the n one-hot input tangents stacked as
 //! `[n, *in_shape]` flow forward and arrive as `[n, *out_shape]`, J's columns. Seeds
-//! are diagonal cotangents (NOTE [diagonal cotangents] in autograd/structured.rs).
+//! are diagonal rows (NOTE [diagonal rows] in autograd/diag.rs).
 //!
 //! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
 //! batched sweep per block with bounded memory; a small sweep (under 2^20 numbers in
 //! all) is one block, since the bound holds anyway. The first block is timed, and the
 //! rest are shared over the cores (`pool`) only when they would take over 200 µs
 //! (structured seeds make many large-looking sweeps cheap). When the first block's
-//! cotangents stay structured, memory was never the blocks' to bound: the rest is one
+//! rows stay structured, memory was never the blocks' to bound: the rest is one
 //! more block. vectorize=True sweeps everything at once, or
 //! chunk_size at a time. One path serves both, so there is one thing to tune. Blocks
-//! are written straight into the result (`Cot::write_into`): a structured block writes
+//! are written straight into the result (`Rows::write_into`): a structured block writes
 //! only its entries into the zeroed matrix, a dense one is copied, nothing is
 //! concatenated.
 
 use super::{check_strict, JacobianOptions};
-use crate::autograd::{set_grad_enabled, Cot, DiagCot, Plan};
+use crate::autograd::{set_grad_enabled, DiagRows, Plan, Rows};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::kernels::pool::{self, cores};
@@ -76,14 +76,14 @@ fn offsets(sizes: &[usize]) -> Vec<usize> {
 /// Seeds for lines `r0..r1` of the identity over tensors of `sizes` stacked: tensor i
 /// gets the identity restricted to its own range, as a diagonal (or None when the
 /// block misses it).
-fn identity_seeds(tensors: &[&Tensor], sizes: &[usize], starts: &[usize], r0: usize, r1: usize) -> Vec<Option<Cot>> {
+fn identity_seeds(tensors: &[&Tensor], sizes: &[usize], starts: &[usize], r0: usize, r1: usize) -> Vec<Option<Rows>> {
     tensors
         .iter()
         .zip(sizes.iter().zip(starts))
         .map(|(t, (&size, &lo))| {
             (r1 > lo && r0 < lo + size).then(|| {
                 let d = Tensor::ones(t.shape(), t.dtype());
-                Cot::Diag(DiagCot { d, rows: r1 - r0, offset: lo as isize - r0 as isize })
+                Rows::Diag(DiagRows { d, rows: r1 - r0, offset: lo as isize - r0 as isize })
             })
         })
         .collect()
@@ -204,13 +204,13 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
     let all_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
     let (sizes, starts): (Vec<usize>, Vec<usize>) =
         outputs.iter().zip(&all_starts).filter(|(o, _)| o.requires_grad()).map(|(o, &s)| (o.numel(), s)).unzip();
-    let sweep = |r0: usize, r1: usize| -> Result<(usize, Vec<Option<Cot>>)> {
+    let sweep = |r0: usize, r1: usize| -> Result<(usize, Vec<Option<Rows>>)> {
         let seeds = identity_seeds(&live, &sizes, &starts, r0, r1);
-        Ok((r0, plan.run_structured(seeds, 1, true, opts.create_graph)?))
+        Ok((r0, plan.pullback(seeds, 1, true, opts.create_graph)?))
     };
     let parallel = worth_threads(opts, &plan, m);
     let stayed_small =
-        |(_, cots): &(usize, Vec<Option<Cot>>)| !opts.vectorize && cots.iter().flatten().all(Cot::is_structured);
+        |(_, cots): &(usize, Vec<Option<Rows>>)| !opts.vectorize && cots.iter().flatten().all(Rows::is_structured);
     let per_block = run_blocks(m, block_size(opts, &plan, m), parallel, &stayed_small, &sweep)?;
     inputs
         .iter()
@@ -228,7 +228,7 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
 /// write only their entries); with create_graph they are densified and concatenated,
 /// which keeps the result differentiable.
 fn assemble<'a>(
-    blocks: impl Iterator<Item = (usize, Option<&'a Cot>)> + Clone,
+    blocks: impl Iterator<Item = (usize, Option<&'a Rows>)> + Clone,
     rows: usize,
     width: usize,
     dtype: DType,
@@ -265,9 +265,9 @@ fn assemble<'a>(
 
 /// A block that is the whole `rows × width` result as one dense matrix of its dtype,
 /// taken as it is (any layout): no zeroed matrix to add it into.
-fn whole_dense(cot: &Cot, rows: usize, width: usize, dtype: DType) -> Option<Tensor> {
+fn whole_dense(cot: &Rows, rows: usize, width: usize, dtype: DType) -> Option<Tensor> {
     match cot {
-        Cot::Dense(t) if t.dtype() == dtype && t.numel() == rows * width && t.shape().first() == Some(&rows) => {
+        Rows::Dense(t) if t.dtype() == dtype && t.numel() == rows * width && t.shape().first() == Some(&rows) => {
             t.reshape_exact(&[rows, width]).ok().map(|t| t.detach())
         }
         _ => None,
@@ -290,13 +290,13 @@ fn by_columns(
     let dtype = outputs.iter().map(Tensor::dtype).reduce(DType::promote).unwrap_or(DType::F64);
     let out_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
     // One block: the columns c0..c1 of J, one tangent per output that requires grad.
-    let sweep = |c0: usize, c1: usize| -> Result<(usize, Vec<Option<Cot>>)> {
+    let sweep = |c0: usize, c1: usize| -> Result<(usize, Vec<Option<Rows>>)> {
         let seeds = identity_seeds(&in_refs, &sizes, &starts, c0, c1);
-        Ok((c0, plan.run_forward_structured(seeds, 1, opts.create_graph)?))
+        Ok((c0, plan.pushforward(seeds, 1, opts.create_graph)?))
     };
     let parallel = worth_threads(opts, &plan, n);
-    let stayed_small = |(_, tangents): &(usize, Vec<Option<Cot>>)| {
-        !opts.vectorize && tangents.iter().flatten().all(Cot::is_structured)
+    let stayed_small = |(_, tangents): &(usize, Vec<Option<Rows>>)| {
+        !opts.vectorize && tangents.iter().flatten().all(Rows::is_structured)
     };
     let per_block =
         if n == 0 { Vec::new() } else { run_blocks(n, block_size(opts, &plan, n), parallel, &stayed_small, &sweep)? };

@@ -7,7 +7,7 @@ mod jacobian;
 
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 
-use crate::autograd::{enable_grad, Cot, Plan};
+use crate::autograd::{enable_grad, Plan};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -152,7 +152,7 @@ fn weighted_sweep(
     }
     let plan = Plan::new(&live, inputs);
     check(&plan)?;
-    let grads = plan.run(&seeds, 0, true, create_graph)?;
+    let grads = plan.pullback_dense(&seeds, 0, true, create_graph)?;
     Ok(grads.into_iter().zip(inputs).map(|(g, x)| g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()))).collect())
 }
 
@@ -180,12 +180,9 @@ pub fn jvp_from_graph(
         check_strict("jvp", outputs, inputs)?;
     }
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let seeds: Vec<Option<Cot>> = v
-        .iter()
-        .zip(inputs)
-        .map(|(vk, x)| vk.to_dtype(x.dtype()).map(|t| Some(Cot::Dense(t))))
-        .collect::<Result<_>>()?;
-    let mut tangents = Plan::new(&live, inputs).run_forward(seeds, 0, create_graph)?.into_iter();
+    let seeds: Vec<Option<Tensor>> =
+        v.iter().zip(inputs).map(|(vk, x)| vk.to_dtype(x.dtype()).map(Some)).collect::<Result<_>>()?;
+    let mut tangents = Plan::new(&live, inputs).pushforward_dense(seeds, 0, create_graph)?.into_iter();
     Ok(outputs
         .iter()
         .map(|o| {
@@ -333,18 +330,5 @@ fn finish(outputs: Vec<Tensor>, create_graph: bool) -> Vec<Tensor> {
         outputs
     } else {
         outputs.iter().map(Tensor::detach).collect()
-    }
-}
-
-impl Tensor {
-    /// An identity op on this tensor: a distinct graph node whose gradient flows back
-    /// here (how the functional API differentiates w.r.t. a caller's tensor that
-    /// already requires grad without touching it).
-    pub fn identity_view(&self) -> Result<Tensor> {
-        Ok(Tensor::from_op(
-            self.storage().clone(),
-            crate::autograd::Op::View(crate::ops::view::ViewOp::Reshape),
-            vec![self.clone()],
-        ))
     }
 }

@@ -67,7 +67,8 @@ pub(crate) fn direct_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T
             // a column-major `a` (forward mode's tangent Wᵀ scaled): read in place
             return product_in_place(b.t(), a.t()).map(Array2::reversed_axes);
         }
-        let a_t = crate::kernels::elementwise::materialize(&a.t().into_dyn()).into_dimensionality::<ndarray::Ix2>().ok()?;
+        let a_t =
+            crate::kernels::elementwise::materialize(&a.t().into_dyn()).into_dimensionality::<ndarray::Ix2>().ok()?;
         return product_in_place(b.t(), a_t.view()).map(Array2::reversed_axes);
     }
     product_in_place(a, b.as_standard_layout().view())
@@ -231,9 +232,7 @@ unsafe fn product_shared<L: Lanes>(
 #[target_feature(enable = "avx2,fma")]
 unsafe fn product_avx2<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
     // SAFETY: the caller keeps this function's contract (see its doc).
-    unsafe {
-        row_blocks::<L>(a, m, b, k, n, c)
-    }
+    unsafe { row_blocks::<L>(a, m, b, k, n, c) }
 }
 
 /// `product_avx2` compiled with AVX-512, for the 512-bit kinds.
@@ -243,9 +242,7 @@ unsafe fn product_avx2<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>,
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn product_avx512<L: Lanes>(a: StridedRows<L::T>, m: usize, b: Panel<L::T>, k: usize, n: usize, c: Panel<L::T>) {
     // SAFETY: the caller keeps this function's contract (see its doc).
-    unsafe {
-        row_blocks::<L>(a, m, b, k, n, c)
-    }
+    unsafe { row_blocks::<L>(a, m, b, k, n, c) }
 }
 
 /// The body of the kernel entries: C in blocks of rows.

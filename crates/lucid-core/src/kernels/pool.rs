@@ -76,9 +76,7 @@ impl<T> Disjoint<T> {
     /// SAFETY: `i` must lie inside the buffer.
     pub(crate) unsafe fn at(self, i: usize) -> *mut T {
         // SAFETY: the caller keeps this function's contract (see its doc).
-        unsafe {
-            self.0.add(i)
-        }
+        unsafe { self.0.add(i) }
     }
 }
 

@@ -2,13 +2,14 @@
 //! rules, `where`, and comparisons (which return bool tensors and record nothing).
 //!
 //! Rules return cotangents of the broadcast output shape; the sweep sums them back
-//! to each input's shape (`shape::reduce_to`), so no rule un-broadcasts by itself.
+//! to each input's shape (`Tensor::sum_to`), so no rule un-broadcasts by itself.
 
-use crate::autograd::{Op, Reads, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::kernels::elementwise::zip_broadcast;
 use crate::shape::broadcast_shapes;
+use crate::structure::{Reads, Structure};
 use crate::tensor::Tensor;
 use crate::zip_storage;
 
@@ -26,21 +27,19 @@ pub enum BinaryOp {
     ClampMin,
     /// `min(x, hi)` with the bound as the second input (`clamp(x, max=hi)`).
     ClampMax,
-    /// `where(cond, a, b)`: the inputs are `a` and `b`; the mask is a parameter.
-    Where(Tensor),
+    /// `where(cond, a, b)`: the inputs are `a`, `b` and the bool mask `cond` (which no
+    /// derivative reaches: it never requires grad).
+    Where,
 }
 
 impl Rule for BinaryOp {
-    fn is_elementwise(&self) -> bool {
-        true
-    }
-
-    fn vjp_reads(&self) -> Reads {
-        match self {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Where(_) => Reads { inputs: false, output: false },
-            BinaryOp::Div | BinaryOp::Pow => Reads { inputs: true, output: true },
-            _ => Reads { inputs: true, output: false },
-        }
+    fn structure(&self) -> Structure<'_> {
+        Structure::Elementwise(match self {
+            BinaryOp::Add | BinaryOp::Sub => Reads::NOTHING,
+            BinaryOp::Div | BinaryOp::Pow => Reads::ALL,
+            // `where` reads its mask, input 2
+            _ => Reads::INPUTS,
+        })
     }
 
     // Elementwise: the VJP rule applied to the (aligned) tangent is the JVP.
@@ -51,7 +50,7 @@ impl Rule for BinaryOp {
         tangents: &[Option<Tensor>],
         batch: usize,
     ) -> Result<Option<Tensor>> {
-        crate::autograd::forward::elementwise_jvp(self, inputs, out, tangents, batch)
+        crate::ops::elementwise_jvp(self, inputs, out, tangents, batch)
     }
 
     fn name(&self) -> &'static str {
@@ -66,7 +65,7 @@ impl Rule for BinaryOp {
             BinaryOp::Atan2 => "atan2",
             BinaryOp::ClampMin => "clamp_min",
             BinaryOp::ClampMax => "clamp_max",
-            BinaryOp::Where(_) => "where",
+            BinaryOp::Where => "where",
         }
     }
 
@@ -125,9 +124,9 @@ impl Rule for BinaryOp {
                 vec![when(0, &|| mask_mul(g, &a.le(b)?))?, when(1, &|| mask_mul(g, &a.gt(b)?))?]
             }
             // the cotangent goes to the branch each element was taken from
-            BinaryOp::Where(cond) => {
-                let zero = g.scalar_like(0.0);
-                vec![when(0, &|| where_(cond, g, &zero))?, when(1, &|| where_(cond, &zero, g))?]
+            BinaryOp::Where => {
+                let (cond, zero) = (&inputs[2], g.scalar_like(0.0));
+                vec![when(0, &|| where_(cond, g, &zero))?, when(1, &|| where_(cond, &zero, g))?, None]
             }
         })
     }
@@ -270,9 +269,9 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
             int | x,
             hi | x.min(hi)
         ),
-        BinaryOp::Where(_) => return Err(Error::argument("where", "internal: use where_")),
+        BinaryOp::Where => return Err(Error::argument("where", "internal: use where_")),
     }?;
-    Ok(Tensor::from_op(data, Op::Binary(op), vec![a, b]))
+    Ok(Tensor::from_op(data, op, vec![a, b]))
 }
 
 /// Elementwise `cond ? a : b` with broadcasting over all three; differentiable in `a`
@@ -301,7 +300,7 @@ pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
     };
     let data = pick(a.storage(), b.storage())?;
-    Ok(Tensor::from_op(data, Op::Binary(BinaryOp::Where(cond.clone())), vec![a, b]))
+    Ok(Tensor::from_op(data, BinaryOp::Where, vec![a, b, cond.clone()]))
 }
 
 macro_rules! binary_methods {

@@ -14,12 +14,13 @@ use std::sync::Arc;
 
 use ndarray::{ArcArray, IxDyn};
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::ops::binary::where_;
 use crate::ops::index::{resolve_positions, IndexItem};
 use crate::shape::{batched, normalize_axis};
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
 /// Flat row-major positions into a tensor of shape `full`, arranged as `part`.
@@ -57,6 +58,12 @@ pub enum GatherOp {
 }
 
 impl Rule for GatherOp {
+    // A gather moves elements by a table of positions; no structured rule follows it
+    // yet, so its cotangents and tangents are dense.
+    fn structure(&self) -> Structure<'_> {
+        Structure::Unstructured
+    }
+
     fn name(&self) -> &'static str {
         match self {
             GatherOp::Take(_) => "gather",
@@ -155,7 +162,7 @@ pub(crate) fn take(x: &Tensor, p: &Positions) -> Result<Tensor> {
         Storage::I64(a) => Storage::I64(take_kernel(a, p, &lead)?),
         Storage::Bool(a) => Storage::Bool(take_kernel(a, p, &lead)?),
     };
-    Ok(Tensor::from_op(data, Op::Gather(GatherOp::Take(p.clone())), vec![x.clone()]))
+    Ok(Tensor::from_op(data, GatherOp::Take(p.clone()), vec![x.clone()]))
 }
 
 /// Zeros of `lead + p.full` with the trailing `p.part` block of `g` added at `pos`
@@ -168,7 +175,7 @@ pub(crate) fn put(g: &Tensor, p: &Positions) -> Result<Tensor> {
         Storage::I64(a) => Storage::I64(put_kernel(a, p, &lead, 0, |x, y| x.wrapping_add(*y))?),
         Storage::Bool(a) => Storage::Bool(put_kernel(a, p, &lead, false, |x, y| *x || *y)?),
     };
-    Ok(Tensor::from_op(data, Op::Gather(GatherOp::Put(p.clone())), vec![g.clone()]))
+    Ok(Tensor::from_op(data, GatherOp::Put(p.clone()), vec![g.clone()]))
 }
 
 /// Row-major strides of `shape`, in elements.

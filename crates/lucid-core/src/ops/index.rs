@@ -10,10 +10,12 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn, SliceInfo, SliceInfoElem, Zip};
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::Storage;
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::map_storage;
+pub use crate::structure::Resolved;
+use crate::structure::{Move, Structure};
 use crate::tensor::Tensor;
 
 /// One entry of an index expression, as a user writes it (`x[1, ::2, None, ..., idx]`).
@@ -53,19 +55,6 @@ impl PartialEq for IndexItem {
     }
 }
 
-/// An index entry resolved against a shape: in range, Python slice semantics applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Resolved {
-    Index(usize),
-    /// `len` elements `start, start + step, …`
-    Range {
-        start: usize,
-        step: isize,
-        len: usize,
-    },
-    NewAxis,
-}
-
 #[derive(Debug, Clone)]
 pub enum IndexOp {
     Slice {
@@ -79,6 +68,13 @@ pub enum IndexOp {
 }
 
 impl Rule for IndexOp {
+    fn structure(&self) -> Structure<'_> {
+        match self {
+            IndexOp::Slice { items } => Structure::Moves(Move::Window(items)),
+            IndexOp::SliceBackward { items, .. } => Structure::Moves(Move::Embed(items)),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             IndexOp::Slice { .. } => "index",
@@ -240,7 +236,7 @@ fn to_ndarray(items: &[Resolved], lead: usize) -> Result<SliceInfo<Vec<SliceInfo
 pub(crate) fn slice_resolved(t: &Tensor, items: &[Resolved], lead: usize) -> Result<Tensor> {
     let info = to_ndarray(items, lead)?;
     let data = map_storage!(t.storage(), |a| a.clone().slice_move(info.clone()));
-    Ok(Tensor::from_op(data, Op::Index(IndexOp::Slice { items: items.to_vec() }), vec![t.clone()]))
+    Ok(Tensor::from_op(data, IndexOp::Slice { items: items.to_vec() }, vec![t.clone()]))
 }
 
 /// Zeros of `lead_dims(g) + shape` with `g` written at `items`.
@@ -268,7 +264,7 @@ fn slice_backward(g: &Tensor, items: &[Resolved], shape: &[usize], lead: usize) 
         _ => return Err(Error::dtype("index_backward", format!("cotangent has dtype {}", g.dtype()))),
     }
     let op = IndexOp::SliceBackward { items: items.to_vec(), shape: shape.to_vec() };
-    Ok(Tensor::from_op(z, Op::Index(op), vec![g.clone()]))
+    Ok(Tensor::from_op(z, op, vec![g.clone()]))
 }
 
 impl Tensor {

@@ -3,10 +3,11 @@
 //! The VJP of `cat` hands each input its own slab of the cotangent (a `narrow` at
 //! `batch + dim`); the pieces of a split are slices, differentiable as such.
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::shape::{batched, normalize_axis};
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -15,6 +16,12 @@ pub enum JoinOp {
 }
 
 impl Rule for JoinOp {
+    // Concatenation moves elements, but no structured rule follows it yet: cotangents
+    // and tangents through `cat` are dense.
+    fn structure(&self) -> Structure<'_> {
+        Structure::Unstructured
+    }
+
     fn name(&self) -> &'static str {
         match self {
             JoinOp::Cat { .. } => "cat",
@@ -100,7 +107,7 @@ impl Tensor {
             DType::I64 => join!(Storage::I64),
             DType::Bool => join!(Storage::Bool),
         };
-        Ok(Tensor::from_op(data, Op::Join(JoinOp::Cat { dim: d }), parts))
+        Ok(Tensor::from_op(data, JoinOp::Cat { dim: d }, parts))
     }
 
     /// Stack equally shaped tensors along a new dim `dim`.

@@ -14,9 +14,10 @@ pub mod decomp;
 pub mod diag;
 pub mod einsum;
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 pub use diag::DiagOp;
 
@@ -37,6 +38,14 @@ pub enum LinalgOp {
 }
 
 impl Rule for LinalgOp {
+    // Inverses, determinants, solves and factorizations mix every element of a matrix.
+    fn structure(&self) -> Structure<'_> {
+        match self {
+            LinalgOp::Diag(op) => op.structure(),
+            _ => Structure::Unstructured,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             LinalgOp::Diag(op) => op.name(),
@@ -102,7 +111,7 @@ impl Rule for LinalgOp {
 
     // Tangents `t` have shape `batch_shape + x.shape`; the op's own batch dims broadcast
     // right-aligned through matmul and solve, so only an operand with fewer dims than
-    // the output needs size-1 dims after the tangent batch (`pad_to`).
+    // the output needs size-1 dims after the tangent batch (`Tensor::pad_after_batch`).
     fn jvp(
         &self,
         inputs: &[Tensor],
@@ -115,8 +124,14 @@ impl Rule for LinalgOp {
             (LinalgOp::Diag(op), _) => return op.jvp(inputs, out, tangents, batch),
             // X = A⁻¹ B: dX = A⁻¹ (dB - dA X)
             (LinalgOp::Solve, ta) => {
-                let da_x = ta.as_ref().map(|t| pad_to(t, batch, a.ndim(), out.ndim())?.matmul(out)).transpose()?;
-                let db = tangents[1].as_ref().map(|t| pad_to(t, batch, inputs[1].ndim(), out.ndim())).transpose()?;
+                let da_x = ta
+                    .as_ref()
+                    .map(|t| t.pad_after_batch(batch, out.ndim().saturating_sub(a.ndim()))?.matmul(out))
+                    .transpose()?;
+                let db = tangents[1]
+                    .as_ref()
+                    .map(|t| t.pad_after_batch(batch, out.ndim().saturating_sub(inputs[1].ndim())))
+                    .transpose()?;
                 let rhs = match (db, da_x) {
                     (Some(db), Some(da_x)) => db.sub(&da_x)?,
                     (Some(db), None) => db,
@@ -167,19 +182,6 @@ fn frobenius(c: &Tensor, t: &Tensor) -> Result<Tensor> {
     c.mul(t)?.sum(Some(&[-2, -1]), false)
 }
 
-/// A tangent of an input of rank `rank` (shape `batch_shape + x.shape`) with size-1 dims
-/// inserted after the batch, up to the output's rank, so that the op's right-aligned
-/// batch broadcasting does not pair the tangent batch with the input's own batch dims.
-fn pad_to(t: &Tensor, batch: usize, rank: usize, out_rank: usize) -> Result<Tensor> {
-    if rank >= out_rank {
-        return Ok(t.clone());
-    }
-    let mut shape = t.shape()[..batch].to_vec();
-    shape.extend(std::iter::repeat_n(1, out_rank - rank));
-    shape.extend_from_slice(&t.shape()[batch..]);
-    t.reshape_exact(&shape)
-}
-
 /// `a` without index `i` of `dim` (a differentiable copy).
 fn drop_index(a: &Tensor, dim: isize, i: usize) -> Result<Tensor> {
     let n = a.shape()[a.ndim() - if dim == -1 { 1 } else { 2 }];
@@ -227,7 +229,7 @@ fn float_input(op: &'static str, t: &Tensor) -> Result<()> {
 }
 
 fn linalg_op(op: LinalgOp, data: Storage, inputs: Vec<Tensor>) -> Tensor {
-    Tensor::from_op(data, Op::Linalg(op), inputs)
+    Tensor::from_op(data, op, inputs)
 }
 
 impl Tensor {

@@ -4,23 +4,29 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Ix2, IxDyn};
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::kernels::gemm::{direct_product, direct_product_pays};
+use crate::graph::Rule;
 use crate::kernels::elementwise::reshape_array;
+use crate::kernels::gemm::{direct_product, direct_product_pays};
 use crate::kernels::matvec::row_dots;
 use crate::shape::broadcast_shapes;
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
+/// The recorded product (NumPy's `matmul`; one op, so no enum of variants).
 #[derive(Debug, Clone)]
-pub enum MatmulOp {
-    Matmul,
-}
+pub struct Matmul;
 
-impl Rule for MatmulOp {
+impl Rule for Matmul {
     fn name(&self) -> &'static str {
         "matmul"
+    }
+
+    // Diagonal and sparse cotangents and tangents go through a product as products of
+    // their rows with the other operand (`autograd::rows::product`).
+    fn structure(&self) -> Structure<'_> {
+        Structure::Product
     }
 
     // For C = A B: dA = G Bᵀ, dB = Aᵀ G. Leading batch dims of G broadcast through the
@@ -80,8 +86,8 @@ impl Rule for MatmulOp {
             None => None,
             Some(t) => Some(match (na, nb) {
                 (1, 1) | (1, 2) => t.matmul(b)?,
-                (1, _) => pad(t, batch, nb - 2)?.unsqueeze(-2)?.matmul(b)?.squeeze(Some(&[-2]))?,
-                _ => pad(t, batch, nb.saturating_sub(na))?.matmul(b)?,
+                (1, _) => t.pad_after_batch(batch, nb - 2)?.unsqueeze(-2)?.matmul(b)?.squeeze(Some(&[-2]))?,
+                _ => t.pad_after_batch(batch, nb.saturating_sub(na))?.matmul(b)?,
             }),
         };
         let tb = match &tangents[1] {
@@ -89,8 +95,8 @@ impl Rule for MatmulOp {
             Some(t) => Some(match (na, nb) {
                 (1, 1) => t.matmul(a)?,
                 (2, 1) => t.matmul(&a.t()?)?,
-                (_, 1) => a.matmul(&pad(t, batch, na - 2)?.unsqueeze(-1)?)?.squeeze(Some(&[-1]))?,
-                _ => a.matmul(&pad(t, batch, na.saturating_sub(nb))?)?,
+                (_, 1) => a.matmul(&t.pad_after_batch(batch, na - 2)?.unsqueeze(-1)?)?.squeeze(Some(&[-1]))?,
+                _ => a.matmul(&t.pad_after_batch(batch, na.saturating_sub(nb))?)?,
             }),
         };
         Ok(match (ta, tb) {
@@ -98,17 +104,6 @@ impl Rule for MatmulOp {
             (x, y) => x.or(y),
         })
     }
-}
-
-/// Insert `extra` size-1 dims after the first `batch` dims of `t`.
-fn pad(t: &Tensor, batch: usize, extra: usize) -> Result<Tensor> {
-    if extra == 0 {
-        return Ok(t.clone());
-    }
-    let mut shape = t.shape()[..batch].to_vec();
-    shape.extend(std::iter::repeat_n(1, extra));
-    shape.extend_from_slice(&t.shape()[batch..]);
-    t.reshape_exact(&shape)
 }
 
 fn view2<T>(a: &ArcArray<T, IxDyn>) -> Result<ArrayView2<'_, T>> {
@@ -252,7 +247,7 @@ impl Tensor {
             shape.remove(shape.len() - if nb == 1 { 1 } else { 2 });
         }
         let c = crate::map_storage!(&c, |x| reshape_array("matmul", x, &shape)?);
-        Ok(Tensor::from_op(c, Op::Matmul(MatmulOp::Matmul), vec![a, b]))
+        Ok(Tensor::from_op(c, Matmul, vec![a, b]))
     }
 
     fn storage_reshaped(&self, shape: &[usize]) -> Result<Storage> {

@@ -8,11 +8,12 @@
 
 use ndarray::{ArcArray, ArrayView1, Axis, Ix2, IxDyn};
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::ops::binary::where_;
 use crate::shape::{batched, normalize_axes, normalize_axis};
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -47,6 +48,15 @@ pub enum ReduceOp {
 }
 
 impl Rule for ReduceOp {
+    // A sum is structured (each output element adds a block of the input); the other
+    // reductions' rules read values in ways no structured rule follows.
+    fn structure(&self) -> Structure<'_> {
+        match self {
+            ReduceOp::Sum { axes, keepdim } => Structure::Sum { axes, keepdim: *keepdim },
+            _ => Structure::Unstructured,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             ReduceOp::Sum { .. } => "sum",
@@ -345,6 +355,41 @@ fn lane_norm<T: Float>(lane: ArrayView1<'_, T>, p: f64) -> T {
 }
 
 impl Tensor {
+    /// Sum a cotangent of shape `batch + s` down to `batch + target`, where `s`
+    /// broadcasts to `target`'s right-aligned broadcast (the un-broadcasting of a
+    /// binary op's input). `batch` is the number of leading batch dims, left untouched.
+    pub fn sum_to(&self, batch: usize, target: &[usize]) -> Result<Tensor> {
+        let g = self;
+        let gs = g.shape();
+        if gs.len() >= batch && &gs[batch..] == target {
+            return Ok(g.clone());
+        }
+        if gs.len() < batch + target.len() {
+            return Err(Error::shape(
+                "sum_to",
+                format!("cotangent of shape {gs:?} (batch rank {batch}) cannot reduce to {target:?}"),
+            ));
+        }
+        let extra = gs.len() - batch - target.len();
+        let mut axes: Vec<isize> = (batch..batch + extra).map(|a| a as isize).collect();
+        for (i, &t) in target.iter().enumerate() {
+            let ax = batch + extra + i;
+            if t == 1 && gs[ax] != 1 {
+                axes.push(ax as isize);
+            } else if t != gs[ax] {
+                return Err(Error::shape(
+                    "sum_to",
+                    format!("cotangent of shape {gs:?} (batch rank {batch}) cannot reduce to {target:?}"),
+                ));
+            }
+        }
+        let summed = g.sum(Some(&axes), true)?;
+        // keepdim left the `extra` leading axes as 1s: drop them.
+        let mut shape: Vec<usize> = gs[..batch].to_vec();
+        shape.extend_from_slice(target);
+        summed.reshape_exact(&shape)
+    }
+
     /// Sum over `dims` (all when `None`; negative dims count from the end).
     pub fn sum(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
         let axes = normalize_axes("sum", dims, self.ndim())?;
@@ -356,7 +401,7 @@ impl Tensor {
                 return self.to_dtype(DType::I64)?.sum(dims, keepdim);
             }
         };
-        Ok(Tensor::from_op(data, Op::Reduce(ReduceOp::Sum { axes, keepdim }), vec![self.clone()]))
+        Ok(Tensor::from_op(data, ReduceOp::Sum { axes, keepdim }, vec![self.clone()]))
     }
 
     /// Sum of all elements, a 0-d tensor.
@@ -392,7 +437,7 @@ impl Tensor {
             }
             Storage::Bool(_) => return self.to_dtype(DType::I64)?.prod(dims, keepdim),
         };
-        Ok(Tensor::from_op(data, Op::Reduce(ReduceOp::Prod { axes, keepdim }), vec![self.clone()]))
+        Ok(Tensor::from_op(data, ReduceOp::Prod { axes, keepdim }, vec![self.clone()]))
     }
 
     fn extreme(&self, name: &'static str, dims: Option<&[isize]>, keepdim: bool, max: bool) -> Result<Tensor> {
@@ -413,7 +458,7 @@ impl Tensor {
             Storage::Bool(a) => Storage::Bool(reduce_lanes(a, &axes, keepdim, |l| lane_extreme(l, max))?),
         };
         let op = if max { ReduceOp::Amax { axes, keepdim } } else { ReduceOp::Amin { axes, keepdim } };
-        Ok(Tensor::from_op(data, Op::Reduce(op), vec![self.clone()]))
+        Ok(Tensor::from_op(data, op, vec![self.clone()]))
     }
 
     /// Largest value over `dims` (all when `None`). Ties split the gradient evenly
@@ -494,7 +539,7 @@ impl Tensor {
             Storage::F64(a) => Storage::F64(reduce_lanes(a, &axes, keepdim, lane_logsumexp)?),
             s => return Err(Error::dtype("logsumexp", format!("expected a floating point tensor, got {}", s.dtype()))),
         };
-        Ok(Tensor::from_op(data, Op::Reduce(ReduceOp::LogSumExp { axes, keepdim }), vec![self.clone()]))
+        Ok(Tensor::from_op(data, ReduceOp::LogSumExp { axes, keepdim }, vec![self.clone()]))
     }
 
     /// Vector p-norm over `dims` (all when `None`): `p ≥ 1`, `f64::INFINITY`
@@ -524,7 +569,7 @@ impl Tensor {
             Storage::F64(a) => Storage::F64(reduce_lanes(a, &axes, keepdim, |l| lane_norm(l, p))?),
             s => return Err(Error::dtype("norm", format!("expected a floating point tensor, got {}", s.dtype()))),
         };
-        Ok(Tensor::from_op(data, Op::Reduce(ReduceOp::Norm { p, axes, keepdim }), vec![self.clone()]))
+        Ok(Tensor::from_op(data, ReduceOp::Norm { p, axes, keepdim }, vec![self.clone()]))
     }
 
     /// Variance over `dims` with `correction` (1: the unbiased estimate, 0: the

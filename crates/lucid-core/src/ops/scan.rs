@@ -14,10 +14,11 @@
 
 use ndarray::{ArcArray, Axis, IxDyn, Zip};
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::shape::{broadcast_shapes, normalize_axis};
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,12 @@ pub enum ScanOp {
 }
 
 impl Rule for ScanOp {
+    // Each output element of a scan depends on a whole prefix: Jacobians are
+    // triangular, which no structured rule follows.
+    fn structure(&self) -> Structure<'_> {
+        Structure::Unstructured
+    }
+
     fn name(&self) -> &'static str {
         match self {
             ScanOp::CumSum { .. } => "cumsum",
@@ -171,7 +178,7 @@ fn scan(x: &Tensor, axis: isize, reverse: bool, kind: Kind) -> Result<Tensor> {
         Kind::Sum => ScanOp::CumSum { axis: neg, reverse },
         Kind::Prod => ScanOp::CumProd { axis: neg, reverse },
     };
-    Ok(Tensor::from_op(data, Op::Scan(op), vec![x.clone()]))
+    Ok(Tensor::from_op(data, op, vec![x.clone()]))
 }
 
 /// `t` moved one step along `axis` (toward higher indices when `up`), the vacated end
@@ -261,6 +268,6 @@ impl Tensor {
             (Storage::F64(x), Storage::F64(y)) => run!(x, y, Storage::F64),
             _ => return Err(Error::dtype(name, "mixed dtypes")),
         };
-        Ok(Tensor::from_op(data, Op::Scan(ScanOp::LinRec { axis: neg, reverse }), vec![a, b]))
+        Ok(Tensor::from_op(data, ScanOp::LinRec { axis: neg, reverse }, vec![a, b]))
     }
 }

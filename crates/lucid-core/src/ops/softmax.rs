@@ -4,10 +4,11 @@
 
 use ndarray::{ArcArray, Axis, IxDyn};
 
-use crate::autograd::{Op, Rule};
 use crate::dtype::{Float, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::shape::normalize_axis;
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -22,6 +23,11 @@ pub enum SoftmaxOp {
 }
 
 impl Rule for SoftmaxOp {
+    // Every output of a softmax row depends on every input of the row.
+    fn structure(&self) -> Structure<'_> {
+        Structure::Unstructured
+    }
+
     fn name(&self) -> &'static str {
         match self {
             SoftmaxOp::Softmax { .. } => "softmax",
@@ -98,7 +104,7 @@ fn softmax_op(x: &Tensor, dim: isize, log: bool) -> Result<Tensor> {
     };
     let axis = ax as isize - x.ndim() as isize;
     let op = if log { SoftmaxOp::LogSoftmax { axis } } else { SoftmaxOp::Softmax { axis } };
-    Ok(Tensor::from_op(data, Op::Softmax(op), vec![x.clone()]))
+    Ok(Tensor::from_op(data, op, vec![x.clone()]))
 }
 
 impl Tensor {

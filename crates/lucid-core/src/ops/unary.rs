@@ -7,12 +7,13 @@
 
 use std::f64::consts::{LN_10, LN_2};
 
-use crate::autograd::{Op, Reads, Rule};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::map_float;
 use crate::ops::binary::where_;
 use crate::ops::special;
+use crate::structure::{Reads, Structure};
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -258,17 +259,13 @@ impl Rule for UnaryOp {
         self.name_str()
     }
 
-    fn is_elementwise(&self) -> bool {
-        true
-    }
-
-    fn vjp_reads(&self) -> Reads {
+    fn structure(&self) -> Structure<'_> {
         use UnaryOp::*;
-        match self {
-            Neg | Cast(_) | Step(_) => Reads { inputs: false, output: false },
+        Structure::Elementwise(match self {
+            Neg | Cast(_) | Step(_) => Reads::NOTHING,
             Exp | Expm1 | Sqrt | Tan | Tanh | Sigmoid | Reciprocal | Rsqrt => Reads { inputs: false, output: true },
-            _ => Reads { inputs: true, output: false },
-        }
+            _ => Reads::INPUTS,
+        })
     }
 
     // Elementwise: the VJP rule applied to the (aligned) tangent is the JVP.
@@ -279,7 +276,7 @@ impl Rule for UnaryOp {
         tangents: &[Option<Tensor>],
         batch: usize,
     ) -> Result<Option<Tensor>> {
-        crate::autograd::forward::elementwise_jvp(self, inputs, out, tangents, batch)
+        crate::ops::elementwise_jvp(self, inputs, out, tangents, batch)
     }
 
     fn vjp(
@@ -392,7 +389,7 @@ fn normal_pdf(x: &Tensor) -> Result<Tensor> {
 
 fn unary(x: &Tensor, op: UnaryOp) -> Result<Tensor> {
     let data = op.forward(x)?;
-    Ok(Tensor::from_op(data, Op::Unary(op), vec![x.clone()]))
+    Ok(Tensor::from_op(data, op, vec![x.clone()]))
 }
 
 macro_rules! unary_methods {
@@ -487,7 +484,7 @@ impl Tensor {
         if !from.is_float() {
             return Ok(Tensor::from_storage(data));
         }
-        Ok(Tensor::from_op(data, Op::Unary(UnaryOp::Cast(from)), vec![self.clone()]))
+        Ok(Tensor::from_op(data, UnaryOp::Cast(from), vec![self.clone()]))
     }
 
     /// Round half to even at `decimals` places (zero derivative).

@@ -4,17 +4,18 @@
 //! Reshape and permute of contiguous data share the buffer. Their VJPs keep the
 //! cotangent's batch prefix: reshape to `batch + x.shape`, permute by the inverse
 //! permutation shifted by the batch rank. Expand's VJP is the identity: the sweep's
-//! `reduce_to` sums the broadcast dims away. Flip is a slice with step -1 (a view);
+//! `Tensor::sum_to` sums the broadcast dims away. Flip is a slice with step -1 (a view);
 //! repeat is reshape → expand → reshape, so its VJP sums the copies back.
 
 use ndarray::IxDyn;
 
-use crate::autograd::{Op, Rule};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
+use crate::kernels::elementwise::reshape_array;
 use crate::map_storage;
 use crate::ops::index::{slice_resolved, Resolved};
-use crate::kernels::elementwise::reshape_array;
 use crate::shape::{batched, broadcast_shapes, normalize_axes, normalize_axis};
+use crate::structure::{Move, Structure};
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -26,6 +27,14 @@ pub enum ViewOp {
 }
 
 impl Rule for ViewOp {
+    fn structure(&self) -> Structure<'_> {
+        Structure::Moves(match self {
+            ViewOp::Reshape => Move::Reshape,
+            ViewOp::Permute(perm) => Move::Permute(perm),
+            ViewOp::Expand => Move::Broadcast,
+        })
+    }
+
     fn name(&self) -> &'static str {
         match self {
             ViewOp::Reshape => "reshape",
@@ -79,18 +88,32 @@ impl Rule for ViewOp {
             }
             // d expand(x) = expand(dx): size-1 dims after the batch align x's dims on
             // the right of out's, then the tangent broadcasts to batch + out.shape
-            ViewOp::Expand => {
-                let pad = out.ndim().saturating_sub(inputs[0].ndim());
-                let mut aligned = t.shape()[..batch].to_vec();
-                aligned.extend(std::iter::repeat_n(1, pad));
-                aligned.extend_from_slice(inputs[0].shape());
-                t.reshape_exact(&aligned)?.expand(&want)?
-            }
+            ViewOp::Expand => t.pad_after_batch(batch, out.ndim().saturating_sub(inputs[0].ndim()))?.expand(&want)?,
         }))
     }
 }
 
 impl Tensor {
+    /// This batched tangent or cotangent (`batch` leading dims) with `extra` size-1 dims
+    /// inserted after the batch: against a tensor of `extra` more dims, right-aligned
+    /// broadcasting then keeps the batch apart from that tensor's own leading dims.
+    pub(crate) fn pad_after_batch(&self, batch: usize, extra: usize) -> Result<Tensor> {
+        if extra == 0 {
+            return Ok(self.clone());
+        }
+        let mut shape = self.shape()[..batch].to_vec();
+        shape.extend(std::iter::repeat_n(1, extra));
+        shape.extend_from_slice(&self.shape()[batch..]);
+        self.reshape_exact(&shape)
+    }
+
+    /// An identity op on this tensor: a distinct graph node whose gradient flows back
+    /// here (how the functional API differentiates w.r.t. a caller's tensor that
+    /// already requires grad without touching it).
+    pub fn identity_view(&self) -> Result<Tensor> {
+        Ok(Tensor::from_op(self.storage().clone(), ViewOp::Reshape, vec![self.clone()]))
+    }
+
     /// Reshape to `shape` (one entry may be -1). Shares data when contiguous.
     pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
         let n = self.numel();
@@ -131,7 +154,7 @@ impl Tensor {
             ));
         }
         let data = map_storage!(self.storage(), |a| reshape_array("reshape", a, shape)?);
-        Ok(Tensor::from_op(data, Op::View(ViewOp::Reshape), vec![self.clone()]))
+        Ok(Tensor::from_op(data, ViewOp::Reshape, vec![self.clone()]))
     }
 
     /// Flatten dims `start..=end` into one.
@@ -204,7 +227,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let data = map_storage!(self.storage(), |a| a.clone().permuted_axes(IxDyn(perm)));
-        Ok(Tensor::from_op(data, Op::View(ViewOp::Permute(perm.to_vec())), vec![self.clone()]))
+        Ok(Tensor::from_op(data, ViewOp::Permute(perm.to_vec()), vec![self.clone()]))
     }
 
     /// Swap two dims.
@@ -245,12 +268,14 @@ impl Tensor {
         }
         crate::kernels::elementwise::ensure_allocatable::<f64>("expand", shape)?;
         let sh = IxDyn(shape);
-        let data =
-            map_storage!(self.storage(), |a| crate::kernels::elementwise::materialize(&a.broadcast(sh.clone()).ok_or_else(
-                || Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape()))
-            )?)
-            .into_shared());
-        Ok(Tensor::from_op(data, Op::View(ViewOp::Expand), vec![self.clone()]))
+        let data = map_storage!(self.storage(), |a| crate::kernels::elementwise::materialize(
+            &a.broadcast(sh.clone()).ok_or_else(|| Error::shape(
+                "expand",
+                format!("cannot expand shape {:?} to {shape:?}", self.shape())
+            ))?
+        )
+        .into_shared());
+        Ok(Tensor::from_op(data, ViewOp::Expand, vec![self.clone()]))
     }
 }
 

@@ -9,10 +9,11 @@
 use ndarray::{ArcArray, Array, Axis, IxDyn};
 
 use super::LinalgOp;
-use crate::autograd::{Op, Rule};
 use crate::error::{Error, Result};
+use crate::graph::Rule;
 use crate::map_storage;
 use crate::shape::normalize_axis;
+use crate::structure::Structure;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]
@@ -28,6 +29,11 @@ pub enum DiagOp {
 }
 
 impl Rule for DiagOp {
+    // Diagonals are moves of elements, but no structured rule follows them yet.
+    fn structure(&self) -> Structure<'_> {
+        Structure::Unstructured
+    }
+
     fn name(&self) -> &'static str {
         match self {
             DiagOp::Diagonal { .. } => "diagonal",
@@ -173,14 +179,14 @@ fn tri_kernel<T: Clone + Default>(a: &ArcArray<T, IxDyn>, upper: bool, k: isize)
 /// `diagonal` on checked, non-negative dims.
 fn diagonal(x: &Tensor, offset: isize, dim1: usize, dim2: usize) -> Result<Tensor> {
     let data = map_storage!(x.storage(), |a| diagonal_kernel(a, offset, dim1, dim2)?);
-    Ok(Tensor::from_op(data, Op::Linalg(LinalgOp::Diag(DiagOp::Diagonal { offset, dim1, dim2 })), vec![x.clone()]))
+    Ok(Tensor::from_op(data, LinalgOp::Diag(DiagOp::Diagonal { offset, dim1, dim2 }), vec![x.clone()]))
 }
 
 /// The adjoint of `diagonal`, on checked, non-negative output dims.
 fn scatter(x: &Tensor, offset: isize, dim1: usize, dim2: usize, n1: usize, n2: usize) -> Result<Tensor> {
     let data = map_storage!(x.storage(), |a| scatter_kernel(a, offset, dim1, dim2, n1, n2)?);
     let op = DiagOp::Scatter { offset, dim1, dim2, n1, n2 };
-    Ok(Tensor::from_op(data, Op::Linalg(LinalgOp::Diag(op)), vec![x.clone()]))
+    Ok(Tensor::from_op(data, LinalgOp::Diag(op), vec![x.clone()]))
 }
 
 fn tri(x: &Tensor, upper: bool, k: isize) -> Result<Tensor> {
@@ -192,7 +198,7 @@ fn tri(x: &Tensor, upper: bool, k: isize) -> Result<Tensor> {
         ));
     }
     let data = map_storage!(x.storage(), |a| tri_kernel(a, upper, k)?);
-    Ok(Tensor::from_op(data, Op::Linalg(LinalgOp::Diag(op)), vec![x.clone()]))
+    Ok(Tensor::from_op(data, LinalgOp::Diag(op), vec![x.clone()]))
 }
 
 /// Two distinct dims of an `nd`-dim tensor.

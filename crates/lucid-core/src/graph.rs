@@ -1,0 +1,100 @@
+//! The recorded graph, at the level of the tensor: the [`Rule`] every recorded op
+//! implements, the [`Node`] a computed tensor keeps, and the per-thread grad mode that
+//! decides whether ops record at all. The op families (`ops/`) implement `Rule`; the
+//! sweeps (`autograd/`) call it. Nothing here names an op.
+
+use std::cell::Cell;
+use std::sync::atomic::AtomicBool;
+
+use crate::error::Result;
+use crate::structure::Structure;
+use crate::tensor::Tensor;
+
+/// What an op family implements for the sweeps. Every method is required: a new op
+/// does not compile until its author has written both derivative rules and said what
+/// structure it has (`Structure::Unstructured` when none).
+pub(crate) trait Rule: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// How output elements depend on input elements (NOTE [declared structure]): what
+    /// lets the sweeps keep cotangents and tangents diagonal or sparse through this op.
+    fn structure(&self) -> Structure<'_>;
+
+    /// Vector-Jacobian product. `g` has shape `batch_shape + out.shape` (batch rank
+    /// `batch`); return one cotangent per input whose `needs` flag is set, shaped
+    /// `batch_shape + s` where `s` broadcasts to that input's shape (the sweep sums
+    /// broadcast dims away). Written with Tensor ops, so it records a graph when the
+    /// sweep runs with `create_graph`.
+    fn vjp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        g: &Tensor,
+        batch: usize,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Tensor>>>;
+
+    /// Jacobian-vector product: `tangents[k]` is input k's tangent (shape
+    /// `batch_shape + inputs[k].shape`, `None` for zero); return the output's tangent
+    /// (`batch_shape + out.shape`, or broadcastable to it), `None` if it is zero.
+    /// Written with Tensor ops, like `vjp`, so forward-over-reverse and create_graph
+    /// work. Elementwise families implement it with `ops::elementwise_jvp` (their
+    /// Jacobian is diagonal, hence self-adjoint: the VJP rule is the JVP rule).
+    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize)
+        -> Result<Option<Tensor>>;
+}
+
+/// How a non-leaf tensor was made: the op (with its non-tensor parameters) and the
+/// tensors it read. Rules get the output tensor itself from the sweep, so a node never
+/// holds its own output (no reference cycle).
+pub(crate) struct Node {
+    pub(crate) op: Box<dyn Rule>,
+    pub(crate) inputs: Vec<Tensor>,
+    /// Set by a sweep without `retain_graph`: a later sweep through here is an error.
+    pub(crate) released: AtomicBool,
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops on this thread currently record a graph.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Restores the previous grad mode when dropped.
+#[must_use = "grad mode is restored when the guard is dropped"]
+pub struct GradModeGuard {
+    prev: bool,
+}
+
+impl Drop for GradModeGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.prev));
+    }
+}
+
+/// Set grad mode on this thread until the returned guard is dropped.
+pub fn set_grad_enabled(enabled: bool) -> GradModeGuard {
+    let prev = GRAD_ENABLED.with(|g| g.replace(enabled));
+    GradModeGuard { prev }
+}
+
+/// Turn graph recording off on this thread until the guard is dropped.
+///
+/// ```
+/// use lucid_core::{autograd::no_grad, Tensor, DType};
+/// let x = Tensor::ones(&[2], DType::F64);
+/// x.set_requires_grad(true).unwrap();
+/// let y = { let _g = no_grad(); x.exp().unwrap() };
+/// assert!(!y.requires_grad());
+/// ```
+pub fn no_grad() -> GradModeGuard {
+    set_grad_enabled(false)
+}
+
+/// Turn graph recording on (inside a `no_grad` region) until the guard is dropped.
+pub fn enable_grad() -> GradModeGuard {
+    set_grad_enabled(true)
+}
