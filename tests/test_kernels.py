@@ -100,10 +100,12 @@ def test_tall_mlp_jacobian_matches_closed_form(strategy):
 _ONE_THREAD = """
 import sys, numpy as np, lucid
 from lucid.autograd import jacobian
-W1, W2, x, a, b = (np.load(sys.argv[1])[k] for k in ("W1", "W2", "x", "a", "b"))
+W1, W2, x, a, b, c, d, s, t = (np.load(sys.argv[1])[k] for k in ("W1", "W2", "x", "a", "b", "c", "d", "s", "t"))
 f = lambda x: lucid.tensor(W2) @ (lucid.tensor(W1) @ x).tanh()
 out = {s: jacobian(f, lucid.tensor(x), strategy=s).numpy() for s in ("reverse-mode", "forward-mode")}
 out["ab"] = (lucid.tensor(a) @ lucid.tensor(b)).numpy()
+out["cd"] = (lucid.tensor(c) @ lucid.tensor(d)).numpy()
+out["stack"] = (lucid.tensor(s) @ lucid.tensor(t)).numpy()
 np.savez(sys.argv[2], **{k.replace("-", "_"): v for k, v in out.items()})
 """
 
@@ -116,7 +118,11 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
     import sys
     W1, W2, x = _tall_mlp()
     a, b = rng.normal(size=(300, 200)), rng.normal(size=(200, 64))
-    np.savez(tmp_path / "in.npz", W1=W1, W2=W2, x=x, a=a, b=b)
+    # a B too large for cache: matrixmultiply's packed product, shared by blocks of rows
+    c, d = rng.normal(size=(400, 600)), rng.normal(size=(600, 500))
+    # a stack of products, shared by products
+    s, t = rng.normal(size=(6, 100, 300)), rng.normal(size=(6, 300, 200))
+    np.savez(tmp_path / "in.npz", W1=W1, W2=W2, x=x, a=a, b=b, c=c, d=d, s=s, t=t)
     env = dict(os.environ, LUCID_NUM_THREADS="1")
     subprocess.run([sys.executable, "-c", _ONE_THREAD, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
                    env=env, check=True)
@@ -125,6 +131,10 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
     for s in ("reverse-mode", "forward-mode"):
         np.testing.assert_array_equal(jacobian(f, T(x), strategy=s).numpy(), one[s.replace("-", "_")])
     np.testing.assert_array_equal((T(a) @ T(b)).numpy(), one["ab"])
+    np.testing.assert_array_equal((T(c) @ T(d)).numpy(), one["cd"])
+    np.testing.assert_allclose(one["cd"], c @ d, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal((T(s) @ T(t)).numpy(), one["stack"])
+    np.testing.assert_allclose(one["stack"], s @ t, rtol=1e-12, atol=1e-12)
 
 
 _FORK = """
@@ -133,10 +143,11 @@ from lucid.autograd import jacobian
 r = np.random.default_rng(5)
 W1, W2, x = r.normal(size=(256, 64)) / 8, r.normal(size=(512, 256)) / 16, r.normal(size=64)
 f = lambda x: lucid.tensor(W2) @ (lucid.tensor(W1) @ x).tanh()
+A = lucid.tensor(r.random((800, 800)))  # a packed product, shared over the pool
 def child(queue):
-    queue.put(jacobian(f, lucid.tensor(x)).numpy())
+    queue.put((jacobian(f, lucid.tensor(x)).numpy(), (A @ A).numpy()))
 if __name__ == "__main__":
-    want = jacobian(f, lucid.tensor(x)).numpy()  # starts the pool here
+    want = jacobian(f, lucid.tensor(x)).numpy(), (A @ A).numpy()  # starts the pool here
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     p = ctx.Process(target=child, args=(queue,))
@@ -144,7 +155,7 @@ if __name__ == "__main__":
     got = queue.get(timeout=60)
     p.join(timeout=60)
     assert p.exitcode == 0, p.exitcode
-    assert np.array_equal(got, want)
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
     print("ok")
 """
 

@@ -20,7 +20,10 @@
 //! of rows or strips of columns. Without AVX2 a generic 4×8 block, packing A, serves
 //! few-row products.
 
-use ndarray::{Array2, ArrayView2};
+use std::sync::{Mutex, PoisonError};
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
 
 use crate::dtype::Float;
 use crate::kernels::lanes::{avx2_fma, madd};
@@ -107,6 +110,50 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     let mut c = vec![T::zero(); m * n];
     product::<T, false>(a, bs, k, n, &mut c);
     Array2::from_shape_vec((m, n), c).ok()
+}
+
+/// `a @ b` by matrixmultiply, which packs both operands into cache-sized panels (the
+/// products this module's kernels do not serve: a large B with many rows). Large ones
+/// are shared over the pool by blocks of rows of C, each block a product of its own
+/// (B is packed once per block, a small part of a block's work at this size). This
+/// replaces matrixmultiply's own threading, a second pool that LUCID_NUM_THREADS did
+/// not control and that hung in a forked child.
+pub(crate) fn packed_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let threads = crate::kernels::pool::cores();
+    let macs = m.saturating_mul(k).saturating_mul(n);
+    if threads < 2 || macs < SHARE_MACS * 8 / std::mem::size_of::<T>() || m < 4 * MR {
+        return a.dot(&b);
+    }
+    // about four blocks per core, each a multiple of the register block
+    let rows = m.div_ceil(4 * threads).next_multiple_of(MR);
+    let mut c = Array2::<T>::zeros((m, n));
+    let blocks: Vec<Mutex<ArrayViewMut2<'_, T>>> = c.axis_chunks_iter_mut(Axis(0), rows).map(Mutex::new).collect();
+    crate::kernels::pool::share(blocks.len(), &|i| {
+        let mut ci = blocks[i].lock().unwrap_or_else(PoisonError::into_inner);
+        let ai = a.slice(ndarray::s![i * rows..i * rows + ci.nrows(), ..]);
+        general_mat_mul(T::one(), &ai, &b, T::zero(), &mut *ci);
+    });
+    drop(blocks);
+    c
+}
+
+/// `c[i] = a[i] @ b[i]` for a stack of products, shared over the pool by products when
+/// the stack is large.
+pub(crate) fn stacked_products<T: Float>(a: ArrayView3<'_, T>, b: ArrayView3<'_, T>, c: &mut Array3<T>) {
+    let macs = c.len().saturating_mul(a.shape()[2]);
+    let mut outs: Vec<ArrayViewMut2<'_, T>> = c.outer_iter_mut().collect();
+    if crate::kernels::pool::cores() < 2 || outs.len() < 2 || macs < SHARE_MACS * 8 / std::mem::size_of::<T>() {
+        for (i, ci) in outs.iter_mut().enumerate() {
+            general_mat_mul(T::one(), &a.index_axis(Axis(0), i), &b.index_axis(Axis(0), i), T::zero(), ci);
+        }
+        return;
+    }
+    let outs: Vec<Mutex<ArrayViewMut2<'_, T>>> = outs.into_iter().map(Mutex::new).collect();
+    crate::kernels::pool::share(outs.len(), &|i| {
+        let mut ci = outs[i].lock().unwrap_or_else(PoisonError::into_inner);
+        general_mat_mul(T::one(), &a.index_axis(Axis(0), i), &b.index_axis(Axis(0), i), T::zero(), &mut *ci);
+    });
 }
 
 /// A product kernel entry for one register kind: `a` `m × k`, `b` `k × n`, `c` `m × n`.

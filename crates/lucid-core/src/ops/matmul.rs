@@ -1,14 +1,13 @@
 //! Matrix products with NumPy semantics: 1-D operands are promoted to a row (left) or
 //! a column (right) and the added dim removed again; batch dims broadcast.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, Ix2, IxDyn};
+use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Ix2, IxDyn};
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::graph::Rule;
 use crate::kernels::elementwise::reshape_array;
-use crate::kernels::gemm::{direct_product, direct_product_pays};
+use crate::kernels::gemm::{direct_product, direct_product_pays, packed_product, stacked_products};
 use crate::kernels::matvec::row_dots;
 use crate::shape::broadcast_shapes;
 use crate::structure::Structure;
@@ -150,9 +149,9 @@ fn mm2<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Array2<T> {
     } else if p == 1 {
         mat_vec(a, b.column(0)).into_shape_with_order((n, 1)).unwrap_or_else(|_| a.dot(&b))
     } else if direct_product_pays::<T>(n, a.ncols(), p) {
-        direct_product(a, b).unwrap_or_else(|| a.dot(&b))
+        direct_product(a, b).unwrap_or_else(|| packed_product(a, b))
     } else {
-        a.dot(&b)
+        packed_product(a, b)
     }
 }
 
@@ -203,11 +202,7 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
     };
     let (a3, b3) = (stack3(a, n, k)?, stack3(b, k, p)?);
     let mut c = Array::<T, _>::zeros((nb, n, p));
-    for i in 0..nb {
-        let (ai, bi) = (a3.index_axis(Axis(0), i), b3.index_axis(Axis(0), i));
-        let mut ci = c.index_axis_mut(Axis(0), i);
-        general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut ci);
-    }
+    stacked_products(a3.view(), b3.view(), &mut c);
     let mut shape = batch;
     shape.extend([n, p]);
     c.into_shape_with_order(IxDyn(&shape)).map(|c| c.into_shared()).map_err(|e| Error::shape("matmul", e.to_string()))
