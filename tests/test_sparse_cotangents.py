@@ -152,7 +152,8 @@ def test_float32_sparse_rows_keep_the_dtype(f):
 UNARY = ["neg", "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "abs", "relu",
          "square", "reciprocal", "rsqrt", "log2", "log10", "asin", "acos", "atan", "sinh", "cosh", "asinh",
          "atanh", "erf", "softplus", "gelu", "floor", "sign"]
-BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "clamp_min", "clamp_max"]
+BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "clamp_min", "clamp_max", "floor_divide",
+          "remainder"]
 
 
 def _behind_broadcast(x):

@@ -12,7 +12,7 @@ _METHOD_OPS = [
     # elementwise
     "neg", "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid",
     "abs", "relu", "square", "sign", "add", "sub", "mul", "div", "pow", "maximum", "minimum",
-    "atan2", "eq", "ne", "lt", "le", "gt", "ge",
+    "atan2", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge",
     # reductions
     "sum", "mean",
     # math family (ops_math.rs)

@@ -10,6 +10,15 @@ from . import OpCase
 S = [((3,),), ((2, 3),), ((),)]  # unary variants: vector, matrix, 0-d
 B = [((2, 3), (2, 3)), ((2, 3), (3,)), ((4, 1), (1, 3)), ((), (2, 2))]  # binary broadcasting
 
+
+def _divmod_sample(r, s, i):
+    """a = k + u with u in [0.25, 0.75], b = ±(1 + s) with s in [0, 0.05]: both signs, and
+    every a / b at least 0.07 from an integer, so no central difference straddles a jump
+    of // or % and float32 rounds to the same quotient as the float64 reference."""
+    if i == 0:
+        return r.integers(-3, 4, size=s) + r.uniform(0.25, 0.75, size=s)
+    return r.choice([-1.0, 1.0], size=s) * (1 + r.uniform(0, 0.05, size=s))
+
 CASES = [
     OpCase("neg", lambda x: -x, lambda x: -x, S),
     OpCase("exp", lambda x: x.exp(), np.exp, S),
@@ -38,6 +47,12 @@ CASES = [
     OpCase("maximum", lambda a, b: lucid.maximum(a, b), np.maximum, B),
     OpCase("minimum", lambda a, b: lucid.minimum(a, b), np.minimum, B),
     OpCase("atan2", lambda a, b: lucid.atan2(a, b), np.arctan2, B, domain=((0.5, 2), (0.5, 2))),
+    OpCase("floor_divide", lambda a, b: a // b, np.floor_divide, B, make=_divmod_sample),
+    OpCase("remainder", lambda a, b: a % b, np.remainder, B, make=_divmod_sample),
+    OpCase("remainder_fn", lambda a, b: lucid.remainder(a, b), np.remainder, [((2, 3), (3,))], make=_divmod_sample),
+    OpCase("remainder_number", lambda a: a % -1.0, lambda a: np.remainder(a, -1.0), S, make=_divmod_sample),
+    OpCase("rremainder_number", lambda b: 7.5 % b, lambda b: np.remainder(7.5, b), S,
+           make=lambda r, s, i: _divmod_sample(r, s, 1)),
     OpCase("where", lambda a, b: lucid.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b), [((2, 3), (2, 3)), ((3,), (2, 3))],
            make=lambda r, s, i: r.choice([-1, 1], size=s) * r.uniform(0.2, 2, size=s)),
     OpCase("sum_all", lambda x: x.sum(), lambda x: np.sum(x), [((2, 3),), ((),)]),

@@ -85,7 +85,7 @@ macro_rules! binary_pymethods {
     };
 }
 
-binary_pymethods!(add, sub, mul, div, maximum, minimum, atan2, eq, ne, lt, le, gt, ge);
+binary_pymethods!(add, sub, mul, div, maximum, minimum, atan2, floor_divide, remainder, eq, ne, lt, le, gt, ge);
 
 #[pymethods]
 impl PyTensor {

@@ -273,6 +273,18 @@ impl PyTensor {
     fn __rtruediv__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(operand(other, &self.inner, "div")?.div(&self.inner))
     }
+    fn __floordiv__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.floor_divide(&operand(other, &self.inner, "floor_divide")?))
+    }
+    fn __rfloordiv__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "floor_divide")?.floor_divide(&self.inner))
+    }
+    fn __mod__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.remainder(&operand(other, &self.inner, "remainder")?))
+    }
+    fn __rmod__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(operand(other, &self.inner, "remainder")?.remainder(&self.inner))
+    }
     pub(crate) fn __pow__(&self, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         if modulo.is_some_and(|m| !m.is_none()) {
             return Err(PyTypeError::new_err("pow: a modulus is not supported"));

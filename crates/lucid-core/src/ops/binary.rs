@@ -1,10 +1,11 @@
 //! Elementwise binary ops with NumPy broadcasting and dtype promotion, their VJP
 //! rules, `where`, and comparisons (which return bool tensors and record nothing).
+//! Floor division and remainder follow Python and NumPy (see `float_divmod`).
 //!
 //! Rules return cotangents of the broadcast output shape; the sweep sums them back
 //! to each input's shape (`Tensor::sum_to`), so no rule un-broadcasts by itself.
 
-use crate::dtype::{DType, Storage};
+use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::graph::Rule;
 use crate::kernels::elementwise::zip_broadcast;
@@ -23,6 +24,10 @@ pub enum BinaryOp {
     Maximum,
     Minimum,
     Atan2,
+    /// `a // b`: the quotient rounded toward -∞ (Python's `//`).
+    FloorDivide,
+    /// `a % b = a - (a // b) b`, with the sign of `b` (Python's `%`).
+    Remainder,
     /// `max(x, lo)` with the bound as the second input (`clamp(x, min=lo)`).
     ClampMin,
     /// `min(x, hi)` with the bound as the second input (`clamp(x, max=hi)`).
@@ -35,7 +40,7 @@ pub enum BinaryOp {
 impl Rule for BinaryOp {
     fn structure(&self) -> Structure<'_> {
         Structure::Elementwise(match self {
-            BinaryOp::Add | BinaryOp::Sub => Reads::NOTHING,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::FloorDivide => Reads::NOTHING,
             BinaryOp::Div | BinaryOp::Pow => Reads::ALL,
             // `where` reads its mask, input 2
             _ => Reads::INPUTS,
@@ -63,6 +68,8 @@ impl Rule for BinaryOp {
             BinaryOp::Maximum => "maximum",
             BinaryOp::Minimum => "minimum",
             BinaryOp::Atan2 => "atan2",
+            BinaryOp::FloorDivide => "floor_divide",
+            BinaryOp::Remainder => "remainder",
             BinaryOp::ClampMin => "clamp_min",
             BinaryOp::ClampMax => "clamp_max",
             BinaryOp::Where => "where",
@@ -114,6 +121,18 @@ impl Rule for BinaryOp {
                 let r2 = a.square()?.add(&b.square()?)?;
                 vec![when(0, &|| g.mul(b)?.div(&r2))?, when(1, &|| g.mul(a)?.div(&r2)?.neg())?]
             }
+            // a // b is piecewise constant: zero for both inputs away from the jumps (at
+            // a/b ∈ ℤ), zero at them too. PyTorch's div(a, b, rounding_mode="floor") says
+            // so; its floor_divide has no derivative formula at all (backward raises).
+            BinaryOp::FloorDivide => {
+                let zero = || -> Result<Tensor> { Ok(Tensor::zeros(g.shape(), g.dtype())) };
+                vec![when(0, &zero)?, when(1, &zero)?]
+            }
+            // a % b = a - (a // b) b: d/da = 1, d/db = -(a // b), as PyTorch (with the
+            // forward's exact floor division, not the floor of a rounded a / b).
+            BinaryOp::Remainder => {
+                vec![when(0, &|| Ok(g.clone()))?, when(1, &|| g.mul(&a.floor_divide(b)?)?.neg())?]
+            }
             // clamp_min(x, lo) = x where x ≥ lo, else lo. At x = lo the cotangent goes to x
             // (PyTorch's subgradient); x = NaN gives NaN out and zero to both.
             BinaryOp::ClampMin => {
@@ -152,6 +171,74 @@ fn negative_int_exponent(b: &Storage) -> Option<i64> {
     }
 }
 
+/// Python's `divmod` for floats, computed as NumPy does (`npy_divmod`, itself from
+/// CPython): `fmod` gives the exact remainder, which moves to the divisor's sign; the
+/// quotient `(a - mod) / b` is nearly an integer and is snapped to the nearest one. So
+/// `a == q b + m` as closely as rounding allows and the two always agree, where
+/// `floor(a / b)` can be off by one (`1 // 0.1` is 9: 0.1 is slightly above 1/10).
+/// A zero remainder is +0 or -0 with the divisor's sign; `b = 0` gives IEEE's `a / b`
+/// and NaN, as NumPy; `b = ±∞` gives `(0, a)` or `(-1, ±∞)` by the sign rule.
+fn float_divmod<T: Float>(a: T, b: T) -> (T, T) {
+    let mut m = a % b; // fmod: exact, with the sign of a
+    if b == T::zero() {
+        return (a / b, m);
+    }
+    let mut div = (a - m) / b;
+    if m != T::zero() {
+        if (b < T::zero()) != (m < T::zero()) {
+            m = m + b;
+            div = div - T::one();
+        }
+    } else {
+        m = T::zero().copysign(b);
+    }
+    let q = if div != T::zero() {
+        let f = div.floor();
+        if div - f > T::of(0.5) {
+            f + T::one()
+        } else {
+            f
+        }
+    } else {
+        T::zero().copysign(a / b)
+    };
+    (q, m)
+}
+
+/// `a // b` for integers, rounding toward -∞ (`b != 0`, checked by the caller);
+/// `MIN // -1` wraps to MIN, as in NumPy.
+fn int_floor_divide(a: i64, b: i64) -> i64 {
+    let q = a.wrapping_div(b);
+    if a.wrapping_rem(b) != 0 && (a < 0) != (b < 0) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+/// `a % b` for integers with the sign of `b` (`b != 0`, checked by the caller).
+fn int_remainder(a: i64, b: i64) -> i64 {
+    let r = a.wrapping_rem(b);
+    if r != 0 && (r < 0) != (b < 0) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// Integer division by zero has no value: NumPy returns 0 with a warning and PyTorch
+/// raises; this is an error naming the op. An empty result divides nothing; otherwise
+/// every element of the divisor is used (broadcasting repeats elements, never drops them).
+fn int_divisor_nonzero(name: &'static str, b: &Storage, shape: &[usize]) -> Result<()> {
+    match b {
+        Storage::I64(d) if shape.iter().product::<usize>() > 0 && d.iter().any(|&v| v == 0) => Err(Error::argument(
+            name,
+            "integer division by zero (the divisor has a zero); divide floats for IEEE inf and nan",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `x^y` for `y >= 0` by squaring, wrapping on overflow like the other integer ops
 /// (PyTorch's and NumPy's int64 powers wrap too).
 fn wrapping_int_pow(x: i64, y: i64) -> i64 {
@@ -170,13 +257,16 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let name = op.name();
     let (mut a, mut b) = promote(a, b)?;
     // True division, atan2 and float powers of integers give floats (PyTorch's default
-    // float32); integer powers of integers stay integers (PyTorch, NumPy).
+    // float32); integer powers, floor divisions and remainders of integers stay
+    // integers (PyTorch, NumPy).
     let int_ok = matches!(
         op,
         BinaryOp::Add
             | BinaryOp::Sub
             | BinaryOp::Mul
             | BinaryOp::Pow
+            | BinaryOp::FloorDivide
+            | BinaryOp::Remainder
             | BinaryOp::Maximum
             | BinaryOp::Minimum
             | BinaryOp::ClampMin
@@ -238,6 +328,14 @@ fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
             y | x.min(y)
         ),
         BinaryOp::Atan2 => zip_storage!(name, sa, sb, &shape, |x, y| x.atan2(y)),
+        BinaryOp::FloorDivide => {
+            int_divisor_nonzero(name, sb, &shape)?;
+            zip_storage!(name, sa, sb, &shape, |x, y| float_divmod(x, y).0, int | x, y | int_floor_divide(x, y))
+        }
+        BinaryOp::Remainder => {
+            int_divisor_nonzero(name, sb, &shape)?;
+            zip_storage!(name, sa, sb, &shape, |x, y| float_divmod(x, y).1, int | x, y | int_remainder(x, y))
+        }
         // NaN in x or in the bound gives NaN, as PyTorch.
         BinaryOp::ClampMin => zip_storage!(
             name,
@@ -328,6 +426,27 @@ binary_methods! {
     minimum => BinaryOp::Minimum;
     /// `atan2(a, b)`: the angle of the point (b, a)
     atan2 => BinaryOp::Atan2;
+    /// `a // b` with broadcasting: the quotient rounded toward -∞, as Python and NumPy
+    /// (`floor_divide`); integers stay integers and dividing them by zero is an error.
+    /// The gradient is zero (the result is piecewise constant).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let a = Tensor::from_vec(vec![7.0, -7.0, 7.0], &[3], DType::F64).unwrap();
+    /// let b = Tensor::from_vec(vec![2.0, 2.0, -2.0], &[3], DType::F64).unwrap();
+    /// assert_eq!(a.floor_divide(&b).unwrap().to_f64_vec(), vec![3.0, -4.0, -4.0]);
+    /// ```
+    floor_divide => BinaryOp::FloorDivide;
+    /// `a % b` with broadcasting: `a - (a // b) b`, which has the sign of `b`, as Python
+    /// and NumPy (`remainder`; C's `fmod` has the sign of `a`). Gradients `(1, -(a // b))`.
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let a = Tensor::from_vec(vec![7.0, -7.0, 7.0], &[3], DType::F64).unwrap();
+    /// let b = Tensor::from_vec(vec![3.0, 3.0, -3.0], &[3], DType::F64).unwrap();
+    /// assert_eq!(a.remainder(&b).unwrap().to_f64_vec(), vec![1.0, 2.0, -2.0]);
+    /// ```
+    remainder => BinaryOp::Remainder;
 }
 
 impl Tensor {
