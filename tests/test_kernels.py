@@ -121,8 +121,8 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
     # a B too large for cache: matrixmultiply's packed product, shared by blocks of rows
     c, d = rng.normal(size=(400, 600)), rng.normal(size=(600, 500))
     # a stack of products, shared by products
-    s, t = rng.normal(size=(6, 100, 300)), rng.normal(size=(6, 300, 200))
-    np.savez(tmp_path / "in.npz", W1=W1, W2=W2, x=x, a=a, b=b, c=c, d=d, s=s, t=t)
+    sa, sb = rng.normal(size=(6, 100, 300)), rng.normal(size=(6, 300, 200))
+    np.savez(tmp_path / "in.npz", W1=W1, W2=W2, x=x, a=a, b=b, c=c, d=d, s=sa, t=sb)
     env = dict(os.environ, LUCID_NUM_THREADS="1")
     subprocess.run([sys.executable, "-c", _ONE_THREAD, str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
                    env=env, check=True)
@@ -133,8 +133,8 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
     np.testing.assert_array_equal((T(a) @ T(b)).numpy(), one["ab"])
     np.testing.assert_array_equal((T(c) @ T(d)).numpy(), one["cd"])
     np.testing.assert_allclose(one["cd"], c @ d, rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal((T(s) @ T(t)).numpy(), one["stack"])
-    np.testing.assert_allclose(one["stack"], s @ t, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal((T(sa) @ T(sb)).numpy(), one["stack"])
+    np.testing.assert_allclose(one["stack"], sa @ sb, rtol=1e-12, atol=1e-12)
 
 
 _FORK = """

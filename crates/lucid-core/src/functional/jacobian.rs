@@ -137,13 +137,6 @@ fn run_blocks<T: Send>(
     Ok(all)
 }
 
-fn concat_rows(parts: Vec<Tensor>) -> Result<Tensor> {
-    if parts.len() == 1 {
-        return parts.into_iter().next().ok_or_else(|| Error::argument("jacobian", "no rows"));
-    }
-    Tensor::cat(&parts, 0)
-}
-
 /// The Jacobian blocks of already computed `outputs` with respect to `inputs`: one
 /// `(Σ numel(out_i), numel(x_j))` matrix per input, rows of the outputs stacked in
 /// order. Outputs that do not require grad give zero rows.
@@ -166,7 +159,7 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     };
     let _mode = set_grad_enabled(opts.create_graph);
     if forward {
-        by_columns(outputs, inputs, opts, m, n)
+        by_columns(outputs, inputs, opts, n)
     } else {
         by_rows(outputs, inputs, opts, m)
     }
@@ -196,148 +189,79 @@ fn worth_threads(opts: &JacobianOptions, plan: &Plan, total: usize) -> bool {
     !opts.vectorize && !opts.create_graph && plan.numel().saturating_mul(total) >= SMALL_SWEEP
 }
 
-/// Reverse mode: blocks of rows.
+/// Blocks of lines (rows of J in reverse mode, columns in forward mode) swept over
+/// `plan`: each block seeds lines `l0..l1` of the identity over `seeded` (the live
+/// outputs, or the inputs) and `sweep` carries them through. One block policy for
+/// both modes (NOTE [row blocks]). Returns `(first line, one Rows per swept target)`.
+fn sweep_lines(
+    plan: &Plan,
+    seeded: &[&Tensor],
+    starts: &[usize],
+    total: usize,
+    opts: &JacobianOptions,
+    sweep: &(dyn Fn(Vec<Option<Rows>>) -> Result<Vec<Option<Rows>>> + Sync),
+) -> Result<Vec<Block>> {
+    if total == 0 {
+        return Ok(Vec::new());
+    }
+    let sizes: Vec<usize> = seeded.iter().map(|t| t.numel()).collect();
+    let block =
+        |l0: usize, l1: usize| -> Result<Block> { Ok((l0, sweep(identity_seeds(seeded, &sizes, starts, l0, l1))?)) };
+    let parallel = worth_threads(opts, plan, total);
+    let stayed_small = |(_, lines): &Block| !opts.vectorize && lines.iter().flatten().all(Rows::is_structured);
+    run_blocks(total, block_size(opts, plan, total), parallel, &stayed_small, &block)
+}
+
+/// A swept block of lines: its first line and the rows of each target.
+type Block = (usize, Vec<Option<Rows>>);
+
+/// Reverse mode: blocks of rows, one `(m, numel(x))` matrix per input.
 fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usize) -> Result<Vec<Tensor>> {
-    let live: Vec<&Tensor> = outputs.iter().filter(|o| o.requires_grad()).collect();
+    let (live, starts): (Vec<&Tensor>, Vec<usize>) =
+        outputs.iter().zip(offsets(&numels(outputs))).filter(|(o, _)| o.requires_grad()).unzip();
     let roots: Vec<Tensor> = live.iter().map(|t| (*t).clone()).collect();
     let plan = Plan::new(&roots, inputs);
-    let all_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
-    let (sizes, starts): (Vec<usize>, Vec<usize>) =
-        outputs.iter().zip(&all_starts).filter(|(o, _)| o.requires_grad()).map(|(o, &s)| (o.numel(), s)).unzip();
-    let sweep = |r0: usize, r1: usize| -> Result<(usize, Vec<Option<Rows>>)> {
-        let seeds = identity_seeds(&live, &sizes, &starts, r0, r1);
-        Ok((r0, plan.pullback(seeds, 1, true, opts.create_graph)?))
-    };
-    let parallel = worth_threads(opts, &plan, m);
-    let stayed_small =
-        |(_, cots): &(usize, Vec<Option<Rows>>)| !opts.vectorize && cots.iter().flatten().all(Rows::is_structured);
-    let per_block = run_blocks(m, block_size(opts, &plan, m), parallel, &stayed_small, &sweep)?;
+    let sweep = |seeds| plan.pullback(seeds, 1, true, opts.create_graph);
+    let blocks = sweep_lines(&plan, &live, &starts, m, opts, &sweep)?;
     inputs
         .iter()
         .enumerate()
         .map(|(j, x)| {
-            let blocks = per_block.iter().map(|(r0, cots)| (*r0, cots[j].as_ref()));
-            assemble(blocks, m, x.numel(), x.dtype(), opts.create_graph)
+            let pieces = blocks.iter().map(|(r0, rows)| (*r0, vec![rows[j].as_ref()])).collect();
+            assemble(pieces, m, &[(0, x.numel())], x.dtype(), opts.create_graph)
         })
         .collect()
 }
 
-/// The `(rows, width)` matrix made of blocks of rows: `(first row, cotangent)`, each
-/// cotangent `[block rows, *shape]` with `width` elements per row, `None` for zeros.
-/// Without a graph the blocks are written into one zeroed matrix (structured blocks
-/// write only their entries); with create_graph they are densified and concatenated,
-/// which keeps the result differentiable.
-fn assemble<'a>(
-    blocks: impl Iterator<Item = (usize, Option<&'a Rows>)> + Clone,
-    rows: usize,
-    width: usize,
-    dtype: DType,
-    create_graph: bool,
-) -> Result<Tensor> {
-    if !create_graph && dtype.is_float() {
-        let mut first_two = blocks.clone().take(2);
-        if let (Some((0, Some(cot))), None) = (first_two.next(), first_two.next()) {
-            if let Some(whole) = whole_dense(cot, rows, width, dtype) {
-                return Ok(whole);
-            }
-        }
-        let mut out = Storage::try_full("jacobian", dtype, &[rows, width], 0.0)?;
-        for (r0, cot) in blocks {
-            if let Some(cot) = cot {
-                cot.write_into(&mut out, width, r0, 0)?;
-            }
-        }
-        return Ok(Tensor::from_storage(out));
-    }
-    let bounds: Vec<usize> = blocks.clone().map(|(r0, _)| r0).chain(std::iter::once(rows)).collect();
-    let parts = blocks
-        .zip(bounds.windows(2))
-        .map(|((_, cot), w)| match cot {
-            Some(c) => c.clone().dense()?.reshape_exact(&[w[1] - w[0], width]),
-            None => Ok(Tensor::zeros(&[w[1] - w[0], width], dtype)),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if parts.is_empty() {
-        return Ok(Tensor::zeros(&[0, width], dtype));
-    }
-    concat_rows(parts)
-}
-
-/// A block that is the whole `rows × width` result as one dense matrix of its dtype,
-/// taken as it is (any layout): no zeroed matrix to add it into.
-fn whole_dense(cot: &Rows, rows: usize, width: usize, dtype: DType) -> Option<Tensor> {
-    match cot {
-        Rows::Dense(t) if t.dtype() == dtype && t.numel() == rows * width && t.shape().first() == Some(&rows) => {
-            t.reshape_exact(&[rows, width]).ok().map(|t| t.detach())
-        }
-        _ => None,
-    }
-}
-
-/// Forward mode: blocks of columns, pushed through the graph by tangent sweeps.
-fn by_columns(
-    outputs: &[Tensor],
-    inputs: &[Tensor],
-    opts: &JacobianOptions,
-    m: usize,
-    n: usize,
-) -> Result<Vec<Tensor>> {
+/// Forward mode: blocks of columns, pushed through the graph by tangent sweeps. They
+/// assemble Jᵀ (row c holds column c of J, the tangents of every output side by
+/// side), and J is its transposed view.
+fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, n: usize) -> Result<Vec<Tensor>> {
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
     let plan = Plan::new(&live, inputs);
     let in_refs: Vec<&Tensor> = inputs.iter().collect();
-    let sizes: Vec<usize> = inputs.iter().map(Tensor::numel).collect();
+    let sizes = numels(inputs);
     let starts = offsets(&sizes);
     let dtype = outputs.iter().map(Tensor::dtype).reduce(DType::promote).unwrap_or(DType::F64);
-    let out_starts = offsets(&outputs.iter().map(Tensor::numel).collect::<Vec<_>>());
-    // One block: the columns c0..c1 of J, one tangent per output that requires grad.
-    let sweep = |c0: usize, c1: usize| -> Result<(usize, Vec<Option<Rows>>)> {
-        let seeds = identity_seeds(&in_refs, &sizes, &starts, c0, c1);
-        Ok((c0, plan.pushforward(seeds, 1, opts.create_graph)?))
-    };
-    let parallel = worth_threads(opts, &plan, n);
-    let stayed_small = |(_, tangents): &(usize, Vec<Option<Rows>>)| {
-        !opts.vectorize && tangents.iter().flatten().all(Rows::is_structured)
-    };
-    let per_block =
-        if n == 0 { Vec::new() } else { run_blocks(n, block_size(opts, &plan, n), parallel, &stayed_small, &sweep)? };
-    // one block, one output, dense: its tangent is Jᵀ
-    let single = match (&per_block[..], outputs) {
-        ([(0, tangents)], [out]) if out.requires_grad() => tangents.first().and_then(Option::as_ref),
-        _ => None,
-    };
-    let whole = single.filter(|_| !opts.create_graph).and_then(|t| whole_dense(t, n, m, dtype));
-    // Jᵀ, (n, m): block b's tangent of output i fills rows c0.. and that output's columns
-    let jt = if let Some(jt) = whole {
-        jt
-    } else if !opts.create_graph && dtype.is_float() {
-        let mut jt = Storage::try_full("jacobian", dtype, &[n, m], 0.0)?;
-        for (c0, tangents) in &per_block {
-            let live_starts = outputs.iter().zip(&out_starts).filter(|(o, _)| o.requires_grad());
-            for ((_, &col0), t) in live_starts.zip(tangents) {
-                if let Some(t) = t {
-                    t.write_into(&mut jt, m, *c0, col0)?;
+    let sweep = |seeds| plan.pushforward(seeds, 1, opts.create_graph);
+    let blocks = sweep_lines(&plan, &in_refs, &starts, n, opts, &sweep)?;
+    // every output's columns of Jᵀ, with the tangents of the live ones
+    let columns: Vec<(usize, usize)> = offsets(&numels(outputs)).into_iter().zip(numels(outputs)).collect();
+    let pieces = blocks
+        .iter()
+        .map(|(c0, tangents)| {
+            let mut live_tangents = tangents.iter();
+            let per_output = outputs.iter().map(|o| {
+                if o.requires_grad() {
+                    live_tangents.next().and_then(Option::as_ref)
+                } else {
+                    None
                 }
-            }
-        }
-        Tensor::from_storage(jt)
-    } else {
-        let bounds: Vec<usize> = per_block.iter().map(|(c0, _)| *c0).chain(std::iter::once(n)).collect();
-        let mut slabs = Vec::with_capacity(per_block.len());
-        for ((_, tangents), w) in per_block.into_iter().zip(bounds.windows(2)) {
-            let cols = w[1] - w[0];
-            let mut tangents = tangents.into_iter();
-            let mut parts = Vec::with_capacity(outputs.len());
-            for out in outputs {
-                let t = if out.requires_grad() { tangents.next().flatten() } else { None };
-                parts.push(match t {
-                    Some(t) => t.dense()?.reshape_exact(&[cols, out.numel()])?.to_dtype(dtype)?,
-                    None => Tensor::zeros(&[cols, out.numel()], dtype),
-                });
-            }
-            slabs.push(if parts.is_empty() { Tensor::zeros(&[cols, 0], dtype) } else { Tensor::cat(&parts, 1)? });
-        }
-        concat_rows(if slabs.is_empty() { vec![Tensor::zeros(&[0, m], dtype)] } else { slabs })?
-    };
+            });
+            (*c0, per_output.collect())
+        })
+        .collect();
+    let jt = assemble(pieces, n, &columns, dtype, opts.create_graph)?;
     // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
     // data and transposes it back for free).
     let j = jt.t()?;
@@ -346,6 +270,74 @@ fn by_columns(
         .zip(sizes.iter().zip(&starts))
         .map(|(x, (&size, &lo))| j.narrow(1, lo, size)?.to_dtype(x.dtype()))
         .collect()
+}
+
+fn numels(tensors: &[Tensor]) -> Vec<usize> {
+    tensors.iter().map(Tensor::numel).collect()
+}
+
+/// The `(rows, width)` matrix made of blocks of lines: `(first row, pieces)`, where
+/// piece k fills the columns `columns[k] = (first column, width)` of the block's rows
+/// (`None` for zeros). Without a graph the pieces are written into one zeroed matrix
+/// (structured ones write only their entries; one dense piece that is the whole
+/// matrix is taken as it is); with create_graph they are densified and concatenated,
+/// which keeps the result differentiable.
+fn assemble(
+    blocks: Vec<(usize, Vec<Option<&Rows>>)>,
+    rows: usize,
+    columns: &[(usize, usize)],
+    dtype: DType,
+    create_graph: bool,
+) -> Result<Tensor> {
+    let width: usize = columns.iter().map(|&(_, w)| w).sum();
+    if !create_graph && dtype.is_float() {
+        if let [(0, pieces)] = &blocks[..] {
+            if let [Some(piece)] = &pieces[..] {
+                if let Some(whole) = whole_dense(piece, rows, width, dtype) {
+                    return Ok(whole);
+                }
+            }
+        }
+        let mut out = Storage::try_full("jacobian", dtype, &[rows, width], 0.0)?;
+        for (r0, pieces) in &blocks {
+            for (piece, &(col0, _)) in pieces.iter().zip(columns) {
+                if let Some(piece) = piece {
+                    piece.write_into(&mut out, width, *r0, col0)?;
+                }
+            }
+        }
+        return Ok(Tensor::from_storage(out));
+    }
+    let bounds: Vec<usize> = blocks.iter().map(|(r0, _)| *r0).chain(std::iter::once(rows)).collect();
+    let mut slabs = Vec::with_capacity(blocks.len());
+    for ((_, pieces), w) in blocks.into_iter().zip(bounds.windows(2)) {
+        let lines = w[1] - w[0];
+        let parts = pieces
+            .into_iter()
+            .zip(columns)
+            .map(|(piece, &(_, cols))| match piece {
+                Some(p) => p.clone().dense()?.reshape_exact(&[lines, cols])?.to_dtype(dtype),
+                None => Ok(Tensor::zeros(&[lines, cols], dtype)),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        slabs.push(if parts.is_empty() { Tensor::zeros(&[lines, 0], dtype) } else { Tensor::cat(&parts, 1)? });
+    }
+    match slabs.len() {
+        0 => Ok(Tensor::zeros(&[0, width], dtype)),
+        1 => Ok(slabs.remove(0)),
+        _ => Tensor::cat(&slabs, 0),
+    }
+}
+
+/// A block that is the whole `rows × width` result as one dense matrix of its dtype,
+/// taken as it is (any layout): no zeroed matrix to add it into.
+fn whole_dense(rows_: &Rows, rows: usize, width: usize, dtype: DType) -> Option<Tensor> {
+    match rows_ {
+        Rows::Dense(t) if t.dtype() == dtype && t.numel() == rows * width && t.shape().first() == Some(&rows) => {
+            t.reshape_exact(&[rows, width]).ok().map(|t| t.detach())
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -53,15 +53,24 @@ pub fn prepare_inputs(op: &'static str, inputs: &[Tensor]) -> Result<Vec<Tensor>
 
 /// Error unless every output depends on every input (`strict` mode).
 pub(crate) fn check_strict(op: &'static str, outputs: &[Tensor], inputs: &[Tensor]) -> Result<()> {
-    for (i, out) in outputs.iter().enumerate() {
-        let plan = Plan::new(std::slice::from_ref(out), inputs);
-        for j in 0..inputs.len() {
-            if !out.requires_grad() || !plan.target_is_reached(j) {
-                return Err(Error::graph(
-                    op,
-                    format!("output {i} is independent of input {j} (strict=True forbids this)"),
-                ));
-            }
+    require_dependence(op, outputs, inputs, |i, j| {
+        format!("output {i} is independent of input {j} (strict=True forbids this)")
+    })
+}
+
+/// Error unless every one of `roots` depends on every input; `message(i, j)` says
+/// what it means that root i does not depend on input j. The one strict check, for
+/// outputs and for gradients (NOTE [strict second order]).
+fn require_dependence(
+    op: &'static str,
+    roots: &[Tensor],
+    inputs: &[Tensor],
+    message: impl Fn(usize, usize) -> String,
+) -> Result<()> {
+    for (i, root) in roots.iter().enumerate() {
+        let plan = Plan::new(std::slice::from_ref(root), inputs);
+        if let Some(j) = (0..inputs.len()).find(|&j| !root.requires_grad() || !plan.target_is_reached(j)) {
+            return Err(Error::graph(op, message(i, j)));
         }
     }
     Ok(())
@@ -222,21 +231,12 @@ fn gradient_with_graph(op: &'static str, output: &Tensor, inputs: &[Tensor], str
 /// ∇_i f must depend on every input j (else H[i][j] is identically zero), and a strict
 /// H v must depend on every input. Linear and separable functions are rejected.
 fn check_strict_gradients(op: &'static str, grads: &[Tensor], inputs: &[Tensor]) -> Result<()> {
-    for (i, g) in grads.iter().enumerate() {
-        let plan = Plan::new(std::slice::from_ref(g), inputs);
-        for j in 0..inputs.len() {
-            if !g.requires_grad() || !plan.target_is_reached(j) {
-                return Err(Error::graph(
-                    op,
-                    format!(
-                        "the gradient with respect to input {i} is independent of input {j}, so \
-                         that Hessian block is identically zero (strict=True forbids this)"
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
+    require_dependence(op, grads, inputs, |i, j| {
+        format!(
+            "the gradient with respect to input {i} is independent of input {j}, so that Hessian block is \
+             identically zero (strict=True forbids this)"
+        )
+    })
 }
 
 /// Hessian blocks `H[i][j]` of shape `(numel(x_i), numel(x_j))` of a one-element
