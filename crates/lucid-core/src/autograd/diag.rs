@@ -12,8 +12,8 @@ use super::product;
 use super::rows::{float_of, seed_zeros, Rows};
 use super::sparse::SparseRows;
 use crate::error::Result;
-use crate::graph::Rule;
 use crate::structure::{Move, Structure};
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// Rows with one leading batch dim of `rows` whose row `r` is `d[e] e_e` for the

@@ -11,8 +11,8 @@ use super::reverse::Plan;
 use super::rows::Rows;
 use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
-use crate::graph::{set_grad_enabled, Rule};
 use crate::shape::batched;
+use crate::tensor::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
 
 impl Plan {

@@ -18,7 +18,7 @@ mod rows;
 mod sparse;
 mod sparse_rules;
 
-pub use crate::graph::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
+pub use crate::tensor::graph::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use diag::DiagRows;
 pub use reverse::{backward, grad, GradOptions, Plan};
 pub use rows::Rows;

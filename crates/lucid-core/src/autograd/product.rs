@@ -31,8 +31,8 @@ use super::rows::Rows;
 use super::sparse::SparseRows;
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::is_grad_enabled;
 use crate::structure::numel;
+use crate::tensor::graph::is_grad_enabled;
 use crate::tensor::Tensor;
 
 /// The x-cotangent of `y = A x` (A 2-d, x 1-d) for a diagonal cotangent of y: the rows

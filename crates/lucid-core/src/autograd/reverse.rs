@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use super::rows::Rows;
 use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
-use crate::graph::{set_grad_enabled, Rule};
+use crate::tensor::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
 
 /// Tensor ids are addresses, so a multiply-and-fold hash spreads them well enough; the

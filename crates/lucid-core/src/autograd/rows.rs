@@ -16,8 +16,8 @@ use super::diag::DiagRows;
 use super::sparse::SparseRows;
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::is_grad_enabled;
 use crate::structure::numel;
+use crate::tensor::graph::is_grad_enabled;
 use crate::tensor::Tensor;
 
 /// A batch of rows carried by a sweep (one leading dim of rows over the elements of

@@ -31,8 +31,8 @@ use super::diag::DiagRows;
 use super::rows::Rows;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::graph::is_grad_enabled;
 use crate::structure::{copies, numel, offsets, Mapped, Positions};
+use crate::tensor::graph::is_grad_enabled;
 use crate::tensor::Tensor;
 
 /// Rows with one leading batch dim of `rows`; row r has the entries `(idx[j], val[j])`,

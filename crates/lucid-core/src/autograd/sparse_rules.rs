@@ -11,8 +11,8 @@ use super::product;
 use super::rows::Rows;
 use super::sparse::{gather, SparseRows};
 use crate::error::Result;
-use crate::graph::Rule;
 use crate::structure::{broadcast_spread, numel, positions_in, sum_pull, sum_push, Positions, Structure};
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// The VJP of `rule` for sparse rows, or `None` when its structure has no sparse rule

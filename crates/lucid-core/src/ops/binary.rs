@@ -7,10 +7,10 @@
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::kernels::elementwise::zip_broadcast;
 use crate::shape::broadcast_shapes;
 use crate::structure::{Reads, Structure};
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 use crate::zip_storage;
 

@@ -3,8 +3,8 @@
 //! `index_put`, `scatter`).
 //!
 //! Every op of the family reduces to one pair over flat row-major positions into the
-//! trailing dims: `Take` (out[l, k] = x[l, pos[k]]) and `Put` (zeros with
-//! out[l, pos[k]] += g[l, k]). They are each other's VJP, so the family is
+//! trailing dims: `Take` (`out[l, k] = x[l, pos[k]]`) and `Put` (zeros with
+//! `out[l, pos[k]] += g[l, k]`). They are each other's VJP, so the family is
 //! differentiable to any order, and both act on trailing dims with any number of
 //! leading dims, so batched cotangents pass through untouched. The position arithmetic
 //! (integer, not differentiable) happens once, when the op is built.
@@ -16,11 +16,11 @@ use ndarray::{ArcArray, IxDyn};
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::ops::binary::where_;
 use crate::ops::index::{resolve_positions, IndexItem};
 use crate::shape::{batched, normalize_axis};
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// Flat row-major positions into a tensor of shape `full`, arranged as `part`.
@@ -51,9 +51,9 @@ impl Positions {
 
 #[derive(Debug, Clone)]
 pub enum GatherOp {
-    /// `lead + full → lead + part`: out[l, k] = x[l, pos[k]]
+    /// `lead + full → lead + part`: `out[l, k] = x[l, pos[k]]`
     Take(Positions),
-    /// `lead + part → lead + full`: zeros with out[l, pos[k]] += g[l, k]
+    /// `lead + part → lead + full`: zeros with `out[l, pos[k]] += g[l, k]`
     Put(Positions),
 }
 

@@ -12,10 +12,10 @@ use ndarray::{ArcArray, ArrayD, IxDyn, SliceInfo, SliceInfoElem, Zip};
 
 use crate::dtype::Storage;
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::map_storage;
 pub use crate::structure::Resolved;
 use crate::structure::{Move, Structure};
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// One entry of an index expression, as a user writes it (`x[1, ::2, None, ..., idx]`).

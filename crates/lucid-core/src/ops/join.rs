@@ -5,9 +5,9 @@
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::shape::{batched, normalize_axis};
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]

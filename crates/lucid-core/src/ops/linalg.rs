@@ -16,8 +16,8 @@ pub mod einsum;
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 pub use diag::DiagOp;
 

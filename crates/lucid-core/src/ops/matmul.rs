@@ -5,12 +5,12 @@ use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, I
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::kernels::elementwise::reshape_array;
 use crate::kernels::gemm::{direct_product, direct_product_pays, packed_product, stacked_products};
 use crate::kernels::matvec::row_dots;
 use crate::shape::broadcast_shapes;
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// The recorded product (NumPy's `matmul`; one op, so no enum of variants).

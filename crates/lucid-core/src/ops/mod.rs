@@ -22,7 +22,7 @@ pub use binary::where_;
 pub use index::IndexItem;
 
 use crate::error::Result;
-use crate::graph::Rule;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// The JVP of an elementwise rule. Its Jacobian with respect to each input is diagonal

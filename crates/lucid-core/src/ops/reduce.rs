@@ -10,10 +10,10 @@ use ndarray::{ArcArray, ArrayView1, Axis, Ix2, IxDyn};
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::ops::binary::where_;
 use crate::shape::{batched, normalize_axes, normalize_axis};
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]

@@ -16,9 +16,9 @@ use ndarray::{ArcArray, Axis, IxDyn, Zip};
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::shape::{broadcast_shapes, normalize_axis};
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]

@@ -6,9 +6,9 @@ use ndarray::{ArcArray, Axis, IxDyn};
 
 use crate::dtype::{Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::shape::normalize_axis;
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]

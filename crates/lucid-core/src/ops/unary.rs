@@ -9,11 +9,11 @@ use std::f64::consts::{LN_10, LN_2};
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::map_float;
 use crate::ops::binary::where_;
 use crate::ops::special;
 use crate::structure::{Reads, Structure};
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,12 +10,12 @@
 use ndarray::IxDyn;
 
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::kernels::elementwise::reshape_array;
 use crate::map_storage;
 use crate::ops::index::{slice_resolved, Resolved};
 use crate::shape::{batched, broadcast_shapes, normalize_axes, normalize_axis};
 use crate::structure::{Move, Structure};
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]

@@ -10,10 +10,10 @@ use ndarray::{ArcArray, Array, Axis, IxDyn};
 
 use super::LinalgOp;
 use crate::error::{Error, Result};
-use crate::graph::Rule;
 use crate::map_storage;
 use crate::shape::normalize_axis;
 use crate::structure::Structure;
+use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone)]

@@ -8,7 +8,9 @@ use ndarray::{ArcArray, IxDyn};
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
-use crate::graph::{is_grad_enabled, Node, Rule};
+pub(crate) mod graph;
+
+use graph::{is_grad_enabled, Node, Rule};
 
 /// A tensor: cheap to clone (an `Arc`), `Send + Sync`.
 ///
