@@ -8,7 +8,7 @@
 //! `[n, *in_shape]` flow forward and arrive as `[n, *out_shape]`, J's columns. Seeds
 //! are diagonal rows (NOTE [diagonal rows] in autograd/diag.rs).
 //!
-//! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
+//! NOTE [row blocks] (`BlockPolicy`): vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
 //! batched sweep per block with bounded memory; a small sweep (under 2^20 numbers in
 //! all) is one block, since the bound holds anyway. The first block is timed, and the
 //! rest are shared over the cores (`pool`) only when they would take over 200 µs
@@ -93,32 +93,67 @@ fn identity_seeds(tensors: &[&Tensor], sizes: &[usize], starts: &[usize], r0: us
 /// calling thread: each block is a whole sweep, and a core may be busy elsewhere.
 const THREADS_PAY: Duration = Duration::from_micros(200);
 
-/// Run `sweep` over consecutive ranges of `0..total` of size `block`; the results come
-/// back in order. When there are several blocks, the first is swept alone: if
-/// `stayed_small` says its result is structured (memory was never the block's to
-/// bound), the rest is swept in one more block. Otherwise, when `parallel`, the first
-/// block is timed and the rest are shared over the cores (`pool::share`) only if they
-/// would take long enough to pay for it (each sweep sets its own thread's grad mode).
+/// How a Jacobian's lines are cut into sweeps (NOTE [row blocks]): the one place
+/// where `vectorize`, `chunk_size` and `create_graph` become policy, for both modes.
+#[derive(Debug, Clone, Copy)]
+struct BlockPolicy {
+    /// Lines per sweep.
+    block: usize,
+    /// Whether the blocks after the first may be shared over the cores (when the
+    /// first, timed, says they would take long enough to pay for it).
+    threads: bool,
+    /// Whether a first block whose rows stayed structured takes the rest in one more
+    /// sweep (memory was never the blocks' to bound).
+    rest_in_one: bool,
+}
+
+/// Numbers a sweep may touch (summed over the graph's tensors, times its lines) before
+/// it is cut into blocks or spread over threads: 2^20, 8 MB of float64.
+const SMALL_SWEEP: usize = 1 << 20;
+
+impl BlockPolicy {
+    /// Vectorized: everything in one sweep (or chunk_size lines at a time), as asked.
+    /// Otherwise everything when the sweep is small (one block then bounds memory as
+    /// well as many would, and each extra sweep costs its overhead again), else one
+    /// block per core, between ROW_BLOCK and MAX_ROW_BLOCK lines so memory stays
+    /// bounded, shared over the cores unless the sweep records a graph.
+    fn new(opts: &JacobianOptions, plan: &Plan, total: usize) -> BlockPolicy {
+        if opts.vectorize {
+            return BlockPolicy { block: opts.chunk_size.unwrap_or(total), threads: false, rest_in_one: false };
+        }
+        if plan.numel().saturating_mul(total) < SMALL_SWEEP {
+            return BlockPolicy { block: total, threads: false, rest_in_one: true };
+        }
+        let block = total.div_ceil(cores()).clamp(ROW_BLOCK, MAX_ROW_BLOCK);
+        BlockPolicy { block, threads: !opts.create_graph, rest_in_one: true }
+    }
+}
+
+/// Run `sweep` over consecutive ranges of `0..total` of `policy.block` lines; the
+/// results come back in order. When there are several blocks, the first is swept
+/// alone: if the policy allows and `structured` says its result is, the rest is swept
+/// in one more block. Otherwise, when the policy allows threads, the first block is
+/// timed and the rest are shared over the cores (`pool::share`) only if they would
+/// take long enough to pay for it (each sweep sets its own thread's grad mode).
 fn run_blocks<T: Send>(
     total: usize,
-    block: usize,
-    parallel: bool,
-    stayed_small: &dyn Fn(&T) -> bool,
+    policy: BlockPolicy,
+    structured: &dyn Fn(&T) -> bool,
     sweep: &(dyn Fn(usize, usize) -> Result<T> + Sync),
 ) -> Result<Vec<T>> {
-    let block = block.clamp(1, total.max(1));
+    let block = policy.block.clamp(1, total.max(1));
     let ranges: Vec<(usize, usize)> = (0..total).step_by(block).map(|r0| (r0, (r0 + block).min(total))).collect();
     let Some((&(f0, f1), rest)) = ranges.split_first().filter(|_| ranges.len() >= 2) else {
         return ranges.iter().map(|&(r0, r1)| sweep(r0, r1)).collect();
     };
     let clock = Instant::now();
     let first = sweep(f0, f1)?;
-    if stayed_small(&first) {
+    if policy.rest_in_one && structured(&first) {
         return Ok(vec![first, sweep(f1, total)?]);
     }
     let rest_time = clock.elapsed().saturating_mul(u32::try_from(rest.len()).unwrap_or(u32::MAX));
     let mut all = vec![first];
-    if !parallel || cores() < 2 || rest.len() < 2 || rest_time < THREADS_PAY {
+    if !policy.threads || cores() < 2 || rest.len() < 2 || rest_time < THREADS_PAY {
         for &(r0, r1) in rest {
             all.push(sweep(r0, r1)?);
         }
@@ -165,30 +200,6 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     }
 }
 
-/// Numbers a sweep may touch (summed over the graph's tensors, times its lines) before
-/// it is cut into blocks or spread over threads: 2^20, 8 MB of float64.
-const SMALL_SWEEP: usize = 1 << 20;
-
-/// Lines per sweep: everything (or chunk_size) when vectorized; otherwise everything
-/// when the sweep is small (NOTE [row blocks]: one block then bounds memory as well
-/// as many would, and each extra sweep costs its overhead again), else one block per
-/// core, between ROW_BLOCK and MAX_ROW_BLOCK lines so memory stays bounded.
-fn block_size(opts: &JacobianOptions, plan: &Plan, total: usize) -> usize {
-    if opts.vectorize {
-        opts.chunk_size.unwrap_or(total)
-    } else if plan.numel().saturating_mul(total) < SMALL_SWEEP {
-        total
-    } else {
-        total.div_ceil(cores()).clamp(ROW_BLOCK, MAX_ROW_BLOCK)
-    }
-}
-
-/// Whether the blocks may be spread over threads: only sweeps that touch about a
-/// million numbers in all are cut into blocks at all (`run_blocks` then times them).
-fn worth_threads(opts: &JacobianOptions, plan: &Plan, total: usize) -> bool {
-    !opts.vectorize && !opts.create_graph && plan.numel().saturating_mul(total) >= SMALL_SWEEP
-}
-
 /// Blocks of lines (rows of J in reverse mode, columns in forward mode) swept over
 /// `plan`: each block seeds lines `l0..l1` of the identity over `seeded` (the live
 /// outputs, or the inputs) and `sweep` carries them through. One block policy for
@@ -207,9 +218,8 @@ fn sweep_lines(
     let sizes: Vec<usize> = seeded.iter().map(|t| t.numel()).collect();
     let block =
         |l0: usize, l1: usize| -> Result<Block> { Ok((l0, sweep(identity_seeds(seeded, &sizes, starts, l0, l1))?)) };
-    let parallel = worth_threads(opts, plan, total);
-    let stayed_small = |(_, lines): &Block| !opts.vectorize && lines.iter().flatten().all(Rows::is_structured);
-    run_blocks(total, block_size(opts, plan, total), parallel, &stayed_small, &block)
+    let structured = |(_, lines): &Block| lines.iter().flatten().all(Rows::is_structured);
+    run_blocks(total, BlockPolicy::new(opts, plan, total), &structured, &block)
 }
 
 /// A swept block of lines: its first line and the rows of each target.
@@ -344,6 +354,10 @@ fn whole_dense(rows_: &Rows, rows: usize, width: usize, dtype: DType) -> Option<
 mod tests {
     use super::*;
 
+    /// Blocks of ten lines, shared over the cores when they pay, the rest in one when
+    /// the first stays structured.
+    const SHARED_TENS: BlockPolicy = BlockPolicy { block: 10, threads: true, rest_in_one: true };
+
     #[test]
     fn slow_blocks_go_to_workers_and_come_back_in_order() {
         // 2 ms per block: the rest is worth the workers
@@ -355,7 +369,7 @@ mod tests {
         // a few tries are allowed for the blocks to be shared
         let mut most_workers = 0;
         for _ in 0..20 {
-            let done = run_blocks(100, 10, true, &|_| false, &sweep).unwrap();
+            let done = run_blocks(100, SHARED_TENS, &|_| false, &sweep).unwrap();
             let ranges: Vec<(usize, usize)> = done.iter().map(|&(a, b, _)| (a, b)).collect();
             assert_eq!(ranges, (0..100).step_by(10).map(|r| (r, r + 10)).collect::<Vec<_>>());
             let workers: std::collections::HashSet<_> = done.iter().map(|&(_, _, t)| t).collect();
@@ -368,16 +382,16 @@ mod tests {
         // quick blocks stay on the calling thread
         let quick =
             |r0: usize, _r1: usize| -> Result<(usize, std::thread::ThreadId)> { Ok((r0, std::thread::current().id())) };
-        let done = run_blocks(100, 10, true, &|_| false, &quick).unwrap();
+        let done = run_blocks(100, SHARED_TENS, &|_| false, &quick).unwrap();
         assert!(done.iter().all(|&(_, t)| t == std::thread::current().id()));
     }
 
     #[test]
     fn a_structured_first_block_takes_the_rest_in_one() {
         let sweep = |r0: usize, r1: usize| -> Result<(usize, usize)> { Ok((r0, r1)) };
-        let done = run_blocks(100, 10, true, &|&(r0, _)| r0 == 0, &sweep).unwrap();
+        let done = run_blocks(100, SHARED_TENS, &|&(r0, _)| r0 == 0, &sweep).unwrap();
         assert_eq!(done, vec![(0, 10), (10, 100)]);
-        let one = run_blocks(10, 10, true, &|_| true, &sweep).unwrap();
+        let one = run_blocks(10, SHARED_TENS, &|_| true, &sweep).unwrap();
         assert_eq!(one, vec![(0, 10)]);
     }
 
@@ -392,7 +406,7 @@ mod tests {
                     Ok(r0)
                 }
             };
-            let err = run_blocks(100, 10, true, &|_| false, &sweep).unwrap_err();
+            let err = run_blocks(100, SHARED_TENS, &|_| false, &sweep).unwrap_err();
             assert!(err.message().contains("block 3 failed"), "{}", err.message());
         }
     }
