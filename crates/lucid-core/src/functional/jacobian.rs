@@ -8,17 +8,17 @@
 //! `[n, *in_shape]` flow forward and arrive as `[n, *out_shape]`, J's columns. Seeds
 //! are diagonal rows (NOTE [diagonal rows] in autograd/diag.rs).
 //!
-//! NOTE [row blocks] (`BlockPolicy`): vectorize=False sweeps blocks of 64 to 256 rows (or columns), one
-//! batched sweep per block with bounded memory; a small sweep (under 2^20 numbers in
-//! all) is one block, since the bound holds anyway. The first block is timed, and the
-//! rest are shared over the cores (`pool`) only when they would take over 200 µs
+//! NOTE [row blocks]: vectorize=False sweeps blocks of 64 to 256 rows (or columns),
+//! one batched sweep per block with bounded memory; a small sweep (under 2^20 numbers
+//! in all) is one block, since the bound holds anyway. The first block is timed, and
+//! the rest are shared over the cores (`pool`) only when they would take over 200 µs
 //! (structured seeds make many large-looking sweeps cheap). When the first block's
-//! rows stay structured, memory was never the blocks' to bound: the rest is one
-//! more block. vectorize=True sweeps everything at once, or
-//! chunk_size at a time. One path serves both, so there is one thing to tune. Blocks
-//! are written straight into the result (`Rows::write_into`): a structured block writes
-//! only its entries into the zeroed matrix, a dense one is copied, nothing is
-//! concatenated.
+//! rows stay structured, memory was never the blocks' to bound: the rest is one more
+//! block. vectorize=True sweeps everything at once, or chunk_size at a time. One
+//! policy (`BlockPolicy`) and one path serve both modes, so there is one thing to
+//! tune. Blocks are written straight into the result (`Rows::write_into`): a
+//! structured block writes only its entries into the zeroed matrix, a dense one is
+//! copied, nothing is concatenated.
 
 use super::{check_strict, JacobianOptions};
 use crate::autograd::{set_grad_enabled, DiagRows, Plan, Rows};
