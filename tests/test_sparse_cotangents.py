@@ -1,5 +1,5 @@
-"""Sparse-row cotangents and tangents (NOTE [sparse-row cotangents] in autograd/sparse.rs,
-and sparse_forward.rs): Jacobians whose seed stays sparse through broadcasts, sums,
+"""Sparse-row cotangents and tangents (NOTE [sparse rows] in autograd/sparse.rs,
+and sparse_rules.rs): Jacobians whose seed stays sparse through broadcasts, sums,
 slices (negative steps, ints, new axes), permutes, expands, `where` and the adjoints of
 slices equal the Jacobian built from plain dense one-hot cotangents, in reverse and
 forward mode and in every way of cutting the rows."""
@@ -66,7 +66,7 @@ def into_matmul(x):
 
 def shared_reads(x):
     """h and x each read by several ops whose cotangents together are over half dense:
-    their parts are kept apart (a Cot::Sum), added into one buffer for sin's rule (h)
+    their parts are kept apart (a Rows::Sum), added into one buffer for sin's rule (h)
     and written one after another into the result (x, with a dense part from M @ x)."""
     h = x.sin()
     return h * x, (h[:, None] * h[None, :]).sum(0), (h[:, None] * x[None, :]).sum(1), M @ x
@@ -146,7 +146,7 @@ def test_float32_sparse_rows_keep_the_dtype(f):
 
 
 # Every elementwise rule on sparse rows: the sweep gathers only the operands a rule
-# reads (Rule::vjp_reads), so each op runs behind a broadcast (which makes the rows
+# reads (the Reads of its declared structure), so each op runs behind a broadcast (which makes the rows
 # sparse) and is compared with dense one-hot rows. Inputs lie in (0.2, 0.8): inside
 # every op's domain (acosh gets 1 + x).
 UNARY = ["neg", "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "abs", "relu",
