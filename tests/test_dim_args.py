@@ -219,3 +219,89 @@ def test_one_dim_defaults_and_none():
 def test_same_dim_twice_where_one_dim_each():
     assert same(X.transpose(0, -2), X)  # swapping a dim with itself, as PyTorch
     raises(ValueError, "diagonal: dim1 and dim2 cannot be the same dim, got 0 and -2", lambda: X.diagonal(0, 0, -2))
+
+
+# ---- the functional API's flags ------------------------------------------------------------------
+# NOTE [who checks the functional flags] (crates/lucid-python/src/args.rs): one check per
+# mistake, before func runs; TypeError for a wrong type, ValueError for a wrong value.
+
+from lucid.autograd import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402
+
+V = lucid.tensor([1.0, 2.0], dtype=lucid.float64)
+FAMILY = {
+    "jacobian": lambda f, **kw: jacobian(f, V, **kw),
+    "hessian": lambda f, **kw: hessian(f, V, **kw),
+    "vjp": lambda f, **kw: vjp(f, V, lucid.tensor(1.0, dtype=lucid.float64), **kw),
+    "jvp": lambda f, **kw: jvp(f, V, V, **kw),
+    "hvp": lambda f, **kw: hvp(f, V, V, **kw),
+    "vhp": lambda f, **kw: vhp(f, V, V, **kw),
+}
+FLAGS = {fn: ["create_graph", "strict"] + (["vectorize"] if fn in ("jacobian", "hessian") else []) for fn in FAMILY}
+STRATEGY = '"reverse-mode", "forward-mode", "auto"'
+
+
+class Counted:
+    """A scalar function that counts its calls: a bad flag must fail before func runs."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return (x * x).sum()
+
+
+def rejects(fn, exc, message, **kw):
+    f = Counted()
+    raises(exc, message, lambda: FAMILY[fn](f, **kw))
+    assert f.calls == 0
+
+
+@pytest.mark.parametrize("fn", list(FAMILY))
+def test_flags_must_be_bools(fn):
+    for flag in FLAGS[fn]:
+        for bad, kind in [(1, "int"), (0, "int"), (None, "NoneType"), ("yes", "str"), (1.0, "float")]:
+            rejects(fn, TypeError, f"{fn}: {flag} must be a bool, got {kind}", **{flag: bad})
+        assert FAMILY[fn](Counted(), **{flag: np.bool_(False)}) is not None  # NumPy's bool is a bool
+
+
+def test_chunk_size():
+    for bad, kind in [(2.0, "float"), (True, "bool"), ("2", "str")]:
+        rejects("jacobian", TypeError, f"jacobian: chunk_size must be None or a positive int, got {kind}",
+                vectorize=True, chunk_size=bad)
+    for bad in [0, -3, -2 ** 70]:  # 0 is lucid-core's check, a negative the bindings': the same words
+        rejects("jacobian", ValueError, f"jacobian: chunk_size must be None or a positive int, got {bad}",
+                vectorize=True, chunk_size=bad)
+    rejects("jacobian", ValueError, "jacobian: chunk_size is only supported with vectorize=True", chunk_size=2)
+    whole = jacobian(lambda x: x.sin(), V).numpy()
+    for ok in [1, np.int64(1), 2 ** 70]:
+        np.testing.assert_array_equal(jacobian(lambda x: x.sin(), V, vectorize=True, chunk_size=ok).numpy(), whole)
+
+
+@pytest.mark.parametrize("fn", ["jacobian", "hessian"])
+def test_strategy(fn):
+    rejects(fn, ValueError, f'{fn}: strategy must be one of {STRATEGY}, got "sideways"', strategy="sideways")
+    rejects(fn, ValueError, f'{fn}: strategy must be one of {STRATEGY}, got "Auto"', strategy="Auto")
+    for bad, kind in [(1, "int"), (None, "NoneType"), (["auto"], "list")]:
+        rejects(fn, TypeError, f"{fn}: strategy must be one of {STRATEGY}, got {kind}", strategy=bad)
+    mode = "".join(["forward", "-mode"])  # equal to, but not the same object as, the literal
+    np.testing.assert_allclose(FAMILY[fn](Counted(), strategy=mode).numpy(), FAMILY[fn](Counted()).numpy())
+
+
+def test_the_first_bad_flag_is_reported():
+    rejects("jacobian", TypeError, "jacobian: strict must be a bool, got int", strict=1, chunk_size=0, strategy="x")
+    rejects("jacobian", ValueError, "jacobian: chunk_size must be None or a positive int, got 0",
+            vectorize=True, chunk_size=0, strategy="x")
+
+
+def test_the_graph_level_call_checks_with_the_same_words():
+    """``_core.jacobian_from_graph`` (what a caller skipping the Python checks reaches)
+    runs lucid-core's own check, which is the one ``check_options`` calls."""
+    leaves = lucid._core.prepare_inputs("jacobian", [V])
+    out = leaves[0] * 2
+    raises(ValueError, "jacobian: chunk_size is only supported with vectorize=True",
+           lambda: lucid._core.jacobian_from_graph([out], leaves, False, False, False, 2, "reverse-mode"))
+    raises(ValueError, "jacobian: chunk_size must be None or a positive int, got 0",
+           lambda: lucid._core.jacobian_from_graph([out], leaves, False, False, True, 0, "reverse-mode"))
+    raises(ValueError, f'jacobian: strategy must be one of {STRATEGY}, got "x"',
+           lambda: lucid._core.jacobian_from_graph([out], leaves, False, False, False, None, "x"))

@@ -1,5 +1,5 @@
-//! The one parser of `dim` arguments (and of other int-or-tuple-of-ints arguments), with
-//! PyTorch's semantics and messages that name the op.
+//! The one parser of `dim` arguments (and of other int-or-tuple-of-ints arguments) and of
+//! the functional API's flags, with PyTorch's semantics and messages that name the op.
 //!
 //! NOTE [dim arguments]: what a `dim` argument means, for every op that takes one.
 //!
@@ -20,9 +20,9 @@
 //! knows the rank (`shape::normalize_axis`: IndexError; `shape::normalize_axes`:
 //! ValueError "dim 0 appears more than once", also for `(0, -2)` on a 2-d tensor).
 
-use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyTuple};
+use pyo3::types::{PyBool, PyList, PyString, PyTuple};
 
 /// The name of `obj`'s type, as in "got bool".
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -140,4 +140,59 @@ pub fn dims(op: &str, arg: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Opt
 /// PyTorch. See NOTE [dim arguments].
 pub fn reduce_dims(op: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
     Ok(dims(op, "dim", obj)?.filter(|d| !d.is_empty()))
+}
+
+// ---- the functional API's flags -----------------------------------------------------------
+
+// NOTE [who checks the functional flags]: `lucid.autograd.functional` lets the valid
+// defaults through with a few identity tests (that path is timed: a small Jacobian costs
+// a few µs in all) and sends anything else to `_core.check_options` before `func` runs.
+// Each mistake has one check and so one message, in the language that can see it:
+//
+// | mistake                                   | checked by                    | raises     |
+// |-------------------------------------------|-------------------------------|------------|
+// | create_graph, strict, vectorize not bools | `flag` here                   | TypeError  |
+// | chunk_size not None or an int             | `chunk_size` here             | TypeError  |
+// | chunk_size negative (no `usize` holds it) | `chunk_size` here             | ValueError |
+// | chunk_size 0, or without vectorize=True   | core `JacobianOptions::check` | ValueError |
+// | strategy not a str                        | `strategy` here               | TypeError  |
+// | strategy not one of the three             | core `Strategy::parse`        | ValueError |
+//
+// The core's checks also guard its Rust callers (and `jacobian_from_graph`, which runs
+// them again, cheaply); a negative chunk_size has the same words as a zero one.
+
+/// A flag of the functional API: a bool (or NumPy's bool, which pyo3 takes as one),
+/// never an int: `strict=1` is a TypeError, as `dim=True` is (NOTE [dim arguments]).
+pub fn flag(op: &str, arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    obj.extract::<bool>()
+        .map_err(|_| PyTypeError::new_err(format!("{op}: {arg} must be a bool, got {}", type_name(obj))))
+}
+
+/// `chunk_size`: None or an int that is not negative (NOTE [who checks the functional
+/// flags]: zero is lucid-core's to reject).
+pub fn chunk_size(op: &str, obj: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+    const EXPECTED: &str = "None or a positive int";
+    if obj.is_none() {
+        return Ok(None);
+    }
+    let negative =
+        |n: &dyn std::fmt::Display| PyValueError::new_err(format!("{op}: chunk_size must be {EXPECTED}, got {n}"));
+    match int(obj) {
+        Ok(n) => usize::try_from(n).map(Some).map_err(|_| negative(&n)),
+        // more rows than any Jacobian has: all of them at once
+        Err(NotInt::Overflow(v)) if !v.starts_with('-') => Ok(Some(usize::MAX)),
+        Err(NotInt::Overflow(v)) => Err(negative(&v)),
+        Err(e) => Err(e.err(op, "chunk_size", EXPECTED)),
+    }
+}
+
+/// `strategy`: a str, whose value lucid-core's `Strategy::parse` checks.
+pub fn strategy<'a>(op: &str, obj: &'a Bound<'_, PyAny>) -> PyResult<std::borrow::Cow<'a, str>> {
+    match obj.downcast::<PyString>() {
+        Ok(s) => s.to_cow(),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "{op}: strategy must be one of \"reverse-mode\", \"forward-mode\", \"auto\", got {}",
+            type_name(obj)
+        ))),
+    }
 }
