@@ -24,6 +24,12 @@ fn wrap_all(ts: Vec<Tensor>) -> Vec<PyTensor> {
 #[pyfunction]
 fn set_grad_enabled(enabled: bool) -> bool {
     let prev = autograd::is_grad_enabled();
+    // The core's only setter is a guard that restores `prev` when dropped, which here
+    // would be at once. Restoring is the Python caller's job: `no_grad`, `enable_grad`
+    // and `set_grad_enabled` in `_tensor.py` and `_record` in the functional API keep
+    // the returned mode and set it back on exit, exceptions included (and
+    // `lucid.set_grad_enabled(False)` called on its own sets the mode for good, as in
+    // PyTorch). Forgetting the guard (a bool: nothing leaks) leaves the mode set.
     std::mem::forget(autograd::set_grad_enabled(enabled));
     prev
 }
