@@ -70,7 +70,7 @@ ERRORS = [
     ("roll dim", lambda x: x.roll(1, 5), IndexError, "dim 5 is out of range"),
     ("repeat too few", lambda x: x.repeat(2), ValueError, "can not be smaller than the number of dims"),
     ("repeat negative", lambda x: x.repeat(2, -1), ValueError, "non-negative"),
-    ("repeat type", lambda x: x.repeat("a"), TypeError, "sequence of ints"),
+    ("repeat type", lambda x: x.repeat("a"), TypeError, "repeat: sizes must be ints or a tuple of ints, got str"),
     ("tile negative", lambda x: lucid.tile(x, (-1,)), ValueError, "non-negative"),
     ("flip duplicate", lambda x: x.flip(0, 0), ValueError, "appears more than once"),
     ("flip dim", lambda x: lucid.flip(x, (2,)), IndexError, "dim 2 is out of range"),

@@ -8,6 +8,7 @@ use lucid_core::Tensor;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::args;
 use crate::errors::PyResultExt;
 use crate::tensor::PyTensor;
 
@@ -23,6 +24,12 @@ fn wrap_all(ts: Vec<Tensor>) -> Vec<PyTensor> {
 #[pyfunction]
 fn set_grad_enabled(enabled: bool) -> bool {
     let prev = autograd::is_grad_enabled();
+    // The core's only setter is a guard that restores `prev` when dropped, which here
+    // would be at once. Restoring is the Python caller's job: `no_grad`, `enable_grad`
+    // and `set_grad_enabled` in `_tensor.py` and `_record` in the functional API keep
+    // the returned mode and set it back on exit, exceptions included (and
+    // `lucid.set_grad_enabled(False)` called on its own sets the mode for good, as in
+    // PyTorch). Forgetting the guard (a bool: nothing leaks) leaves the mode set.
     std::mem::forget(autograd::set_grad_enabled(enabled));
     prev
 }
@@ -66,10 +73,9 @@ fn backward(
     py.allow_threads(move || autograd::backward(&outs, &gos, retain_graph, create_graph)).py()
 }
 
-/// Leaves that require grad for the caller's inputs (no mutation of the caller's tensors).
-#[pyfunction]
-fn prepare_inputs(op: &str, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<PyTensor>> {
-    let name: &'static str = match op {
+/// The functional API's name for `op`, as lucid-core's errors take it.
+fn static_op(op: &str) -> &'static str {
+    match op {
         "jacobian" => "jacobian",
         "hessian" => "hessian",
         "vjp" => "vjp",
@@ -77,8 +83,40 @@ fn prepare_inputs(op: &str, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<Py
         "hvp" => "hvp",
         "vhp" => "vhp",
         _ => "autograd",
+    }
+}
+
+/// Leaves that require grad for the caller's inputs (no mutation of the caller's tensors).
+#[pyfunction]
+fn prepare_inputs(op: &str, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<PyTensor>> {
+    functional::prepare_inputs(static_op(op), &inners(&inputs)).py().map(wrap_all)
+}
+
+/// The one check of the functional API's flags (NOTE [who checks the functional flags]
+/// in args.rs), called from Python before `func` runs for anything but the valid values
+/// it lets through itself: TypeError for a wrong type, ValueError for a wrong value.
+/// Returns `chunk_size` as `jacobian_from_graph` takes it.
+#[pyfunction]
+#[pyo3(signature = (op, create_graph, strict, vectorize, chunk_size, strategy))]
+fn check_options(
+    op: &str,
+    create_graph: &Bound<'_, PyAny>,
+    strict: &Bound<'_, PyAny>,
+    vectorize: &Bound<'_, PyAny>,
+    chunk_size: &Bound<'_, PyAny>,
+    strategy: &Bound<'_, PyAny>,
+) -> PyResult<Option<usize>> {
+    let op = static_op(op);
+    let opts = JacobianOptions {
+        create_graph: args::flag(op, "create_graph", create_graph)?,
+        strict: args::flag(op, "strict", strict)?,
+        vectorize: args::flag(op, "vectorize", vectorize)?,
+        chunk_size: args::chunk_size(op, chunk_size)?,
+        strategy: Strategy::default(),
     };
-    functional::prepare_inputs(name, &inners(&inputs)).py().map(wrap_all)
+    opts.check(op).py()?;
+    Strategy::parse(op, &args::strategy(op, strategy)?).py()?;
+    Ok(opts.chunk_size)
 }
 
 #[pyfunction]
@@ -95,7 +133,7 @@ fn jacobian_from_graph(
     strategy: &str,
 ) -> PyResult<Vec<PyTensor>> {
     let (outs, ins) = (inners(&outputs), inners(&inputs));
-    let strategy = Strategy::parse(strategy).py()?;
+    let strategy = Strategy::parse("jacobian", strategy).py()?;
     let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
     py.allow_threads(move || functional::jacobian_from_graph(&outs, &ins, &opts)).py().map(wrap_all)
 }
@@ -114,7 +152,7 @@ fn hessian_from_graph<'py>(
     strategy: &str,
 ) -> PyResult<Bound<'py, PyList>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
-    let strategy = Strategy::parse(strategy).py()?;
+    let strategy = Strategy::parse("hessian", strategy).py()?;
     let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
     let h = py.allow_threads(move || functional::hessian_from_graph(&out, &ins, &opts)).py()?;
     let rows: Vec<Vec<PyTensor>> = h.into_iter().map(wrap_all).collect();
@@ -169,6 +207,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(grad, m)?)?;
     m.add_function(wrap_pyfunction!(backward, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(check_options, m)?)?;
     m.add_function(wrap_pyfunction!(jacobian_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(hessian_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(vjp_from_graph, m)?)?;

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 static GLOBAL: alloc::LucidAlloc = alloc::LucidAlloc;
 
 mod alloc;
+mod args;
 mod autograd;
 mod convert;
 mod dtype;

@@ -5,27 +5,10 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyTuple};
 
+use crate::args::{self, Dim};
 use crate::dtype;
+use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
-
-/// `dim` given as an int, a tuple/list of ints, or None.
-fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
-    match dim {
-        None => Ok(None),
-        Some(d) if d.is_none() => Ok(None),
-        Some(d) => {
-            if let Ok(i) = d.extract::<isize>() {
-                return Ok(Some(vec![i]));
-            }
-            d.extract::<Vec<isize>>().map(Some).map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "dim must be an int, a tuple of ints or None, got {}",
-                    d.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-                ))
-            })
-        }
-    }
-}
 
 /// A shape given as varargs ints or as one tuple/list.
 fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
@@ -118,16 +101,16 @@ impl PyTensor {
 
     // ---- reductions -------------------------------------------------------------------
 
-    /// Sum over `dim` (int, tuple, or None for all).
+    /// Sum over `dim` (int, tuple, or None or () for all).
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_arg(dim)?;
+        let d = args::reduce_dims("sum", dim)?;
         wrap(self.inner.sum(d.as_deref(), keepdim))
     }
-    /// Mean over `dim` (int, tuple, or None for all).
+    /// Mean over `dim` (int, tuple, or None or () for all).
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_arg(dim)?;
+        let d = args::reduce_dims("mean", dim)?;
         wrap(self.inner.mean(d.as_deref(), keepdim))
     }
 
@@ -143,24 +126,31 @@ impl PyTensor {
     fn view(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         self.reshape(shape)
     }
-    #[pyo3(signature = (start_dim = 0, end_dim = -1))]
-    fn flatten(&self, start_dim: isize, end_dim: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.flatten(start_dim, end_dim))
+    #[pyo3(signature = (start_dim = Dim::new(0), end_dim = Dim::new(-1)), text_signature = "($self, start_dim=0, end_dim=-1)")]
+    fn flatten(&self, start_dim: Dim, end_dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.flatten(start_dim.get("flatten", "start_dim")?, end_dim.get("flatten", "end_dim")?))
     }
-    fn unsqueeze(&self, dim: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.unsqueeze(dim))
+    fn unsqueeze(&self, dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.unsqueeze(dim.get("unsqueeze", "dim")?))
     }
+    /// Remove size-1 dims: all of them (None), or those of `dim` (an int or a tuple;
+    /// `()` removes none) that have size 1.
     #[pyo3(signature = (dim = None))]
     fn squeeze(&self, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
-        let d = dims_arg(dim)?;
+        let d = args::dims("squeeze", "dim", dim)?;
+        if let Some(d) = &d {
+            // The core's squeeze skips repeats; PyTorch rejects them, as every other
+            // op of several dims does (NOTE [dim arguments]).
+            lucid_core::shape::normalize_axes("squeeze", Some(d), self.inner.ndim()).py()?;
+        }
         wrap(self.inner.squeeze(d.as_deref()))
     }
     #[pyo3(signature = (*dims))]
     fn permute(&self, dims: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        wrap(self.inner.permute(&shape_args(dims)?))
+        wrap(self.inner.permute(&args::ints_varargs("permute", "dims", dims)?))
     }
-    fn transpose(&self, dim0: isize, dim1: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.transpose(dim0, dim1))
+    fn transpose(&self, dim0: Dim, dim1: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.transpose(dim0.get("transpose", "dim0")?, dim1.get("transpose", "dim1")?))
     }
     /// 2-D transpose (all dims reversed for other ranks, like NumPy's `.T`).
     fn t(&self) -> PyResult<PyTensor> {
@@ -195,11 +185,11 @@ impl PyTensor {
     fn broadcast_to(&self, shape: Vec<usize>) -> PyResult<PyTensor> {
         wrap(self.inner.expand(&shape))
     }
-    fn narrow(&self, dim: isize, start: usize, length: usize) -> PyResult<PyTensor> {
-        wrap(self.inner.narrow(dim, start, length))
+    fn narrow(&self, dim: Dim, start: usize, length: usize) -> PyResult<PyTensor> {
+        wrap(self.inner.narrow(dim.get("narrow", "dim")?, start, length))
     }
-    fn select(&self, dim: isize, index: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.select(dim, index))
+    fn select(&self, dim: Dim, index: isize) -> PyResult<PyTensor> {
+        wrap(self.inner.select(dim.get("select", "dim")?, index))
     }
 }
 
@@ -207,16 +197,16 @@ impl PyTensor {
 
 /// Concatenate tensors along an existing dim.
 #[pyfunction]
-#[pyo3(signature = (tensors, dim = 0))]
-fn cat(tensors: &Bound<'_, PyAny>, dim: isize) -> PyResult<PyTensor> {
-    wrap(Tensor::cat(&tensor_list(tensors, "cat")?, dim))
+#[pyo3(signature = (tensors, dim = Dim::new(0)), text_signature = "(tensors, dim=0)")]
+fn cat(tensors: &Bound<'_, PyAny>, dim: Dim) -> PyResult<PyTensor> {
+    wrap(Tensor::cat(&tensor_list(tensors, "cat")?, dim.get("cat", "dim")?))
 }
 
 /// Stack equally shaped tensors along a new dim.
 #[pyfunction]
-#[pyo3(signature = (tensors, dim = 0))]
-fn stack(tensors: &Bound<'_, PyAny>, dim: isize) -> PyResult<PyTensor> {
-    wrap(Tensor::stack(&tensor_list(tensors, "stack")?, dim))
+#[pyo3(signature = (tensors, dim = Dim::new(0)), text_signature = "(tensors, dim=0)")]
+fn stack(tensors: &Bound<'_, PyAny>, dim: Dim) -> PyResult<PyTensor> {
+    wrap(Tensor::stack(&tensor_list(tensors, "stack")?, dim.get("stack", "dim")?))
 }
 
 /// `cond ? a : b` elementwise with broadcasting; differentiable in `a` and `b`.

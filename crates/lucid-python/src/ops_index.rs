@@ -8,37 +8,18 @@ use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyTuple};
 
+use crate::args::{self, type_name, Dim};
 use crate::convert::{from_numpy, operand};
 use crate::dtype;
 use crate::errors::PyResultExt;
 use crate::tensor::{parse_index, wrap, PyTensor};
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-}
-
-/// An int or a sequence of ints (a tuple, list or 1-element varargs tuple of either).
-fn int_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<isize>> {
-    if let Ok(t) = obj.downcast::<PyTuple>() {
-        if t.len() == 1 && t.get_item(0)?.extract::<isize>().is_err() {
-            return int_list(&t.get_item(0)?, what);
-        }
-    }
-    if obj.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!("{what} must be ints, got bool")));
-    }
-    if let Ok(i) = obj.extract::<isize>() {
-        return Ok(vec![i]);
-    }
-    obj.extract::<Vec<isize>>().map_err(|_| {
-        PyTypeError::new_err(format!("{what} must be an int or a sequence of ints, got {}", type_name(obj)))
-    })
-}
-
-fn sizes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<usize>> {
-    int_list(obj, what)?
-        .into_iter()
-        .map(|v| usize::try_from(v).map_err(|_| PyValueError::new_err(format!("{what} must be non-negative, got {v}"))))
+/// Non-negative sizes (`repeat`, `tile`, `split`'s sections) from `ints` or `ints_varargs`.
+fn sizes(op: &str, arg: &str, ints: Vec<isize>) -> PyResult<Vec<usize>> {
+    ints.into_iter()
+        .map(|v| {
+            usize::try_from(v).map_err(|_| PyValueError::new_err(format!("{op}: {arg} must be non-negative, got {v}")))
+        })
         .collect()
 }
 
@@ -120,12 +101,13 @@ fn tuple_of<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTupl
 
 #[pymethods]
 impl PyTensor {
-    /// Reverse the order of entries along `dims` (ints, varargs or a tuple).
+    /// Reverse the order of entries along `dims` (ints, varargs or a tuple; `()` flips
+    /// nothing).
     #[pyo3(signature = (*args, dims = None))]
     fn flip(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
-        let d = match dims {
-            Some(d) => int_list(d, "flip: dims")?,
-            None => int_list(args.as_any(), "flip: dims")?,
+        let d = match args::dims("flip", "dims", dims)? {
+            Some(d) => d,
+            None => args::ints_varargs("flip", "dims", args)?,
         };
         wrap(self.inner.flip(&d))
     }
@@ -134,11 +116,8 @@ impl PyTensor {
     /// tensor is rolled and reshaped back.
     #[pyo3(signature = (shifts, dims = None))]
     fn roll(&self, shifts: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
-        let s = int_list(shifts, "roll: shifts")?;
-        let d = match dims {
-            Some(d) if !d.is_none() => int_list(d, "roll: dims")?,
-            _ => vec![],
-        };
+        let s = args::ints("roll", "shifts", shifts)?;
+        let d = args::dims("roll", "dims", dims)?.unwrap_or_default(); // none: the flattened tensor
         wrap(self.inner.roll(&s, &d))
     }
 
@@ -146,28 +125,30 @@ impl PyTensor {
     /// sizes than dims add leading dims).
     #[pyo3(signature = (*sizes))]
     fn repeat(&self, sizes: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        wrap(self.inner.repeat(&self::sizes(sizes.as_any(), "repeat: sizes")?))
+        wrap(self.inner.repeat(&self::sizes("repeat", "sizes", args::ints_varargs("repeat", "sizes", sizes)?)?))
     }
 
     /// Like `repeat`, but fewer reps than dims are padded with leading 1s.
     #[pyo3(signature = (*args, dims = None))]
     fn tile(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let reps = match dims {
-            Some(d) => sizes(d, "tile: dims")?,
-            None => sizes(args.as_any(), "tile: dims")?,
+            Some(d) => args::ints("tile", "dims", d)?,
+            None => args::ints_varargs("tile", "dims", args)?,
         };
+        let reps = sizes("tile", "dims", reps)?;
         wrap(self.inner.tile(&reps))
     }
 
     /// Views of consecutive pieces along `dim`: of `split_size_or_sections` entries each
     /// (an int; the last may be shorter) or of the listed sizes.
-    #[pyo3(signature = (split_size_or_sections, dim = 0))]
+    #[pyo3(signature = (split_size_or_sections, dim = Dim::new(0)), text_signature = "($self, split_size_or_sections, dim=0)")]
     fn split<'py>(
         &self,
         py: Python<'py>,
         split_size_or_sections: &Bound<'py, PyAny>,
-        dim: isize,
+        dim: Dim,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let dim = dim.get("split", "dim")?;
         let pieces = if split_size_or_sections.is_instance_of::<PyBool>() {
             return Err(PyTypeError::new_err(
                 "split: split_size_or_sections must be an int or a sequence of ints, got bool",
@@ -177,32 +158,34 @@ impl PyTensor {
                 .map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
             self.inner.split(n, dim)
         } else {
-            self.inner.split_sizes(&sizes(split_size_or_sections, "split: sections")?, dim)
+            let sections = args::ints("split", "sections", split_size_or_sections)?;
+            self.inner.split_sizes(&sizes("split", "sections", sections)?, dim)
         };
         tuple_of(py, pieces.py()?)
     }
 
     /// At most `chunks` views of `ceil(size / chunks)` entries along `dim`.
-    #[pyo3(signature = (chunks, dim = 0))]
-    fn chunk<'py>(&self, py: Python<'py>, chunks: isize, dim: isize) -> PyResult<Bound<'py, PyTuple>> {
+    #[pyo3(signature = (chunks, dim = Dim::new(0)), text_signature = "($self, chunks, dim=0)")]
+    fn chunk<'py>(&self, py: Python<'py>, chunks: isize, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
         let n = usize::try_from(chunks)
             .map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
-        tuple_of(py, self.inner.chunk(n, dim).py()?)
+        tuple_of(py, self.inner.chunk(n, dim.get("chunk", "dim")?).py()?)
     }
 
     /// The entries `index` (1-d int64) of `dim`, in that order; differentiable.
-    fn index_select(&self, dim: isize, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(self.inner.index_select(dim, &index_tensor(index, "index_select")?))
+    fn index_select(&self, dim: Dim, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.index_select(dim.get("index_select", "dim")?, &index_tensor(index, "index_select")?))
     }
 
     /// `out[i][j] = self[i][index[i][j]]` for dim 1 (PyTorch's gather); differentiable.
-    fn gather(&self, dim: isize, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(self.inner.gather(dim, &index_tensor(index, "gather")?))
+    fn gather(&self, dim: Dim, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        wrap(self.inner.gather(dim.get("gather", "dim")?, &index_tensor(index, "gather")?))
     }
 
     /// Out-of-place scatter-add: `self` plus `src` added at the positions `index`
     /// addresses along `dim` (repeats add up); differentiable in `self` and `src`.
-    fn scatter_add(&self, dim: isize, index: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    fn scatter_add(&self, dim: Dim, index: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        let dim = dim.get("scatter_add", "dim")?;
         let src = src
             .downcast::<PyTensor>()
             .map_err(|_| PyTypeError::new_err(format!("scatter_add: src must be a Tensor, got {}", type_name(src))))?;
@@ -215,11 +198,12 @@ impl PyTensor {
     #[pyo3(signature = (dim, index, src = None, value = None))]
     fn scatter(
         &self,
-        dim: isize,
+        dim: Dim,
         index: &Bound<'_, PyAny>,
         src: Option<&Bound<'_, PyAny>>,
         value: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
+        let dim = dim.get("scatter", "dim")?;
         let index = index_tensor(index, "scatter")?;
         let src = match (src, value) {
             (Some(s), None) | (None, Some(s)) => match s.downcast::<PyTensor>() {

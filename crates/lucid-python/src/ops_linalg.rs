@@ -7,6 +7,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
+use crate::args::Dim;
 use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
 
@@ -54,9 +55,9 @@ impl PyTensor {
     }
     /// Diagonal `offset` (> 0: above the main one) of the plane `(dim1, dim2)`, as a
     /// new last dim.
-    #[pyo3(signature = (offset = 0, dim1 = 0, dim2 = 1))]
-    fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.diagonal(offset, dim1, dim2))
+    #[pyo3(signature = (offset = 0, dim1 = Dim::new(0), dim2 = Dim::new(1)), text_signature = "($self, offset=0, dim1=0, dim2=1)")]
+    fn diagonal(&self, offset: isize, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.diagonal(offset, dim1.get("diagonal", "dim1")?, dim2.get("diagonal", "dim2")?))
     }
     /// A 1-D tensor to a square matrix with it on diagonal `diagonal`, or a 2-D
     /// tensor's diagonal `diagonal` as a 1-D tensor.
@@ -66,9 +67,9 @@ impl PyTensor {
     }
     /// The last dim written on diagonal `offset` of the new plane `(dim1, dim2)` of
     /// the result (zeros elsewhere).
-    #[pyo3(signature = (offset = 0, dim1 = -2, dim2 = -1))]
-    fn diag_embed(&self, offset: isize, dim1: isize, dim2: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.diag_embed(offset, dim1, dim2))
+    #[pyo3(signature = (offset = 0, dim1 = Dim::new(-2), dim2 = Dim::new(-1)), text_signature = "($self, offset=0, dim1=-2, dim2=-1)")]
+    fn diag_embed(&self, offset: isize, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.diag_embed(offset, dim1.get("diag_embed", "dim1")?, dim2.get("diag_embed", "dim2")?))
     }
     /// Lower triangle of the last two dims from diagonal `diagonal` down.
     #[pyo3(signature = (diagonal = 0))]

@@ -6,32 +6,12 @@ use lucid_core::Tensor;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBool, PyDict, PyString};
+use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 
+use crate::args::{self, Dim};
 use crate::convert::operand;
 use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
-
-/// `dim` as an int, a tuple/list of ints, or None (all dims).
-fn dims_of(dim: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Option<Vec<isize>>> {
-    let Some(d) = dim.filter(|d| !d.is_none()) else { return Ok(None) };
-    if d.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!("{op}: dim must be an int, a tuple of ints or None, got bool")));
-    }
-    if let Ok(i) = d.extract::<isize>() {
-        return Ok(Some(vec![i]));
-    }
-    d.extract::<Vec<isize>>().map(Some).map_err(|_| {
-        let kind = d.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        PyTypeError::new_err(format!("{op}: dim must be an int, a tuple of ints or None, got {kind}"))
-    })
-}
-
-/// Like `dims_of`, but an empty tuple also means all dims, as in PyTorch's reductions
-/// (`amax(dim=())`, `var(dim=[])`).
-fn dims_or_all(dim: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Option<Vec<isize>>> {
-    Ok(dims_of(dim, op)?.filter(|d| !d.is_empty()))
-}
 
 /// A bound of `clamp`: None, a number (taking the tensor's dtype) or a tensor.
 fn bound(value: Option<&Bound<'_, PyAny>>, like: &Tensor) -> PyResult<Option<Tensor>> {
@@ -73,10 +53,13 @@ fn extreme(py: Python<'_>, x: &Tensor, dim: Option<&Bound<'_, PyAny>>, keepdim: 
         let o = other.borrow().inner.clone();
         return tensor(if max { x.maximum(&o) } else { x.minimum(&o) }.py()?);
     }
-    let dim: isize = if d.is_instance_of::<PyBool>() { None } else { d.extract().ok() }.ok_or_else(|| {
-        let kind = d.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        PyTypeError::new_err(format!("{name}: dim must be an int (use amax/amin for several dims), got {kind}"))
-    })?;
+    if d.is_instance_of::<PyTuple>() || d.is_instance_of::<PyList>() {
+        let kind = args::type_name(d);
+        return Err(PyTypeError::new_err(format!(
+            "{name}: dim must be an int (use amax/amin for several dims), got {kind}"
+        )));
+    }
+    let dim = args::dim(name, "dim", d)?;
     let (v, i) = if max { x.max_dim(dim, keepdim) } else { x.min_dim(dim, keepdim) }.py()?;
     values_indices(py, if max { &MAX_RESULT } else { &MIN_RESULT }, name, v, i)
 }
@@ -91,20 +74,19 @@ fn correction_of(op: &str, unbiased: Option<bool>, correction: Option<f64>) -> P
     }
 }
 
-/// var/std: PyTorch's `x.var(False)` passes `unbiased` in the place of `dim`.
+/// var/std: PyTorch's `x.var(False)` passes `unbiased` in the place of `dim` (pyo3 cannot
+/// tell it from `dim=False`, which is taken the same way); otherwise a bool `dim` is a
+/// TypeError as for every op (NOTE [dim arguments]).
 fn var_args(
     op: &str,
     dim: Option<&Bound<'_, PyAny>>,
     unbiased: Option<bool>,
     correction: Option<f64>,
 ) -> PyResult<(Option<Vec<isize>>, f64)> {
-    if let Some(d) = dim.filter(|d| d.is_instance_of::<PyBool>()) {
-        if unbiased.is_some() {
-            return Err(PyTypeError::new_err(format!("{op}: dim must be an int, a tuple of ints or None, got bool")));
-        }
+    if let Some(d) = dim.filter(|d| d.is_instance_of::<PyBool>() && unbiased.is_none()) {
         return Ok((None, correction_of(op, Some(d.extract()?), correction)?));
     }
-    Ok((dims_or_all(dim, op)?, correction_of(op, unbiased, correction)?))
+    Ok((args::reduce_dims(op, dim)?, correction_of(op, unbiased, correction)?))
 }
 
 macro_rules! math_unary {
@@ -224,7 +206,7 @@ impl PyTensor {
     /// Product over `dim` (int, tuple, or None for all); the gradient is exact with zeros.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn prod(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_or_all(dim, "prod")?;
+        let d = args::reduce_dims("prod", dim)?;
         wrap(self.inner.prod(d.as_deref(), keepdim))
     }
 
@@ -232,14 +214,14 @@ impl PyTensor {
     /// gradient evenly among the tied elements.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_or_all(dim, "amax")?;
+        let d = args::reduce_dims("amax", dim)?;
         wrap(self.inner.amax(d.as_deref(), keepdim))
     }
 
     /// Smallest value over `dim` (int, tuple, or None/() for all); ties split the gradient.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_or_all(dim, "amin")?;
+        let d = args::reduce_dims("amin", dim)?;
         wrap(self.inner.amin(d.as_deref(), keepdim))
     }
 
@@ -260,20 +242,20 @@ impl PyTensor {
     /// Index of the first largest element along `dim` (into the flattened tensor when
     /// None), int64.
     #[pyo3(signature = (dim = None, keepdim = false))]
-    fn argmax(&self, dim: Option<isize>, keepdim: bool) -> PyResult<PyTensor> {
-        wrap(self.inner.argmax(dim, keepdim))
+    fn argmax(&self, dim: Option<Dim>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(self.inner.argmax(dim.map(|d| d.get("argmax", "dim")).transpose()?, keepdim))
     }
 
     /// Index of the first smallest element along `dim`, int64.
     #[pyo3(signature = (dim = None, keepdim = false))]
-    fn argmin(&self, dim: Option<isize>, keepdim: bool) -> PyResult<PyTensor> {
-        wrap(self.inner.argmin(dim, keepdim))
+    fn argmin(&self, dim: Option<Dim>, keepdim: bool) -> PyResult<PyTensor> {
+        wrap(self.inner.argmin(dim.map(|d| d.get("argmin", "dim")).transpose()?, keepdim))
     }
 
     /// `log(sum(exp(x)))` over `dim` (None for all), computed stably.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
-        let d = dims_or_all(dim, "logsumexp")?;
+        let d = args::reduce_dims("logsumexp", dim)?;
         wrap(self.inner.logsumexp(d.as_deref(), keepdim))
     }
 
@@ -293,7 +275,7 @@ impl PyTensor {
             },
             Some(p) => p.extract::<f64>().map_err(|_| PyTypeError::new_err("norm: p must be a number or 'fro'"))?,
         };
-        let d = dims_or_all(dim, "norm")?;
+        let d = args::reduce_dims("norm", dim)?;
         wrap(self.inner.norm(p, d.as_deref(), keepdim))
     }
 
@@ -327,22 +309,22 @@ impl PyTensor {
     // ---- along one dim -----------------------------------------------------------------
 
     /// `exp(x) / sum(exp(x))` along `dim`, stable for large inputs.
-    fn softmax(&self, dim: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.softmax(dim))
+    fn softmax(&self, dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.softmax(dim.get("softmax", "dim")?))
     }
 
     /// `x - logsumexp(x)` along `dim`, stable for large inputs.
-    fn log_softmax(&self, dim: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.log_softmax(dim))
+    fn log_softmax(&self, dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.log_softmax(dim.get("log_softmax", "dim")?))
     }
 
     /// Cumulative sum along `dim` (int64 for integer and bool tensors).
-    fn cumsum(&self, dim: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.cumsum(dim))
+    fn cumsum(&self, dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.cumsum(dim.get("cumsum", "dim")?))
     }
 
     /// Cumulative product along `dim`; the gradient is exact with zeros, to any order.
-    fn cumprod(&self, dim: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.cumprod(dim))
+    fn cumprod(&self, dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.cumprod(dim.get("cumprod", "dim")?))
     }
 }

@@ -7,6 +7,7 @@ use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyEllipsis, PyNone, PySlice, PyTuple};
 
+use crate::args::Dim;
 use crate::convert::{operand, to_numpy};
 use crate::dtype::PyDType;
 use crate::errors::PyResultExt;
@@ -112,8 +113,8 @@ impl PyTensor {
     }
     /// Size of one dim, or the shape tuple when `dim` is None.
     #[pyo3(signature = (dim = None))]
-    fn size<'py>(&self, py: Python<'py>, dim: Option<isize>) -> PyResult<Bound<'py, PyAny>> {
-        match dim {
+    fn size<'py>(&self, py: Python<'py>, dim: Option<Dim>) -> PyResult<Bound<'py, PyAny>> {
+        match dim.map(|d| d.get("size", "dim")).transpose()? {
             None => Ok(PyTuple::new(py, self.inner.shape())?.into_any()),
             Some(d) => {
                 let a = lucid_core::shape::normalize_axis("size", d, self.inner.ndim()).py()?;

@@ -7,8 +7,6 @@ call, which sweeps it with the GIL released. See ``lucid_core::functional``.
 
 from __future__ import annotations
 
-import numbers
-
 from .. import _core
 from .._core import Tensor
 
@@ -55,37 +53,16 @@ def _record(func, inputs, fn: str):
     return in_tuple, leaves, out_tuple, outs
 
 
-_FLAG_NAMES = ("create_graph", "strict", "vectorize")
-
-
-def _check_flags(fn: str, create_graph, strict, vectorize=False):
-    """TypeError naming the first flag that is not a bool (checked by identity: this
-    runs on every call, and a keyword loop cost half a microsecond)."""
-    if create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool:
-        return
-    for name, value in zip(_FLAG_NAMES, (create_graph, strict, vectorize)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{fn}: {name} must be a bool, got {type(value).__name__}")
-
-
-def _check_chunk_size(chunk_size, vectorize: bool):
-    if chunk_size is None:
-        return None
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
-        raise TypeError(f"jacobian: chunk_size must be None or a positive int, got {type(chunk_size).__name__}")
-    if chunk_size < 1:
-        raise ValueError(f"jacobian: chunk_size must be None or a positive int, got {chunk_size!r}")
-    if not vectorize:
-        raise ValueError("jacobian: chunk_size is only supported with vectorize=True")
-    return int(chunk_size)
+# NOTE [who checks the functional flags] (crates/lucid-python/src/args.rs): each entry
+# point lets the valid defaults through with identity tests, which cost next to nothing
+# on every call, and hands anything else to ``_core.check_options`` before ``func`` runs:
+# one check, and one message, per mistake (the Rust API checks its options the same way).
+_STRATEGIES = ("reverse-mode", "forward-mode", "auto")
 
 
 def _finish_outputs(outs, out_tuple: bool, create_graph: bool):
     outs = tuple(o if create_graph else o.detach() for o in outs)
     return outs if out_tuple else outs[0]
-
-
-_STRATEGIES = ("reverse-mode", "forward-mode", "auto")
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="reverse-mode"):
@@ -112,12 +89,11 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
     (3, 3)
     """
-    _check_flags("jacobian", create_graph=create_graph, strict=strict, vectorize=vectorize)
-    chunk = _check_chunk_size(chunk_size, vectorize)
-    if strategy not in _STRATEGIES:
-        raise ValueError(f"jacobian: strategy must be one of {', '.join(map(repr, _STRATEGIES))}, got {strategy!r}")
+    if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
+            and chunk_size is None and strategy.__class__ is str and strategy in _STRATEGIES):
+        chunk_size = _core.check_options("jacobian", create_graph, strict, vectorize, chunk_size, strategy)
     in_tuple, leaves, _, outs = _record(func, inputs, "jacobian")
-    blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk, strategy)
+    blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk_size, strategy)
     return tuple(blocks) if in_tuple else blocks[0]
 
 
@@ -131,9 +107,9 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, str
     tangents through it (forward over reverse). They agree to round-off; on the
     benchmark's problems they cost the same, so the default stays reverse over reverse.
     """
-    _check_flags("hessian", create_graph=create_graph, strict=strict, vectorize=vectorize)
-    if strategy not in _STRATEGIES:
-        raise ValueError(f"hessian: strategy must be one of {', '.join(map(repr, _STRATEGIES))}, got {strategy!r}")
+    if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
+            and strategy.__class__ is str and strategy in _STRATEGIES):
+        _core.check_options("hessian", create_graph, strict, vectorize, None, strategy)
     in_tuple, leaves, out_tuple, outs = _record(func, inputs, "hessian")
     if out_tuple and len(outs) != 1:
         raise TypeError(f"hessian: the function must return a single Tensor, got a tuple of {len(outs)}")
@@ -166,7 +142,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
     ``v`` matches the outputs (a Tensor or a tuple); it may be omitted only for a
     single one-element output. Inputs the outputs do not depend on get zeros."""
-    _check_flags("vjp", create_graph=create_graph, strict=strict)
+    if not (create_graph.__class__ is bool and strict.__class__ is bool):
+        _core.check_options("vjp", create_graph, strict, False, None, "reverse-mode")
     _, leaves, out_tuple, outs = _record(func, inputs, "vjp")
     vs = _vectors(v, outs, "output", "vjp", default_ok=len(outs) == 1 and outs[0].numel() == 1)
     grads = _core.vjp_from_graph(list(outs), leaves, vs, create_graph, strict)
@@ -177,7 +154,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), J v)``, exact: the tangents are a Tensor for a single output and
     a tuple for a tuple of outputs. ``v`` matches the inputs; it may be omitted only
     for a single one-element input."""
-    _check_flags("jvp", create_graph=create_graph, strict=strict)
+    if not (create_graph.__class__ is bool and strict.__class__ is bool):
+        _core.check_options("jvp", create_graph, strict, False, None, "reverse-mode")
     _, leaves, out_tuple, outs = _record(func, inputs, "jvp")
     vs = _vectors(v, leaves, "input", "jvp", default_ok=len(leaves) == 1 and leaves[0].numel() == 1)
     tangents = _core.jvp_from_graph(list(outs), leaves, vs, create_graph, strict)
@@ -185,7 +163,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def _hessian_product(fn: str, func, inputs, v, create_graph, strict):
-    _check_flags(fn, create_graph=create_graph, strict=strict)
+    if not (create_graph.__class__ is bool and strict.__class__ is bool):
+        _core.check_options(fn, create_graph, strict, False, None, "reverse-mode")
     in_tuple, leaves, out_tuple, outs = _record(func, inputs, fn)
     if out_tuple and len(outs) != 1:
         raise TypeError(f"{fn}: the function must return a single Tensor, got a tuple of {len(outs)}")

@@ -47,17 +47,32 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// Parse `"reverse-mode"`, `"forward-mode"` or `"auto"`.
-    pub fn parse(name: &str) -> Result<Strategy> {
+    /// Parse `"reverse-mode"`, `"forward-mode"` or `"auto"`; the error names `op`.
+    pub fn parse(op: &'static str, name: &str) -> Result<Strategy> {
         match name {
             "reverse-mode" => Ok(Strategy::ReverseMode),
             "forward-mode" => Ok(Strategy::ForwardMode),
             "auto" => Ok(Strategy::Auto),
             other => Err(Error::argument(
-                "jacobian",
-                format!("strategy must be \"reverse-mode\", \"forward-mode\" or \"auto\", got {other:?}"),
+                op,
+                format!("strategy must be one of \"reverse-mode\", \"forward-mode\", \"auto\", got {other:?}"),
             )),
         }
+    }
+}
+
+impl JacobianOptions {
+    /// The combinations of options no Jacobian takes; `op` names the caller. The one
+    /// check of them, for Rust callers and (through the bindings, before the function
+    /// runs) Python callers alike.
+    pub fn check(&self, op: &'static str) -> Result<()> {
+        if self.chunk_size == Some(0) {
+            return Err(Error::argument(op, "chunk_size must be None or a positive int, got 0"));
+        }
+        if self.chunk_size.is_some() && !self.vectorize {
+            return Err(Error::argument(op, "chunk_size is only supported with vectorize=True"));
+        }
+        Ok(())
     }
 }
 
@@ -176,14 +191,9 @@ fn run_blocks<T: Send>(
 /// `(Σ numel(out_i), numel(x_j))` matrix per input, rows of the outputs stacked in
 /// order. Outputs that do not require grad give zero rows.
 pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Tensor>> {
+    opts.check("jacobian")?;
     if opts.strict {
         check_strict("jacobian", outputs, inputs)?;
-    }
-    if opts.chunk_size == Some(0) {
-        return Err(Error::argument("jacobian", "chunk_size must be a positive integer, got 0"));
-    }
-    if opts.chunk_size.is_some() && !opts.vectorize {
-        return Err(Error::argument("jacobian", "chunk_size requires vectorize=True"));
     }
     let m: usize = outputs.iter().map(Tensor::numel).sum();
     let n: usize = inputs.iter().map(Tensor::numel).sum();
