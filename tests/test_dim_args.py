@@ -59,10 +59,7 @@ REDUCTIONS = {
 }
 
 
-STD_SAYS_VAR = pytest.mark.xfail(reason="lucid-core's std reports its dim errors as var's (ops/reduce.rs)")
-
-
-@pytest.mark.parametrize("op", [pytest.param(op, marks=STD_SAYS_VAR) if op == "std" else op for op in REDUCTIONS])
+@pytest.mark.parametrize("op", list(REDUCTIONS))
 def test_reduction_dims(op):
     call = REDUCTIONS[op]
     whole = call(X, None)
@@ -82,7 +79,7 @@ def test_reduction_dims(op):
         assert same(call(X, False), method(unbiased=False))  # dim=False reads the same (see above)
     else:
         raises(TypeError, f"{op}: dim must be an int, a tuple of ints or None, got bool", lambda: call(X, True))
-    # last, the core's range and repeat checks: std's errors say "var" (the xfail above)
+    # last, the core's range and repeat checks
     for repeated in [(0, 0), (0, -2), [1, -1]]:
         d = repeated[0] % 2
         raises(ValueError, f"{op}: dim {d} appears more than once", lambda: call(X, repeated))

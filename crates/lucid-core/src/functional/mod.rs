@@ -106,6 +106,7 @@ pub fn jacobian<F>(f: F, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Ve
 where
     F: Fn(&[Tensor]) -> Result<Vec<Tensor>>,
 {
+    opts.check("jacobian")?; // before `f` runs
     let (leaves, outputs) = record("jacobian", &f, inputs)?;
     jacobian_from_graph(&outputs, &leaves, opts)
 }
@@ -243,6 +244,7 @@ fn check_strict_gradients(op: &'static str, grads: &[Tensor], inputs: &[Tensor])
 /// `output`: the Jacobian of the gradient, from one recorded call. With `strict`, see
 /// NOTE [strict second order].
 pub fn hessian_from_graph(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Vec<Tensor>>> {
+    opts.check("hessian")?;
     let grads = gradient_with_graph("hessian", output, inputs, opts.strict)?;
     if opts.strict {
         check_strict_gradients("hessian", &grads, inputs)?;
@@ -279,6 +281,7 @@ pub fn hessian<F>(f: F, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec
 where
     F: Fn(&[Tensor]) -> Result<Vec<Tensor>>,
 {
+    opts.check("hessian")?; // before `f` runs
     let (leaves, outputs) = record("hessian", &f, inputs)?;
     if outputs.len() != 1 {
         return Err(Error::argument("hessian", format!("the function must return one tensor, got {}", outputs.len())));

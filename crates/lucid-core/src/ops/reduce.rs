@@ -576,8 +576,13 @@ impl Tensor {
     /// population variance): `Σ (x - mean)² / max(N - correction, 0)`, so too few
     /// elements give NaN or inf, as PyTorch. Built from differentiable ops.
     pub fn var(&self, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Result<Tensor> {
-        self.expect_float("var")?;
-        let axes = normalize_axes("var", dims, self.ndim())?;
+        self.variance("var", dims, correction, keepdim)
+    }
+
+    /// [`Tensor::var`], its errors naming `op` (`var` or `std`).
+    fn variance(&self, op: &'static str, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+        self.expect_float(op)?;
+        let axes = normalize_axes(op, dims, self.ndim())?;
         let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let dev = self.sub(&self.mean(dims, true)?)?;
         let dof = (n as f64 - correction).max(0.0);
@@ -587,6 +592,6 @@ impl Tensor {
     /// Standard deviation, `√var` (see [`Tensor::var`]). Its gradient is NaN where the
     /// std is 0, as PyTorch's.
     pub fn std(&self, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Result<Tensor> {
-        self.var(dims, correction, keepdim)?.sqrt()
+        self.variance("std", dims, correction, keepdim)?.sqrt()
     }
 }
