@@ -28,6 +28,14 @@ impl DType {
             DType::Bool => "bool",
         }
     }
+    /// Bytes per element.
+    pub fn size_of(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 | DType::I64 => 8,
+            DType::Bool => 1,
+        }
+    }
     /// The dtype two operands promote to, following PyTorch: float64 wins over float32,
     /// any float wins over integers, int64 over bool.
     pub fn promote(a: DType, b: DType) -> DType {

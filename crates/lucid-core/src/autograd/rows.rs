@@ -39,10 +39,12 @@ pub enum Rows {
 /// large for memory is an error that points at chunk_size, never an abort.
 pub(crate) fn seed_zeros(dtype: DType, rows: usize, n: usize) -> Result<Storage> {
     Storage::try_full("jacobian", dtype, &[rows, n], 0.0).map_err(|e| {
-        Error::argument(
-            "jacobian",
-            format!("{}; pass chunk_size (or vectorize=False) to sweep the {rows} rows in smaller blocks", e.message()),
-        )
+        let hint = if rows > 1 {
+            format!("; pass chunk_size (or vectorize=False) to sweep the {rows} rows in smaller blocks")
+        } else {
+            String::new() // one row at a time already: smaller blocks would not help
+        };
+        Error::argument("jacobian", format!("{}{hint}", e.message()))
     })
 }
 

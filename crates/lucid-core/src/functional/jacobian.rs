@@ -212,28 +212,58 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
 
 /// Blocks of lines (rows of J in reverse mode, columns in forward mode) swept over
 /// `plan`: each block seeds lines `l0..l1` of the identity over `seeded` (the live
-/// outputs, or the inputs) and `sweep` carries them through. One block policy for
-/// both modes (NOTE [row blocks]). Returns `(first line, one Rows per swept target)`.
+/// outputs, or the inputs) and `sweep` carries them through, cut as `policy` says.
+/// With `write`, each block is written into the preallocated result as soon as it is
+/// swept and dropped (memory: the result plus the blocks in flight), and nothing is
+/// returned; without, the blocks are returned `(first line, one Rows per target)`.
 fn sweep_lines(
-    plan: &Plan,
     seeded: &[&Tensor],
     starts: &[usize],
     total: usize,
-    opts: &JacobianOptions,
+    policy: BlockPolicy,
     sweep: &(dyn Fn(Vec<Option<Rows>>) -> Result<Vec<Option<Rows>>> + Sync),
+    write: Option<&(dyn Fn(&Block) -> Result<()> + Sync)>,
 ) -> Result<Vec<Block>> {
     if total == 0 {
         return Ok(Vec::new());
     }
     let sizes: Vec<usize> = seeded.iter().map(|t| t.numel()).collect();
-    let block =
-        |l0: usize, l1: usize| -> Result<Block> { Ok((l0, sweep(identity_seeds(seeded, &sizes, starts, l0, l1))?)) };
-    let structured = |(_, lines): &Block| lines.iter().flatten().all(Rows::is_structured);
-    run_blocks(total, BlockPolicy::new(opts, plan, total), &structured, &block)
+    let block = |l0: usize, l1: usize| -> Result<(Block, bool)> {
+        let swept = (l0, sweep(identity_seeds(seeded, &sizes, starts, l0, l1))?);
+        let structured = swept.1.iter().flatten().all(Rows::is_structured);
+        match write {
+            Some(write) => {
+                write(&swept)?;
+                Ok(((l0, Vec::new()), structured))
+            }
+            None => Ok((swept, structured)),
+        }
+    };
+    let blocks = run_blocks(total, policy, &|(_, structured)| *structured, &block)?;
+    Ok(if write.is_some() { Vec::new() } else { blocks.into_iter().map(|(b, _)| b).collect() })
 }
 
 /// A swept block of lines: its first line and the rows of each target.
 type Block = (usize, Vec<Option<Rows>>);
+
+/// Whether the blocks are written into a result allocated before the sweeps: when
+/// there are several (so memory is the result plus a block, not twice the result) and
+/// nothing is recorded (create_graph concatenates its blocks, differentiably).
+fn write_as_swept(policy: BlockPolicy, total: usize, dtype: DType, create_graph: bool) -> bool {
+    policy.block < total && dtype.is_float() && !create_graph
+}
+
+/// A zeroed `(rows, width)` result, or an error in microseconds, before any sweep, when
+/// it cannot be had.
+fn result_matrix(dtype: DType, rows: usize, width: usize, what: &str) -> Result<Storage> {
+    Storage::try_full("jacobian", dtype, &[rows, width], 0.0).map_err(|_| {
+        let bytes = (rows as f64) * (width as f64) * dtype.size_of() as f64;
+        Error::argument(
+            "jacobian",
+            format!("{what} is {rows} x {width} {dtype} ({:.3} GB), more than this process can allocate", bytes / 1e9),
+        )
+    })
+}
 
 /// Reverse mode: blocks of rows, one `(m, numel(x))` matrix per input.
 fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usize) -> Result<Vec<Tensor>> {
@@ -241,8 +271,30 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
         outputs.iter().zip(offsets(&numels(outputs))).filter(|(o, _)| o.requires_grad()).unzip();
     let roots: Vec<Tensor> = live.iter().map(|t| (*t).clone()).collect();
     let plan = Plan::new(&roots, inputs);
+    let policy = BlockPolicy::new(opts, &plan, m);
     let sweep = |seeds| plan.pullback(seeds, 1, true, opts.create_graph);
-    let blocks = sweep_lines(&plan, &live, &starts, m, opts, &sweep)?;
+    if inputs.iter().all(|x| write_as_swept(policy, m, x.dtype(), opts.create_graph)) {
+        let results = inputs
+            .iter()
+            .enumerate()
+            .map(|(j, x)| result_matrix(x.dtype(), m, x.numel(), &format!("the Jacobian block of input {j}")))
+            .map(|r| r.map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        let write = |(r0, rows): &Block| -> Result<()> {
+            for ((rows_j, x), result) in rows.iter().zip(inputs).zip(&results) {
+                if let Some(rows_j) = rows_j {
+                    rows_j.write_into(&mut result.lock().unwrap_or_else(PoisonError::into_inner), x.numel(), *r0, 0)?;
+                }
+            }
+            Ok(())
+        };
+        sweep_lines(&live, &starts, m, policy, &sweep, Some(&write))?;
+        return Ok(results
+            .into_iter()
+            .map(|r| Tensor::from_storage(r.into_inner().unwrap_or_else(PoisonError::into_inner)))
+            .collect());
+    }
+    let blocks = sweep_lines(&live, &starts, m, policy, &sweep, None)?;
     inputs
         .iter()
         .enumerate()
@@ -263,25 +315,44 @@ fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, n: 
     let sizes = numels(inputs);
     let starts = offsets(&sizes);
     let dtype = outputs.iter().map(Tensor::dtype).reduce(DType::promote).unwrap_or(DType::F64);
+    let policy = BlockPolicy::new(opts, &plan, n);
     let sweep = |seeds| plan.pushforward(seeds, 1, opts.create_graph);
-    let blocks = sweep_lines(&plan, &in_refs, &starts, n, opts, &sweep)?;
-    // every output's columns of Jᵀ, with the tangents of the live ones
+    // every output's columns of Jᵀ; the live ones have tangents
     let columns: Vec<(usize, usize)> = offsets(&numels(outputs)).into_iter().zip(numels(outputs)).collect();
-    let pieces = blocks
-        .iter()
-        .map(|(c0, tangents)| {
-            let mut live_tangents = tangents.iter();
-            let per_output = outputs.iter().map(|o| {
-                if o.requires_grad() {
-                    live_tangents.next().and_then(Option::as_ref)
-                } else {
-                    None
+    let live_columns: Vec<usize> =
+        outputs.iter().zip(&columns).filter(|(o, _)| o.requires_grad()).map(|(_, &(c0, _))| c0).collect();
+    let m: usize = columns.iter().map(|&(_, w)| w).sum();
+    let jt = if write_as_swept(policy, n, dtype, opts.create_graph) {
+        let jt = Mutex::new(result_matrix(dtype, n, m, "the Jacobian")?);
+        let write = |(c0, tangents): &Block| -> Result<()> {
+            let mut jt = jt.lock().unwrap_or_else(PoisonError::into_inner);
+            for (t, &col0) in tangents.iter().zip(&live_columns) {
+                if let Some(t) = t {
+                    t.write_into(&mut jt, m, *c0, col0)?;
                 }
-            });
-            (*c0, per_output.collect())
-        })
-        .collect();
-    let jt = assemble(pieces, n, &columns, dtype, opts.create_graph)?;
+            }
+            Ok(())
+        };
+        sweep_lines(&in_refs, &starts, n, policy, &sweep, Some(&write))?;
+        Tensor::from_storage(jt.into_inner().unwrap_or_else(PoisonError::into_inner))
+    } else {
+        let blocks = sweep_lines(&in_refs, &starts, n, policy, &sweep, None)?;
+        let pieces = blocks
+            .iter()
+            .map(|(c0, tangents)| {
+                let mut live_tangents = tangents.iter();
+                let per_output = outputs.iter().map(|o| {
+                    if o.requires_grad() {
+                        live_tangents.next().and_then(Option::as_ref)
+                    } else {
+                        None
+                    }
+                });
+                (*c0, per_output.collect())
+            })
+            .collect();
+        assemble(pieces, n, &columns, dtype, opts.create_graph)?
+    };
     // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
     // data and transposes it back for free).
     let j = jt.t()?;
