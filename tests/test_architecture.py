@@ -11,7 +11,7 @@ import re
 
 SRC = pathlib.Path(__file__).resolve().parent.parent / "crates" / "lucid-core" / "src"
 
-LAYERS = ["error", "dtype", "shape", "structure", "kernels", "tensor", "ops", "autograd", "functional"]
+LAYERS = ["error", "interrupt", "dtype", "shape", "structure", "kernels", "tensor", "ops", "autograd", "functional"]
 # crate-root macros and re-exports, by the module that defines them
 DEFINED_IN = {"map_storage": "dtype", "map_float": "dtype", "with_storage": "dtype", "zip_storage": "kernels",
               "where_": "ops", "IndexItem": "ops", "Tensor": "tensor", "DType": "dtype", "Storage": "dtype",

@@ -3,7 +3,8 @@
 //! Each variant names the operation and carries a message that says what was given.
 //! The Python bindings map the variants to exceptions in exactly one place:
 //! `Shape`/`Argument` → ValueError, `DType`/`Type` → TypeError, `Index` → IndexError,
-//! `Graph`/`Linalg` → RuntimeError.
+//! `Graph`/`Linalg` → RuntimeError, `Interrupted` → the exception the interrupt raised
+//! (KeyboardInterrupt for Ctrl-C).
 
 use std::fmt;
 
@@ -23,6 +24,8 @@ pub enum Error {
     Graph { op: &'static str, msg: String },
     /// A numerical failure in linear algebra (singular matrix, not positive definite).
     Linalg { op: &'static str, msg: String },
+    /// The user asked a long call to stop (NOTE [interrupts] in `interrupt.rs`).
+    Interrupted { op: &'static str },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -49,6 +52,9 @@ impl Error {
     pub fn linalg(op: &'static str, msg: impl Into<String>) -> Self {
         Error::Linalg { op, msg: msg.into() }
     }
+    pub fn interrupted(op: &'static str) -> Self {
+        Error::Interrupted { op }
+    }
 
     /// The message without the variant name, as shown to a user.
     pub fn message(&self) -> String {
@@ -60,6 +66,7 @@ impl Error {
             | Error::Argument { op, msg }
             | Error::Graph { op, msg }
             | Error::Linalg { op, msg } => (op, msg),
+            Error::Interrupted { op } => return format!("{op}: interrupted"),
         };
         format!("{op}: {msg}")
     }

@@ -54,6 +54,7 @@ pub mod autograd;
 pub mod dtype;
 pub mod error;
 pub mod functional;
+pub mod interrupt;
 #[allow(unsafe_code)]
 mod kernels;
 pub mod ops;

@@ -2,15 +2,43 @@
 //! Python `lucid.autograd` module calls after running the user's function once.
 //! Every sweep runs with the GIL released.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use lucid_core::autograd::{self, GradOptions};
 use lucid_core::functional::{self, JacobianOptions, Strategy};
-use lucid_core::Tensor;
+use lucid_core::{interrupt, Error, Tensor};
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
 use crate::args;
 use crate::errors::PyResultExt;
 use crate::tensor::PyTensor;
+
+/// Run a sweep with the GIL released, stoppable with Ctrl-C (NOTE [interrupts] in
+/// lucid-core's `interrupt.rs`): every 20 ms the sweep runs Python's pending signal
+/// handlers, taking the GIL for a moment, and stops when one raises; that exception
+/// (KeyboardInterrupt for Ctrl-C) is raised here, and the partial result is dropped.
+fn interruptible<T: Send>(py: Python<'_>, work: impl FnOnce() -> lucid_core::Result<T> + Send) -> PyResult<T> {
+    let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
+    let slot = raised.clone();
+    let check = move || {
+        Python::with_gil(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+                true
+            }
+        })
+    };
+    match py.allow_threads(move || interrupt::watch(check, work)) {
+        Err(Error::Interrupted { op }) => {
+            let handler_raised = raised.lock().unwrap_or_else(PoisonError::into_inner).take();
+            Err(handler_raised.unwrap_or_else(|| PyKeyboardInterrupt::new_err(format!("{op}: interrupted"))))
+        }
+        other => other.py(),
+    }
+}
 
 fn inners(ts: &[PyRef<'_, PyTensor>]) -> Vec<Tensor> {
     ts.iter().map(|t| t.inner.clone()).collect()
@@ -54,7 +82,7 @@ fn grad(
     let (outs, ins) = (inners(&outputs), inners(&inputs));
     let gos: Vec<Option<Tensor>> = grad_outputs.iter().map(|g| g.as_ref().map(|g| g.inner.clone())).collect();
     let opts = GradOptions { retain_graph, create_graph, allow_unused };
-    let grads = py.allow_threads(move || autograd::grad(&outs, &ins, &gos, opts)).py()?;
+    let grads = interruptible(py, move || autograd::grad(&outs, &ins, &gos, opts))?;
     Ok(grads.into_iter().map(|g| g.map(PyTensor::new)).collect())
 }
 
@@ -70,7 +98,7 @@ fn backward(
 ) -> PyResult<()> {
     let outs = inners(&outputs);
     let gos: Vec<Option<Tensor>> = grad_outputs.iter().map(|g| g.as_ref().map(|g| g.inner.clone())).collect();
-    py.allow_threads(move || autograd::backward(&outs, &gos, retain_graph, create_graph)).py()
+    interruptible(py, move || autograd::backward(&outs, &gos, retain_graph, create_graph))
 }
 
 /// The functional API's name for `op`, as lucid-core's errors take it.
@@ -135,7 +163,7 @@ fn jacobian_from_graph(
     let (outs, ins) = (inners(&outputs), inners(&inputs));
     let strategy = Strategy::parse("jacobian", strategy).py()?;
     let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
-    py.allow_threads(move || functional::jacobian_from_graph(&outs, &ins, &opts)).py().map(wrap_all)
+    interruptible(py, move || functional::jacobian_from_graph(&outs, &ins, &opts)).map(wrap_all)
 }
 
 #[pyfunction]
@@ -154,7 +182,7 @@ fn hessian_from_graph<'py>(
     let (out, ins) = (output.inner.clone(), inners(&inputs));
     let strategy = Strategy::parse("hessian", strategy).py()?;
     let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
-    let h = py.allow_threads(move || functional::hessian_from_graph(&out, &ins, &opts)).py()?;
+    let h = interruptible(py, move || functional::hessian_from_graph(&out, &ins, &opts))?;
     let rows: Vec<Vec<PyTensor>> = h.into_iter().map(wrap_all).collect();
     PyList::new(py, rows)
 }
@@ -170,7 +198,7 @@ fn vjp_from_graph(
     strict: bool,
 ) -> PyResult<Vec<PyTensor>> {
     let (outs, ins, vs) = (inners(&outputs), inners(&inputs), inners(&v));
-    py.allow_threads(move || functional::vjp_from_graph(&outs, &ins, &vs, create_graph, strict)).py().map(wrap_all)
+    interruptible(py, move || functional::vjp_from_graph(&outs, &ins, &vs, create_graph, strict)).map(wrap_all)
 }
 
 #[pyfunction]
@@ -184,7 +212,7 @@ fn jvp_from_graph(
     strict: bool,
 ) -> PyResult<Vec<PyTensor>> {
     let (outs, ins, vs) = (inners(&outputs), inners(&inputs), inners(&v));
-    py.allow_threads(move || functional::jvp_from_graph(&outs, &ins, &vs, create_graph, strict)).py().map(wrap_all)
+    interruptible(py, move || functional::jvp_from_graph(&outs, &ins, &vs, create_graph, strict)).map(wrap_all)
 }
 
 #[pyfunction]
@@ -198,7 +226,7 @@ fn hvp_from_graph(
     strict: bool,
 ) -> PyResult<Vec<PyTensor>> {
     let (out, ins, vs) = (output.inner.clone(), inners(&inputs), inners(&v));
-    py.allow_threads(move || functional::hvp_from_graph(&out, &ins, &vs, create_graph, strict)).py().map(wrap_all)
+    interruptible(py, move || functional::hvp_from_graph(&out, &ins, &vs, create_graph, strict)).map(wrap_all)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

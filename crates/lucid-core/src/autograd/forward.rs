@@ -11,6 +11,7 @@ use super::reverse::Plan;
 use super::rows::Rows;
 use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
+use crate::interrupt::checkpoint;
 use crate::shape::batched;
 use crate::tensor::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
@@ -52,6 +53,7 @@ impl Plan {
                 continue; // a target: its tangent is the seed
             }
             let Some(node) = step.tensor.node() else { continue };
+            checkpoint("jvp")?;
             let ins: Vec<Option<Rows>> = step.input_slots.iter().map(|s| s.and_then(|s| slots[s].clone())).collect();
             if ins.iter().all(Option::is_none) {
                 continue;

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use super::rows::Rows;
 use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
+use crate::interrupt::checkpoint;
 use crate::tensor::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
 
@@ -208,6 +209,7 @@ impl Plan {
         let mut leaf_grads: Vec<(usize, Tensor)> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             let Some(mut g) = slots[i].take() else { continue };
+            checkpoint("backward")?;
             for &k in &self.delivers[i] {
                 out[k] = Some(g.clone());
             }

@@ -221,7 +221,7 @@ fn sweep_lines(
     starts: &[usize],
     total: usize,
     policy: BlockPolicy,
-    sweep: &(dyn Fn(Vec<Option<Rows>>) -> Result<Vec<Option<Rows>>> + Sync),
+    sweep: &Sweep<'_>,
     write: Option<&(dyn Fn(&Block) -> Result<()> + Sync)>,
 ) -> Result<Vec<Block>> {
     if total == 0 {
@@ -245,6 +245,9 @@ fn sweep_lines(
 
 /// A swept block of lines: its first line and the rows of each target.
 type Block = (usize, Vec<Option<Rows>>);
+
+/// One sweep of a block: the seeds of its lines in, the rows of each target out.
+type Sweep<'a> = dyn Fn(Vec<Option<Rows>>) -> Result<Vec<Option<Rows>>> + Sync + 'a;
 
 /// Whether the blocks are written into a result allocated before the sweeps: when
 /// there are several (so memory is the result plus a block, not twice the result) and

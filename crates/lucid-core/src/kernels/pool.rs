@@ -45,6 +45,10 @@ pub(crate) fn cores() -> usize {
 /// pool's helpers, in no particular order; returns when all are done. A panic in any
 /// chunk is raised again here after every other chunk has finished.
 pub(crate) fn share(chunks: usize, work: &(dyn Fn(usize) + Sync)) {
+    // helpers work under the caller's watch (NOTE [interrupts]), so they stop with it
+    let watch = crate::interrupt::current();
+    let watched = |i: usize| crate::interrupt::with_watch(watch.clone(), || work(i));
+    let work: &(dyn Fn(usize) + Sync) = if watch.is_some() { &watched } else { work };
     let next = AtomicUsize::new(0);
     let pool = if chunks >= 2 { Pool::get() } else { None };
     let job = Job::new(work, &next, chunks);
