@@ -222,7 +222,7 @@ fn sweep_lines(
     total: usize,
     policy: BlockPolicy,
     sweep: &Sweep<'_>,
-    write: Option<&(dyn Fn(&Block) -> Result<()> + Sync)>,
+    write: Option<&Write<'_>>,
 ) -> Result<Vec<Block>> {
     if total == 0 {
         return Ok(Vec::new());
@@ -248,6 +248,9 @@ type Block = (usize, Vec<Option<Rows>>);
 
 /// One sweep of a block: the seeds of its lines in, the rows of each target out.
 type Sweep<'a> = dyn Fn(Vec<Option<Rows>>) -> Result<Vec<Option<Rows>>> + Sync + 'a;
+
+/// Writes a swept block into the preallocated result.
+type Write<'a> = dyn Fn(&Block) -> Result<()> + Sync + 'a;
 
 /// Whether the blocks are written into a result allocated before the sweeps: when
 /// there are several (so memory is the result plus a block, not twice the result) and
