@@ -24,7 +24,7 @@ pub enum Error {
     Graph { op: &'static str, msg: String },
     /// A numerical failure in linear algebra (singular matrix, not positive definite).
     Linalg { op: &'static str, msg: String },
-    /// The user asked a long call to stop (NOTE [interrupts] in `interrupt.rs`).
+    /// The user asked a long call to stop (NOTE \[interrupts\] in `interrupt.rs`).
     Interrupted { op: &'static str },
 }
 

@@ -1,6 +1,6 @@
 //! Stopping long work when the user asks (Ctrl-C in Python).
 //!
-//! NOTE [interrupts]: a host wraps a long call in [`watch`], giving a check that says
+//! NOTE \[interrupts\]: a host wraps a long call in [`watch`], giving a check that says
 //! whether the user asked to stop (the Python bindings run the interpreter's pending
 //! signal handlers, taking the GIL for a moment). Long loops call [`checkpoint`]: the
 //! sweeps at every node, the Jacobian between blocks. On the watching thread a
@@ -63,7 +63,7 @@ pub(crate) fn with_watch<R>(watch: Option<Arc<Watch>>, f: impl FnOnce() -> R) ->
 }
 
 /// `Err(Error::Interrupted)` when the watched call this thread works for was asked to
-/// stop (see NOTE [interrupts]); `Ok` otherwise, and always without a watch.
+/// stop (see NOTE \[interrupts\]); `Ok` otherwise, and always without a watch.
 pub fn checkpoint(op: &'static str) -> Result<()> {
     let stop = CURRENT.with(|c| {
         let current = c.borrow();

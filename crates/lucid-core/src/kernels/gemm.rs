@@ -26,7 +26,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
 
 use crate::dtype::Float;
-use crate::kernels::lanes::{avx2_fma, madd};
+use crate::kernels::lanes::{avx2_fma, madd, PORTABLE_FMA};
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::lanes::{Avx2F32, Avx2F64, Avx512F32, Avx512F64, Lanes, Simd};
 
@@ -108,7 +108,7 @@ fn product_in_place<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Opt
     }
     // the portable kernel (no AVX2 and FMA: every CPU that has both took the branch above)
     let mut c = vec![T::zero(); m * n];
-    product::<T, false>(a, bs, k, n, &mut c);
+    product::<T, PORTABLE_FMA>(a, bs, k, n, &mut c);
     Array2::from_shape_vec((m, n), c).ok()
 }
 

@@ -37,6 +37,11 @@ pub(crate) fn avx2_fma() -> bool {
     simd() != Simd::Portable
 }
 
+/// Whether the portable kernels fuse multiply-adds: on aarch64 FMA is in the base
+/// instruction set (`mul_add` is one instruction); elsewhere, without the run-time
+/// checked intrinsics, it would be a slow library call.
+pub(crate) const PORTABLE_FMA: bool = cfg!(target_arch = "aarch64");
+
 /// `acc + x y`, fused when the caller was compiled with FMA (a fused multiply-add
 /// without the instruction is a slow library call).
 #[inline(always)]

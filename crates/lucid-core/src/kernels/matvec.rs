@@ -7,7 +7,7 @@
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
 use crate::dtype::Float;
-use crate::kernels::lanes::{avx2_fma, madd};
+use crate::kernels::lanes::{avx2_fma, madd, PORTABLE_FMA};
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::lanes::{lane_sum, Avx2F32, Avx2F64, Lanes};
 
@@ -75,7 +75,7 @@ fn dots_of_rows<T: Float>(a: &[T], lda: usize, ys: &[T], out: &mut [T]) {
             }
         }
     }
-    row_dots_portable::<T, false>(a, lda, ys, out);
+    row_dots_portable::<T, PORTABLE_FMA>(a, lda, ys, out);
 }
 
 /// `row_dots` with AVX2 and FMA intrinsics: four registers of partial sums per row
