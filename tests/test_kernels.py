@@ -28,6 +28,10 @@ def T(a):
     ((64, 256), (256, 512), True),   # column-major b, small a: (bᵀ aᵀ)ᵀ, shared
     ((300, 100), (100, 50), True),   # column-major b, small b: b copied
     ((1024, 300), (300, 1), False),  # row dots shared over the cores
+    ((1000, 22), (26, 22, 12), False),  # one matrix times a batch, read in place
+    ((3, 1, 40, 7), (5, 7, 9), False),  # both batched, broadcast both ways
+    ((2, 30, 20), (20, 600), True),     # a batch times one column-major matrix
+    ((9, 1, 1, 64), (4, 64, 300), False),  # batches of one row, shared over the cores
 ])
 def test_matmul_paths_match_numpy(shape_a, shape_b, transpose_b):
     a = rng.normal(size=shape_a)

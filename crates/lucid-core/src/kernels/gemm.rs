@@ -23,7 +23,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis};
 
 use crate::dtype::Float;
 use crate::kernels::lanes::{avx2_fma, madd, PORTABLE_FMA};
@@ -138,21 +138,24 @@ pub(crate) fn packed_product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T
     c
 }
 
-/// `c[i] = a[i] @ b[i]` for a stack of products, shared over the pool by products when
-/// the stack is large.
-pub(crate) fn stacked_products<T: Float>(a: ArrayView3<'_, T>, b: ArrayView3<'_, T>, c: &mut Array3<T>) {
-    let macs = c.len().saturating_mul(a.shape()[2]);
+/// `c[i] = product(i)` for every matrix of a stack (`macs` multiply-adds in all),
+/// shared over the pool by products when the stack is large.
+pub(crate) fn stacked_products<T: Float>(
+    c: &mut Array3<T>,
+    macs: usize,
+    product: &(dyn Fn(usize) -> Array2<T> + Sync),
+) {
     let mut outs: Vec<ArrayViewMut2<'_, T>> = c.outer_iter_mut().collect();
     if crate::kernels::pool::cores() < 2 || outs.len() < 2 || macs < SHARE_MACS * 8 / std::mem::size_of::<T>() {
         for (i, ci) in outs.iter_mut().enumerate() {
-            general_mat_mul(T::one(), &a.index_axis(Axis(0), i), &b.index_axis(Axis(0), i), T::zero(), ci);
+            ci.assign(&product(i));
         }
         return;
     }
     let outs: Vec<Mutex<ArrayViewMut2<'_, T>>> = outs.into_iter().map(Mutex::new).collect();
     crate::kernels::pool::share(outs.len(), &|i| {
-        let mut ci = outs[i].lock().unwrap_or_else(PoisonError::into_inner);
-        general_mat_mul(T::one(), &a.index_axis(Axis(0), i), &b.index_axis(Axis(0), i), T::zero(), &mut *ci);
+        let ci = product(i);
+        outs[i].lock().unwrap_or_else(PoisonError::into_inner).assign(&ci);
     });
 }
 

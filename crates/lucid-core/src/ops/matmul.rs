@@ -1,7 +1,7 @@
 //! Matrix products with NumPy semantics: 1-D operands are promoted to a row (left) or
 //! a column (right) and the added dim removed again; batch dims broadcast.
 
-use ndarray::{ArcArray, Array, Array1, Array2, Array3, ArrayView1, ArrayView2, Ix2, IxDyn};
+use ndarray::{ArcArray, Array, Array1, Array2, ArrayView1, ArrayView2, ArrayViewD, Axis, Ix2, IxDyn};
 
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
@@ -190,22 +190,41 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
         return reshape_array("matmul", &c.into_dyn().into_shared(), &shape);
     }
     let nb: usize = batch.iter().product();
-    // Materialise each operand at the full batch shape as a contiguous [nb, rows, cols].
-    let stack3 = |x: &ArcArray<T, IxDyn>, rows: usize, cols: usize| -> Result<Array3<T>> {
-        let mut full = batch.clone();
-        full.extend([rows, cols]);
-        let v = x.broadcast(IxDyn(&full)).ok_or_else(|| Error::shape("matmul", "broadcast failed"))?;
-        v.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((nb, rows, cols))
-            .map_err(|e| Error::shape("matmul", e.to_string()))
-    };
-    let (a3, b3) = (stack3(a, n, k)?, stack3(b, k, p)?);
+    // Each product reads its operands in place through broadcast views (a matrix shared
+    // by the whole batch, `W @ T` with T batched, is not copied once per product) and
+    // takes the kernel `mm2` picks for its shape.
+    let (av, bv) = (batch_view(a, &batch, n, k)?, batch_view(b, &batch, k, p)?);
     let mut c = Array::<T, _>::zeros((nb, n, p));
-    stacked_products(a3.view(), b3.view(), &mut c);
+    stacked_products(&mut c, nb * n * k * p, &|i| mm2(matrix_at(&av, &batch, i), matrix_at(&bv, &batch, i)));
     let mut shape = batch;
     shape.extend([n, p]);
     c.into_shape_with_order(IxDyn(&shape)).map(|c| c.into_shared()).map_err(|e| Error::shape("matmul", e.to_string()))
+}
+
+/// `x` seen at the full batch shape (a view: broadcast dims have stride 0).
+fn batch_view<'a, T>(
+    x: &'a ArcArray<T, IxDyn>,
+    batch: &[usize],
+    rows: usize,
+    cols: usize,
+) -> Result<ArrayViewD<'a, T>> {
+    let mut full = batch.to_vec();
+    full.extend([rows, cols]);
+    x.broadcast(IxDyn(&full)).ok_or_else(|| Error::shape("matmul", "broadcast failed"))
+}
+
+/// Matrix `i` (row-major over the batch dims) of a batch view.
+fn matrix_at<'a, T>(v: &ArrayViewD<'a, T>, batch: &[usize], mut i: usize) -> ArrayView2<'a, T> {
+    let mut at = vec![0; batch.len()];
+    for d in (0..batch.len()).rev() {
+        at[d] = i % batch[d];
+        i /= batch[d];
+    }
+    let mut m = v.clone();
+    for &ix in &at {
+        m = m.index_axis_move(Axis(0), ix);
+    }
+    m.into_dimensionality::<Ix2>().expect("a batch view has two dims after its batch")
 }
 
 impl Tensor {
