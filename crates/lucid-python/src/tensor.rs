@@ -222,6 +222,13 @@ impl PyTensor {
         self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
     }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        if !crate::convert::fits_numpy(&self.inner) {
+            // empty, but too big a shape for NumPy to print (PyTorch's spelling)
+            let dims: Vec<String> = self.inner.shape().iter().map(|d| d.to_string()).collect();
+            let comma = if dims.len() == 1 { "," } else { "" };
+            let name = self.inner.dtype().name();
+            return Ok(format!("tensor([], size=({}{comma}), dtype=lucid.{name})", dims.join(", ")));
+        }
         let np = py.import("numpy")?;
         let kwargs = pyo3::types::PyDict::new(py);
         kwargs.set_item("separator", ", ")?;
