@@ -526,6 +526,9 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
             })?;
         }
     }
+    // positions (8 bytes each, as many as the result has elements) for a result whose
+    // shape the index tensors decide: broadcasting two long ones can ask for any size
+    crate::kernels::elementwise::ensure_allocatable::<i64>("index", &r)?;
     let mut adv = ArrayD::<i64>::zeros(IxDyn(&r));
     for &i in &adv_at {
         if let Part::Adv { picks, .. } = &parts[i] {
@@ -565,6 +568,7 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
     }
 
     let nd = out_shape.len();
+    crate::kernels::elementwise::ensure_allocatable::<i64>("index", &out_shape)?;
     let mut pos = ArrayD::<i64>::from_elem(IxDyn(&out_shape), base);
     for (a, offs) in axes {
         let mut sh = vec![1; nd];
