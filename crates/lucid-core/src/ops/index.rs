@@ -243,7 +243,8 @@ fn slice_backward(g: &Tensor, items: &[Resolved], shape: &[usize], lead: usize) 
     let mut full: Vec<usize> = g.shape()[..lead].to_vec();
     full.extend_from_slice(shape);
     let info = to_ndarray(items, lead)?;
-    let mut z = Storage::zeros(g.dtype(), &full);
+    // the cotangent's batch prefix times the input's shape: checked, as the two multiply
+    let mut z = Storage::try_full("index_backward", g.dtype(), &full, 0.0)?;
     macro_rules! put {
         ($z:expr, $a:expr) => {{
             let mut zm = $z.view_mut();

@@ -59,11 +59,16 @@ impl Rule for JoinOp {
         let JoinOp::Cat { dim } = self;
         let Some(first) = tangents.iter().flatten().next() else { return Ok(None) };
         let (lead, dtype) = (&first.shape()[..batch], first.dtype());
+        // zeros of a batch prefix and another input's shape: checked, as the two sizes
+        // multiply (a batch of tangents beside a `[2**62, 0]` input is past ndarray's limit)
         let parts: Vec<Tensor> = inputs
             .iter()
             .zip(tangents)
-            .map(|(x, t)| t.clone().unwrap_or_else(|| Tensor::zeros(&batched(lead, x.shape()), dtype)))
-            .collect();
+            .map(|(x, t)| match t {
+                Some(t) => Ok(t.clone()),
+                None => Tensor::try_full("cat", &batched(lead, x.shape()), 0.0, dtype),
+            })
+            .collect::<Result<_>>()?;
         Ok(Some(Tensor::cat(&parts, (batch + dim) as isize)?))
     }
 }
