@@ -50,8 +50,9 @@ impl Error {
         Error::Linalg { op, msg: msg.into() }
     }
 
-    fn parts(&self) -> (&'static str, &str) {
-        match self {
+    /// The message without the variant name, as shown to a user.
+    pub fn message(&self) -> String {
+        let (op, msg) = match self {
             Error::Shape { op, msg }
             | Error::DType { op, msg }
             | Error::Type { op, msg }
@@ -59,18 +60,8 @@ impl Error {
             | Error::Argument { op, msg }
             | Error::Graph { op, msg }
             | Error::Linalg { op, msg } => (op, msg),
-        }
-    }
-
-    /// The message without the variant name, as shown to a user.
-    pub fn message(&self) -> String {
-        let (op, msg) = self.parts();
+        };
         format!("{op}: {msg}")
-    }
-
-    /// What went wrong, without the op's name (for a caller that adds context).
-    pub fn detail(&self) -> &str {
-        self.parts().1
     }
 }
 

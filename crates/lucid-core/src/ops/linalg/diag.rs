@@ -274,7 +274,10 @@ impl Tensor {
             |why: String| Error::argument(op, format!("offset {offset} with a diagonal of length {len}: {why}"));
         let n = len.checked_add(offset.unsigned_abs()).ok_or_else(|| too_big("the matrix size overflows".into()))?;
         let shape = embedded_shape(&self.shape()[..self.ndim() - 1], d1, d2, n, n);
-        ensure_allocatable_as(op, self.dtype(), &shape).map_err(|e| too_big(e.detail().to_string()))?;
+        ensure_allocatable_as(op, self.dtype(), &shape).map_err(|e| match e {
+            Error::Argument { msg, .. } => too_big(msg),
+            other => other,
+        })?;
         scatter(self, offset, d1, d2, n, n)
     }
 
