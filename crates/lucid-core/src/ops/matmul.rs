@@ -194,9 +194,6 @@ fn matmul_nd<T: Float>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>) -> Result
     let stack3 = |x: &ArcArray<T, IxDyn>, rows: usize, cols: usize| -> Result<Array3<T>> {
         let mut full = batch.clone();
         full.extend([rows, cols]);
-        // an operand at the other's batch can be far larger than the result, which is
-        // checked above: `[m, 1, 1, k] @ [1, k, p]` copies B m times, a k·p block each
-        crate::kernels::elementwise::ensure_allocatable::<T>("matmul", &full)?;
         let v = x.broadcast(IxDyn(&full)).ok_or_else(|| Error::shape("matmul", "broadcast failed"))?;
         v.as_standard_layout()
             .into_owned()
