@@ -32,7 +32,7 @@ def _size(op, size):
     iterate a lone non-int)."""
     if len(size) == 1 and not isinstance(size[0], numbers.Integral) and not hasattr(size[0], "__iter__"):
         raise TypeError(f"{op}: size must be ints or a sequence of ints, got {type(size[0]).__name__}")
-    return _shape(size)
+    return _shape(size, op)
 
 
 def _float_dtype(op, dtype):
@@ -63,6 +63,8 @@ def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, numbers.Integral) or isinstance(v, bool):
             raise TypeError(f"randint: {name} must be an int, got {type(v).__name__}")
+        if not -2 ** 63 <= v < 2 ** 63:
+            raise ValueError(f"randint: {name} must be within the int64 range [-2**63, 2**63), got {v}")
     if isinstance(size, numbers.Integral):
         raise TypeError("randint: size must be a tuple of ints, e.g. (3,)")
     dtype = _resolve_dtype(dtype) or int64

@@ -86,12 +86,20 @@ def _has_big_int(data) -> bool:
     return False
 
 
+# The largest size a dim can have (isize::MAX in the core); a larger Python int would
+# fail the conversion with a message that names neither the function nor the size.
+_MAX_SIZE = 2 ** 63 - 1
+
+
 def _int_arg(fn: str, name: str, value) -> int:
-    """``value`` as a non-negative int: TypeError for a non-integer, ValueError below 0."""
+    """``value`` as a size: TypeError for a non-integer, ValueError below 0 or above
+    what a tensor can address."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{fn}: {name} must be an int, got {type(value).__name__}")
     if value < 0:
         raise ValueError(f"{fn}: {name} must be non-negative, got {value}")
+    if value > _MAX_SIZE:
+        raise ValueError(f"{fn}: {name} {value} is too big to address")
     return int(value)
 
 
@@ -124,6 +132,8 @@ def _shape(size, fn: str = "size") -> list[int]:
             raise TypeError(f"{fn}: size must be ints, got {type(s).__name__}")
         if s < 0:
             raise ValueError(f"{fn}: negative dimension {s} in size {tuple(size)}")
+        if s > _MAX_SIZE:
+            raise ValueError(f"{fn}: a tensor of size {tuple(size)} is too big to address")
         shape.append(int(s))
     return shape
 

@@ -196,14 +196,8 @@ impl Storage {
     pub fn try_full(op: &'static str, dtype: DType, shape: &[usize], value: f64) -> Result<Storage> {
         #[allow(unsafe_code)] // the zero fill below; storage is the one place outside `kernels`
         fn filled<T: Clone>(op: &'static str, shape: &[usize], value: T, zero: bool) -> Result<ArcArray<T, IxDyn>> {
-            let n = checked_numel(op, shape, std::mem::size_of::<T>())?;
-            let mut v: Vec<T> = Vec::new();
-            v.try_reserve_exact(n).map_err(|_| {
-                Error::argument(
-                    op,
-                    format!("cannot allocate {} bytes for a tensor of shape {shape:?}", n * std::mem::size_of::<T>()),
-                )
-            })?;
+            let mut v: Vec<T> = try_vec(op, shape)?;
+            let n: usize = shape.iter().product(); // fits: `try_vec` checked it
             if zero {
                 // memset (wide, streaming stores) instead of an element loop: a Jacobian's
                 // zeros are often megabytes, and the loop took 2/3 of a 1024² Jacobian.
@@ -224,6 +218,23 @@ impl Storage {
             DType::F64 => Storage::F64(filled(op, shape, value, zero)?),
             DType::I64 => Storage::I64(filled(op, shape, value as i64, zero)?),
             DType::Bool => Storage::Bool(filled(op, shape, value != 0.0, zero)?),
+        })
+    }
+
+    /// The 1-d storage `[value(0), …, value(n - 1)]` of `dtype` (each value cast as
+    /// [`Storage::cast`] casts float64), written straight into a buffer reserved first:
+    /// `n` too large to address or allocate is an error naming `op`.
+    pub fn generate(op: &'static str, dtype: DType, n: usize, value: impl Fn(usize) -> f64) -> Result<Storage> {
+        fn fill<T>(op: &'static str, n: usize, value: impl Fn(usize) -> T) -> Result<ArcArray<T, IxDyn>> {
+            let mut v: Vec<T> = try_vec(op, &[n])?;
+            v.extend((0..n).map(value));
+            Ok(ArcArray::from_vec(v).into_dyn())
+        }
+        Ok(match dtype {
+            DType::F32 => Storage::F32(fill(op, n, |i| value(i) as f32)?),
+            DType::F64 => Storage::F64(fill(op, n, value)?),
+            DType::I64 => Storage::I64(fill(op, n, |i| value(i) as i64)?),
+            DType::Bool => Storage::Bool(fill(op, n, |i| value(i) != 0.0)?),
         })
     }
 
@@ -276,12 +287,43 @@ impl Storage {
 }
 
 /// The element count of `shape`, or an error when it (or its size in bytes for
-/// elements of `elem_size` bytes) exceeds what an array can address.
+/// elements of `elem_size` bytes) exceeds what an array can address. The product of the
+/// nonzero lengths must fit too, even when a zero length leaves no elements: that is
+/// ndarray's own limit, whose constructors panic past it.
 pub fn checked_numel(op: &'static str, shape: &[usize], elem_size: usize) -> Result<usize> {
-    let too_big = || Error::argument(op, format!("a tensor of shape {shape:?} is too big to address"));
-    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(too_big)?;
+    let too_big = || {
+        Error::argument(op, format!("a tensor of shape {shape:?} is too big to address (over {} bytes)", isize::MAX))
+    };
+    let nonzero = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&p| p <= isize::MAX as usize)
+        .ok_or_else(too_big)?;
+    let n = if shape.contains(&0) { 0 } else { nonzero };
     match n.checked_mul(elem_size.max(1)) {
         Some(bytes) if bytes <= isize::MAX as usize => Ok(n),
         _ => Err(too_big()),
     }
+}
+
+/// An empty vector with room for the elements of `shape`, or an error naming `op`, the
+/// shape and the bytes when the shape is too large to address or the memory cannot be
+/// had: `Vec::try_reserve_exact` fails where `Vec::with_capacity` would abort the
+/// process. Buffers whose size a user decides go through here.
+///
+/// ```
+/// let v = lucid_core::dtype::try_vec::<f32>("zeros", &[2, 3]).unwrap();
+/// assert!(v.capacity() >= 6);
+/// let e = lucid_core::dtype::try_vec::<f32>("zeros", &[1 << 20, 1 << 30]).unwrap_err();
+/// assert!(e.message().starts_with("zeros: cannot allocate 4503599627370496 bytes"));
+/// ```
+pub fn try_vec<T>(op: &'static str, shape: &[usize]) -> Result<Vec<T>> {
+    let size = std::mem::size_of::<T>();
+    let n = checked_numel(op, shape, size)?;
+    let mut v: Vec<T> = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::argument(op, format!("cannot allocate {} bytes for a tensor of shape {shape:?}", n * size))
+    })?;
+    Ok(v)
 }

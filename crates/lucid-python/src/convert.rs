@@ -2,7 +2,7 @@
 
 use lucid_core::{DType, Storage, Tensor};
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods, ToPyArray};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
 
@@ -36,6 +36,12 @@ pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 /// Jacobian) is copied as the contiguous data and transposed back by NumPy for free;
 /// an element-by-element copy of the strided view costs ~10x more.
 pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    if !fits_numpy(t) {
+        return Err(PyValueError::new_err(format!(
+            "numpy: a tensor of shape {:?} is too big for a NumPy array (NumPy needs the product of its nonzero dims, in bytes, to fit an intp)",
+            t.shape()
+        )));
+    }
     macro_rules! convert {
         ($a:expr) => {{
             let a = $a;
@@ -52,6 +58,23 @@ pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
         Storage::I64(a) => convert!(a),
         Storage::Bool(a) => convert!(a),
     }
+}
+
+/// Whether NumPy can hold an array of `t`'s shape: the product of the nonzero dims
+/// times the item size must fit an intp, even for an empty array (`[2**62, 0]` of
+/// float32 is refused). Past it NumPy returns an error the numpy crate turns into a
+/// panic, so it is checked here first.
+pub fn fits_numpy(t: &Tensor) -> bool {
+    let itemsize = match t.dtype() {
+        DType::F32 => 4,
+        DType::F64 | DType::I64 => 8,
+        DType::Bool => 1,
+    };
+    t.shape()
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(itemsize, |acc: usize, &d| acc.checked_mul(d))
+        .is_some_and(|bytes| bytes <= isize::MAX as usize)
 }
 
 /// The other operand of a binary op: a Tensor, or a Python number taking `like`'s

@@ -1,7 +1,7 @@
 //! Op methods of `lucid.Tensor` and module-level op functions, by family.
 
 use lucid_core::{DType, Tensor};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyTuple};
 
@@ -167,7 +167,46 @@ impl PyTensor {
     /// Broadcast to `shape` (-1 keeps a dim).
     #[pyo3(signature = (*shape))]
     fn expand(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        let want = shape_args(shape)?;
+        self.expand_to("expand", shape_args(shape)?)
+    }
+    /// Broadcast to `shape` (a tuple; -1 keeps a dim), as `expand`.
+    fn broadcast_to(&self, shape: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+        let want = shape.extract::<Vec<isize>>().map_err(|_| {
+            PyTypeError::new_err(format!("broadcast_to: shape must be a tuple of ints, got {}", args::type_name(shape)))
+        })?;
+        self.expand_to("broadcast_to", want)
+    }
+    /// `length` entries of `dim` from `start` (negative counts from the end), a view.
+    fn narrow(&self, dim: Dim, start: Dim, length: Dim) -> PyResult<PyTensor> {
+        let dim = dim.get("narrow", "dim")?;
+        let (given, length) = (start.get("narrow", "start")?, length.get("narrow", "length")?);
+        let length = usize::try_from(length)
+            .map_err(|_| PyValueError::new_err(format!("narrow: length must be non-negative, got {length}")))?;
+        let start = match usize::try_from(given) {
+            Ok(s) => s,
+            // from the end of the dim, as PyTorch (the core checks the dim and the range)
+            Err(_) => {
+                let size = lucid_core::shape::normalize_axis("narrow", dim, self.inner.ndim())
+                    .ok()
+                    .and_then(|a| self.inner.shape().get(a).copied());
+                let Some(size) = size else { return wrap(self.inner.narrow(dim, 0, length)) }; // the dim's error
+                usize::try_from(given + size as isize).map_err(|_| {
+                    PyIndexError::new_err(format!(
+                        "narrow: start {given} is out of range for dim {dim} with size {size}"
+                    ))
+                })?
+            }
+        };
+        wrap(self.inner.narrow(dim, start, length))
+    }
+    fn select(&self, dim: Dim, index: isize) -> PyResult<PyTensor> {
+        wrap(self.inner.select(dim.get("select", "dim")?, index))
+    }
+}
+
+impl PyTensor {
+    /// `expand` to `want`, where -1 keeps the tensor's size of that dim.
+    fn expand_to(&self, op: &str, want: Vec<isize>) -> PyResult<PyTensor> {
         let cur = self.inner.shape();
         let off = want.len().saturating_sub(cur.len());
         let mut target = Vec::with_capacity(want.len());
@@ -175,21 +214,12 @@ impl PyTensor {
             if w == -1 && i >= off {
                 target.push(cur[i - off]);
             } else if w < 0 {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!("expand: invalid size {w} in {want:?}")));
+                return Err(PyValueError::new_err(format!("{op}: invalid size {w} in {want:?}")));
             } else {
                 target.push(w as usize);
             }
         }
         wrap(self.inner.expand(&target))
-    }
-    fn broadcast_to(&self, shape: Vec<usize>) -> PyResult<PyTensor> {
-        wrap(self.inner.expand(&shape))
-    }
-    fn narrow(&self, dim: Dim, start: usize, length: usize) -> PyResult<PyTensor> {
-        wrap(self.inner.narrow(dim.get("narrow", "dim")?, start, length))
-    }
-    fn select(&self, dim: Dim, index: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.select(dim.get("select", "dim")?, index))
     }
 }
 
@@ -235,7 +265,7 @@ fn where_(cond: PyRef<'_, PyTensor>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>)
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype))]
 fn full(shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    Ok(PyTensor::new(Tensor::full(&shape, value, dtype::parse(dtype)?)))
+    wrap(Tensor::try_full("full", &shape, value, dtype::parse(dtype)?))
 }
 
 #[pyfunction]

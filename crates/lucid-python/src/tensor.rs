@@ -3,7 +3,7 @@
 
 use lucid_core::autograd;
 use lucid_core::{IndexItem, Tensor};
-use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyEllipsis, PyNone, PySlice, PyTuple};
 
@@ -46,14 +46,19 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
             let get = |name: &Bound<'_, pyo3::types::PyString>| -> PyResult<Option<isize>> {
                 let v = s.getattr(name)?;
                 if v.is_none() {
-                    Ok(None)
-                } else {
-                    Ok(Some(v.extract::<isize>().map_err(|_| {
-                        PyTypeError::new_err(format!(
-                            "slice indices must be integers or None, got {}",
-                            v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-                        ))
-                    })?))
+                    return Ok(None);
+                }
+                match v.extract::<isize>() {
+                    Ok(i) => Ok(Some(i)),
+                    // Python clamps slice bounds to the sequence: past ±isize::MAX every
+                    // dim is shorter, so the nearest isize means the same (a step too)
+                    Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+                        Ok(Some(if v.lt(0)? { isize::MIN } else { isize::MAX }))
+                    }
+                    Err(_) => Err(PyTypeError::new_err(format!(
+                        "slice indices must be integers or None, got {}",
+                        v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                    ))),
                 }
             };
             // interned names: slicing is on the hot path of recorded functions
@@ -67,6 +72,9 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
             return Ok(None);
         } else if let Ok(i) = p.extract::<isize>() {
             items.push(IndexItem::Int(i));
+        } else if p.is_instance_of::<pyo3::types::PyInt>() {
+            // an int that does not fit an isize is past the end of any dim
+            return Err(PyIndexError::new_err(format!("index: index {p} is out of bounds")));
         } else if p.downcast::<PyTensor>().is_ok()
             || p.downcast::<pyo3::types::PyList>().is_ok()
             || p.downcast::<numpy::PyUntypedArray>().is_ok()
@@ -118,7 +126,12 @@ impl PyTensor {
             None => Ok(PyTuple::new(py, self.inner.shape())?.into_any()),
             Some(d) => {
                 let a = lucid_core::shape::normalize_axis("size", d, self.inner.ndim()).py()?;
-                Ok(self.inner.shape()[a].into_pyobject(py)?.into_any())
+                // a 0-d tensor has no dim 0 to measure (normalize_axis lets reductions
+                // treat it as one), as in PyTorch
+                let n = self.inner.shape().get(a).copied().ok_or_else(|| {
+                    PyIndexError::new_err(format!("size: dim {d} is out of range for a tensor with 0 dims"))
+                })?;
+                Ok(n.into_pyobject(py)?.into_any())
             }
         }
     }
@@ -209,6 +222,13 @@ impl PyTensor {
         self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
     }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        if !crate::convert::fits_numpy(&self.inner) {
+            // empty, but too big a shape for NumPy to print (PyTorch's spelling)
+            let dims: Vec<String> = self.inner.shape().iter().map(|d| d.to_string()).collect();
+            let comma = if dims.len() == 1 { "," } else { "" };
+            let name = self.inner.dtype().name();
+            return Ok(format!("tensor([], size=({}{comma}), dtype=lucid.{name})", dims.join(", ")));
+        }
         let np = py.import("numpy")?;
         let kwargs = pyo3::types::PyDict::new(py);
         kwargs.set_item("separator", ", ")?;

@@ -3,6 +3,7 @@
 
 use ndarray::{ArcArray, Array, ArrayView, Axis, IxDyn, Zip};
 
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 
 /// Broadcast two arrays to `shape` and combine them elementwise.
@@ -167,6 +168,16 @@ pub fn ensure_allocatable<T>(op: &'static str, shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// [`ensure_allocatable`] for elements of `dtype`.
+pub fn ensure_allocatable_as(op: &'static str, dtype: DType, shape: &[usize]) -> Result<()> {
+    match dtype {
+        DType::F32 => ensure_allocatable::<f32>(op, shape),
+        DType::F64 => ensure_allocatable::<f64>(op, shape),
+        DType::I64 => ensure_allocatable::<i64>(op, shape),
+        DType::Bool => ensure_allocatable::<bool>(op, shape),
+    }
+}
+
 /// A standard-layout copy of any view (broadcast, permuted or sliced), built by block
 /// copies: a dim the view broadcasts (stride 0) is filled once and then copied, a
 /// contiguous tail is copied as one slice.
@@ -312,13 +323,16 @@ pub fn concat<T: Clone>(parts: &[ArrayView<'_, T, IxDyn>], axis: usize) -> Resul
     let first = parts.first().ok_or_else(|| Error::argument("cat", "expected a non-empty list of tensors"))?;
     let outer: usize = first.shape()[..axis].iter().product();
     let mut shape = first.shape().to_vec();
-    shape[axis] = parts.iter().map(|p| p.shape()[axis]).sum();
+    shape[axis] = parts.iter().try_fold(0usize, |acc, p| acc.checked_add(p.shape()[axis])).ok_or_else(|| {
+        Error::argument("cat", format!("joining {} tensors along dim {axis} is too big to address", parts.len()))
+    })?;
+    // the result's size is the user's (many parts, or one part many times): reserved
+    // before anything is copied, so too much is an error rather than an abort
+    let mut out: Vec<T> = crate::dtype::try_vec("cat", &shape)?;
     let owned: Vec<Option<Array<T, IxDyn>>> =
         parts.iter().map(|p| (!p.is_standard_layout()).then(|| materialize(p))).collect();
     let std_parts: Vec<ArrayView<'_, T, IxDyn>> =
         parts.iter().zip(&owned).map(|(p, o)| o.as_ref().map_or_else(|| p.view(), |a| a.view())).collect();
-    let total: usize = shape.iter().product();
-    let mut out: Vec<T> = Vec::with_capacity(total);
     let widths: Vec<usize> = std_parts.iter().map(|p| p.len().checked_div(outer).unwrap_or(0)).collect();
     for o in 0..outer {
         for (p, &w) in std_parts.iter().zip(&widths) {

@@ -380,6 +380,8 @@ pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     };
     let (a, b) = promote(a, b)?;
     let shape = broadcast_shapes("where", &broadcast_shapes("where", cond.shape(), a.shape())?, b.shape())?;
+    // the condition is materialised at the broadcast shape, which the three decide
+    crate::kernels::elementwise::ensure_allocatable_as("where", a.dtype(), &shape)?;
     let c = c.broadcast(ndarray::IxDyn(&shape)).ok_or_else(|| Error::shape("where", "broadcast failed"))?.to_shared();
     let pick = |a_s: &Storage, b_s: &Storage| -> Result<Storage> {
         // select from a where c, from b elsewhere: zip (c, a) then with b

@@ -196,18 +196,17 @@ fn resolve_slice(start: Option<isize>, stop: Option<isize>, step: isize, n: usiz
         }
     };
     let (s, e) = if step > 0 { (clamp(start, 0), clamp(stop, n)) } else { (clamp(start, n - 1), clamp(stop, -1)) };
-    let len = if step > 0 {
-        if e > s {
-            (e - s + step - 1) / step
-        } else {
-            0
-        }
-    } else if s > e {
-        (s - e + (-step) - 1) / (-step)
+    // ceil(distance / |step|) as (distance - 1) / |step| + 1: no `+ step` that could
+    // overflow for a step near isize::MAX, and |isize::MIN| taken in usize
+    let count = |distance: isize| (distance as usize - 1) / step.unsigned_abs() + 1;
+    let len = if step > 0 && e > s {
+        count(e - s)
+    } else if step < 0 && s > e {
+        count(s - e)
     } else {
         0
     };
-    Ok(Resolved::Range { start: if len == 0 { 0 } else { s as usize }, step, len: len as usize })
+    Ok(Resolved::Range { start: if len == 0 { 0 } else { s as usize }, step, len })
 }
 
 fn to_ndarray(items: &[Resolved], lead: usize) -> Result<SliceInfo<Vec<SliceInfoElem>, IxDyn, IxDyn>> {
@@ -244,7 +243,8 @@ fn slice_backward(g: &Tensor, items: &[Resolved], shape: &[usize], lead: usize) 
     let mut full: Vec<usize> = g.shape()[..lead].to_vec();
     full.extend_from_slice(shape);
     let info = to_ndarray(items, lead)?;
-    let mut z = Storage::zeros(g.dtype(), &full);
+    // the cotangent's batch prefix times the input's shape: checked, as the two multiply
+    let mut z = Storage::try_full("index_backward", g.dtype(), &full, 0.0)?;
     macro_rules! put {
         ($z:expr, $a:expr) => {{
             let mut zm = $z.view_mut();
@@ -288,11 +288,16 @@ impl Tensor {
 
     /// `len` elements of `dim` starting at `start`.
     pub fn narrow(&self, dim: isize, start: usize, len: usize) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return Err(Error::shape("narrow", "cannot be applied to a 0-d tensor"));
+        }
         let d = crate::shape::normalize_axis("narrow", dim, self.ndim())?;
-        if start + len > self.shape()[d] {
+        let n = self.shape()[d];
+        if start.checked_add(len).is_none_or(|end| end > n) {
             return Err(Error::index(
                 "narrow",
-                format!("range {start}..{} is out of bounds for dim {d} with size {}", start + len, self.shape()[d]),
+                // the end in u128, which holds the sum of any two usizes
+                format!("range {start}..{} is out of bounds for dim {d} with size {n}", start as u128 + len as u128),
             ));
         }
         let mut items: Vec<Resolved> =
@@ -522,6 +527,9 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
             })?;
         }
     }
+    // positions (8 bytes each, as many as the result has elements) for a result whose
+    // shape the index tensors decide: broadcasting two long ones can ask for any size
+    crate::kernels::elementwise::ensure_allocatable::<i64>("index", &r)?;
     let mut adv = ArrayD::<i64>::zeros(IxDyn(&r));
     for &i in &adv_at {
         if let Part::Adv { picks, .. } = &parts[i] {
@@ -561,6 +569,7 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
     }
 
     let nd = out_shape.len();
+    crate::kernels::elementwise::ensure_allocatable::<i64>("index", &out_shape)?;
     let mut pos = ArrayD::<i64>::from_elem(IxDyn(&out_shape), base);
     for (a, offs) in axes {
         let mut sh = vec![1; nd];

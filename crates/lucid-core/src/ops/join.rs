@@ -59,11 +59,16 @@ impl Rule for JoinOp {
         let JoinOp::Cat { dim } = self;
         let Some(first) = tangents.iter().flatten().next() else { return Ok(None) };
         let (lead, dtype) = (&first.shape()[..batch], first.dtype());
+        // zeros of a batch prefix and another input's shape: checked, as the two sizes
+        // multiply (a batch of tangents beside a `[2**62, 0]` input is past ndarray's limit)
         let parts: Vec<Tensor> = inputs
             .iter()
             .zip(tangents)
-            .map(|(x, t)| t.clone().unwrap_or_else(|| Tensor::zeros(&batched(lead, x.shape()), dtype)))
-            .collect();
+            .map(|(x, t)| match t {
+                Some(t) => Ok(t.clone()),
+                None => Tensor::try_full("cat", &batched(lead, x.shape()), 0.0, dtype),
+            })
+            .collect::<Result<_>>()?;
         Ok(Some(Tensor::cat(&parts, (batch + dim) as isize)?))
     }
 }
@@ -187,12 +192,12 @@ impl Tensor {
             ));
         }
         let count = if split_size == 0 { 1 } else { n.div_ceil(split_size).max(1) };
-        (0..count)
-            .map(|i| {
-                let start = i * split_size;
-                self.narrow(d as isize, start, split_size.min(n - start))
-            })
-            .collect()
+        let mut pieces = pieces("split", count, d, n)?;
+        for i in 0..count {
+            let start = i * split_size; // < n (or 0): i < ceil(n / split_size)
+            pieces.push(self.narrow(d as isize, start, split_size.min(n - start))?);
+        }
+        Ok(pieces)
     }
 
     /// Views of consecutive pieces of the given sizes along `dim` (they must add up to
@@ -200,7 +205,7 @@ impl Tensor {
     pub fn split_sizes(&self, sizes: &[usize], dim: isize) -> Result<Vec<Tensor>> {
         let d = split_dim("split", self, dim)?;
         let n = self.shape()[d];
-        if sizes.iter().sum::<usize>() != n {
+        if sizes.iter().try_fold(0usize, |acc, &s| acc.checked_add(s)) != Some(n) {
             return Err(Error::argument(
                 "split",
                 format!("split sizes {sizes:?} must sum to the size {n} of dim {d} (shape {:?})", self.shape()),
@@ -227,10 +232,23 @@ impl Tensor {
         let n = self.shape()[d];
         let size = n.div_ceil(chunks);
         if size == 0 {
-            return self.split_sizes(&vec![0; chunks], d as isize);
+            // an empty dim gives `chunks` empty pieces (PyTorch), as many as asked for
+            let mut pieces = pieces("chunk", chunks, d, n)?;
+            for _ in 0..chunks {
+                pieces.push(self.narrow(d as isize, 0, 0)?);
+            }
+            return Ok(pieces);
         }
         self.split(size, d as isize)
     }
+}
+
+/// Room for `count` pieces of dim `d` (of size `n`): the count is the user's (a split of
+/// a long dim into ones, or `chunks` of an empty dim), so it is reserved first and an
+/// impossible count is an error rather than an abort or an endless loop.
+fn pieces(op: &'static str, count: usize, d: usize, n: usize) -> Result<Vec<Tensor>> {
+    crate::dtype::try_vec(op, &[count])
+        .map_err(|_| Error::argument(op, format!("cannot hold {count} pieces of dim {d} (of size {n})")))
 }
 
 /// The dim to split along; 0-d tensors have none.

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use ndarray::{ArcArray, IxDyn};
 
-use crate::dtype::{DType, Storage};
+use crate::dtype::{try_vec, DType, Storage};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -158,53 +158,60 @@ pub fn manual_seed(seed: u64) {
     with_global(|g| *g = Generator::new(seed));
 }
 
-fn float_storage(
-    op: &'static str,
-    dtype: DType,
-    shape: &[usize],
-    f32s: impl FnOnce(usize) -> Vec<f32>,
-    f64s: impl FnOnce(usize) -> Vec<f64>,
-) -> Result<Storage> {
-    let n: usize = shape.iter().product();
-    let sh = IxDyn(shape);
-    let bad = |e: ndarray::ShapeError| Error::shape(op, e.to_string());
-    match dtype {
-        DType::F32 => Ok(Storage::F32(ArcArray::from_shape_vec(sh, f32s(n)).map_err(bad)?)),
-        DType::F64 => Ok(Storage::F64(ArcArray::from_shape_vec(sh, f64s(n)).map_err(bad)?)),
-        other => Err(Error::dtype(op, format!("expected a floating point dtype, got {other}"))),
+/// `n` samples of `shape` drawn by `draw` into a buffer reserved for them first, so a
+/// shape too large to address or to allocate is an error naming `op`, never an abort.
+fn sampled<T>(op: &'static str, shape: &[usize], draw: impl FnOnce(&mut Vec<T>, usize)) -> Result<ArcArray<T, IxDyn>> {
+    let mut v = try_vec::<T>(op, shape)?;
+    let n: usize = shape.iter().product(); // fits: `try_vec` checked it
+    draw(&mut v, n);
+    ArcArray::from_shape_vec(IxDyn(shape), v).map_err(|e| Error::shape(op, e.to_string()))
+}
+
+fn expect_float(op: &'static str, dtype: DType) -> Result<()> {
+    if dtype.is_float() {
+        return Ok(());
+    }
+    Err(Error::dtype(op, format!("expected a floating point dtype, got {dtype}")))
+}
+
+/// Standard normals pushed onto `v` until it holds `n`, as `T` (float32 samples are
+/// float64 samples rounded, so both dtypes see one sequence). The second normal of
+/// the last pair is drawn and dropped when `n` is odd, and `v` never outgrows `n`.
+fn push_normals<T>(g: &mut Generator, v: &mut Vec<T>, n: usize, of: impl Fn(f64) -> T) {
+    while v.len() < n {
+        let (a, b) = g.normal_pair();
+        v.push(of(a));
+        if v.len() < n {
+            v.push(of(b));
+        }
     }
 }
 
 impl Tensor {
     /// Uniform samples in [0, 1) from the global generator (float dtypes).
     pub fn rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let data = float_storage(
-            "rand",
-            dtype,
-            shape,
-            |n| with_global(|g| (0..n).map(|_| g.uniform_f32()).collect()),
-            |n| with_global(|g| (0..n).map(|_| g.uniform_f64()).collect()),
-        )?;
+        expect_float("rand", dtype)?;
+        let data = match dtype {
+            DType::F32 => {
+                Storage::F32(sampled("rand", shape, |v, n| with_global(|g| v.extend((0..n).map(|_| g.uniform_f32()))))?)
+            }
+            _ => {
+                Storage::F64(sampled("rand", shape, |v, n| with_global(|g| v.extend((0..n).map(|_| g.uniform_f64()))))?)
+            }
+        };
         Ok(Tensor::from_storage(data))
     }
 
     /// Standard normal samples from the global generator (float dtypes); float32
     /// samples are float64 samples rounded.
     pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let normals = |n: usize| {
-            with_global(|g| {
-                let mut v = Vec::with_capacity(n + 1);
-                while v.len() < n {
-                    let (a, b) = g.normal_pair();
-                    v.push(a);
-                    v.push(b);
-                }
-                v.truncate(n);
-                v
-            })
+        expect_float("randn", dtype)?;
+        let data = match dtype {
+            DType::F32 => {
+                Storage::F32(sampled("randn", shape, |v, n| with_global(|g| push_normals(g, v, n, |x| x as f32)))?)
+            }
+            _ => Storage::F64(sampled("randn", shape, |v, n| with_global(|g| push_normals(g, v, n, |x| x)))?),
         };
-        let data =
-            float_storage("randn", dtype, shape, |n| normals(n).into_iter().map(|v| v as f32).collect(), normals)?;
         Ok(Tensor::from_storage(data))
     }
 
@@ -214,13 +221,20 @@ impl Tensor {
         if low >= high {
             return Err(Error::argument("randint", format!("expected low < high, got low={low}, high={high}")));
         }
-        if dtype == DType::Bool {
-            return Err(Error::dtype("randint", "dtype bool is not supported; use int64 or a float dtype"));
-        }
         let span = (high as i128 - low as i128) as u64; // ≤ 2^64 - 1 as low < high
-        let n: usize = shape.iter().product();
-        let values: Vec<i64> = with_global(|g| (0..n).map(|_| (low as i128 + g.below(span) as i128) as i64).collect());
-        let a = ArcArray::from_shape_vec(IxDyn(shape), values).map_err(|e| Error::shape("randint", e.to_string()))?;
-        Ok(Tensor::from_storage(Storage::I64(a).cast(dtype)))
+        /// Drawn straight into the result's dtype: no int64 buffer beside it.
+        fn draw<T>(shape: &[usize], low: i64, span: u64, of: impl Fn(i64) -> T) -> Result<ArcArray<T, IxDyn>> {
+            sampled("randint", shape, |v, n| {
+                with_global(|g| v.extend((0..n).map(|_| of((low as i128 + g.below(span) as i128) as i64))))
+            })
+        }
+        Ok(Tensor::from_storage(match dtype {
+            DType::I64 => Storage::I64(draw(shape, low, span, |x| x)?),
+            DType::F32 => Storage::F32(draw(shape, low, span, |x| x as f32)?),
+            DType::F64 => Storage::F64(draw(shape, low, span, |x| x as f64)?),
+            DType::Bool => {
+                return Err(Error::dtype("randint", "dtype bool is not supported; use int64 or a float dtype"))
+            }
+        }))
     }
 }

@@ -223,6 +223,19 @@ fn prod_of_others(x: &Tensor, axes: &[usize]) -> Result<Tensor> {
     others.reshape_exact(moved.shape())?.permute_exact(&inv)
 }
 
+/// A reduction's result is never larger than its input, except over an empty dim: the
+/// sum of shape `[n, 0]` over dim 1 is `n` zeros, however large `n` is. So for an empty
+/// input (only: this is on every reduction's path) the result's size is checked first.
+fn check_result_size(op: &'static str, x: &Tensor, axes: &[usize], keepdim: bool) -> Result<()> {
+    if x.numel() > 0 {
+        return Ok(());
+    }
+    let s = x.shape();
+    let shape: Vec<usize> =
+        (0..s.len()).filter_map(|d| if axes.contains(&d) { keepdim.then_some(1) } else { Some(s[d]) }).collect();
+    crate::kernels::elementwise::ensure_allocatable_as(op, x.dtype(), &shape)
+}
+
 fn sum_kernel<T: Copy + num_traits::Zero>(a: &ArcArray<T, IxDyn>, axes: &[usize], keepdim: bool) -> ArcArray<T, IxDyn> {
     if let Some(r) = sum_contiguous(a, axes, keepdim) {
         return r;
@@ -393,6 +406,7 @@ impl Tensor {
     /// Sum over `dims` (all when `None`; negative dims count from the end).
     pub fn sum(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
         let axes = normalize_axes("sum", dims, self.ndim())?;
+        check_result_size("sum", self, &axes, keepdim)?;
         let data = match self.storage() {
             Storage::F32(a) => Storage::F32(sum_kernel(a, &axes, keepdim)),
             Storage::F64(a) => Storage::F64(sum_kernel(a, &axes, keepdim)),
@@ -413,6 +427,7 @@ impl Tensor {
     pub fn mean(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
         self.expect_float("mean")?;
         let axes = normalize_axes("mean", dims, self.ndim())?;
+        check_result_size("mean", self, &axes, keepdim)?;
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         self.sum(dims, keepdim)?.mul_scalar(1.0 / count as f64)
     }
@@ -429,6 +444,7 @@ impl Tensor {
     /// ```
     pub fn prod(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
         let axes = normalize_axes("prod", dims, self.ndim())?;
+        check_result_size("prod", self, &axes, keepdim)?;
         let data = match self.storage() {
             Storage::F32(a) => Storage::F32(reduce_lanes(a, &axes, keepdim, |l| l.iter().fold(1.0, |p, &v| p * v))?),
             Storage::F64(a) => Storage::F64(reduce_lanes(a, &axes, keepdim, |l| l.iter().fold(1.0, |p, &v| p * v))?),
@@ -534,6 +550,7 @@ impl Tensor {
     /// `log Σ e^x` over `dims`, computed stably (the max is taken out first).
     pub fn logsumexp(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
         let axes = normalize_axes("logsumexp", dims, self.ndim())?;
+        check_result_size("logsumexp", self, &axes, keepdim)?;
         let data = match self.storage() {
             Storage::F32(a) => Storage::F32(reduce_lanes(a, &axes, keepdim, lane_logsumexp)?),
             Storage::F64(a) => Storage::F64(reduce_lanes(a, &axes, keepdim, lane_logsumexp)?),
@@ -564,6 +581,7 @@ impl Tensor {
             return Err(Error::argument("norm", format!("p must be ≥ 1, inf or -inf, got {p}")));
         }
         let axes = normalize_axes("norm", dims, self.ndim())?;
+        check_result_size("norm", self, &axes, keepdim)?;
         let data = match self.storage() {
             Storage::F32(a) => Storage::F32(reduce_lanes(a, &axes, keepdim, |l| lane_norm(l, p))?),
             Storage::F64(a) => Storage::F64(reduce_lanes(a, &axes, keepdim, |l| lane_norm(l, p))?),
@@ -583,6 +601,7 @@ impl Tensor {
     fn variance(&self, op: &'static str, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Result<Tensor> {
         self.expect_float(op)?;
         let axes = normalize_axes(op, dims, self.ndim())?;
+        check_result_size(op, self, &axes, keepdim)?;
         let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let dev = self.sub(&self.mean(dims, true)?)?;
         let dof = (n as f64 - correction).max(0.0);

@@ -10,7 +10,7 @@
 use ndarray::IxDyn;
 
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::reshape_array;
+use crate::kernels::elementwise::{ensure_allocatable_as, reshape_array};
 use crate::map_storage;
 use crate::ops::index::{slice_resolved, Resolved};
 use crate::shape::{batched, broadcast_shapes, normalize_axes, normalize_axis};
@@ -119,10 +119,11 @@ impl Tensor {
         let n = self.numel();
         let mut infer = None;
         let mut known = 1usize;
+        let too_big = || Error::shape("reshape", format!("shape {shape:?} is too big to address"));
         for (i, &d) in shape.iter().enumerate() {
             match d {
                 -1 if infer.is_none() => infer = Some(i),
-                d if d >= 0 => known *= d as usize,
+                d if d >= 0 => known = known.checked_mul(d as usize).ok_or_else(too_big)?,
                 _ => {
                     return Err(Error::shape(
                         "reshape",
@@ -146,7 +147,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        let n: usize = shape.iter().product();
+        let n = crate::dtype::checked_numel("reshape", shape, 1)?;
         if n != self.numel() {
             return Err(Error::shape(
                 "reshape",
@@ -266,7 +267,7 @@ impl Tensor {
         if full != shape {
             return Err(Error::shape("expand", format!("cannot expand shape {:?} to {shape:?}", self.shape())));
         }
-        crate::kernels::elementwise::ensure_allocatable::<f64>("expand", shape)?;
+        ensure_allocatable_as("expand", self.dtype(), shape)?;
         let sh = IxDyn(shape);
         let data = map_storage!(self.storage(), |a| crate::kernels::elementwise::materialize(
             &a.broadcast(sh.clone()).ok_or_else(|| Error::shape(
@@ -315,10 +316,25 @@ impl Tensor {
     /// assert_eq!(y.to_f64_vec(), vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
     /// ```
     pub fn repeat(&self, sizes: &[usize]) -> Result<Tensor> {
+        self.repeat_as("repeat", sizes)
+    }
+
+    /// NumPy/PyTorch `tile`: like `repeat`, but a shorter `reps` is padded with leading 1s.
+    pub fn tile(&self, reps: &[usize]) -> Result<Tensor> {
+        let nd = self.ndim();
+        if reps.len() >= nd {
+            return self.repeat_as("tile", reps);
+        }
+        let full: Vec<usize> = std::iter::repeat_n(1, nd - reps.len()).chain(reps.iter().copied()).collect();
+        self.repeat_as("tile", &full)
+    }
+
+    /// `repeat` for `op`: the result's size is checked before anything is copied.
+    fn repeat_as(&self, op: &'static str, sizes: &[usize]) -> Result<Tensor> {
         let nd = self.ndim();
         if sizes.len() < nd {
             return Err(Error::shape(
-                "repeat",
+                op,
                 format!("number of repeat dims ({}) can not be smaller than the number of dims of the tensor ({nd}, shape {:?})", sizes.len(), self.shape()),
             ));
         }
@@ -330,18 +346,11 @@ impl Tensor {
         for (&r, &s) in sizes.iter().zip(&shape) {
             split.extend([1, s]);
             expanded.extend([r, s]);
-            out.push(r * s);
+            out.push(r.checked_mul(s).ok_or_else(|| {
+                Error::argument(op, format!("repeating shape {:?} by {sizes:?} is too big to address", self.shape()))
+            })?);
         }
+        ensure_allocatable_as(op, self.dtype(), &out)?;
         self.reshape_exact(&split)?.expand(&expanded)?.reshape_exact(&out)
-    }
-
-    /// NumPy/PyTorch `tile`: like `repeat`, but a shorter `reps` is padded with leading 1s.
-    pub fn tile(&self, reps: &[usize]) -> Result<Tensor> {
-        let nd = self.ndim();
-        if reps.len() >= nd {
-            return self.repeat(reps);
-        }
-        let full: Vec<usize> = std::iter::repeat_n(1, nd - reps.len()).chain(reps.iter().copied()).collect();
-        self.repeat(&full)
     }
 }

@@ -150,27 +150,18 @@ impl Tensor {
                 format!("({start:?}, {end:?}, {step:?}) gives too many values to address"),
             ));
         }
-        let Storage::F64(mut a) = Storage::try_full("arange", DType::F64, &[n], 0.0)? else {
-            return Err(Error::dtype("arange", "internal: expected float64 storage"));
-        };
-        for (i, v) in a.iter_mut().enumerate() {
-            *v = start + step * i as f64;
-        }
-        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
+        Storage::generate("arange", dtype, n, |i| start + step * i as f64).map(Tensor::from_storage)
     }
 
     /// `steps` evenly spaced values from `start` to `end` inclusive.
     pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
-        let Storage::F64(mut a) = Storage::try_full("linspace", DType::F64, &[steps], start)? else {
-            return Err(Error::dtype("linspace", "internal: expected float64 storage"));
+        let h = (end - start) / steps.saturating_sub(1) as f64; // used only for steps > 1
+        let value = |i: usize| match steps {
+            1 => start,
+            _ if i + 1 == steps => end,
+            _ => start + h * i as f64,
         };
-        if steps > 1 {
-            let h = (end - start) / (steps - 1) as f64;
-            for (i, v) in a.iter_mut().enumerate() {
-                *v = if i + 1 == steps { end } else { start + h * i as f64 };
-            }
-        }
-        Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
+        Storage::generate("linspace", dtype, steps, value).map(Tensor::from_storage)
     }
 
     // ---- accessors ------------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 use ndarray::{ArcArray, IxDyn};
 
-use crate::dtype::Float;
+use crate::dtype::{try_vec, Float};
 use crate::error::{Error, Result};
 use crate::shape::broadcast_shapes;
 
@@ -219,7 +219,8 @@ pub(crate) fn inv<T: Float>(op: &'static str, a: &ArcArray<T, IxDyn>) -> Result<
 pub(crate) fn slogdet<T: Float>(a: &ArcArray<T, IxDyn>) -> Result<(ArcArray<T, IxDyn>, ArcArray<T, IxDyn>)> {
     let (data, batch, n, _) = split(a);
     let count: usize = batch.iter().product();
-    let (mut signs, mut logs) = (Vec::with_capacity(count), Vec::with_capacity(count));
+    // a batch of empty matrices is no data but `count` results, however many
+    let (mut signs, mut logs) = (try_vec("slogdet", &batch)?, try_vec("slogdet", &batch)?);
     if n == 0 {
         // the empty product: det = 1
         signs.resize(count, T::one());
@@ -237,9 +238,12 @@ pub(crate) fn slogdet<T: Float>(a: &ArcArray<T, IxDyn>) -> Result<(ArcArray<T, I
 /// `det A` of every matrix, shape `batch`.
 pub(crate) fn det<T: Float>(a: &ArcArray<T, IxDyn>) -> Result<ArcArray<T, IxDyn>> {
     let (data, batch, n, _) = split(a);
-    let count: usize = batch.iter().product();
-    let dets: Vec<T> =
-        if n == 0 { vec![T::one(); count] } else { data.chunks_exact(n * n).map(|m| lu(m, n).det()).collect() };
+    let mut dets: Vec<T> = try_vec("det", &batch)?; // empty matrices: no data, `batch` results
+    if n == 0 {
+        dets.resize(batch.iter().product(), T::one());
+    } else {
+        dets.extend(data.chunks_exact(n * n).map(|m| lu(m, n).det()));
+    }
     array("det", dets, &batch)
 }
 
@@ -282,9 +286,12 @@ pub(crate) fn solve<T: Float>(
     let bview = b
         .broadcast(IxDyn(&full))
         .ok_or_else(|| Error::shape(op, format!("cannot broadcast B of shape {bs:?} to {full:?}")))?;
-    let bdata: Vec<T> = bview.iter().copied().collect();
+    // B broadcast and the result: sizes the two batches decide together
+    let mut bdata: Vec<T> = try_vec(op, &full)?;
+    bdata.extend(bview.iter().copied());
+    let mut out: Vec<T> = try_vec(op, &full)?;
+    out.resize(bdata.len(), T::zero());
     let factors: Vec<Lu<T>> = if n == 0 { Vec::new() } else { adata.chunks_exact(n * n).map(|m| lu(m, n)).collect() };
-    let mut out = vec![T::zero(); bdata.len()];
     if n > 0 && k > 0 {
         let which = broadcast_map(&abatch, &out_batch);
         for (i, (rhs, x)) in bdata.chunks_exact(n * k).zip(out.chunks_exact_mut(n * k)).enumerate() {

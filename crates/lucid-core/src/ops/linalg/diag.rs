@@ -9,7 +9,9 @@
 use ndarray::{ArcArray, Array, Axis, IxDyn};
 
 use super::LinalgOp;
+use crate::dtype::try_vec;
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::ensure_allocatable_as;
 use crate::map_storage;
 use crate::shape::normalize_axis;
 use crate::structure::Structure;
@@ -142,10 +144,10 @@ fn scatter_kernel<T: Clone + Default>(
         ));
     }
     let (hi, lo) = (d1.max(d2), d1.min(d2));
-    let mut shape = gs[..last].to_vec();
-    shape.insert(lo, if d1 < d2 { n1 } else { n2 });
-    shape.insert(hi, if d1 < d2 { n2 } else { n1 });
-    let mut out = Array::from_elem(IxDyn(&shape), T::default());
+    let shape = embedded_shape(&gs[..last], d1, d2, n1, n2);
+    let mut zeros = try_vec::<T>("diag_embed", &shape)?;
+    zeros.resize(shape.iter().product(), T::default()); // fits: `try_vec` checked it
+    let mut out = Array::from_shape_vec(IxDyn(&shape), zeros).map_err(|e| Error::shape("diag_embed", e.to_string()))?;
     for k in 0..len {
         let (i1, i2) = (r0 + k, c0 + k);
         let (ihi, ilo) = if d1 > d2 { (i1, i2) } else { (i2, i1) };
@@ -155,6 +157,15 @@ fn scatter_kernel<T: Clone + Default>(
             .assign(&g.index_axis(Axis(last), k));
     }
     Ok(out.into_shared())
+}
+
+/// `lead` with the plane's dims inserted: `n1` at `d1` and `n2` at `d2` (dims of the result).
+fn embedded_shape(lead: &[usize], d1: usize, d2: usize, n1: usize, n2: usize) -> Vec<usize> {
+    let (hi, lo) = (d1.max(d2), d1.min(d2));
+    let mut shape = lead.to_vec();
+    shape.insert(lo, if d1 < d2 { n1 } else { n2 });
+    shape.insert(hi, if d1 < d2 { n2 } else { n1 });
+    shape
 }
 
 fn tri_kernel<T: Clone + Default>(a: &ArcArray<T, IxDyn>, upper: bool, k: isize) -> Result<ArcArray<T, IxDyn>> {
@@ -230,22 +241,44 @@ impl Tensor {
     /// A tensor whose plane `(dim1, dim2)` (dims of the result) holds the last dim of
     /// `self` on diagonal `offset`, zeros elsewhere (PyTorch's `diag_embed`).
     pub fn diag_embed(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
-        if self.ndim() == 0 {
-            return Err(Error::shape("diag_embed", "needs at least 1 dim, got a 0-d tensor"));
-        }
-        let (d1, d2) = plane("diag_embed", dim1, dim2, self.ndim() + 1)?;
-        let n = self.shape()[self.ndim() - 1] + offset.unsigned_abs();
-        scatter(self, offset, d1, d2, n, n)
+        self.embed_diagonal("diag_embed", offset, dim1, dim2)
     }
 
     /// A vector to a square matrix with it on diagonal `k`, or a matrix's diagonal `k`
     /// as a vector (PyTorch's `diag`).
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let v = Tensor::from_vec(vec![1.0, 2.0], &[2], DType::F64).unwrap();
+    /// assert_eq!(v.diag(1).unwrap().shape(), &[3, 3]);
+    /// // an offset whose matrix cannot be addressed is an error, not a crash
+    /// assert!(v.diag(isize::MAX).unwrap_err().message().starts_with("diag: offset"));
+    /// ```
     pub fn diag(&self, k: isize) -> Result<Tensor> {
         match self.ndim() {
-            1 => self.diag_embed(k, 0, 1),
+            1 => self.embed_diagonal("diag", k, 0, 1),
             2 => diagonal(self, k, 0, 1),
             _ => Err(Error::shape("diag", format!("expected a 1-D or 2-D tensor, got shape {:?}", self.shape()))),
         }
+    }
+
+    /// `diag_embed` for `op`: the result's size is checked first, so an offset too
+    /// large to address or allocate is an error naming `op` and the offset.
+    fn embed_diagonal(&self, op: &'static str, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return Err(Error::shape(op, "needs at least 1 dim, got a 0-d tensor"));
+        }
+        let (d1, d2) = plane(op, dim1, dim2, self.ndim() + 1)?;
+        let len = self.shape()[self.ndim() - 1];
+        let too_big =
+            |why: String| Error::argument(op, format!("offset {offset} with a diagonal of length {len}: {why}"));
+        let n = len.checked_add(offset.unsigned_abs()).ok_or_else(|| too_big("the matrix size overflows".into()))?;
+        let shape = embedded_shape(&self.shape()[..self.ndim() - 1], d1, d2, n, n);
+        ensure_allocatable_as(op, self.dtype(), &shape).map_err(|e| match e {
+            Error::Argument { msg, .. } => too_big(msg),
+            other => other,
+        })?;
+        scatter(self, offset, d1, d2, n, n)
     }
 
     /// Sum of the main diagonal of a matrix.
