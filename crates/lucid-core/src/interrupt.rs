@@ -13,7 +13,6 @@
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -25,21 +24,37 @@ const CHECK_EVERY: Duration = Duration::from_millis(20);
 pub struct Watch {
     stop: AtomicBool,
     check: Box<dyn Fn() -> bool + Send + Sync>,
-    owner: ThreadId,
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Watch>>> = const { RefCell::new(None) };
+    /// Whether this thread is the one a watch was started on (only it runs the check).
+    static OWNER: Cell<bool> = const { Cell::new(false) };
+    /// When the check last ran, and when the clock was last read.
     static LAST_CHECK: Cell<Option<Instant>> = const { Cell::new(None) };
+    static LAST_READ: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Checkpoints left before the next clock read, and the current stride.
+    static COUNTDOWN: Cell<(u32, u32)> = const { Cell::new((0, 1)) };
 }
+
+/// The clock is read at every checkpoint while they come slower than this, and at
+/// doubling strides (up to `MAX_STRIDE`) while they come faster: a clock read costs
+/// more than a fast node, and a slow node must not hide a signal for long.
+const SLOW_CHECKPOINTS: Duration = Duration::from_millis(2);
+const MAX_STRIDE: u32 = 64;
 
 /// Run `f` with `check` watching it on this thread (and on the pool helpers that work
 /// for it): checkpoints inside `f` return `Error::Interrupted` once `check` says stop.
 pub fn watch<R>(check: impl Fn() -> bool + Send + Sync + 'static, f: impl FnOnce() -> R) -> R {
-    let watch =
-        Arc::new(Watch { stop: AtomicBool::new(false), check: Box::new(check), owner: std::thread::current().id() });
-    LAST_CHECK.with(|c| c.set(Some(Instant::now())));
-    with_watch(Some(watch), f)
+    let watch = Arc::new(Watch { stop: AtomicBool::new(false), check: Box::new(check) });
+    let now = Some(Instant::now());
+    LAST_CHECK.with(|c| c.set(now));
+    LAST_READ.with(|c| c.set(now));
+    COUNTDOWN.with(|c| c.set((1, 1)));
+    let was_owner = OWNER.with(|o| o.replace(true));
+    let out = with_watch(Some(watch), f);
+    OWNER.with(|o| o.set(was_owner));
+    out
 }
 
 /// The watch of the call this thread works for, if any (the pool hands it to its
@@ -48,7 +63,8 @@ pub(crate) fn current() -> Option<Arc<Watch>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
-/// Run `f` under `watch` on this thread, restoring the previous one after.
+/// Run `f` under `watch` on this thread, restoring the previous one after (a pool
+/// helper: it stops with the call but never runs the check).
 pub(crate) fn with_watch<R>(watch: Option<Arc<Watch>>, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<Arc<Watch>>);
     impl Drop for Restore {
@@ -71,11 +87,11 @@ pub fn checkpoint(op: &'static str) -> Result<()> {
         if watch.stop.load(Ordering::Relaxed) {
             return true;
         }
-        if watch.owner != std::thread::current().id() {
+        if !OWNER.with(Cell::get) || !clock_due() {
             return false;
         }
+        let now = Instant::now();
         let due = LAST_CHECK.with(|last| {
-            let now = Instant::now();
             let due = last.get().is_none_or(|t| now.duration_since(t) >= CHECK_EVERY);
             if due {
                 last.set(Some(now));
@@ -93,6 +109,20 @@ pub fn checkpoint(op: &'static str) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Whether this checkpoint reads the clock (see `SLOW_CHECKPOINTS`).
+fn clock_due() -> bool {
+    let (left, stride) = COUNTDOWN.with(Cell::get);
+    if left > 1 {
+        COUNTDOWN.with(|c| c.set((left - 1, stride)));
+        return false;
+    }
+    let now = Instant::now();
+    let since = LAST_READ.with(|r| r.replace(Some(now))).map_or(Duration::ZERO, |t| now.duration_since(t));
+    let stride = if since >= SLOW_CHECKPOINTS { 1 } else { (stride * 2).min(MAX_STRIDE) };
+    COUNTDOWN.with(|c| c.set((stride, stride)));
+    true
 }
 
 #[cfg(test)]
