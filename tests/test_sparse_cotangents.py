@@ -1,7 +1,7 @@
 """Sparse-row cotangents and tangents (NOTE [sparse rows] in autograd/sparse.rs,
 and sparse_rules.rs): Jacobians whose seed stays sparse through broadcasts, sums,
-slices (negative steps, ints, new axes), permutes, expands, `where` and the adjoints of
-slices equal the Jacobian built from plain dense one-hot cotangents, in reverse and
+slices (negative steps, ints, new axes), permutes, expands, `where`, joins and the
+adjoints of slices equal the Jacobian built from plain dense one-hot cotangents, in reverse and
 forward mode and in every way of cutting the rows."""
 
 import numpy as np
@@ -77,6 +77,21 @@ def loop_of_slices(x):
     return lucid.stack([x[i] * x[i + 1] + x[i] for i in range(x.numel() - 1)])
 
 
+def stencil(u):
+    """W7: u[i-1] - 2 u[i] + u[i+1] + u[i]^3 with zero boundary, written with slices and cat."""
+    z = lucid.zeros(1, dtype=u.dtype)
+    left, right = lucid.cat([z, u[:-1]]), lucid.cat([u[1:], z])
+    return left - 2.0 * u + right + u ** 3
+
+
+def joins(a, b):
+    """cat along dim 1 of three pieces of different widths, of two inputs, and of a piece
+    no input reaches."""
+    ta, tb = a.reshape(3, 4), b.reshape(3, 2)
+    c = lucid.cat([ta[:, 1:].sin(), tb * 2.0, lucid.ones(3, 1, dtype=a.dtype), ta[:, :1]], 1)
+    return c * c.sum(1, keepdim=True), lucid.cat([a, b]).exp()
+
+
 W1 = lucid.tensor(rng.normal(size=(3, 5)))
 W2 = lucid.tensor(rng.normal(size=(5, 2)))
 V = lucid.tensor(rng.normal(size=5))
@@ -104,6 +119,8 @@ CASES = {
     "views": (views, (12,)),
     "reductions": (reductions, (12,)),
     "into_matmul": (into_matmul, (12,)),
+    "stencil": (stencil, (15,)),
+    "joins": (joins, (12, 6)),
 }
 
 

@@ -26,6 +26,9 @@ pub enum Structure<'a> {
     Moves(Move<'a>),
     /// The output sums input 0 over `axes` (sorted, non-negative).
     Sum { axes: &'a [usize], keepdim: bool },
+    /// The inputs joined along `dim` of the output (`cat`): each output element is one
+    /// input's element, moved.
+    Concat { dim: usize },
     /// `inputs[0] @ inputs[1]` with NumPy's matmul semantics.
     Product,
     /// None of the above: the sweeps densify and run the op's dense rules.
@@ -140,6 +143,46 @@ impl Move<'_> {
             Move::Embed(items) => Mapped::Each(window_map(items, out, x).apply(idx)),
         }
     }
+}
+
+/// Entries of the output of `cat` along `dim` (flat `idx` over `out`) pulled back to
+/// input `k` of `parts` (the inputs' sizes along `dim`): the entries in that input's
+/// slab, moved to its own flat indices; the others drop.
+pub fn concat_pull(dim: usize, parts: &[usize], k: usize, out: &[usize], idx: &Positions) -> Mapped {
+    let inner: usize = out[dim + 1..].iter().product();
+    let (whole, len) = (out[dim], parts[k]);
+    let start: usize = parts[..k].iter().sum();
+    let mut keep = vec![true; idx.len()];
+    let moved = idx
+        .iter()
+        .zip(keep.iter_mut())
+        .map(|(&e, keep)| {
+            let (outer, c, r) = (e / (whole * inner), (e / inner) % whole, e % inner);
+            *keep = (start..start + len).contains(&c);
+            if *keep {
+                (outer * len + c - start) * inner + r
+            } else {
+                0
+            }
+        })
+        .collect();
+    Mapped::Kept { keep, idx: moved }
+}
+
+/// Entries of input `k` of `cat` along `dim` (flat `idx` over that input) pushed to
+/// their places in the output.
+pub fn concat_push(dim: usize, parts: &[usize], k: usize, out: &[usize], idx: &Positions) -> Positions {
+    let inner: usize = out[dim + 1..].iter().product();
+    let (whole, len) = (out[dim], parts[k]);
+    let start: usize = parts[..k].iter().sum();
+    Arc::new(
+        idx.iter()
+            .map(|&f| {
+                let (outer, c, r) = (f / (len * inner), (f / inner) % len, f % inner);
+                (outer * whole + start + c) * inner + r
+            })
+            .collect(),
+    )
 }
 
 /// Entries of the output of a sum over `axes` pulled back to its input `x`: each is

@@ -65,7 +65,8 @@ pub(super) fn vjp(
         // A reshape keeps the row-major element order, so the diagonal just reshapes.
         Structure::Moves(Move::Reshape) => Some(dr.d.reshape_exact(inputs[0].shape()).map(|d| vec![Some(dr.with(d))])),
         Structure::Product => product::diag_vjp(inputs, dr, needs),
-        _ => None,
+        // other moves, sums and joins end a diagonal: sparse rows carry it on
+        Structure::Moves(_) | Structure::Sum { .. } | Structure::Concat { .. } | Structure::Unstructured => None,
     }
 }
 
@@ -103,7 +104,7 @@ pub(super) fn jvp(
         }
         Structure::Moves(Move::Reshape) => Some(dr.d.reshape_exact(out.shape()).map(|d| Some(dr.with(d)))),
         Structure::Product => product::diag_jvp(inputs, dr, tangents),
-        _ => None,
+        Structure::Moves(_) | Structure::Sum { .. } | Structure::Concat { .. } | Structure::Unstructured => None,
     }
 }
 

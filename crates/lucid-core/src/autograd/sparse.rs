@@ -17,6 +17,8 @@
 //!   the flat vector of all entries.
 //! - A sum's VJP copies each entry to the `R` elements it reduced (and a broadcast's
 //!   JVP to the elements it was broadcast to), while that stays sparse.
+//! - A join (`cat`) hands each input the entries in its slab (VJP) and moves each
+//!   input's entries to its slab (JVP).
 //! - Products with a dense operand combine rows of it (`product.rs`).
 //!
 //! Entries may repeat an index; densifying adds them. Everything else densifies and

@@ -11,7 +11,9 @@ use super::product;
 use super::rows::Rows;
 use super::sparse::{gather, SparseRows};
 use crate::error::Result;
-use crate::structure::{broadcast_spread, numel, positions_in, sum_pull, sum_push, Positions, Structure};
+use crate::structure::{
+    broadcast_spread, concat_pull, concat_push, numel, positions_in, sum_pull, sum_push, Positions, Structure,
+};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
@@ -32,6 +34,18 @@ pub(super) fn vjp(
         Structure::Sum { axes, keepdim } => {
             let to = sum_pull(axes, keepdim, x(), out.shape(), &sr.idx);
             Ok(vec![Some(Rows::Sparse(sr.moved(x(), to)?))])
+        }
+        // each input gets the entries in its own slab of the output
+        Structure::Concat { dim } => {
+            let parts: Vec<usize> = inputs.iter().map(|x| x.shape()[dim]).collect();
+            let mut grads = Vec::with_capacity(inputs.len());
+            for (k, x) in inputs.iter().enumerate() {
+                grads.push(match needs[k] {
+                    true => Some(Rows::Sparse(sr.moved(x.shape(), concat_pull(dim, &parts, k, out.shape(), &sr.idx))?)),
+                    false => None,
+                });
+            }
+            Ok(grads)
         }
         Structure::Product => product::sparse_vjp(inputs, sr, needs)?,
         Structure::Unstructured => return None,
@@ -60,10 +74,27 @@ pub(super) fn jvp(
             let idx = sum_push(axes, keepdim, x, y, &sr.idx);
             Ok(Some(Rows::Sparse(sr.with(y, idx, sr.val.clone()).merge_runs())))
         }
+        // each input's entries move to its slab of the output; the parts add
+        Structure::Concat { dim } => concat_jvp(dim, inputs, y, tangents),
         Structure::Product => product::sparse_jvp(inputs, out, tangents)?,
         Structure::Unstructured => return None,
     };
     Some(t.and_then(|t| t.map(nonempty).transpose()))
+}
+
+/// The tangent of `cat`: each input's entries moved to its slab of the output `y`.
+fn concat_jvp(dim: usize, inputs: &[Tensor], y: &[usize], tangents: &[Option<SparseRows>]) -> Result<Option<Rows>> {
+    let parts: Vec<usize> = inputs.iter().map(|x| x.shape()[dim]).collect();
+    let mut total: Option<SparseRows> = None;
+    for (k, t) in tangents.iter().enumerate() {
+        let Some(t) = t else { continue };
+        let part = t.with(y, concat_push(dim, &parts, k, y, &t.idx), t.val.clone());
+        total = Some(match total {
+            Some(acc) => acc.plus(part)?,
+            None => part,
+        });
+    }
+    Ok(total.map(Rows::Sparse))
 }
 
 /// Sparse rows of an empty tensor as dense rows (there is no element to hold an

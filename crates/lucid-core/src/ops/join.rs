@@ -16,10 +16,9 @@ pub enum JoinOp {
 }
 
 impl Rule for JoinOp {
-    // Concatenation moves elements, but no structured rule follows it yet: cotangents
-    // and tangents through `cat` are dense.
     fn structure(&self) -> Structure<'_> {
-        Structure::Unstructured
+        let JoinOp::Cat { dim } = self;
+        Structure::Concat { dim: *dim }
     }
 
     fn name(&self) -> &'static str {
