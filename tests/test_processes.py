@@ -32,8 +32,12 @@ _POOL = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="fork and forkserver are POSIX")
-@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+_POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="Windows has no fork: multiprocessing offers "
+                                 "only the spawn start method there (tested below)")
+
+
+@pytest.mark.parametrize("method", [pytest.param("fork", marks=_POSIX_ONLY),
+                                    pytest.param("forkserver", marks=_POSIX_ONLY), "spawn"])
 def test_process_pools_compute_with_every_start_method(method, tmp_path):
     script = tmp_path / "pool.py"
     script.write_text(_POOL)

@@ -51,10 +51,14 @@ pub fn watch<R>(check: impl Fn() -> bool + Send + Sync + 'static, f: impl FnOnce
     LAST_CHECK.with(|c| c.set(now));
     LAST_READ.with(|c| c.set(now));
     COUNTDOWN.with(|c| c.set((1, 1)));
-    let was_owner = OWNER.with(|o| o.replace(true));
-    let out = with_watch(Some(watch), f);
-    OWNER.with(|o| o.set(was_owner));
-    out
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OWNER.with(|o| o.set(self.0));
+        }
+    }
+    let _restore = Restore(OWNER.with(|o| o.replace(true)));
+    with_watch(Some(watch), f)
 }
 
 /// The watch of the call this thread works for, if any (the pool hands it to its

@@ -145,13 +145,27 @@ impl Move<'_> {
     }
 }
 
+/// Where input `k` of `cat` along `dim` sits in the output `out`: the elements after
+/// `dim` (`inner`), the output's and the input's sizes along `dim`, and the input's
+/// first index there.
+struct Slab {
+    inner: usize,
+    whole: usize,
+    len: usize,
+    start: usize,
+}
+
+impl Slab {
+    fn of(dim: usize, parts: &[usize], k: usize, out: &[usize]) -> Slab {
+        Slab { inner: out[dim + 1..].iter().product(), whole: out[dim], len: parts[k], start: parts[..k].iter().sum() }
+    }
+}
+
 /// Entries of the output of `cat` along `dim` (flat `idx` over `out`) pulled back to
 /// input `k` of `parts` (the inputs' sizes along `dim`): the entries in that input's
 /// slab, moved to its own flat indices; the others drop.
 pub fn concat_pull(dim: usize, parts: &[usize], k: usize, out: &[usize], idx: &Positions) -> Mapped {
-    let inner: usize = out[dim + 1..].iter().product();
-    let (whole, len) = (out[dim], parts[k]);
-    let start: usize = parts[..k].iter().sum();
+    let Slab { inner, whole, len, start } = Slab::of(dim, parts, k, out);
     let mut keep = vec![true; idx.len()];
     let moved = idx
         .iter()
@@ -172,9 +186,7 @@ pub fn concat_pull(dim: usize, parts: &[usize], k: usize, out: &[usize], idx: &P
 /// Entries of input `k` of `cat` along `dim` (flat `idx` over that input) pushed to
 /// their places in the output.
 pub fn concat_push(dim: usize, parts: &[usize], k: usize, out: &[usize], idx: &Positions) -> Positions {
-    let inner: usize = out[dim + 1..].iter().product();
-    let (whole, len) = (out[dim], parts[k]);
-    let start: usize = parts[..k].iter().sum();
+    let Slab { inner, whole, len, start } = Slab::of(dim, parts, k, out);
     Arc::new(
         idx.iter()
             .map(|&f| {
