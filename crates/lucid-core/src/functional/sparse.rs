@@ -21,8 +21,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::colouring::{
-    best_column_colouring, best_star_colouring, column_recovery, row_recovery, star_recovery, Colouring, Order,
-    Pattern,
+    best_column_colouring, best_star_colouring, column_recovery, row_recovery, star_recovery, Colouring, Order, Pattern,
 };
 use super::{check_strict, check_strict_gradients, gradient_with_graph, record, JacobianOptions, Strategy};
 use crate::autograd::{jacobian_pattern, set_grad_enabled, signature, Plan};
@@ -146,18 +145,16 @@ fn starts(sizes: &[usize]) -> Vec<usize> {
 /// The global pattern's entries split by column ranges `(start, width)` into blocks
 /// (columns made local), with each entry's read position split alongside.
 fn split_columns(p: &Pattern, from: &[usize], ranges: &[(usize, usize)]) -> (Vec<Pattern>, Vec<Vec<usize>>) {
-    let mut blocks: Vec<Pattern> = ranges
-        .iter()
-        .map(|&(_, w)| Pattern { rows: p.rows, cols: w, indptr: vec![0], indices: Vec::new() })
-        .collect();
+    let mut blocks: Vec<Pattern> =
+        ranges.iter().map(|&(_, w)| Pattern { rows: p.rows, cols: w, indptr: vec![0], indices: Vec::new() }).collect();
     let mut froms = vec![Vec::new(); ranges.len()];
     for i in 0..p.rows {
-        for q in p.indptr[i]..p.indptr[i + 1] {
-            let c = p.indices[q];
+        let (lo, hi) = (p.indptr[i], p.indptr[i + 1]);
+        for (&c, &f) in p.indices[lo..hi].iter().zip(&from[lo..hi]) {
             // ranges are ascending and adjacent: the block is the last one starting at or before c
             let b = ranges.partition_point(|&(s, _)| s <= c) - 1;
             blocks[b].indices.push(c - ranges[b].0);
-            froms[b].push(from[q]);
+            froms[b].push(f);
         }
         for b in &mut blocks {
             b.indptr.push(b.indices.len());
@@ -200,6 +197,8 @@ fn prepare_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -
     let (direction, colouring) = match strategy {
         Strategy::ForwardMode => (Direction::Forward, columns()),
         Strategy::ReverseMode => (Direction::Reverse, rows()),
+        // a symmetric pattern (a stencil's) colours its rows as its columns
+        Strategy::Auto if p.rows == p.cols && p == p.transpose() => (Direction::Forward, columns()),
         Strategy::Auto => {
             let (c, r) = (columns(), rows());
             if r.count < c.count {
@@ -384,7 +383,12 @@ where
 
 /// The flattened gradients of `output` (recorded, to be differentiated again) and the
 /// preparation of their Jacobian, the Hessian: its pattern symmetrized, star-coloured.
-fn prepared_hessian(op: &'static str, output: &Tensor, inputs: &[Tensor], strict: bool) -> Result<(Vec<Tensor>, Arc<Prepared>)> {
+fn prepared_hessian(
+    op: &'static str,
+    output: &Tensor,
+    inputs: &[Tensor],
+    strict: bool,
+) -> Result<(Vec<Tensor>, Arc<Prepared>)> {
     let grads = gradient_with_graph(op, output, inputs, strict)?;
     if strict {
         check_strict_gradients(op, &grads, inputs)?;
@@ -407,8 +411,13 @@ fn prepared_hessian(op: &'static str, output: &Tensor, inputs: &[Tensor], strict
             blocks.extend(b);
             froms.extend(f);
         }
-        let sparsity =
-            Sparsity { blocks, colours: colouring.count, direction: Direction::Star, order: colouring.order, colouring: colouring.colours };
+        let sparsity = Sparsity {
+            blocks,
+            colours: colouring.count,
+            direction: Direction::Star,
+            order: colouring.order,
+            colouring: colouring.colours,
+        };
         Ok(Prepared { sparsity, from: froms, seeds })
     })?;
     Ok((flat, prep))
