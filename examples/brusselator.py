@@ -20,7 +20,7 @@ Why sparse matters: J has 2N x 2N entries (10^6 for N = 500) but only about 8N a
 nonzero -- each u_i couples to its two neighbours and to v_i, and likewise v_i. With a
 sparse J, SciPy's BDF uses a sparse LU (nearly linear cost instead of cubic), and Lucid
 computes J in a handful of compressed sweeps: columns that share no row get the same
-colour and one tangent, so the number of sweeps is the number of colours (about 6),
+colour and one tangent, so the number of sweeps is the number of colours (4 here),
 not 2N. The pattern and the colouring are read from the recorded graph once and
 cached, so each later Jacobian costs only those sweeps.
 
