@@ -131,10 +131,9 @@ fn all(n: usize) -> Positions {
 
 /// The structural pattern of the Jacobian of `outputs` with respect to `inputs`, CSR
 /// `(indptr, indices)`: rows are the outputs' elements stacked in order, columns the
-/// inputs' elements stacked in order; each row's columns sorted.
-pub fn jacobian_pattern(outputs: &[Tensor], inputs: &[Tensor]) -> Result<(Vec<usize>, Vec<usize>)> {
-    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let plan = Plan::new(&live, inputs);
+/// inputs' elements stacked in order; each row's columns sorted. `plan` runs from the
+/// outputs that require grad to the inputs.
+pub fn jacobian_pattern(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<(Vec<usize>, Vec<usize>)> {
     let starts: Vec<usize> = inputs.iter().scan(0, |acc, x| Some(std::mem::replace(acc, *acc + x.numel()))).collect();
     let columns: usize = inputs.iter().map(Tensor::numel).sum();
     let mut unions = Unions::new(columns);
@@ -403,9 +402,8 @@ impl Hasher for Words {
 /// which), every node's declared structure and shapes, the constant operands of
 /// products (their nonzeros), and which outputs are live. Two graphs with equal
 /// signatures have equal patterns, so a pattern can be cached under its signature.
-pub fn signature(outputs: &[Tensor], inputs: &[Tensor]) -> Vec<u64> {
-    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let plan = Plan::new(&live, inputs);
+/// `plan` runs from the outputs that require grad to the inputs.
+pub fn signature(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Vec<u64> {
     let mut w = Words(Vec::with_capacity(16 * plan.steps.len()));
     inputs.iter().for_each(|x| x.shape().hash(&mut w));
     outputs.iter().for_each(|o| (o.requires_grad(), o.shape()).hash(&mut w));
@@ -449,7 +447,7 @@ mod tests {
         let left = Tensor::cat(&[z.clone(), u.narrow(0, 0, 4).unwrap()], 0).unwrap();
         let right = Tensor::cat(&[u.narrow(0, 1, 4).unwrap(), z], 0).unwrap();
         let f = left.add(&right).unwrap().add(&u.mul(&u).unwrap()).unwrap();
-        let (indptr, indices) = jacobian_pattern(&[f], &[u]).unwrap();
+        let (indptr, indices) = jacobian_pattern(&Plan::new(&[f.clone()], &[u.clone()]), &[f], &[u]).unwrap();
         assert_eq!(indptr, vec![0, 2, 5, 8, 11, 13]);
         assert_eq!(indices, vec![0, 1, 0, 1, 2, 1, 2, 3, 2, 3, 4, 3, 4]);
     }
@@ -459,12 +457,13 @@ mod tests {
         let u = leaf(3);
         let l = Tensor::from_vec(vec![2.0, -1.0, 0.0, -1.0, 2.0, -1.0, 0.0, -1.0, 2.0], &[3, 3], DType::F64).unwrap();
         let f = l.matmul(&u).unwrap();
-        let (indptr, indices) = jacobian_pattern(&[f.clone()], &[u.clone()]).unwrap();
+        let plan = |f: &Tensor| Plan::new(&[f.clone()], &[u.clone()]);
+        let (indptr, indices) = jacobian_pattern(&plan(&f), &[f.clone()], &[u.clone()]).unwrap();
         assert_eq!(indptr, vec![0, 2, 5, 7]);
         assert_eq!(indices, vec![0, 1, 0, 1, 2, 1, 2]);
         // a different constant is a different signature
         let l2 = Tensor::ones(&[3, 3], DType::F64);
         let f2 = l2.matmul(&u).unwrap();
-        assert_ne!(signature(&[f], &[u.clone()]), signature(&[f2], &[u]));
+        assert_ne!(signature(&plan(&f), &[f], &[u.clone()]), signature(&plan(&f2), &[f2], &[u]));
     }
 }

@@ -182,16 +182,23 @@ fn colour_seeds(like: &[Tensor], colouring: &Colouring) -> Result<Vec<Tensor>> {
         .collect()
 }
 
-fn pattern_of(outputs: &[Tensor], inputs: &[Tensor]) -> Result<Pattern> {
-    let (indptr, indices) = jacobian_pattern(outputs, inputs)?;
+/// The plan from the outputs that require grad to the inputs: what the pattern, the
+/// signature and the sweep all walk (built once per call).
+fn live_plan(outputs: &[Tensor], inputs: &[Tensor]) -> Plan {
+    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
+    Plan::new(&live, inputs)
+}
+
+fn pattern_of(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Pattern> {
+    let (indptr, indices) = jacobian_pattern(plan, outputs, inputs)?;
     Ok(Pattern { rows: numels(outputs).iter().sum(), cols: numels(inputs).iter().sum(), indptr, indices })
 }
 
 /// Colour the Jacobian pattern of `outputs` w.r.t. `inputs` in the direction `strategy`
 /// asks for (the one with fewer colours for `Auto`; forward on a tie, its sweep being
 /// the cheaper) and place every entry in the compressed result.
-fn prepare_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Prepared> {
-    let p = pattern_of(outputs, inputs)?;
+fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Prepared> {
+    let p = pattern_of(plan, outputs, inputs)?;
     let columns = || best_column_colouring(&p);
     let rows = || best_column_colouring(&p.transpose());
     let (direction, colouring) = match strategy {
@@ -251,11 +258,9 @@ fn colour_seeds_rows(outputs: &[Tensor], live: &[Tensor], colouring: &Colouring)
 /// The compressed result `B` (colour-major, `colours × width`) of one batched sweep:
 /// the swept tensor itself when one tensor is the whole of `B` (one input or output),
 /// else the swept tensors copied together.
-fn compressed(prep: &Prepared, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Compressed> {
+fn compressed(prep: &Prepared, plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Compressed> {
     let colours = prep.sparsity.colours;
     let _mode = set_grad_enabled(false);
-    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let plan = Plan::new(&live, inputs);
     let (swept, over): (Vec<Option<Tensor>>, Vec<usize>) = match prep.sparsity.direction {
         Direction::Reverse => {
             let seeds: Vec<Option<Tensor>> = prep.seeds.iter().cloned().map(Some).collect();
@@ -368,11 +373,11 @@ pub fn check_sparse_options(op: &'static str, opts: &JacobianOptions) -> Result<
     Ok(())
 }
 
-fn prepared_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Arc<Prepared>> {
+fn prepared_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Arc<Prepared>> {
     let mut types = dtypes(inputs);
     types.extend(dtypes(outputs));
-    let key = (signature(outputs, inputs), direction_tag(strategy), types);
-    prepared(key, || prepare_jacobian(outputs, inputs, strategy))
+    let key = (signature(plan, outputs, inputs), direction_tag(strategy), types);
+    prepared(key, || prepare_jacobian(plan, outputs, inputs, strategy))
 }
 
 /// The sparse Jacobian blocks of already computed `outputs` w.r.t. `inputs`: one
@@ -389,14 +394,15 @@ pub fn sparse_jacobian_values(outputs: &[Tensor], inputs: &[Tensor], opts: &Jaco
     if opts.strict {
         check_strict("jacobian", outputs, inputs)?;
     }
-    let prep = prepared_jacobian(outputs, inputs, opts.strategy)?;
-    let values = compressed(&prep, outputs, inputs)?.values(&prep);
+    let plan = live_plan(outputs, inputs);
+    let prep = prepared_jacobian(&plan, outputs, inputs, opts.strategy)?;
+    let values = compressed(&prep, &plan, outputs, inputs)?.values(&prep);
     Ok(SparseValues { sparsity: prep.sparsity.clone(), values, dtypes: dtypes(inputs) })
 }
 
 /// The pattern and colouring a sparse Jacobian of `outputs` would use, without values.
 pub fn sparsity_from_graph(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Arc<Sparsity>> {
-    Ok(prepared_jacobian(outputs, inputs, strategy)?.sparsity.clone())
+    Ok(prepared_jacobian(&live_plan(outputs, inputs), outputs, inputs, strategy)?.sparsity.clone())
 }
 
 /// The sparse Jacobian of `f` at `inputs` (see [`sparse_jacobian_from_graph`]).
@@ -434,7 +440,7 @@ fn prepared_hessian(
     output: &Tensor,
     inputs: &[Tensor],
     strict: bool,
-) -> Result<(Vec<Tensor>, Arc<Prepared>)> {
+) -> Result<(Vec<Tensor>, Plan, Arc<Prepared>)> {
     let grads = gradient_with_graph(op, output, inputs, strict)?;
     if strict {
         check_strict_gradients(op, &grads, inputs)?;
@@ -442,9 +448,10 @@ fn prepared_hessian(
     let flat: Vec<Tensor> = grads.iter().map(|g| g.reshape_exact(&[g.numel()])).collect::<Result<_>>()?;
     let mut types = dtypes(inputs);
     types.extend(dtypes(&flat));
-    let key = (signature(&flat, inputs), 3, types);
+    let plan = live_plan(&flat, inputs);
+    let key = (signature(&plan, &flat, inputs), 3, types);
     let prep = prepared(key, || {
-        let p = pattern_of(&flat, inputs)?.symmetrized();
+        let p = pattern_of(&plan, &flat, inputs)?.symmetrized();
         let colouring = best_star_colouring(&p);
         let from = star_recovery(&p, &colouring).map_err(|e| Error::graph(op, format!("internal: {e}")))?;
         let seeds = colour_seeds(inputs, &colouring)?;
@@ -466,7 +473,7 @@ fn prepared_hessian(
         });
         Ok(Prepared { sparsity, from: froms, seeds })
     })?;
-    Ok((flat, prep))
+    Ok((flat, plan, prep))
 }
 
 /// The pattern's rows split by ranges `(start, height)`, each entry's read position alongside.
@@ -495,8 +502,8 @@ pub fn sparse_hessian_from_graph(output: &Tensor, inputs: &[Tensor], opts: &Jaco
 /// at `i * inputs.len() + j`).
 pub fn sparse_hessian_values(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<SparseValues> {
     check_sparse_options("hessian", opts)?;
-    let (flat, prep) = prepared_hessian("hessian", output, inputs, opts.strict)?;
-    let values = compressed(&prep, &flat, inputs)?.values(&prep);
+    let (flat, plan, prep) = prepared_hessian("hessian", output, inputs, opts.strict)?;
+    let values = compressed(&prep, &plan, &flat, inputs)?.values(&prep);
     let k = inputs.len();
     // block (i, j) takes the dtype of input j, as the dense Hessian's blocks do
     let dtypes = (0..k * k).map(|b| inputs[b % k].dtype()).collect();
@@ -506,5 +513,5 @@ pub fn sparse_hessian_values(output: &Tensor, inputs: &[Tensor], opts: &Jacobian
 /// The pattern and star colouring a sparse Hessian of `output` would use; its blocks
 /// are `H[i][j]` at `i * inputs.len() + j`.
 pub fn hessian_sparsity_from_graph(output: &Tensor, inputs: &[Tensor]) -> Result<Arc<Sparsity>> {
-    Ok(prepared_hessian("sparsity", output, inputs, false)?.1.sparsity.clone())
+    Ok(prepared_hessian("sparsity", output, inputs, false)?.2.sparsity.clone())
 }
