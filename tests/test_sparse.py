@@ -303,3 +303,31 @@ def test_missing_scipy_names_the_fix(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_scipy)
     with pytest.raises(ImportError, match=r"pip install scipy"):
         jacobian(stencil, lucid.ones(3), sparse=True)
+
+
+def arrow(x):
+    """Each x_i² + x_0, and Σ x: one dense row and one dense column, which defeat both a
+    forward and a reverse colouring (n colours each)."""
+    return lucid.cat([x[1:] ** 2 + x[0], x.sum().reshape(1)])
+
+
+@pytest.mark.parametrize("n", [2, 5, 300])
+def test_a_dense_row_and_column_take_mixed_sweeps(n):
+    x = lucid.tensor(np.random.default_rng(n).normal(size=n))
+    s = sparsity(arrow, x)
+    forward = sparsity(arrow, x, strategy="forward-mode").colors
+    reverse = sparsity(arrow, x, strategy="reverse-mode").colors
+    assert (forward, reverse) == (n, n)
+    if n > 8:  # below, mixed sweeps are not tried (they could save a line or two)
+        assert (s.direction, s.colors) == ("mixed", 3)
+    for strategy in STRATEGIES:
+        _check_csr(jacobian(arrow, x, sparse=True, strategy=strategy), jacobian(arrow, x).numpy())
+
+
+def test_mixed_sweeps_with_tuple_inputs_and_outputs():
+    def f(a, b):
+        return arrow(a) * b[0], (a[1:] * b[1:]).cumsum(0)[-3:]
+    rng = np.random.default_rng(9)
+    inputs = (lucid.tensor(rng.normal(size=40)), lucid.tensor(rng.normal(size=40)))
+    for s, d in zip(jacobian(f, inputs, sparse=True), jacobian(f, inputs)):
+        _check_csr(s, d.numpy())

@@ -19,6 +19,7 @@
 //! never m × n.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::colouring::{
     best_column_colouring, best_star_colouring, column_recovery, row_recovery, star_recovery, Colouring, Order, Pattern,
@@ -64,6 +65,10 @@ pub enum Direction {
     Reverse,
     /// A Hessian's columns star-coloured, one forward-over-reverse sweep.
     Star,
+    /// The densest rows by one reverse sweep (one cotangent each), the other rows' entries
+    /// by one forward sweep of the columns coloured without those rows (NOTE [mixed
+    /// sweeps]).
+    Mixed,
 }
 
 impl Direction {
@@ -72,6 +77,7 @@ impl Direction {
             Direction::Forward => "forward",
             Direction::Reverse => "reverse",
             Direction::Star => "star",
+            Direction::Mixed => "mixed",
         }
     }
 }
@@ -82,21 +88,35 @@ pub struct Sparsity {
     /// One pattern per block: per input for a Jacobian (`(m, numel(x_j))`), and for a
     /// Hessian `H[i][j]` at `i * inputs + j`.
     pub blocks: Vec<Pattern>,
-    /// The number of colours: the batch of the one compressed sweep.
+    /// The number of colours: the batch of the one compressed sweep (for `Mixed`, the
+    /// forward colours plus the rows swept in reverse).
     pub colours: usize,
     pub direction: Direction,
     /// The vertex order of the colouring that won.
     pub order: Order,
-    /// The colour of every column (forward, star) or row (reverse).
+    /// The colour of every column (forward, star, mixed) or row (reverse).
     pub colouring: Vec<usize>,
+    /// `Mixed`: the rows (of all outputs stacked) computed by the reverse sweep.
+    pub reverse_rows: Vec<usize>,
 }
 
 /// What a sparse derivative needs besides the values, prepared once per signature.
 struct Prepared {
     sparsity: Arc<Sparsity>,
-    /// For each block, where each of its entries is read in the compressed result.
+    /// For each block, where each of its entries is read in the compressed result (the
+    /// sweeps' results one after the other, each colour-major).
     from: Vec<Vec<usize>>,
-    /// The seeds of the sweep, one `[colours, *shape]` tensor per seeded tensor.
+    /// The sweeps: one, or a forward and a reverse one for `Mixed`.
+    sweeps: Vec<Sweep>,
+}
+
+/// One batched sweep of a sparse derivative.
+struct Sweep {
+    forward: bool,
+    /// Its lines (colours, or rows): the batch size.
+    lines: usize,
+    /// One `[lines, *shape]` seed per seeded tensor: the inputs (forward) or the live
+    /// outputs (reverse).
     seeds: Vec<Tensor>,
 }
 
@@ -173,7 +193,10 @@ fn colour_seeds(like: &[Tensor], colouring: &Colouring) -> Result<Vec<Tensor>> {
             let n = t.numel();
             let mut seed = vec![0.0; colouring.count * n];
             for e in 0..n {
-                seed[colouring.colours[start + e] * n + e] = 1.0;
+                // a vertex of no colour (a row no cotangent seeds) stays zero
+                if let Some(c) = colouring.colours.get(start + e).filter(|&&c| c != usize::MAX) {
+                    seed[c * n + e] = 1.0;
+                }
             }
             let mut shape = vec![colouring.count];
             shape.extend_from_slice(t.shape());
@@ -194,47 +217,163 @@ fn pattern_of(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Patt
     Ok(Pattern { rows: numels(outputs).iter().sum(), cols: numels(inputs).iter().sum(), indptr, indices })
 }
 
+/// NOTE [mixed sweeps]: one dense row (an objective, an integral constraint) makes
+/// every column conflict with every other, so a forward colouring needs n colours, and
+/// one dense column does the same to a reverse colouring; a pattern with both defeats
+/// either. Taking the densest r rows out, each by its own cotangent in one reverse
+/// sweep, leaves columns that colour well: r + c lines instead of n. This is the
+/// simplest bicolouring (Coleman & Verma's combined determination with the rows chosen
+/// by density); "auto" tries r = 1, 2, 4, … 64 when either direction alone needs more
+/// than `MIXED_FROM` lines, and keeps it only when r + c is fewer.
+fn mixed(p: &Pattern, beat: usize) -> Option<(Vec<usize>, Colouring)> {
+    if beat <= MIXED_FROM {
+        return None;
+    }
+    let mut by_density: Vec<usize> = (0..p.rows).collect();
+    by_density.sort_by_key(|&i| std::cmp::Reverse(p.row(i).len()));
+    let mut best: Option<(Vec<usize>, Colouring)> = None;
+    let mut r = 1;
+    while r <= 64 && r < p.rows && r < beat {
+        let mut dense = by_density[..r].to_vec();
+        dense.sort_unstable();
+        let rest = without_rows(p, &dense);
+        let c = best_column_colouring(&rest);
+        let lines = best.as_ref().map_or(beat, |(d, b)| d.len() + b.count);
+        if r + c.count < lines {
+            best = Some((dense, c));
+        }
+        r *= 2;
+    }
+    best
+}
+
+/// Fewest lines of one direction from which mixed sweeps are tried: below, at best a
+/// line or two would be saved, for a colouring per try on the first call.
+const MIXED_FROM: usize = 8;
+
+/// `p` with the entries of `rows` (sorted) removed (the rows stay, empty).
+fn without_rows(p: &Pattern, rows: &[usize]) -> Pattern {
+    let mut out = Pattern { rows: p.rows, cols: p.cols, indptr: vec![0], indices: Vec::with_capacity(p.nnz()) };
+    for i in 0..p.rows {
+        if rows.binary_search(&i).is_err() {
+            out.indices.extend_from_slice(p.row(i));
+        }
+        out.indptr.push(out.indices.len());
+    }
+    out
+}
+
+/// A way to compute a sparse Jacobian: its sweeps, where each entry is read in their
+/// results, and how it was coloured.
+struct Candidate {
+    direction: Direction,
+    from: Vec<usize>,
+    sweeps: Vec<Sweep>,
+    colouring: Colouring,
+    reverse_rows: Vec<usize>,
+}
+
 /// Colour the Jacobian pattern of `outputs` w.r.t. `inputs` in the direction `strategy`
-/// asks for (the one with fewer colours for `Auto`; forward on a tie, its sweep being
-/// the cheaper) and place every entry in the compressed result.
+/// asks for and place every entry in the compressed result. For `Auto`: the fewest
+/// lines of forward, reverse and mixed sweeps; on a tie between forward and reverse
+/// (always, for a symmetric pattern), the one whose sweep runs faster, timed here once
+/// (a stencil's forward sweep copies its tangents into each `cat`, while the reverse
+/// sweep takes views, or the other way round; which wins depends on the function).
 fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Prepared> {
     let p = pattern_of(plan, outputs, inputs)?;
-    let columns = || best_column_colouring(&p);
-    let rows = || best_column_colouring(&p.transpose());
-    let (direction, colouring) = match strategy {
-        Strategy::ForwardMode => (Direction::Forward, columns()),
-        Strategy::ReverseMode => (Direction::Reverse, rows()),
-        // a symmetric pattern (a stencil's) colours its rows as its columns
-        Strategy::Auto if p.rows == p.cols && p == p.transpose() => (Direction::Forward, columns()),
+    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
+    let forward = |c: Colouring| -> Result<Candidate> {
+        let from = column_recovery(&p, &c);
+        let sweeps = vec![Sweep { forward: true, lines: c.count, seeds: colour_seeds(inputs, &c)? }];
+        Ok(Candidate { direction: Direction::Forward, from, sweeps, colouring: c, reverse_rows: Vec::new() })
+    };
+    let reverse = |c: Colouring| -> Result<Candidate> {
+        let from = row_recovery(&p, &c);
+        let sweeps = vec![Sweep { forward: false, lines: c.count, seeds: colour_seeds_rows(outputs, &live, &c)? }];
+        Ok(Candidate { direction: Direction::Reverse, from, sweeps, colouring: c, reverse_rows: Vec::new() })
+    };
+    let chosen = match strategy {
+        Strategy::ForwardMode => forward(best_column_colouring(&p))?,
+        Strategy::ReverseMode => reverse(best_column_colouring(&p.transpose()))?,
         Strategy::Auto => {
-            let (c, r) = (columns(), rows());
-            if r.count < c.count {
-                (Direction::Reverse, r)
-            } else {
-                (Direction::Forward, c)
+            let c = best_column_colouring(&p);
+            // a symmetric pattern (a stencil's) colours its rows as its columns
+            let r =
+                if p.rows == p.cols && p == p.transpose() { c.clone() } else { best_column_colouring(&p.transpose()) };
+            match mixed(&p, r.count.min(c.count)) {
+                Some((dense, rest)) => mixed_sweeps(&p, outputs, &live, inputs, dense, rest)?,
+                None if r.count < c.count => reverse(r)?,
+                None if c.count < r.count => forward(c)?,
+                None => {
+                    let (f, r) = (forward(c)?, reverse(r)?);
+                    if sweep_time(&f.sweeps, plan, outputs, inputs)? <= sweep_time(&r.sweeps, plan, outputs, inputs)? {
+                        f
+                    } else {
+                        r
+                    }
+                }
             }
         }
     };
-    let from = match direction {
-        Direction::Reverse => row_recovery(&p, &colouring),
-        _ => column_recovery(&p, &colouring),
-    };
-    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
-    let seeds = match direction {
-        Direction::Reverse => colour_seeds_rows(outputs, &live, &colouring)?,
-        _ => colour_seeds(inputs, &colouring)?,
-    };
     let sizes = numels(inputs);
     let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes).collect();
-    let (blocks, from) = split_columns(&p, &from, &ranges);
+    let (blocks, from) = split_columns(&p, &chosen.from, &ranges);
     let sparsity = Arc::new(Sparsity {
         blocks,
-        colours: colouring.count,
-        direction,
-        order: colouring.order,
-        colouring: colouring.colours,
+        colours: chosen.sweeps.iter().map(|s| s.lines).sum(),
+        direction: chosen.direction,
+        order: chosen.colouring.order,
+        colouring: chosen.colouring.colours,
+        reverse_rows: chosen.reverse_rows,
     });
-    Ok(Prepared { sparsity, from, seeds })
+    Ok(Prepared { sparsity, from, sweeps: chosen.sweeps })
+}
+
+/// The time of one run of `sweeps`, or of the faster of two when it is short (under
+/// 20 ms, where a first run's cold caches would decide the race).
+fn sweep_time(sweeps: &[Sweep], plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..2 {
+        let clock = Instant::now();
+        compressed(sweeps, plan, outputs, inputs)?;
+        best = best.min(clock.elapsed());
+        if best > Duration::from_millis(20) {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// The forward sweep of `rest` (the columns coloured without the `dense` rows) and the
+/// reverse sweep of the `dense` rows, one cotangent each; entries of a dense row are
+/// read from the second.
+fn mixed_sweeps(
+    p: &Pattern,
+    outputs: &[Tensor],
+    live: &[Tensor],
+    inputs: &[Tensor],
+    dense: Vec<usize>,
+    rest: Colouring,
+) -> Result<Candidate> {
+    let (m, n, c) = (p.rows, p.cols, rest.count);
+    let mut from = Vec::with_capacity(p.nnz());
+    for i in 0..m {
+        let k = dense.binary_search(&i).ok();
+        from.extend(p.row(i).iter().map(|&j| match k {
+            Some(k) => c * m + k * n + j,
+            None => rest.colours[j] * m + i,
+        }));
+    }
+    // one-hot cotangents of the dense rows: the dense rows "coloured" one per colour
+    let mut one_hot = Colouring { colours: vec![usize::MAX; m], count: dense.len(), order: rest.order };
+    for (k, &i) in dense.iter().enumerate() {
+        one_hot.colours[i] = k;
+    }
+    let sweeps = vec![
+        Sweep { forward: true, lines: c, seeds: colour_seeds(inputs, &rest)? },
+        Sweep { forward: false, lines: dense.len(), seeds: colour_seeds_rows(outputs, live, &one_hot)? },
+    ];
+    Ok(Candidate { direction: Direction::Mixed, from, sweeps, colouring: rest, reverse_rows: dense })
 }
 
 /// Reverse seeds: one per live output, its rows being vertices of the colouring at
@@ -255,38 +394,43 @@ fn colour_seeds_rows(outputs: &[Tensor], live: &[Tensor], colouring: &Colouring)
     Ok(seeds)
 }
 
-/// The compressed result `B` (colour-major, `colours × width`) of one batched sweep:
-/// the swept tensor itself when one tensor is the whole of `B` (one input or output),
-/// else the swept tensors copied together.
-fn compressed(prep: &Prepared, plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Compressed> {
-    let colours = prep.sparsity.colours;
+/// The compressed result: each sweep's (colour-major, `lines × width`) one after the
+/// other. The swept tensor itself when one tensor of one sweep is the whole of it (one
+/// input or output), else the swept tensors copied together.
+fn compressed(sweeps: &[Sweep], plan: &Plan, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Compressed> {
     let _mode = set_grad_enabled(false);
-    let (swept, over): (Vec<Option<Tensor>>, Vec<usize>) = match prep.sparsity.direction {
-        Direction::Reverse => {
-            let seeds: Vec<Option<Tensor>> = prep.seeds.iter().cloned().map(Some).collect();
-            (plan.pullback_dense(&seeds, 1, true, false)?, numels(inputs))
-        }
-        _ => {
-            let seeds = prep.seeds.iter().cloned().map(Some).collect();
-            let tangents = plan.pushforward_dense(seeds, 1, false)?;
-            let mut live_tangents = tangents.into_iter();
-            let per_output =
-                outputs.iter().map(|o| if o.requires_grad() { live_tangents.next().flatten() } else { None }).collect();
-            (per_output, numels(outputs))
-        }
-    };
-    if let [Some(whole)] = &swept[..] {
-        return Ok(Compressed::Whole(whole.clone()));
+    let mut results = Vec::with_capacity(sweeps.len());
+    for sweep in sweeps {
+        let seeds: Vec<Option<Tensor>> = sweep.seeds.iter().cloned().map(Some).collect();
+        results.push(if sweep.forward {
+            let mut tangents = plan.pushforward_dense(seeds, 1, false)?.into_iter();
+            let per_output: Vec<Option<Tensor>> =
+                outputs.iter().map(|o| if o.requires_grad() { tangents.next().flatten() } else { None }).collect();
+            (sweep.lines, per_output, numels(outputs))
+        } else {
+            (sweep.lines, plan.pullback_dense(&seeds, 1, true, false)?, numels(inputs))
+        });
     }
-    let width: usize = over.iter().sum();
-    let mut b = vec![0.0; colours * width];
-    for ((t, n), start) in swept.iter().zip(&over).zip(starts(&over)) {
-        if let Some(t) = t {
-            let values = t.f64_values();
-            for c in 0..colours {
-                b[c * width + start..c * width + start + n].copy_from_slice(&values[c * n..(c + 1) * n]);
+    if let [(_, swept, _)] = &results[..] {
+        if let [Some(whole)] = &swept[..] {
+            return Ok(Compressed::Whole(whole.clone()));
+        }
+    }
+    let total: usize = results.iter().map(|(lines, _, over)| lines * over.iter().sum::<usize>()).sum();
+    let mut b = vec![0.0; total];
+    let mut base = 0;
+    for (lines, swept, over) in &results {
+        let width: usize = over.iter().sum();
+        for ((t, n), start) in swept.iter().zip(over).zip(starts(over)) {
+            if let Some(t) = t {
+                let values = t.f64_values();
+                for c in 0..*lines {
+                    let at = base + c * width + start;
+                    b[at..at + n].copy_from_slice(&values[c * n..(c + 1) * n]);
+                }
             }
         }
+        base += lines * width;
     }
     Ok(Compressed::Joined(b))
 }
@@ -396,7 +540,7 @@ pub fn sparse_jacobian_values(outputs: &[Tensor], inputs: &[Tensor], opts: &Jaco
     }
     let plan = live_plan(outputs, inputs);
     let prep = prepared_jacobian(&plan, outputs, inputs, opts.strategy)?;
-    let values = compressed(&prep, &plan, outputs, inputs)?.values(&prep);
+    let values = compressed(&prep.sweeps, &plan, outputs, inputs)?.values(&prep);
     Ok(SparseValues { sparsity: prep.sparsity.clone(), values, dtypes: dtypes(inputs) })
 }
 
@@ -454,7 +598,7 @@ fn prepared_hessian(
         let p = pattern_of(&plan, &flat, inputs)?.symmetrized();
         let colouring = best_star_colouring(&p);
         let from = star_recovery(&p, &colouring).map_err(|e| Error::graph(op, format!("internal: {e}")))?;
-        let seeds = colour_seeds(inputs, &colouring)?;
+        let sweeps = vec![Sweep { forward: true, lines: colouring.count, seeds: colour_seeds(inputs, &colouring)? }];
         // rows of input i, columns of input j: block (i, j) at i * inputs + j
         let sizes = numels(inputs);
         let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes.iter().copied()).collect();
@@ -470,8 +614,9 @@ fn prepared_hessian(
             direction: Direction::Star,
             order: colouring.order,
             colouring: colouring.colours,
+            reverse_rows: Vec::new(),
         });
-        Ok(Prepared { sparsity, from: froms, seeds })
+        Ok(Prepared { sparsity, from: froms, sweeps })
     })?;
     Ok((flat, plan, prep))
 }
@@ -503,7 +648,7 @@ pub fn sparse_hessian_from_graph(output: &Tensor, inputs: &[Tensor], opts: &Jaco
 pub fn sparse_hessian_values(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<SparseValues> {
     check_sparse_options("hessian", opts)?;
     let (flat, plan, prep) = prepared_hessian("hessian", output, inputs, opts.strict)?;
-    let values = compressed(&prep, &plan, &flat, inputs)?.values(&prep);
+    let values = compressed(&prep.sweeps, &plan, &flat, inputs)?.values(&prep);
     let k = inputs.len();
     // block (i, j) takes the dtype of input j, as the dense Hessian's blocks do
     let dtypes = (0..k * k).map(|b| inputs[b % k].dtype()).collect();
