@@ -19,17 +19,19 @@
 //! Each module uses only the modules below it (`tests/test_architecture.py` checks):
 //!
 //! ```text
-//! functional   jacobian, hessian, vjp, jvp, hvp: seeds, row blocks, assembly
-//!     ↓
+//! functional   jacobian, hessian, vjp, jvp, hvp: seeds, row blocks, assembly;
+//!     ↓        sparse Jacobians and Hessians: colouring, compressed sweeps, CSR
 //! autograd     the Plan and its two sweeps (pullback, pushforward); Rows: what a
-//!     ↓        sweep carries (dense, diagonal, sparse rows) and its algebra
+//!     ↓        sweep carries (dense, diagonal, sparse rows) and its algebra; the
+//!     ↓        sparsity pattern of a Jacobian, pushed through the same plan
 //! ops          one family per file: forward, Tensor methods, dense VJP and JVP,
 //!     ↓        declared structure
 //! tensor       Tensor and, in tensor::graph, the Rule trait, the Node and grad mode
 //!     ↓
 //! kernels      products, matrix-vector, elementwise loops, the thread pool
 //!     ↓        (the only unsafe code)
-//! structure    what an op does to element positions, and the index maps
+//! structure    what an op does to element positions, and the index maps (with
+//!              dependence: what an unstructured op's output elements read)
 //! shape, dtype, error
 //! ```
 //!
@@ -47,6 +49,11 @@
 //! the rows densified and its dense VJP. At the leaf, the rows are written straight
 //! into the zeroed `(m, n)` result. Forward mode is the mirror image
 //! (`Plan::pushforward`, JVP rules, columns of J).
+//!
+//! `functional::sparse_jacobian` records the same way, then reads the pattern off the
+//! graph (`autograd::jacobian_pattern`: each node's declared structure maps index sets
+//! instead of values), colours its columns or rows, and sends all colours through one
+//! batched sweep; each nonzero is read out of the compressed result into CSR.
 
 #![deny(unsafe_code)]
 

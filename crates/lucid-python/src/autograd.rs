@@ -9,7 +9,8 @@ use lucid_core::functional::{self, JacobianOptions, Strategy};
 use lucid_core::{interrupt, Error, Tensor};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use numpy::IntoPyArray;
+use pyo3::types::{PyList, PyTuple};
 
 use crate::args;
 use crate::errors::PyResultExt;
@@ -125,7 +126,8 @@ fn prepare_inputs(op: &str, inputs: Vec<PyRef<'_, PyTensor>>) -> PyResult<Vec<Py
 /// it lets through itself: TypeError for a wrong type, ValueError for a wrong value.
 /// Returns `chunk_size` as `jacobian_from_graph` takes it.
 #[pyfunction]
-#[pyo3(signature = (op, create_graph, strict, vectorize, chunk_size, strategy))]
+#[pyo3(signature = (op, create_graph, strict, vectorize, chunk_size, strategy, sparse = None))]
+#[allow(clippy::too_many_arguments)]
 fn check_options(
     op: &str,
     create_graph: &Bound<'_, PyAny>,
@@ -133,6 +135,7 @@ fn check_options(
     vectorize: &Bound<'_, PyAny>,
     chunk_size: &Bound<'_, PyAny>,
     strategy: &Bound<'_, PyAny>,
+    sparse: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Option<usize>> {
     let op = static_op(op);
     let opts = JacobianOptions {
@@ -142,8 +145,12 @@ fn check_options(
         chunk_size: args::chunk_size(op, chunk_size)?,
         strategy: Strategy::default(),
     };
+    let sparse = sparse.map(|s| args::flag(op, "sparse", s)).transpose()?.unwrap_or(false);
     opts.check(op).py()?;
     Strategy::parse(op, &args::strategy(op, strategy)?).py()?;
+    if sparse {
+        functional::check_sparse_options(op, &opts).py()?;
+    }
     Ok(opts.chunk_size)
 }
 
@@ -229,6 +236,100 @@ fn hvp_from_graph(
     interruptible(py, move || functional::hvp_from_graph(&out, &ins, &vs, create_graph, strict)).map(wrap_all)
 }
 
+/// Column indices and row pointers as NumPy arrays of the narrowest index type SciPy
+/// accepts for them (int32 when every value fits, as SciPy itself chooses), moved, not copied,
+/// when int64 is needed.
+fn index_array<'py>(py: Python<'py>, v: Vec<usize>) -> Bound<'py, PyAny> {
+    if v.iter().all(|&i| i <= i32::MAX as usize) {
+        v.into_iter().map(|i| i as i32).collect::<Vec<i32>>().into_pyarray(py).into_any()
+    } else {
+        v.into_iter().map(|i| i as i64).collect::<Vec<i64>>().into_pyarray(py).into_any()
+    }
+}
+
+/// A sparse block for Python: `(data, indices, indptr, (rows, cols), dtype)`, arrays
+/// moved into NumPy without a copy; `lucid.autograd` makes it a `scipy.sparse.csr_array`.
+fn csr_tuple<'py>(py: Python<'py>, c: functional::Csr) -> PyResult<Bound<'py, PyTuple>> {
+    let data = c.data.into_pyarray(py).into_any();
+    let (indices, indptr) = (index_array(py, c.indices), index_array(py, c.indptr));
+    (data, indices, indptr, (c.rows, c.cols), c.dtype.name()).into_pyobject(py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, strict, strategy))]
+fn sparse_jacobian_from_graph<'py>(
+    py: Python<'py>,
+    outputs: Vec<PyRef<'py, PyTensor>>,
+    inputs: Vec<PyRef<'py, PyTensor>>,
+    strict: bool,
+    strategy: &str,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let (outs, ins) = (inners(&outputs), inners(&inputs));
+    let strategy = Strategy::parse("jacobian", strategy).py()?;
+    let opts = JacobianOptions { strict, strategy, ..Default::default() };
+    let blocks = interruptible(py, move || functional::sparse_jacobian_from_graph(&outs, &ins, &opts))?;
+    blocks.into_iter().map(|c| csr_tuple(py, c)).collect()
+}
+
+#[pyfunction]
+#[pyo3(signature = (output, inputs, strict))]
+fn sparse_hessian_from_graph<'py>(
+    py: Python<'py>,
+    output: PyRef<'py, PyTensor>,
+    inputs: Vec<PyRef<'py, PyTensor>>,
+    strict: bool,
+) -> PyResult<Vec<Vec<Bound<'py, PyTuple>>>> {
+    let (out, ins) = (output.inner.clone(), inners(&inputs));
+    let opts = JacobianOptions { strict, ..Default::default() };
+    let h = interruptible(py, move || functional::sparse_hessian_from_graph(&out, &ins, &opts))?;
+    h.into_iter().map(|row| row.into_iter().map(|c| csr_tuple(py, c)).collect()).collect()
+}
+
+/// A sparsity for Python: `(blocks, colours, direction, order, colouring)`, each block
+/// `(indices, indptr, (rows, cols))`.
+fn sparsity_tuple<'py>(py: Python<'py>, s: functional::Sparsity) -> PyResult<Bound<'py, PyTuple>> {
+    let blocks: Vec<Bound<'py, PyTuple>> = s
+        .blocks
+        .into_iter()
+        .map(|p| (index_array(py, p.indices), index_array(py, p.indptr), (p.rows, p.cols)).into_pyobject(py))
+        .collect::<PyResult<_>>()?;
+    let order = format!("{:?}", s.order);
+    let colouring = index_array(py, s.colouring);
+    (blocks, s.colours, s.direction.name(), order, colouring).into_pyobject(py)
+}
+
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, strategy))]
+fn sparsity_from_graph<'py>(
+    py: Python<'py>,
+    outputs: Vec<PyRef<'py, PyTensor>>,
+    inputs: Vec<PyRef<'py, PyTensor>>,
+    strategy: &str,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (outs, ins) = (inners(&outputs), inners(&inputs));
+    let strategy = Strategy::parse("sparsity", strategy).py()?;
+    let s = interruptible(py, move || functional::sparsity_from_graph(&outs, &ins, strategy))?;
+    sparsity_tuple(py, s)
+}
+
+#[pyfunction]
+#[pyo3(signature = (output, inputs))]
+fn hessian_sparsity_from_graph<'py>(
+    py: Python<'py>,
+    output: PyRef<'py, PyTensor>,
+    inputs: Vec<PyRef<'py, PyTensor>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (out, ins) = (output.inner.clone(), inners(&inputs));
+    let s = interruptible(py, move || functional::hessian_sparsity_from_graph(&out, &ins))?;
+    sparsity_tuple(py, s)
+}
+
+/// Forget the cached sparsity patterns and colourings.
+#[pyfunction]
+fn clear_sparsity_cache() {
+    functional::clear_sparsity_cache();
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
@@ -241,5 +342,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(vjp_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(jvp_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(hvp_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(sparse_jacobian_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(sparse_hessian_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(sparsity_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(hessian_sparsity_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(clear_sparsity_cache, m)?)?;
     Ok(())
 }

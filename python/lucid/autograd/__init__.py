@@ -1,17 +1,17 @@
 """Automatic differentiation: ``grad`` and ``backward`` on recorded graphs, and the
 functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``,
-``gradcheck``) that differentiates a Python function at given inputs."""
+``sparsity``, ``gradcheck``) that differentiates a Python function at given inputs."""
 
 from __future__ import annotations
 
 from .. import _core
 from .._core import Tensor
 from .._tensor import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .functional import jacobian, hessian, vjp, jvp, hvp, vhp
+from .functional import jacobian, hessian, vjp, jvp, hvp, vhp, sparsity, sparsity_cache_clear
 from .gradcheck import gradcheck, GradcheckError
 
 __all__ = [
-    "grad", "backward", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "gradcheck",
+    "grad", "backward", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity", "sparsity_cache_clear", "gradcheck",
     "GradcheckError", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
 ]
 

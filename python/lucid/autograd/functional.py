@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .. import _core
 from .._core import Tensor
+from . import _sparse
 
-__all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"]
+__all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity", "sparsity_cache_clear"]
 
 
 def _as_tuple(value, arg: str, fn: str):
@@ -65,7 +66,8 @@ def _finish_outputs(outs, out_tuple: bool, create_graph: bool):
     return outs if out_tuple else outs[0]
 
 
-def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="reverse-mode"):
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="auto",
+             sparse=False):
     """The Jacobian of ``func`` at ``inputs``: ``J[i, j] = d f_i / d x_j``.
 
     ``func`` maps Tensors to a Tensor or a tuple of Tensors and is called once.
@@ -79,25 +81,37 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     - ``vectorize=True`` sweeps every row at once as one batched cotangent (the identity
       of shape ``[m, *out_shape]``); ``chunk_size`` sweeps that many rows at a time to
       bound memory.
-    - ``strategy="forward-mode"`` computes the columns instead, by tangent sweeps over
-      the same recorded graph (cheaper when outputs outnumber inputs); ``"auto"`` picks
-      forward mode when the total output size exceeds the total input size.
+    - ``strategy="auto"`` (the default) sweeps rows by reverse mode, or columns by
+      forward mode when the total output size exceeds the total input size (then there
+      are fewer columns than rows); ``"reverse-mode"`` and ``"forward-mode"`` force one.
     - ``strict=True`` raises RuntimeError when an output is independent of an input
       (instead of returning zero rows).
     - ``create_graph=True`` makes the result differentiable (to any order).
+    - ``sparse=True`` returns each block as a ``scipy.sparse.csr_array`` of the same
+      shape and dtype, computed from the structural sparsity pattern of the recorded
+      graph, a colouring of it and one batched sweep of all colours (columns by forward
+      mode or rows by reverse mode: ``"auto"`` takes the fewer colours). The pattern
+      and colouring are cached per graph structure, so repeated calls pay only the
+      sweep. Entries in the pattern whose value is zero at this point are stored as
+      explicit zeros. See ``sparsity`` to inspect them; needs SciPy.
 
     >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
     (3, 3)
     """
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
-            and chunk_size is None and strategy.__class__ is str and strategy in _STRATEGIES):
-        chunk_size = _core.check_options("jacobian", create_graph, strict, vectorize, chunk_size, strategy)
+            and chunk_size is None and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
+        chunk_size = _core.check_options("jacobian", create_graph, strict, vectorize, chunk_size, strategy, sparse)
+    if sparse:
+        _sparse.require_scipy("jacobian")
     in_tuple, leaves, _, outs = _record(func, inputs, "jacobian")
+    if sparse:
+        blocks = [_sparse.csr(b) for b in _core.sparse_jacobian_from_graph(list(outs), leaves, strict, strategy)]
+        return tuple(blocks) if in_tuple else blocks[0]
     blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk_size, strategy)
     return tuple(blocks) if in_tuple else blocks[0]
 
 
-def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode", sparse=False):
     """The Hessian of a scalar ``func`` at ``inputs``: ``(n, n)`` for one input of
     ``n`` elements; for a tuple of inputs a nested tuple of blocks ``H[i][j]`` of shape
     ``(x_i.numel(), x_j.numel())``. ``func`` is called once.
@@ -106,19 +120,67 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, str
     sweeps that graph backwards (reverse over reverse), ``"forward-mode"`` pushes
     tangents through it (forward over reverse). They agree to round-off; on the
     benchmark's problems they cost the same, so the default stays reverse over reverse.
+
+    ``sparse=True`` returns ``scipy.sparse.csr_array`` blocks of the same shapes: the
+    Hessian's structural pattern (symmetrized) is star-coloured and all colours go
+    through one forward-over-reverse sweep (``strategy`` does not apply); the pattern
+    and colouring are cached per graph structure.
     """
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
-            and strategy.__class__ is str and strategy in _STRATEGIES):
-        _core.check_options("hessian", create_graph, strict, vectorize, None, strategy)
+            and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
+        _core.check_options("hessian", create_graph, strict, vectorize, None, strategy, sparse)
+    if sparse:
+        _sparse.require_scipy("hessian")
     in_tuple, leaves, out_tuple, outs = _record(func, inputs, "hessian")
     if out_tuple and len(outs) != 1:
         raise TypeError(f"hessian: the function must return a single Tensor, got a tuple of {len(outs)}")
     if outs[0].numel() != 1:
         raise RuntimeError(f"hessian: the function must return a single-element Tensor, got shape {outs[0].shape}")
-    rows = _core.hessian_from_graph(outs[0], leaves, create_graph, strict, vectorize, None, strategy)
+    if sparse:
+        rows = [[_sparse.csr(b) for b in row] for row in _core.sparse_hessian_from_graph(outs[0], leaves, strict)]
+    else:
+        rows = _core.hessian_from_graph(outs[0], leaves, create_graph, strict, vectorize, None, strategy)
     if not in_tuple:
         return rows[0][0]
     return tuple(tuple(r) for r in rows)
+
+
+def sparsity(func, inputs, strategy="auto", hessian=False):
+    """The structural sparsity pattern ``jacobian(func, inputs, sparse=True)`` would
+    use, and its colouring, without computing values (``func`` is called once): a
+    ``Sparsity`` with ``pattern``, ``colors``, ``direction``, ``shape`` and ``nnz``.
+    With ``hessian=True``, the pattern and star colouring of ``hessian(func, inputs,
+    sparse=True)`` (``strategy`` does not apply).
+
+    The pattern is read from the recorded graph, so it holds for every input value that
+    records the same graph: an entry that happens to be zero at this point is still in
+    it. Patterns and colourings are cached per graph structure (``sparsity_cache_clear``
+    empties the cache).
+    """
+    if strategy.__class__ is not str or strategy not in _STRATEGIES:
+        _core.check_options("sparsity", False, False, False, None, strategy)
+    if hessian.__class__ is not bool:
+        raise TypeError(f"sparsity: hessian must be a bool, got {type(hessian).__name__}")
+    _sparse.require_scipy("sparsity")
+    in_tuple, leaves, out_tuple, outs = _record(func, inputs, "sparsity")
+    if hessian:
+        if len(outs) != 1 or outs[0].numel() != 1:
+            shapes = [tuple(o.shape) for o in outs]
+            raise RuntimeError(f"sparsity: hessian=True needs a function returning one single-element Tensor, got shapes {shapes}")
+        raw = _core.hessian_sparsity_from_graph(outs[0], leaves)
+        k = len(leaves)
+        nest = (lambda b: tuple(tuple(b[i * k:(i + 1) * k]) for i in range(k))) if in_tuple else (lambda b: b[0])
+        n = sum(x.numel() for x in leaves)
+        return _sparse.Sparsity(raw, nest, (n, n))
+    raw = _core.sparsity_from_graph(list(outs), leaves, strategy)
+    m, n = sum(o.numel() for o in outs), sum(x.numel() for x in leaves)
+    return _sparse.Sparsity(raw, (lambda b: tuple(b)) if in_tuple else (lambda b: b[0]), (m, n))
+
+
+def sparsity_cache_clear():
+    """Forget every cached sparsity pattern and colouring: the next sparse call detects
+    and colours afresh (its first-call cost again)."""
+    _core.clear_sparsity_cache()
 
 
 def _vectors(v, like, what: str, fn: str, default_ok: bool):

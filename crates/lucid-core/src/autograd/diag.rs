@@ -66,7 +66,7 @@ pub(super) fn vjp(
         Structure::Moves(Move::Reshape) => Some(dr.d.reshape_exact(inputs[0].shape()).map(|d| vec![Some(dr.with(d))])),
         Structure::Product => product::diag_vjp(inputs, dr, needs),
         // other moves, sums and joins end a diagonal: sparse rows carry it on
-        Structure::Moves(_) | Structure::Sum { .. } | Structure::Concat { .. } | Structure::Unstructured => None,
+        Structure::Moves(_) | Structure::Sum { .. } | Structure::Concat { .. } | Structure::Unstructured(_) => None,
     }
 }
 
@@ -104,7 +104,7 @@ pub(super) fn jvp(
         }
         Structure::Moves(Move::Reshape) => Some(dr.d.reshape_exact(out.shape()).map(|d| Some(dr.with(d)))),
         Structure::Product => product::diag_jvp(inputs, dr, tangents),
-        Structure::Moves(_) | Structure::Sum { .. } | Structure::Concat { .. } | Structure::Unstructured => None,
+        Structure::Moves(_) | Structure::Sum { .. } | Structure::Concat { .. } | Structure::Unstructured(_) => None,
     }
 }
 

@@ -7,11 +7,15 @@
 //!   its algebra; `diag.rs` and `sparse.rs` are the structured forms, `product.rs` and
 //!   `sparse_rules.rs` carry them through an op by the structure it declares.
 //!
+//! - `pattern.rs`: the sparsity pattern of a Jacobian, pushed through the same plan
+//!   by each op's declared structure, and the signature it is cached under.
+//!
 //! Nothing here names an op: the sweeps call each node's `Rule` (its dense VJP and
 //! JVP) and read its declared `Structure` (`structure.rs`).
 
 mod diag;
 mod forward;
+mod pattern;
 mod product;
 mod reverse;
 mod rows;
@@ -20,6 +24,7 @@ mod sparse_rules;
 
 pub use crate::tensor::graph::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use diag::DiagRows;
+pub use pattern::{jacobian_pattern, signature};
 pub use reverse::{backward, grad, GradOptions, Plan};
 pub use rows::Rows;
 pub use sparse::SparseRows;

@@ -48,7 +48,7 @@ pub(super) fn vjp(
             Ok(grads)
         }
         Structure::Product => product::sparse_vjp(inputs, sr, needs)?,
-        Structure::Unstructured => return None,
+        Structure::Unstructured(_) => return None,
     };
     Some(grads.and_then(|gs| gs.into_iter().map(|g| g.map(nonempty).transpose()).collect()))
 }
@@ -77,7 +77,7 @@ pub(super) fn jvp(
         // each input's entries move to its slab of the output; the parts add
         Structure::Concat { dim } => concat_jvp(dim, inputs, y, tangents),
         Structure::Product => product::sparse_jvp(inputs, out, tangents)?,
-        Structure::Unstructured => return None,
+        Structure::Unstructured(_) => return None,
     };
     Some(t.and_then(|t| t.map(nonempty).transpose()))
 }

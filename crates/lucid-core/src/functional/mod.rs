@@ -1,11 +1,20 @@
 //! Jacobians and their family over Rust closures, and the graph-level entry points the
 //! Python API calls after running the user's function once.
 //!
-//! The Jacobian itself (both modes, the row blocks) lives in `jacobian.rs`.
+//! The Jacobian itself (both modes, the row blocks) lives in `jacobian.rs`; sparse
+//! Jacobians and Hessians (pattern, colouring, compressed sweeps) in `sparse.rs`, over
+//! the colourings of `colouring.rs`.
 
+mod colouring;
 mod jacobian;
+mod sparse;
 
+pub use colouring::{Order, Pattern};
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
+pub use sparse::{
+    check_sparse_options, clear_sparsity_cache, hessian_sparsity_from_graph, sparse_hessian_from_graph, sparse_jacobian,
+    sparse_jacobian_from_graph, sparsity_from_graph, Csr, Direction, Sparsity,
+};
 
 use crate::autograd::{enable_grad, Plan};
 use crate::error::{Error, Result};

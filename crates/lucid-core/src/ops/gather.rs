@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::ops::binary::where_;
 use crate::ops::index::{resolve_positions, IndexItem};
 use crate::shape::{batched, normalize_axis};
-use crate::structure::Structure;
+use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
@@ -59,9 +59,12 @@ pub enum GatherOp {
 
 impl Rule for GatherOp {
     // A gather moves elements by a table of positions; no structured rule follows it
-    // yet, so its cotangents and tangents are dense.
+    // yet, so its cotangents and tangents are dense, but its pattern is the table.
     fn structure(&self) -> Structure<'_> {
-        Structure::Unstructured
+        Structure::Unstructured(match self {
+            GatherOp::Take(p) => Dependence::Take { pos: &p.pos, full: &p.full, part: &p.part },
+            GatherOp::Put(p) => Dependence::Put { pos: &p.pos, full: &p.full, part: &p.part },
+        })
     }
 
     fn name(&self) -> &'static str {

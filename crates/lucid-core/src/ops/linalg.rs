@@ -16,7 +16,7 @@ pub mod einsum;
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
-use crate::structure::Structure;
+use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 pub use diag::DiagOp;
@@ -38,11 +38,15 @@ pub enum LinalgOp {
 }
 
 impl Rule for LinalgOp {
-    // Inverses, determinants, solves and factorizations mix every element of a matrix.
+    // Inverses, determinants, solves and factorizations mix every element of a matrix
+    // (and no more: batches stay apart).
     fn structure(&self) -> Structure<'_> {
         match self {
             LinalgOp::Diag(op) => op.structure(),
-            _ => Structure::Unstructured,
+            LinalgOp::Det | LinalgOp::LogAbsDet => Structure::Unstructured(Dependence::Matrices { out_dims: 0 }),
+            LinalgOp::Inv | LinalgOp::Solve | LinalgOp::Cholesky => {
+                Structure::Unstructured(Dependence::Matrices { out_dims: 2 })
+            }
         }
     }
 

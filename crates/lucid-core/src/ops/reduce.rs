@@ -12,7 +12,7 @@ use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::ops::binary::where_;
 use crate::shape::{batched, normalize_axes, normalize_axis};
-use crate::structure::Structure;
+use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
@@ -49,11 +49,18 @@ pub enum ReduceOp {
 
 impl Rule for ReduceOp {
     // A sum is structured (each output element adds a block of the input); the other
-    // reductions' rules read values in ways no structured rule follows.
+    // reductions' rules read values in ways no structured rule follows, but each output
+    // element still reads only its block.
     fn structure(&self) -> Structure<'_> {
         match self {
             ReduceOp::Sum { axes, keepdim } => Structure::Sum { axes, keepdim: *keepdim },
-            _ => Structure::Unstructured,
+            ReduceOp::Prod { axes, keepdim }
+            | ReduceOp::Amax { axes, keepdim }
+            | ReduceOp::Amin { axes, keepdim }
+            | ReduceOp::LogSumExp { axes, keepdim }
+            | ReduceOp::Norm { axes, keepdim, .. } => {
+                Structure::Unstructured(Dependence::Blocks { axes, keepdim: *keepdim })
+            }
         }
     }
 

@@ -17,7 +17,7 @@ use ndarray::{ArcArray, Axis, IxDyn, Zip};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::shape::{broadcast_shapes, normalize_axis};
-use crate::structure::Structure;
+use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
@@ -34,9 +34,11 @@ pub enum ScanOp {
 
 impl Rule for ScanOp {
     // Each output element of a scan depends on a whole prefix: Jacobians are
-    // triangular, which no structured rule follows.
+    // triangular, which no structured rule follows (the pattern is that prefix).
     fn structure(&self) -> Structure<'_> {
-        Structure::Unstructured
+        let (ScanOp::CumSum { axis, reverse } | ScanOp::CumProd { axis, reverse } | ScanOp::LinRec { axis, reverse }) =
+            *self;
+        Structure::Unstructured(Dependence::Prefix { axis, reverse })
     }
 
     fn name(&self) -> &'static str {

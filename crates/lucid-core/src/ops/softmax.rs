@@ -7,7 +7,7 @@ use ndarray::{ArcArray, Axis, IxDyn};
 use crate::dtype::{Float, Storage};
 use crate::error::{Error, Result};
 use crate::shape::normalize_axis;
-use crate::structure::Structure;
+use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
@@ -25,7 +25,8 @@ pub enum SoftmaxOp {
 impl Rule for SoftmaxOp {
     // Every output of a softmax row depends on every input of the row.
     fn structure(&self) -> Structure<'_> {
-        Structure::Unstructured
+        let (SoftmaxOp::Softmax { axis } | SoftmaxOp::LogSoftmax { axis }) = *self;
+        Structure::Unstructured(Dependence::Lines { axis })
     }
 
     fn name(&self) -> &'static str {

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::kernels::elementwise::ensure_allocatable_as;
 use crate::map_storage;
 use crate::shape::normalize_axis;
-use crate::structure::Structure;
+use crate::structure::dependence::diag_geometry;
+use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
@@ -33,7 +34,11 @@ pub enum DiagOp {
 impl Rule for DiagOp {
     // Diagonals are moves of elements, but no structured rule follows them yet.
     fn structure(&self) -> Structure<'_> {
-        Structure::Unstructured
+        Structure::Unstructured(match *self {
+            DiagOp::Diagonal { offset, dim1, dim2 } => Dependence::Diagonal { offset, dim1, dim2 },
+            DiagOp::Scatter { offset, dim1, dim2, .. } => Dependence::DiagEmbed { offset, dim1, dim2 },
+            DiagOp::Tri { upper, k } => Dependence::Triangle { upper, k },
+        })
     }
 
     fn name(&self) -> &'static str {
@@ -88,11 +93,6 @@ impl Rule for DiagOp {
     }
 }
 
-/// Length of diagonal `offset` of an `n1 × n2` plane, and where it starts.
-fn diag_geometry(n1: usize, n2: usize, offset: isize) -> (usize, usize, usize) {
-    let (r0, c0) = (offset.min(0).unsigned_abs(), offset.max(0) as usize);
-    (n1.saturating_sub(r0).min(n2.saturating_sub(c0)), r0, c0)
-}
 
 fn diagonal_kernel<T: Clone>(
     a: &ArcArray<T, IxDyn>,

@@ -1,21 +1,27 @@
 //! What an op does to element positions, declared by each op family beside its
 //! forward and read by everything that follows elements rather than values: the
-//! diagonal and sparse-row representations of the sweeps (`autograd::rows`) and,
-//! next, the sparsity pattern of a Jacobian. Pure index arithmetic: no tensors.
+//! diagonal and sparse-row representations of the sweeps (`autograd::rows`) and the
+//! sparsity pattern of a Jacobian (`autograd::pattern`). Pure index arithmetic: no
+//! tensors.
 //!
 //! NOTE [declared structure]: a family does not write one rule per representation
 //! (diagonal VJP, diagonal JVP, sparse VJP, sparse JVP, pattern). It says once which
 //! kind of op it is: elementwise, a move of elements (reshape, permute, broadcast, a
-//! window and its adjoint), a sum, a matrix product, or unstructured. The move's
+//! window and its adjoint), a sum, a join, a matrix product, or unstructured (with
+//! which input elements each output element reads, `dependence.rs`). The move's
 //! index maps are here, in both directions ([`Move::pull`] from output to input for
 //! cotangents, [`Move::push`] from input to output for tangents); the sweeps apply
 //! them to whichever representation they carry. An op that declares `Unstructured`
-//! gets the dense rules, and says so in its own file: no catch-all elsewhere.
+//! gets the dense rules, and says why in its own file: no catch-all elsewhere.
 
 use std::sync::Arc;
 
+pub mod dependence;
+
+pub use dependence::Dependence;
+
 /// How an op's output elements depend on its inputs' elements.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 pub enum Structure<'a> {
     /// Output element `e` reads only the element at `e`'s broadcast position of each
     /// input: the Jacobian of each input is diagonal before broadcasting, and the VJP
@@ -31,14 +37,16 @@ pub enum Structure<'a> {
     Concat { dim: usize },
     /// `inputs[0] @ inputs[1]` with NumPy's matmul semantics.
     Product,
-    /// None of the above: the sweeps densify and run the op's dense rules.
-    Unstructured,
+    /// None of the above: the sweeps densify and run the op's dense rules. The
+    /// [`Dependence`] still says which input elements each output element reads, for
+    /// the sparsity pattern of a Jacobian.
+    Unstructured(Dependence<'a>),
 }
 
 /// The operands an elementwise rule reads: the sparse sweep gathers only those at its
 /// entries and passes an empty tensor for the others, so a wrong answer here is a
 /// shape error, never a wrong value.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Hash)]
 pub struct Reads {
     pub inputs: bool,
     pub output: bool,
@@ -51,7 +59,7 @@ impl Reads {
 }
 
 /// A move of elements from input 0 (shape `x`) to the output (shape `out`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Hash)]
 pub enum Move<'a> {
     /// Same elements in the same row-major order.
     Reshape,
@@ -67,7 +75,7 @@ pub enum Move<'a> {
 }
 
 /// An index entry resolved against a shape: in range, Python slice semantics applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Resolved {
     Index(usize),
     /// `len` elements `start, start + step, …`

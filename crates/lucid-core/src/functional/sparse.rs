@@ -1,0 +1,447 @@
+//! Sparse Jacobians and Hessians: the pattern from the recorded graph
+//! (`autograd::jacobian_pattern`), a colouring of it (`colouring.rs`), one batched
+//! sweep of all colours, and the values read straight out of the compressed result.
+//!
+//! NOTE [compressed sweeps]: columns of J that share no row (structurally orthogonal)
+//! can be seeded together: a forward sweep with the tangent `Σ_{j of colour c} e_j`
+//! gives `B[c] = Σ_{j of colour c} J[:, j]`, and each nonzero `J[i, j]` is `B[colour(j),
+//! i]` alone. So `c` colours cost `c` tangents, however large n is, and all `c` go
+//! through the graph as ONE batched sweep (the batch dim is the colour). Rows coloured
+//! the same way give reverse sweeps; "auto" takes the direction with fewer colours.
+//! A Hessian is symmetric, so a star colouring (fewer colours than a distance-2 one)
+//! suffices: each `H[i, j]` is read from row i or, where that is ambiguous, from row j.
+//!
+//! NOTE [prepared once]: the pattern, the colouring, the seeds and the position of
+//! every nonzero in the compressed result depend only on the recorded graph's
+//! structure (its `signature`) and the dtypes, so they are cached under those: a
+//! Newton loop pays for them on its first call, and every later call is the user's
+//! function, the signature, one sweep and a gather. Memory: O(nnz + colours × graph),
+//! never m × n.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::colouring::{
+    best_column_colouring, best_star_colouring, column_recovery, row_recovery, star_recovery, Colouring, Order,
+    Pattern,
+};
+use super::{check_strict, check_strict_gradients, gradient_with_graph, record, JacobianOptions, Strategy};
+use crate::autograd::{jacobian_pattern, set_grad_enabled, signature, Plan};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// A sparse matrix in compressed sparse row form: row i's entries are at
+/// `indptr[i]..indptr[i + 1]` of `indices` (their columns, ascending) and `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csr {
+    pub rows: usize,
+    pub cols: usize,
+    pub indptr: Vec<usize>,
+    pub indices: Vec<usize>,
+    /// The values, widened to f64 (exactly) from `dtype`, the dtype they were computed in.
+    pub data: Vec<f64>,
+    pub dtype: DType,
+}
+
+impl Csr {
+    /// The dense row-major `rows × cols` matrix (for checks and small problems).
+    pub fn to_dense(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.rows * self.cols];
+        for i in 0..self.rows {
+            for p in self.indptr[i]..self.indptr[i + 1] {
+                out[i * self.cols + self.indices[p]] = self.data[p];
+            }
+        }
+        out
+    }
+}
+
+/// Which sweeps a sparse derivative runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Columns coloured, one forward (tangent) sweep of all colours.
+    Forward,
+    /// Rows coloured, one reverse sweep of all colours.
+    Reverse,
+    /// A Hessian's columns star-coloured, one forward-over-reverse sweep.
+    Star,
+}
+
+impl Direction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+            Direction::Star => "star",
+        }
+    }
+}
+
+/// The pattern of a sparse Jacobian (or Hessian) and how it is computed, without values.
+#[derive(Debug, Clone)]
+pub struct Sparsity {
+    /// One pattern per block: per input for a Jacobian (`(m, numel(x_j))`), and for a
+    /// Hessian `H[i][j]` at `i * inputs + j`.
+    pub blocks: Vec<Pattern>,
+    /// The number of colours: the batch of the one compressed sweep.
+    pub colours: usize,
+    pub direction: Direction,
+    /// The vertex order of the colouring that won.
+    pub order: Order,
+    /// The colour of every column (forward, star) or row (reverse).
+    pub colouring: Vec<usize>,
+}
+
+/// What a sparse derivative needs besides the values, prepared once per signature.
+struct Prepared {
+    sparsity: Sparsity,
+    /// For each block, where each of its entries is read in the compressed result.
+    from: Vec<Vec<usize>>,
+    /// The seeds of the sweep, one `[colours, *shape]` tensor per seeded tensor.
+    seeds: Vec<Tensor>,
+}
+
+/// What a cached preparation is found by: the graph's signature, the direction asked
+/// for, and the dtypes of the seeded tensors.
+type Key = (Vec<u64>, u8, Vec<DType>);
+
+/// Preparations kept (most recently used last).
+const CACHED: usize = 16;
+
+static CACHE: Mutex<Vec<(Key, Arc<Prepared>)>> = Mutex::new(Vec::new());
+
+/// The cached preparation under `key`, or a new one made by `make` (and cached).
+fn prepared(key: Key, make: impl FnOnce() -> Result<Prepared>) -> Result<Arc<Prepared>> {
+    {
+        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = cache.iter().position(|(k, _)| *k == key) {
+            let hit = cache.remove(at);
+            let prep = hit.1.clone();
+            cache.push(hit);
+            return Ok(prep);
+        }
+    }
+    let prep = Arc::new(make()?);
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= CACHED {
+        cache.remove(0);
+    }
+    cache.push((key, prep.clone()));
+    Ok(prep)
+}
+
+/// Forget every cached pattern and colouring (the next sparse call detects afresh).
+pub fn clear_sparsity_cache() {
+    CACHE.lock().unwrap_or_else(PoisonError::into_inner).clear();
+}
+
+fn numels(tensors: &[Tensor]) -> Vec<usize> {
+    tensors.iter().map(Tensor::numel).collect()
+}
+
+fn starts(sizes: &[usize]) -> Vec<usize> {
+    sizes.iter().scan(0, |acc, &s| Some(std::mem::replace(acc, *acc + s))).collect()
+}
+
+/// The global pattern's entries split by column ranges `(start, width)` into blocks
+/// (columns made local), with each entry's read position split alongside.
+fn split_columns(p: &Pattern, from: &[usize], ranges: &[(usize, usize)]) -> (Vec<Pattern>, Vec<Vec<usize>>) {
+    let mut blocks: Vec<Pattern> = ranges
+        .iter()
+        .map(|&(_, w)| Pattern { rows: p.rows, cols: w, indptr: vec![0], indices: Vec::new() })
+        .collect();
+    let mut froms = vec![Vec::new(); ranges.len()];
+    for i in 0..p.rows {
+        for q in p.indptr[i]..p.indptr[i + 1] {
+            let c = p.indices[q];
+            // ranges are ascending and adjacent: the block is the last one starting at or before c
+            let b = ranges.partition_point(|&(s, _)| s <= c) - 1;
+            blocks[b].indices.push(c - ranges[b].0);
+            froms[b].push(from[q]);
+        }
+        for b in &mut blocks {
+            b.indptr.push(b.indices.len());
+        }
+    }
+    (blocks, froms)
+}
+
+/// Seeds of colour classes: one `[colours, *shape]` tensor per tensor of `like`, whose
+/// elements are vertices `start..start + numel` of `colouring`.
+fn colour_seeds(like: &[Tensor], colouring: &Colouring) -> Result<Vec<Tensor>> {
+    let sizes = numels(like);
+    like.iter()
+        .zip(starts(&sizes))
+        .map(|(t, start)| {
+            let n = t.numel();
+            let mut seed = vec![0.0; colouring.count * n];
+            for e in 0..n {
+                seed[colouring.colours[start + e] * n + e] = 1.0;
+            }
+            let mut shape = vec![colouring.count];
+            shape.extend_from_slice(t.shape());
+            Tensor::from_vec(seed, &shape, DType::F64)?.to_dtype(t.dtype())
+        })
+        .collect()
+}
+
+fn pattern_of(outputs: &[Tensor], inputs: &[Tensor]) -> Result<Pattern> {
+    let (indptr, indices) = jacobian_pattern(outputs, inputs)?;
+    Ok(Pattern { rows: numels(outputs).iter().sum(), cols: numels(inputs).iter().sum(), indptr, indices })
+}
+
+/// Colour the Jacobian pattern of `outputs` w.r.t. `inputs` in the direction `strategy`
+/// asks for (the one with fewer colours for `Auto`; forward on a tie, its sweep being
+/// the cheaper) and place every entry in the compressed result.
+fn prepare_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Prepared> {
+    let p = pattern_of(outputs, inputs)?;
+    let columns = || best_column_colouring(&p);
+    let rows = || best_column_colouring(&p.transpose());
+    let (direction, colouring) = match strategy {
+        Strategy::ForwardMode => (Direction::Forward, columns()),
+        Strategy::ReverseMode => (Direction::Reverse, rows()),
+        Strategy::Auto => {
+            let (c, r) = (columns(), rows());
+            if r.count < c.count {
+                (Direction::Reverse, r)
+            } else {
+                (Direction::Forward, c)
+            }
+        }
+    };
+    let from = match direction {
+        Direction::Reverse => row_recovery(&p, &colouring),
+        _ => column_recovery(&p, &colouring),
+    };
+    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
+    let seeds = match direction {
+        Direction::Reverse => colour_seeds_rows(outputs, &live, &colouring)?,
+        _ => colour_seeds(inputs, &colouring)?,
+    };
+    let sizes = numels(inputs);
+    let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes).collect();
+    let (blocks, from) = split_columns(&p, &from, &ranges);
+    let sparsity =
+        Sparsity { blocks, colours: colouring.count, direction, order: colouring.order, colouring: colouring.colours };
+    Ok(Prepared { sparsity, from, seeds })
+}
+
+/// Reverse seeds: one per live output, its rows being vertices of the colouring at
+/// the output's offset among all outputs.
+fn colour_seeds_rows(outputs: &[Tensor], live: &[Tensor], colouring: &Colouring) -> Result<Vec<Tensor>> {
+    let offsets = starts(&numels(outputs));
+    let mut seeds = Vec::with_capacity(live.len());
+    for (o, start) in outputs.iter().zip(offsets) {
+        if o.requires_grad() {
+            let shifted = Colouring {
+                colours: colouring.colours[start..start + o.numel()].to_vec(),
+                count: colouring.count,
+                order: colouring.order,
+            };
+            seeds.push(colour_seeds(std::slice::from_ref(o), &shifted)?.remove(0));
+        }
+    }
+    Ok(seeds)
+}
+
+/// The compressed result `B` (colour-major, `colours × width`) of one batched sweep.
+fn compressed(prep: &Prepared, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Vec<f64>> {
+    let colours = prep.sparsity.colours;
+    let _mode = set_grad_enabled(false);
+    let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
+    let plan = Plan::new(&live, inputs);
+    let (swept, over): (Vec<Option<Tensor>>, Vec<usize>) = match prep.sparsity.direction {
+        Direction::Reverse => {
+            let seeds: Vec<Option<Tensor>> = prep.seeds.iter().cloned().map(Some).collect();
+            (plan.pullback_dense(&seeds, 1, true, false)?, numels(inputs))
+        }
+        _ => {
+            let seeds = prep.seeds.iter().cloned().map(Some).collect();
+            let tangents = plan.pushforward_dense(seeds, 1, false)?;
+            let mut live_tangents = tangents.into_iter();
+            let per_output =
+                outputs.iter().map(|o| if o.requires_grad() { live_tangents.next().flatten() } else { None }).collect();
+            (per_output, numels(outputs))
+        }
+    };
+    let width: usize = over.iter().sum();
+    let mut b = vec![0.0; colours * width];
+    for ((t, n), start) in swept.iter().zip(&over).zip(starts(&over)) {
+        if let Some(t) = t {
+            let values = t.to_f64_vec();
+            for c in 0..colours {
+                b[c * width + start..c * width + start + n].copy_from_slice(&values[c * n..(c + 1) * n]);
+            }
+        }
+    }
+    Ok(b)
+}
+
+/// The blocks with their values read out of `b`.
+fn fill(prep: &Prepared, b: &[f64], dtypes: &[DType]) -> Vec<Csr> {
+    prep.sparsity
+        .blocks
+        .iter()
+        .zip(&prep.from)
+        .zip(dtypes)
+        .map(|((p, from), &dtype)| Csr {
+            rows: p.rows,
+            cols: p.cols,
+            indptr: p.indptr.clone(),
+            indices: p.indices.clone(),
+            data: from.iter().map(|&f| b[f]).collect(),
+            dtype,
+        })
+        .collect()
+}
+
+fn direction_tag(strategy: Strategy) -> u8 {
+    match strategy {
+        Strategy::ReverseMode => 0,
+        Strategy::ForwardMode => 1,
+        Strategy::Auto => 2,
+    }
+}
+
+fn dtypes(tensors: &[Tensor]) -> Vec<DType> {
+    tensors.iter().map(Tensor::dtype).collect()
+}
+
+/// The options a sparse result cannot honour, as errors naming `op` (with the checks
+/// of [`JacobianOptions::check`]).
+pub fn check_sparse_options(op: &'static str, opts: &JacobianOptions) -> Result<()> {
+    opts.check(op)?;
+    if opts.create_graph {
+        return Err(Error::argument(
+            op,
+            "create_graph=True cannot be combined with sparse=True: the sparse result holds plain values (a \
+             scipy.sparse array), which carry no graph; use the dense result to differentiate again",
+        ));
+    }
+    if opts.chunk_size.is_some() {
+        return Err(Error::argument(
+            op,
+            "chunk_size does not apply with sparse=True: all colours go through one sweep, whose size is \
+             already the number of colours",
+        ));
+    }
+    Ok(())
+}
+
+fn prepared_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Arc<Prepared>> {
+    let mut types = dtypes(inputs);
+    types.extend(dtypes(outputs));
+    let key = (signature(outputs, inputs), direction_tag(strategy), types);
+    prepared(key, || prepare_jacobian(outputs, inputs, strategy))
+}
+
+/// The sparse Jacobian blocks of already computed `outputs` w.r.t. `inputs`: one
+/// `(Σ numel(out_i), numel(x_j))` [`Csr`] per input, equal to the dense blocks of
+/// [`super::jacobian_from_graph`] (explicit zeros where the pattern has an entry whose
+/// value is zero here). Only `strict` and `strategy` of `opts` apply.
+pub fn sparse_jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Csr>> {
+    check_sparse_options("jacobian", opts)?;
+    if opts.strict {
+        check_strict("jacobian", outputs, inputs)?;
+    }
+    let prep = prepared_jacobian(outputs, inputs, opts.strategy)?;
+    let b = compressed(&prep, outputs, inputs)?;
+    Ok(fill(&prep, &b, &dtypes(inputs)))
+}
+
+/// The pattern and colouring a sparse Jacobian of `outputs` would use, without values.
+pub fn sparsity_from_graph(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Sparsity> {
+    Ok(prepared_jacobian(outputs, inputs, strategy)?.sparsity.clone())
+}
+
+/// The sparse Jacobian of `f` at `inputs` (see [`sparse_jacobian_from_graph`]).
+///
+/// ```
+/// use lucid_core::{functional::{sparse_jacobian, JacobianOptions}, Tensor, DType};
+/// // f(u)_i = u_{i-1} - 2 u_i + u_{i+1} + u_i³ with zero boundary: tridiagonal
+/// let u = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4], DType::F64).unwrap();
+/// let f = |x: &[Tensor]| {
+///     let u = &x[0];
+///     let z = Tensor::zeros(&[1], DType::F64);
+///     let left = Tensor::cat(&[z.clone(), u.narrow(0, 0, 3)?], 0)?;
+///     let right = Tensor::cat(&[u.narrow(0, 1, 3)?, z], 0)?;
+///     let mid = u.mul_scalar(-2.0)?.add(&u.mul(u)?.mul(u)?)?;
+///     Ok(vec![left.add(&right)?.add(&mid)?])
+/// };
+/// let j = sparse_jacobian(f, &[u], &JacobianOptions::default()).unwrap();
+/// assert_eq!(j[0].indptr, vec![0, 2, 5, 8, 10]);
+/// assert_eq!(j[0].indices, vec![0, 1, 0, 1, 2, 1, 2, 3, 2, 3]);
+/// assert_eq!(j[0].data, vec![1.0, 1.0, 1.0, 10.0, 1.0, 1.0, 25.0, 1.0, 1.0, 46.0]);
+/// ```
+pub fn sparse_jacobian<F>(f: F, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Csr>>
+where
+    F: Fn(&[Tensor]) -> Result<Vec<Tensor>>,
+{
+    check_sparse_options("jacobian", opts)?; // before `f` runs
+    let (leaves, outputs) = record("jacobian", &f, inputs)?;
+    sparse_jacobian_from_graph(&outputs, &leaves, opts)
+}
+
+/// The flattened gradients of `output` (recorded, to be differentiated again) and the
+/// preparation of their Jacobian, the Hessian: its pattern symmetrized, star-coloured.
+fn prepared_hessian(op: &'static str, output: &Tensor, inputs: &[Tensor], strict: bool) -> Result<(Vec<Tensor>, Arc<Prepared>)> {
+    let grads = gradient_with_graph(op, output, inputs, strict)?;
+    if strict {
+        check_strict_gradients(op, &grads, inputs)?;
+    }
+    let flat: Vec<Tensor> = grads.iter().map(|g| g.reshape_exact(&[g.numel()])).collect::<Result<_>>()?;
+    let mut types = dtypes(inputs);
+    types.extend(dtypes(&flat));
+    let key = (signature(&flat, inputs), 3, types);
+    let prep = prepared(key, || {
+        let p = pattern_of(&flat, inputs)?.symmetrized();
+        let colouring = best_star_colouring(&p);
+        let from = star_recovery(&p, &colouring).map_err(|e| Error::graph(op, format!("internal: {e}")))?;
+        let seeds = colour_seeds(inputs, &colouring)?;
+        // rows of input i, columns of input j: block (i, j) at i * inputs + j
+        let sizes = numels(inputs);
+        let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes.iter().copied()).collect();
+        let (mut blocks, mut froms) = (Vec::new(), Vec::new());
+        for (rows, from_rows) in split_rows(&p, &from, &ranges) {
+            let (b, f) = split_columns(&rows, &from_rows, &ranges);
+            blocks.extend(b);
+            froms.extend(f);
+        }
+        let sparsity =
+            Sparsity { blocks, colours: colouring.count, direction: Direction::Star, order: colouring.order, colouring: colouring.colours };
+        Ok(Prepared { sparsity, from: froms, seeds })
+    })?;
+    Ok((flat, prep))
+}
+
+/// The pattern's rows split by ranges `(start, height)`, each entry's read position alongside.
+fn split_rows(p: &Pattern, from: &[usize], ranges: &[(usize, usize)]) -> Vec<(Pattern, Vec<usize>)> {
+    ranges
+        .iter()
+        .map(|&(start, height)| {
+            let (lo, hi) = (p.indptr[start], p.indptr[start + height]);
+            let indptr = p.indptr[start..=start + height].iter().map(|q| q - lo).collect();
+            (Pattern { rows: height, cols: p.cols, indptr, indices: p.indices[lo..hi].to_vec() }, from[lo..hi].to_vec())
+        })
+        .collect()
+}
+
+/// Sparse Hessian blocks `H[i][j]` (`(numel(x_i), numel(x_j))`) of a one-element
+/// `output`, equal to [`super::hessian_from_graph`]'s: a star colouring of the
+/// symmetrized pattern and one forward-over-reverse sweep of all colours. Only
+/// `strict` of `opts` applies (with the meaning of NOTE [strict second order]).
+pub fn sparse_hessian_from_graph(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Vec<Csr>>> {
+    check_sparse_options("hessian", opts)?;
+    let (flat, prep) = prepared_hessian("hessian", output, inputs, opts.strict)?;
+    let b = compressed(&prep, &flat, inputs)?;
+    let k = inputs.len();
+    let types: Vec<DType> = (0..k * k).map(|b| inputs[b % k.max(1)].dtype()).collect();
+    let mut blocks = fill(&prep, &b, &types).into_iter();
+    Ok((0..k).map(|_| blocks.by_ref().take(k).collect()).collect())
+}
+
+/// The pattern and star colouring a sparse Hessian of `output` would use; its blocks
+/// are `H[i][j]` at `i * inputs.len() + j`.
+pub fn hessian_sparsity_from_graph(output: &Tensor, inputs: &[Tensor]) -> Result<Sparsity> {
+    Ok(prepared_hessian("sparsity", output, inputs, false)?.1.sparsity.clone())
+}
