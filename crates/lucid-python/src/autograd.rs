@@ -2,14 +2,14 @@
 //! Python `lucid.autograd` module calls after running the user's function once.
 //! Every sweep runs with the GIL released.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use lucid_core::autograd::{self, GradOptions};
 use lucid_core::functional::{self, JacobianOptions, Strategy};
 use lucid_core::{interrupt, Error, Tensor};
+use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
-use numpy::IntoPyArray;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::args;
@@ -236,23 +236,70 @@ fn hvp_from_graph(
     interruptible(py, move || functional::hvp_from_graph(&out, &ins, &vs, create_graph, strict)).map(wrap_all)
 }
 
-/// Column indices and row pointers as NumPy arrays of the narrowest index type SciPy
-/// accepts for them (int32 when every value fits, as SciPy itself chooses), moved, not copied,
-/// when int64 is needed.
-fn index_array<'py>(py: Python<'py>, v: Vec<usize>) -> Bound<'py, PyAny> {
-    if v.iter().all(|&i| i <= i32::MAX as usize) {
-        v.into_iter().map(|i| i as i32).collect::<Vec<i32>>().into_pyarray(py).into_any()
-    } else {
-        v.into_iter().map(|i| i as i64).collect::<Vec<i64>>().into_pyarray(py).into_any()
+/// Index arrays as SciPy takes them: int32 when every value fits (as SciPy itself
+/// chooses), int64 otherwise.
+enum Index {
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+}
+
+impl Index {
+    fn of(v: &[usize]) -> Index {
+        if v.iter().all(|&i| i <= i32::MAX as usize) {
+            Index::I32(v.iter().map(|&i| i as i32).collect())
+        } else {
+            Index::I64(v.iter().map(|&i| i as i64).collect())
+        }
+    }
+
+    /// A fresh NumPy copy (one memcpy): each result owns its arrays, so a user who
+    /// edits one (`eliminate_zeros` works in place) cannot touch the cached pattern.
+    fn to_numpy<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self {
+            Index::I32(v) => PyArray1::from_slice(py, v).into_any(),
+            Index::I64(v) => PyArray1::from_slice(py, v).into_any(),
+        }
     }
 }
 
-/// A sparse block for Python: `(data, indices, indptr, (rows, cols), dtype)`, arrays
-/// moved into NumPy without a copy; `lucid.autograd` makes it a `scipy.sparse.csr_array`.
-fn csr_tuple<'py>(py: Python<'py>, c: functional::Csr) -> PyResult<Bound<'py, PyTuple>> {
-    let data = c.data.into_pyarray(py).into_any();
-    let (indices, indptr) = (index_array(py, c.indices), index_array(py, c.indptr));
-    (data, indices, indptr, (c.rows, c.cols), c.dtype.name()).into_pyobject(py)
+/// Each block's `(indices, indptr)`.
+type BlockIndices = Arc<Vec<(Index, Index)>>;
+
+/// NOTE [index arrays per pattern]: lucid-core caches a sparse result's pattern per
+/// graph signature and hands it out shared (`Arc<Sparsity>`); converting its `usize`
+/// indices to SciPy's int32 on every call cost a third of a small sparse Jacobian. So
+/// the converted arrays are kept here per pattern (found by the `Arc`'s address and
+/// checked alive through a `Weak`), and each call copies them.
+static INDEX_ARRAYS: Mutex<Vec<(Weak<functional::Sparsity>, BlockIndices)>> = Mutex::new(Vec::new());
+
+fn index_arrays(sparsity: &Arc<functional::Sparsity>) -> BlockIndices {
+    let mut cache = INDEX_ARRAYS.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.retain(|(w, _)| w.strong_count() > 0);
+    if let Some((_, arrays)) = cache.iter().find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(sparsity))) {
+        return arrays.clone();
+    }
+    let arrays: BlockIndices =
+        Arc::new(sparsity.blocks.iter().map(|p| (Index::of(&p.indices), Index::of(&p.indptr))).collect());
+    cache.push((Arc::downgrade(sparsity), arrays.clone()));
+    arrays
+}
+
+/// Sparse blocks for Python: `(data, indices, indptr, (rows, cols), dtype)` each, the
+/// data moved into NumPy without a copy; `lucid.autograd` makes each a
+/// `scipy.sparse.csr_array`.
+fn csr_tuples<'py>(py: Python<'py>, result: functional::SparseValues) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let arrays = index_arrays(&result.sparsity);
+    result
+        .values
+        .into_iter()
+        .zip(&result.sparsity.blocks)
+        .zip(arrays.iter())
+        .zip(&result.dtypes)
+        .map(|(((data, p), (indices, indptr)), dtype)| {
+            let data = data.into_pyarray(py).into_any();
+            (data, indices.to_numpy(py), indptr.to_numpy(py), (p.rows, p.cols), dtype.name()).into_pyobject(py)
+        })
+        .collect()
 }
 
 #[pyfunction]
@@ -267,8 +314,8 @@ fn sparse_jacobian_from_graph<'py>(
     let (outs, ins) = (inners(&outputs), inners(&inputs));
     let strategy = Strategy::parse("jacobian", strategy).py()?;
     let opts = JacobianOptions { strict, strategy, ..Default::default() };
-    let blocks = interruptible(py, move || functional::sparse_jacobian_from_graph(&outs, &ins, &opts))?;
-    blocks.into_iter().map(|c| csr_tuple(py, c)).collect()
+    let result = interruptible(py, move || functional::sparse_jacobian_values(&outs, &ins, &opts))?;
+    csr_tuples(py, result)
 }
 
 #[pyfunction]
@@ -280,21 +327,25 @@ fn sparse_hessian_from_graph<'py>(
     strict: bool,
 ) -> PyResult<Vec<Vec<Bound<'py, PyTuple>>>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
+    let k = ins.len();
     let opts = JacobianOptions { strict, ..Default::default() };
-    let h = interruptible(py, move || functional::sparse_hessian_from_graph(&out, &ins, &opts))?;
-    h.into_iter().map(|row| row.into_iter().map(|c| csr_tuple(py, c)).collect()).collect()
+    let result = interruptible(py, move || functional::sparse_hessian_values(&out, &ins, &opts))?;
+    let mut blocks = csr_tuples(py, result)?.into_iter();
+    Ok((0..k).map(|_| blocks.by_ref().take(k).collect()).collect())
 }
 
 /// A sparsity for Python: `(blocks, colours, direction, order, colouring)`, each block
 /// `(indices, indptr, (rows, cols))`.
-fn sparsity_tuple<'py>(py: Python<'py>, s: functional::Sparsity) -> PyResult<Bound<'py, PyTuple>> {
+fn sparsity_tuple<'py>(py: Python<'py>, s: Arc<functional::Sparsity>) -> PyResult<Bound<'py, PyTuple>> {
+    let arrays = index_arrays(&s);
     let blocks: Vec<Bound<'py, PyTuple>> = s
         .blocks
-        .into_iter()
-        .map(|p| (index_array(py, p.indices), index_array(py, p.indptr), (p.rows, p.cols)).into_pyobject(py))
+        .iter()
+        .zip(arrays.iter())
+        .map(|(p, (indices, indptr))| (indices.to_numpy(py), indptr.to_numpy(py), (p.rows, p.cols)).into_pyobject(py))
         .collect::<PyResult<_>>()?;
     let order = format!("{:?}", s.order);
-    let colouring = index_array(py, s.colouring);
+    let colouring = Index::of(&s.colouring).to_numpy(py);
     (blocks, s.colours, s.direction.name(), order, colouring).into_pyobject(py)
 }
 

@@ -24,17 +24,57 @@ def require_scipy(fn: str):
 
 
 def csr(block):
-    """A ``csr_array`` from lucid-core's ``(data, indices, indptr, shape, dtype)``; the
-    arrays are taken as they are (lucid-core gives them fresh, sorted and unique)."""
-    import scipy.sparse as sp
-
+    """A ``csr_array`` from lucid-core's ``(data, indices, indptr, shape, dtype)``."""
     data, indices, indptr, shape, dtype = block
     if dtype != "float64":
         data = data.astype(dtype)
+    return _assemble(data, indices, indptr, shape)
+
+
+def _checked_csr(data, indices, indptr, shape):
+    import scipy.sparse as sp
+
     m = sp.csr_array((data, indices, indptr), shape=shape, copy=False)
     m.has_sorted_indices = True
-    m.has_canonical_format = True
     return m
+
+
+def _direct_csr(data, indices, indptr, shape):
+    import scipy.sparse as sp
+
+    m = sp.csr_array.__new__(sp.csr_array)
+    m._shape, m.maxprint, m.data, m.indices, m.indptr = shape, _MAXPRINT, data, indices, indptr
+    m._has_sorted_indices = m._has_canonical_format = True
+    return m
+
+
+def _pick_assembly():
+    """NOTE [assembling csr_array]: SciPy's constructor re-validates the arrays (index
+    dtypes, bounds, sortedness) and costs 12 µs, as much as a whole sparse Jacobian of
+    a 1000-point stencil. lucid-core builds them valid, sorted and unique, so they are
+    set on a new ``csr_array`` directly. That relies on SciPy's attribute names, so it
+    is checked against the constructor on first use and abandoned if anything differs."""
+    global _assemble, _MAXPRINT
+    import numpy as np
+    import scipy.sparse as sp
+
+    args = (np.array([1.0, 2.0]), np.array([1, 0], dtype=np.int32), np.array([0, 1, 2], dtype=np.int32), (2, 3))
+    _MAXPRINT = sp.csr_array((2, 2)).maxprint
+    try:
+        slow, fast = _checked_csr(*args), _direct_csr(*args)
+        same = (set(vars(slow)) | {"_has_canonical_format"}) == set(vars(fast)) \
+            and repr(slow) == repr(fast) and (slow != fast).nnz == 0 and fast.has_canonical_format
+    except Exception:
+        same = False
+    _assemble = _direct_csr if same else _checked_csr
+
+
+_MAXPRINT = 50
+
+
+def _assemble(data, indices, indptr, shape):
+    _pick_assembly()
+    return _assemble(data, indices, indptr, shape)
 
 
 class Sparsity:

@@ -12,8 +12,9 @@ mod sparse;
 pub use colouring::{Order, Pattern};
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{
-    check_sparse_options, clear_sparsity_cache, hessian_sparsity_from_graph, sparse_hessian_from_graph, sparse_jacobian,
-    sparse_jacobian_from_graph, sparsity_from_graph, Csr, Direction, Sparsity,
+    check_sparse_options, clear_sparsity_cache, hessian_sparsity_from_graph, sparse_hessian_from_graph,
+    sparse_hessian_values, sparse_jacobian, sparse_jacobian_from_graph, sparse_jacobian_values, sparsity_from_graph,
+    Csr, Direction, SparseValues, Sparsity,
 };
 
 use crate::autograd::{enable_grad, Plan};

@@ -21,8 +21,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::colouring::{
-    best_column_colouring, best_star_colouring, column_recovery, row_recovery, star_recovery, Colouring, Order,
-    Pattern,
+    best_column_colouring, best_star_colouring, column_recovery, row_recovery, star_recovery, Colouring, Order, Pattern,
 };
 use super::{check_strict, check_strict_gradients, gradient_with_graph, record, JacobianOptions, Strategy};
 use crate::autograd::{jacobian_pattern, set_grad_enabled, signature, Plan};
@@ -94,7 +93,7 @@ pub struct Sparsity {
 
 /// What a sparse derivative needs besides the values, prepared once per signature.
 struct Prepared {
-    sparsity: Sparsity,
+    sparsity: Arc<Sparsity>,
     /// For each block, where each of its entries is read in the compressed result.
     from: Vec<Vec<usize>>,
     /// The seeds of the sweep, one `[colours, *shape]` tensor per seeded tensor.
@@ -146,18 +145,16 @@ fn starts(sizes: &[usize]) -> Vec<usize> {
 /// The global pattern's entries split by column ranges `(start, width)` into blocks
 /// (columns made local), with each entry's read position split alongside.
 fn split_columns(p: &Pattern, from: &[usize], ranges: &[(usize, usize)]) -> (Vec<Pattern>, Vec<Vec<usize>>) {
-    let mut blocks: Vec<Pattern> = ranges
-        .iter()
-        .map(|&(_, w)| Pattern { rows: p.rows, cols: w, indptr: vec![0], indices: Vec::new() })
-        .collect();
+    let mut blocks: Vec<Pattern> =
+        ranges.iter().map(|&(_, w)| Pattern { rows: p.rows, cols: w, indptr: vec![0], indices: Vec::new() }).collect();
     let mut froms = vec![Vec::new(); ranges.len()];
     for i in 0..p.rows {
-        for q in p.indptr[i]..p.indptr[i + 1] {
-            let c = p.indices[q];
+        let (lo, hi) = (p.indptr[i], p.indptr[i + 1]);
+        for (&c, &f) in p.indices[lo..hi].iter().zip(&from[lo..hi]) {
             // ranges are ascending and adjacent: the block is the last one starting at or before c
             let b = ranges.partition_point(|&(s, _)| s <= c) - 1;
             blocks[b].indices.push(c - ranges[b].0);
-            froms[b].push(from[q]);
+            froms[b].push(f);
         }
         for b in &mut blocks {
             b.indptr.push(b.indices.len());
@@ -200,6 +197,8 @@ fn prepare_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -
     let (direction, colouring) = match strategy {
         Strategy::ForwardMode => (Direction::Forward, columns()),
         Strategy::ReverseMode => (Direction::Reverse, rows()),
+        // a symmetric pattern (a stencil's) colours its rows as its columns
+        Strategy::Auto if p.rows == p.cols && p == p.transpose() => (Direction::Forward, columns()),
         Strategy::Auto => {
             let (c, r) = (columns(), rows());
             if r.count < c.count {
@@ -221,8 +220,13 @@ fn prepare_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -
     let sizes = numels(inputs);
     let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes).collect();
     let (blocks, from) = split_columns(&p, &from, &ranges);
-    let sparsity =
-        Sparsity { blocks, colours: colouring.count, direction, order: colouring.order, colouring: colouring.colours };
+    let sparsity = Arc::new(Sparsity {
+        blocks,
+        colours: colouring.count,
+        direction,
+        order: colouring.order,
+        colouring: colouring.colours,
+    });
     Ok(Prepared { sparsity, from, seeds })
 }
 
@@ -244,8 +248,10 @@ fn colour_seeds_rows(outputs: &[Tensor], live: &[Tensor], colouring: &Colouring)
     Ok(seeds)
 }
 
-/// The compressed result `B` (colour-major, `colours × width`) of one batched sweep.
-fn compressed(prep: &Prepared, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Vec<f64>> {
+/// The compressed result `B` (colour-major, `colours × width`) of one batched sweep:
+/// the swept tensor itself when one tensor is the whole of `B` (one input or output),
+/// else the swept tensors copied together.
+fn compressed(prep: &Prepared, outputs: &[Tensor], inputs: &[Tensor]) -> Result<Compressed> {
     let colours = prep.sparsity.colours;
     let _mode = set_grad_enabled(false);
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
@@ -264,35 +270,69 @@ fn compressed(prep: &Prepared, outputs: &[Tensor], inputs: &[Tensor]) -> Result<
             (per_output, numels(outputs))
         }
     };
+    if let [Some(whole)] = &swept[..] {
+        return Ok(Compressed::Whole(whole.clone()));
+    }
     let width: usize = over.iter().sum();
     let mut b = vec![0.0; colours * width];
     for ((t, n), start) in swept.iter().zip(&over).zip(starts(&over)) {
         if let Some(t) = t {
-            let values = t.to_f64_vec();
+            let values = t.f64_values();
             for c in 0..colours {
                 b[c * width + start..c * width + start + n].copy_from_slice(&values[c * n..(c + 1) * n]);
             }
         }
     }
-    Ok(b)
+    Ok(Compressed::Joined(b))
 }
 
-/// The blocks with their values read out of `b`.
-fn fill(prep: &Prepared, b: &[f64], dtypes: &[DType]) -> Vec<Csr> {
-    prep.sparsity
-        .blocks
-        .iter()
-        .zip(&prep.from)
-        .zip(dtypes)
-        .map(|((p, from), &dtype)| Csr {
-            rows: p.rows,
-            cols: p.cols,
-            indptr: p.indptr.clone(),
-            indices: p.indices.clone(),
-            data: from.iter().map(|&f| b[f]).collect(),
-            dtype,
-        })
-        .collect()
+enum Compressed {
+    Whole(Tensor),
+    Joined(Vec<f64>),
+}
+
+impl Compressed {
+    /// The values of every block, read out of `B` at the prepared positions.
+    fn values(&self, prep: &Prepared) -> Vec<Vec<f64>> {
+        let read = |b: &[f64]| -> Vec<Vec<f64>> {
+            prep.from.iter().map(|from| from.iter().map(|&f| b[f]).collect()).collect()
+        };
+        match self {
+            Compressed::Whole(t) => read(&t.f64_values()),
+            Compressed::Joined(b) => read(b),
+        }
+    }
+}
+
+/// A sparse result as values beside the (shared, cached) pattern they fill: what the
+/// Python bindings take, which keep their own index arrays per pattern.
+pub struct SparseValues {
+    pub sparsity: Arc<Sparsity>,
+    /// One array per block, in the order of `sparsity.blocks`, aligned with its entries.
+    pub values: Vec<Vec<f64>>,
+    /// The dtype of each block.
+    pub dtypes: Vec<DType>,
+}
+
+impl SparseValues {
+    /// The blocks as CSR matrices (the pattern copied into each).
+    pub fn into_blocks(self) -> Vec<Csr> {
+        let sparsity = self.sparsity;
+        sparsity
+            .blocks
+            .iter()
+            .zip(self.values)
+            .zip(self.dtypes)
+            .map(|((p, data), dtype)| Csr {
+                rows: p.rows,
+                cols: p.cols,
+                indptr: p.indptr.clone(),
+                indices: p.indices.clone(),
+                data,
+                dtype,
+            })
+            .collect()
+    }
 }
 
 fn direction_tag(strategy: Strategy) -> u8 {
@@ -340,17 +380,22 @@ fn prepared_jacobian(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) 
 /// [`super::jacobian_from_graph`] (explicit zeros where the pattern has an entry whose
 /// value is zero here). Only `strict` and `strategy` of `opts` apply.
 pub fn sparse_jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Csr>> {
+    Ok(sparse_jacobian_values(outputs, inputs, opts)?.into_blocks())
+}
+
+/// [`sparse_jacobian_from_graph`] as values beside the shared pattern.
+pub fn sparse_jacobian_values(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<SparseValues> {
     check_sparse_options("jacobian", opts)?;
     if opts.strict {
         check_strict("jacobian", outputs, inputs)?;
     }
     let prep = prepared_jacobian(outputs, inputs, opts.strategy)?;
-    let b = compressed(&prep, outputs, inputs)?;
-    Ok(fill(&prep, &b, &dtypes(inputs)))
+    let values = compressed(&prep, outputs, inputs)?.values(&prep);
+    Ok(SparseValues { sparsity: prep.sparsity.clone(), values, dtypes: dtypes(inputs) })
 }
 
 /// The pattern and colouring a sparse Jacobian of `outputs` would use, without values.
-pub fn sparsity_from_graph(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Sparsity> {
+pub fn sparsity_from_graph(outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Arc<Sparsity>> {
     Ok(prepared_jacobian(outputs, inputs, strategy)?.sparsity.clone())
 }
 
@@ -384,7 +429,12 @@ where
 
 /// The flattened gradients of `output` (recorded, to be differentiated again) and the
 /// preparation of their Jacobian, the Hessian: its pattern symmetrized, star-coloured.
-fn prepared_hessian(op: &'static str, output: &Tensor, inputs: &[Tensor], strict: bool) -> Result<(Vec<Tensor>, Arc<Prepared>)> {
+fn prepared_hessian(
+    op: &'static str,
+    output: &Tensor,
+    inputs: &[Tensor],
+    strict: bool,
+) -> Result<(Vec<Tensor>, Arc<Prepared>)> {
     let grads = gradient_with_graph(op, output, inputs, strict)?;
     if strict {
         check_strict_gradients(op, &grads, inputs)?;
@@ -407,8 +457,13 @@ fn prepared_hessian(op: &'static str, output: &Tensor, inputs: &[Tensor], strict
             blocks.extend(b);
             froms.extend(f);
         }
-        let sparsity =
-            Sparsity { blocks, colours: colouring.count, direction: Direction::Star, order: colouring.order, colouring: colouring.colours };
+        let sparsity = Arc::new(Sparsity {
+            blocks,
+            colours: colouring.count,
+            direction: Direction::Star,
+            order: colouring.order,
+            colouring: colouring.colours,
+        });
         Ok(Prepared { sparsity, from: froms, seeds })
     })?;
     Ok((flat, prep))
@@ -431,17 +486,25 @@ fn split_rows(p: &Pattern, from: &[usize], ranges: &[(usize, usize)]) -> Vec<(Pa
 /// symmetrized pattern and one forward-over-reverse sweep of all colours. Only
 /// `strict` of `opts` applies (with the meaning of NOTE [strict second order]).
 pub fn sparse_hessian_from_graph(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Vec<Csr>>> {
+    let k = inputs.len();
+    let mut blocks = sparse_hessian_values(output, inputs, opts)?.into_blocks().into_iter();
+    Ok((0..k).map(|_| blocks.by_ref().take(k).collect()).collect())
+}
+
+/// [`sparse_hessian_from_graph`] as values beside the shared pattern (blocks `H[i][j]`
+/// at `i * inputs.len() + j`).
+pub fn sparse_hessian_values(output: &Tensor, inputs: &[Tensor], opts: &JacobianOptions) -> Result<SparseValues> {
     check_sparse_options("hessian", opts)?;
     let (flat, prep) = prepared_hessian("hessian", output, inputs, opts.strict)?;
-    let b = compressed(&prep, &flat, inputs)?;
+    let values = compressed(&prep, &flat, inputs)?.values(&prep);
     let k = inputs.len();
-    let types: Vec<DType> = (0..k * k).map(|b| inputs[b % k.max(1)].dtype()).collect();
-    let mut blocks = fill(&prep, &b, &types).into_iter();
-    Ok((0..k).map(|_| blocks.by_ref().take(k).collect()).collect())
+    // block (i, j) takes the dtype of input j, as the dense Hessian's blocks do
+    let dtypes = (0..k * k).map(|b| inputs[b % k].dtype()).collect();
+    Ok(SparseValues { sparsity: prep.sparsity.clone(), values, dtypes })
 }
 
 /// The pattern and star colouring a sparse Hessian of `output` would use; its blocks
 /// are `H[i][j]` at `i * inputs.len() + j`.
-pub fn hessian_sparsity_from_graph(output: &Tensor, inputs: &[Tensor]) -> Result<Sparsity> {
+pub fn hessian_sparsity_from_graph(output: &Tensor, inputs: &[Tensor]) -> Result<Arc<Sparsity>> {
     Ok(prepared_hessian("sparsity", output, inputs, false)?.1.sparsity.clone())
 }

