@@ -324,10 +324,18 @@ def main(argv=None):
             results["chunk_memory"] = run_memory(chunk_memory_series(quick), libs, CHUNK_ROWS, log)
 
     sparse_keep = (lambda wid: only is None or wid.upper() in only)   # W7, W8, W3S, W4S, W5S
-    if not args.no_sparse and any(sparse_keep(c.params["wid"]) for c in sparse.sparse_cases(mode)):
+    try:
+        import scipy.sparse  # noqa: F401  (Lucid's sparse results are scipy arrays)
+        have_scipy = True
+    except ImportError:
+        have_scipy = False
+        if not args.no_sparse:
+            notes.append("sparse workloads skipped: SciPy is not installed (pip install scipy)")
+    if (have_scipy and not args.no_sparse
+            and any(sparse_keep(c.params["wid"]) for c in sparse.sparse_cases(mode))):
         log("\n== sparse Jacobians (issue 14) ==")
         scfg = {"budget": cfg["budget"], "min_samples": cfg["min_samples"],
-                "first_repeats": cfg["first_repeats"]}
+                "first_repeats": cfg["first_repeats"], "gc": not args.smoke}
         results["sparse"] = sparse.run(mode, scfg, [s.strip() for s in args.libraries.split(",")],
                                        log, keep=sparse_keep, memory=not args.no_memory)
 
