@@ -36,7 +36,7 @@ test-python: build
 test: test-rust test-python bench-quick
 
 bench: build
-	@$(PY) -c "import autograd, jax, matplotlib" 2>/dev/null || $(PY) -m pip install --quiet -r benchmarks/requirements.txt
+	@$(PY) -c "import autograd, jax, matplotlib, asdex, casadi, scipy" 2>/dev/null || $(PY) -m pip install --quiet -r benchmarks/requirements.txt
 	$(PY) benchmarks/bench.py
 
 bench-quick: build

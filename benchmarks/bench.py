@@ -4,6 +4,7 @@
     python benchmarks/bench.py            # full run (`make bench`), < 10 min on 2 cores
     python benchmarks/bench.py --quick    # one size per workload, < 1 min
     python benchmarks/bench.py --quick --smoke   # `make test`: harness check, writes nothing
+    python benchmarks/bench.py --sparse   # only the sparse workloads (issue 14, sparse.py)
 
 Every workload of DESIGN.md runs through every mode of Lucid and of each installed peer,
 one after another in this one process: warm-up, adaptive repeated timing (medians and
@@ -37,6 +38,7 @@ sys.path.insert(0, HERE)
 
 import memprobe  # noqa: E402
 import report  # noqa: E402
+import sparse  # noqa: E402
 from methods import LIBRARIES, Unavailable  # noqa: E402
 from timing import measure, quartiles  # noqa: E402
 from workloads import chunk_memory_series, main_cases, scaling_series  # noqa: E402
@@ -65,8 +67,13 @@ def parse_args(argv):
     p.add_argument("--out", help="directory for JSON and charts (default benchmarks/results)")
     p.add_argument("--budget", type=float, help="seconds of timing per method (main table)")
     p.add_argument("--only", help="comma-separated workload ids to run, e.g. W2,W5")
-    p.add_argument("--libraries", default="lucid,torch,jax,hips",
-                   help="comma-separated libraries (lucid is always included)")
+    p.add_argument("--libraries", default="lucid,torch,jax,hips,asdex,casadi,scipy",
+                   help="comma-separated libraries (lucid is always included); asdex, casadi "
+                        "and scipy take part in the sparse workloads only")
+    p.add_argument("--sparse", action="store_true",
+                   help="run only the sparse workloads W7, W8, W3s-W5s (issue 14); the default "
+                        "run includes them after the dense ones")
+    p.add_argument("--no-sparse", action="store_true", help="skip the sparse workloads")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     p.add_argument("--no-series", action="store_true", help="skip the scaling and chunk series")
     p.add_argument("--render", metavar="JSON",
@@ -105,7 +112,7 @@ def machine_info():
 
 def setup_libraries(names, notes):
     libs = []
-    for name in ["lucid"] + [n for n in names if n != "lucid"]:
+    for name in ["lucid"] + [n for n in names if n != "lucid" and n in LIBRARIES]:
         lib = LIBRARIES[name]()
         try:
             lib.setup()
@@ -275,9 +282,13 @@ def main(argv=None):
 
     only = {w.strip().upper() for w in args.only.split(",")} if args.only else None
     keep = (lambda c: only is None or c.params["wid"] in only)
+    if args.sparse and args.no_sparse:
+        raise SystemExit("--sparse and --no-sparse contradict each other")
+    dense_part = not args.sparse
 
-    log("\n== main table ==")
-    cases = [c for c in main_cases(quick) if keep(c)]
+    if dense_part:
+        log("\n== main table ==")
+    cases = [c for c in main_cases(quick) if keep(c)] if dense_part else []
     results["cases"] = []
     for case in cases:
         t0 = time.perf_counter()
@@ -288,8 +299,8 @@ def main(argv=None):
     results["chunk_memory"] = []
     # --quick skips the series (they need several sizes); --smoke runs two small points
     # of each, with tiny budgets, so that `make test` exercises every part of the harness.
-    run_series = not args.no_series and (mode != "quick")
-    if mode == "quick" and not args.no_series:
+    run_series = dense_part and not args.no_series and (mode != "quick")
+    if dense_part and mode == "quick" and not args.no_series:
         notes.append("--quick: scaling and chunk_size series skipped (run `make bench` for them)")
     if run_series:
         log("\n== scaling series ==")
@@ -304,13 +315,29 @@ def main(argv=None):
                 log(f"  {case.title}: done in {time.perf_counter() - t0:.1f}s")
 
     results["memory"] = []
-    if not args.no_memory:
+    if dense_part and not args.no_memory:
         log("\n== peak memory (child processes) ==")
         mem_cases = cases if mode == "full" else [c for c in cases if c.params["wid"] == "W2"][:1]
         results["memory"] = run_memory(mem_cases, libs, MEMORY_ROWS, log)
         if run_series and keep(chunk_memory_series(quick)[0]):
             log("\n== chunk_size memory series (child processes) ==")
             results["chunk_memory"] = run_memory(chunk_memory_series(quick), libs, CHUNK_ROWS, log)
+
+    sparse_keep = (lambda wid: only is None or wid.upper() in only)   # W7, W8, W3S, W4S, W5S
+    try:
+        import scipy.sparse  # noqa: F401  (Lucid's sparse results are scipy arrays)
+        have_scipy = True
+    except ImportError:
+        have_scipy = False
+        if not args.no_sparse:
+            notes.append("sparse workloads skipped: SciPy is not installed (pip install scipy)")
+    if (have_scipy and not args.no_sparse
+            and any(sparse_keep(c.params["wid"]) for c in sparse.sparse_cases(mode))):
+        log("\n== sparse Jacobians (issue 14) ==")
+        scfg = {"budget": cfg["budget"], "min_samples": cfg["min_samples"],
+                "first_repeats": cfg["first_repeats"], "gc": not args.smoke}
+        results["sparse"] = sparse.run(mode, scfg, [s.strip() for s in args.libraries.split(",")],
+                                       log, keep=sparse_keep, memory=not args.no_memory)
 
     results["meta"]["loadavg_end"] = os.getloadavg()
     results["meta"]["wall_seconds"] = round(time.perf_counter() - t_start, 1)
@@ -323,7 +350,8 @@ def main(argv=None):
     out_dir = args.out or (tempfile.mkdtemp(prefix="lucid-bench-") if args.smoke
                            else os.path.join(HERE, "results"))
     os.makedirs(out_dir, exist_ok=True)
-    stem = "bench" if mode == "full" else mode
+    stem = ("bench" if mode == "full" else mode) if dense_part else (
+        "sparse" if mode == "full" else f"{mode}-sparse")
     charts = report.charts(results, out_dir, stem)
     json_path = os.path.join(out_dir, f"{stem}.json")
     with open(json_path, "w") as fh:
@@ -333,6 +361,11 @@ def main(argv=None):
     with open(os.path.join(out_dir, f"{stem}-table.txt"), "w") as fh:
         fh.write(report.render(results) + "\n")
     written = [json_path] + charts
+    if results.get("sparse"):
+        md = os.path.join(out_dir, f"{stem}-sparse.md" if dense_part else f"{stem}.md")
+        with open(md, "w") as fh:
+            fh.write(sparse.render(results["sparse"]) + "\n")
+        written.append(md)
     if args.smoke and not args.out:
         shutil.rmtree(out_dir, ignore_errors=True)
         log(f"smoke: wrote and re-read {', '.join(os.path.basename(p) for p in written)} "

@@ -84,6 +84,9 @@ def problems(results):
             for row, v in m["rows"].items():
                 if "error" in v:
                     out.append(f"memory {m['title']}: {row}: {v['error']}")
+    if results.get("sparse"):
+        from sparse import problems as sparse_problems
+        out += sparse_problems(results["sparse"])
     return out
 
 
@@ -252,13 +255,17 @@ def render(results):
     if results.get("chunk_memory"):
         out += ["", memory_table(results["chunk_memory"],
                                  "chunk_size series, W2 64-256-out, chunk_size=64: peak MiB first / repeat call")]
+    if results.get("sparse"):
+        from sparse import render as sparse_render
+        out += ["", sparse_render(results["sparse"])]
     probs = results.get("problems", [])
     out.append("")
     if probs:
         out.append("!! PROBLEMS !!")
         out += [f"  !! {p}" for p in probs]
     else:
-        out.append("every method ran and agreed with Lucid's default result")
+        out.append("every method ran and agreed with Lucid's default result"
+                   + (" (sparse: with the reference)" if results.get("sparse") else ""))
     out.append(f"wall time {meta.get('wall_seconds', '?')} s")
     return "\n".join(out)
 
