@@ -315,6 +315,15 @@ pub fn reshape_array<T: Clone>(
     a.into_shape_with_order(IxDyn(shape)).map_err(|e| Error::shape(op, e.to_string()))
 }
 
+type Array2View<'a, T> = ndarray::ArrayView2<'a, T>;
+
+/// `p` as `[outer, rest]` without a copy, when each of those rows is contiguous.
+fn rows_of<'a, T>(p: &ArrayView<'a, T, IxDyn>, outer: usize) -> Option<Array2View<'a, T>> {
+    let w = p.len().checked_div(outer).unwrap_or(0);
+    let two = p.clone().into_shape_with_order((outer, w)).ok()?;
+    (w <= 1 || two.strides()[1] == 1).then_some(two)
+}
+
 /// Concatenate arrays along `axis` (shapes already checked to agree elsewhere). Each
 /// part is viewed as `[outer, len_k * inner]` rows and the rows are interleaved, so
 /// every copy is a contiguous slice (ndarray's `concatenate` walks element by element
@@ -329,18 +338,26 @@ pub fn concat<T: Clone>(parts: &[ArrayView<'_, T, IxDyn>], axis: usize) -> Resul
     // the result's size is the user's (many parts, or one part many times): reserved
     // before anything is copied, so too much is an error rather than an abort
     let mut out: Vec<T> = crate::dtype::try_vec("cat", &shape)?;
+    // each part as `[outer, w]` rows; a part whose rows are each contiguous (a slice
+    // `t[:, :-1]` of a batch of tangents) is read in place, any other is copied first
     let owned: Vec<Option<Array<T, IxDyn>>> =
-        parts.iter().map(|p| (!p.is_standard_layout()).then(|| materialize(p))).collect();
-    let std_parts: Vec<ArrayView<'_, T, IxDyn>> =
-        parts.iter().zip(&owned).map(|(p, o)| o.as_ref().map_or_else(|| p.view(), |a| a.view())).collect();
-    let widths: Vec<usize> = std_parts.iter().map(|p| p.len().checked_div(outer).unwrap_or(0)).collect();
+        parts.iter().map(|p| rows_of(p, outer).is_none().then(|| materialize(p))).collect();
+    let rows: Vec<Array2View<'_, T>> = parts
+        .iter()
+        .zip(&owned)
+        .map(|(p, o)| match o {
+            Some(a) => rows_of(&a.view(), outer),
+            None => rows_of(&p.view(), outer),
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::shape("cat", "internal: part not contiguous"))?;
     for o in 0..outer {
-        for (p, &w) in std_parts.iter().zip(&widths) {
-            let s = p.as_slice().ok_or_else(|| Error::shape("cat", "internal: part not contiguous"))?;
+        for part in &rows {
+            let s = part.row(o).to_slice().ok_or_else(|| Error::shape("cat", "internal: row not contiguous"))?;
             // an element loop, not `extend_from_slice`: its memcpy drops to a few GB/s
             // when the destination sits 8 bytes off the source's alignment (after a part
             // of one float64, as in `cat([zeros(1), x])`), 10x slower on this machine
-            out.extend(s[o * w..(o + 1) * w].iter().cloned());
+            out.extend(s.iter().cloned());
         }
     }
     Array::from_shape_vec(IxDyn(&shape), out).map_err(|e| Error::shape("cat", e.to_string()))
