@@ -49,16 +49,17 @@ impl Pattern {
         Pattern { rows: self.cols, cols: self.rows, indptr, indices }
     }
 
-    /// A square pattern united with its transpose, the diagonal included.
+    /// A square pattern united with its transpose (a Hessian's pattern read from the
+    /// gradient's graph need not come out symmetric: a superset may differ from its
+    /// transpose).
     pub fn symmetrized(&self) -> Pattern {
         let t = self.transpose();
         let mut indptr = vec![0usize];
-        let mut indices = Vec::with_capacity(2 * self.nnz() + self.rows);
+        let mut indices = Vec::with_capacity(2 * self.nnz());
         for i in 0..self.rows {
             let start = indices.len();
             indices.extend_from_slice(self.row(i));
             indices.extend_from_slice(t.row(i));
-            indices.push(i);
             indices[start..].sort_unstable();
             let mut w = start;
             for r in start..indices.len() {
