@@ -56,16 +56,64 @@ struct Row<'a> {
     cols: &'a mut Vec<usize>,
     mark: &'a mut [usize],
     stamp: usize,
+    /// Where the row starts in `cols`.
+    start: usize,
+    /// Whether its entries are still in order (they are after one `add`, and after a
+    /// merge; appends of further rows may break the order, and then it is sorted once
+    /// at the end).
+    sorted: bool,
 }
 
 impl Row<'_> {
+    /// Unite `cols` (sorted, unique) into the row.
     fn add(&mut self, cols: &[usize]) {
-        for &c in cols {
-            if self.mark[c] != self.stamp {
-                self.mark[c] = self.stamp;
-                self.cols.push(c);
-            }
+        let here = self.cols.len() - self.start;
+        if here == 0 {
+            self.cols.extend_from_slice(cols);
+        } else if self.sorted && cols.first().is_some_and(|&c| c > self.cols[self.cols.len() - 1]) {
+            // after everything already here: still in order
+            self.cols.extend(cols.iter().filter(|&&c| self.mark[c] != self.stamp));
+        } else if self.sorted && here + cols.len() <= 64 {
+            self.merge(cols);
+        } else {
+            self.sorted = false;
+            self.cols.extend(cols.iter().filter(|&&c| self.mark[c] != self.stamp));
         }
+        cols.iter().for_each(|&c| self.mark[c] = self.stamp);
+    }
+
+    /// Merge sorted `cols` into the sorted row, dropping repeats (short rows: a merge
+    /// beats an append and a sort).
+    fn merge(&mut self, cols: &[usize]) {
+        let mut merged: [usize; 64] = [0; 64];
+        let (old, mut n) = (&self.cols[self.start..], 0);
+        let (mut a, mut b) = (0, 0);
+        while a < old.len() || b < cols.len() {
+            let next = match (old.get(a), cols.get(b)) {
+                (Some(&x), Some(&y)) if x == y => {
+                    a += 1;
+                    b += 1;
+                    x
+                }
+                (Some(&x), Some(&y)) if x < y => {
+                    a += 1;
+                    x
+                }
+                (Some(&x), None) => {
+                    a += 1;
+                    x
+                }
+                (_, Some(&y)) => {
+                    b += 1;
+                    y
+                }
+                (None, None) => break,
+            };
+            merged[n] = next;
+            n += 1;
+        }
+        self.cols.truncate(self.start);
+        self.cols.extend_from_slice(&merged[..n]);
     }
 }
 
@@ -82,8 +130,11 @@ impl Unions {
         for e in 0..rows {
             self.stamp += 1;
             let start = cols.len();
-            fill(e, &mut Row { cols: &mut cols, mark: &mut self.mark, stamp: self.stamp });
-            cols[start..].sort_unstable();
+            let mut row = Row { cols: &mut cols, mark: &mut self.mark, stamp: self.stamp, start, sorted: true };
+            fill(e, &mut row);
+            if !row.sorted {
+                cols[start..].sort_unstable();
+            }
             ptr.push(cols.len());
             if e % 4096 == 4095 {
                 checkpoint("sparsity")?;
