@@ -41,6 +41,15 @@ impl Plan {
     ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
         let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
+        // readers left per slot (the roots count as readers): a tangent is dropped once
+        // its last reader has run, so the sweep holds a frontier of tangents, not all
+        let mut readers = vec![0usize; self.steps.len()];
+        for s in self.steps.iter().flat_map(|step| step.input_slots.iter().flatten()) {
+            readers[*s] += 1;
+        }
+        for s in self.root_slots.iter().flatten() {
+            readers[*s] += 1;
+        }
         for (t, slot) in tangents.into_iter().zip(&self.target_slots) {
             if let (Some(t), Some(slot)) = (t, slot) {
                 slots[*slot] = Some(t);
@@ -55,6 +64,12 @@ impl Plan {
             let Some(node) = step.tensor.node() else { continue };
             checkpoint("jvp")?;
             let ins: Vec<Option<Rows>> = step.input_slots.iter().map(|s| s.and_then(|s| slots[s].clone())).collect();
+            for s in step.input_slots.iter().flatten() {
+                readers[*s] -= 1;
+                if readers[*s] == 0 {
+                    slots[*s] = None;
+                }
+            }
             if ins.iter().all(Option::is_none) {
                 continue;
             }

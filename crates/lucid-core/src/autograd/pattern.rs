@@ -49,6 +49,9 @@ const MOST_ENTRIES: usize = 1 << 28;
 struct Unions {
     mark: Vec<usize>,
     stamp: usize,
+    /// Identity positions `0..n` by `n`, made once per pass (the index maps take the
+    /// positions they map, and most maps are asked for every element).
+    alls: std::collections::HashMap<usize, Positions>,
 }
 
 /// The row being built.
@@ -119,13 +122,28 @@ impl Row<'_> {
 
 impl Unions {
     fn new(columns: usize) -> Unions {
-        Unions { mark: vec![0; columns], stamp: 0 }
+        Unions { mark: vec![0; columns], stamp: 0, alls: Default::default() }
+    }
+
+    fn all(&mut self, n: usize) -> Positions {
+        self.alls.entry(n).or_insert_with(|| Arc::new((0..n).collect())).clone()
     }
 
     /// Sets for `rows` elements, element e's made by `fill(e, row)`.
-    fn build(&mut self, rows: usize, mut fill: impl FnMut(usize, &mut Row<'_>)) -> Result<Arc<Sets>> {
+    fn build(&mut self, rows: usize, fill: impl FnMut(usize, &mut Row<'_>)) -> Result<Arc<Sets>> {
+        self.build_sized(rows, rows, fill)
+    }
+
+    /// `build`, with room for `hint` entries made at once (growing a large vector by
+    /// doubling copies it and touches fresh pages each time).
+    fn build_sized(
+        &mut self,
+        rows: usize,
+        hint: usize,
+        mut fill: impl FnMut(usize, &mut Row<'_>),
+    ) -> Result<Arc<Sets>> {
         let mut ptr = Vec::with_capacity(rows + 1);
-        let mut cols = Vec::with_capacity(rows);
+        let mut cols = Vec::with_capacity(hint.max(rows));
         ptr.push(0);
         for e in 0..rows {
             self.stamp += 1;
@@ -158,15 +176,17 @@ impl Unions {
             Mapped::Each(idx) if idx.len() == rows && sets.ptr.len() == rows + 1 && is_identity(idx) => {
                 Ok(sets.clone())
             }
-            Mapped::Each(idx) => self.build(rows, |e, row| row.add(sets.row(idx[e]))),
-            Mapped::Kept { keep, idx } => self.build(rows, |e, row| {
+            Mapped::Each(idx) => self.build_sized(rows, sets.cols.len(), |e, row| row.add(sets.row(idx[e]))),
+            Mapped::Kept { keep, idx } => self.build_sized(rows, sets.cols.len(), |e, row| {
                 if keep[e] {
                     row.add(sets.row(idx[e]))
                 }
             }),
             Mapped::Spread { base, blocks } => {
                 let offs = offsets(blocks);
-                self.build(rows, |e, row| offs.iter().for_each(|&o| row.add(sets.row(base[e] + o))))
+                self.build_sized(rows, sets.cols.len(), |e, row| {
+                    offs.iter().for_each(|&o| row.add(sets.row(base[e] + o)))
+                })
             }
         }
     }
@@ -255,25 +275,35 @@ fn node_sets(
         || live.first().map(|&(_, s)| s.clone()).ok_or_else(|| Error::graph("sparsity", "a node with no live input"));
     match structure {
         Structure::Elementwise(_) => {
+            let every = u.all(rows);
             if let [(k, s)] = live[..] {
-                return u.through(s, &Mapped::Each(positions_in(x(k), o, &all(rows))), rows);
+                return u.through(s, &Mapped::Each(positions_in(x(k), o, &every)), rows);
             }
             let maps: Vec<(Positions, &Arc<Sets>)> =
-                live.iter().map(|&(k, s)| (positions_in(x(k), o, &all(rows)), s)).collect();
-            u.build(rows, |e, row| maps.iter().for_each(|(m, s)| row.add(s.row(m[e]))))
+                live.iter().map(|&(k, s)| (positions_in(x(k), o, &every), s)).collect();
+            let hint = live.iter().map(|(_, s)| s.cols.len()).sum();
+            u.build_sized(rows, hint, |e, row| maps.iter().for_each(|(m, s)| row.add(s.row(m[e]))))
         }
-        Structure::Moves(mv) => u.through(&first()?, &mv.pull(x(0), o, &all(rows)), rows),
-        Structure::Sum { axes, keepdim } => u.through(&first()?, &sum_pull(axes, keepdim, x(0), o, &all(rows)), rows),
+        Structure::Moves(mv) => {
+            let every = u.all(rows);
+            u.through(&first()?, &mv.pull(x(0), o, &every), rows)
+        }
+        Structure::Sum { axes, keepdim } => {
+            let every = u.all(rows);
+            u.through(&first()?, &sum_pull(axes, keepdim, x(0), o, &every), rows)
+        }
         Structure::Concat { dim } => {
             // each output element is one input's element: a table of (input, element)
             let parts: Vec<usize> = inputs.iter().map(|t| t.shape()[dim]).collect();
             let mut source = vec![(usize::MAX, 0usize); rows];
             for &(k, _) in &live {
-                for (f, &e) in concat_push(dim, &parts, k, o, &all(inputs[k].numel())).iter().enumerate() {
+                let every = u.all(inputs[k].numel());
+                for (f, &e) in concat_push(dim, &parts, k, o, &every).iter().enumerate() {
                     source[e] = (k, f);
                 }
             }
-            u.build(rows, |e, row| {
+            let hint = live.iter().map(|(_, s)| s.cols.len()).sum();
+            u.build_sized(rows, hint, |e, row| {
                 let (k, f) = source[e];
                 if let Some(s) = ins.get(k).and_then(Option::as_ref) {
                     row.add(s.row(f))
