@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 import memprobe  # noqa: E402
 import report  # noqa: E402
 import sparse  # noqa: E402
-from methods import LIBRARIES, Unavailable  # noqa: E402
+from methods import LIBRARIES, setup_libraries  # noqa: E402
 from timing import measure, quartiles  # noqa: E402
 from workloads import chunk_memory_series, main_cases, scaling_series  # noqa: E402
 
@@ -108,19 +108,6 @@ def machine_info():
         if os.environ.get(var):
             info.setdefault("env", {})[var] = os.environ[var]
     return info
-
-
-def setup_libraries(names, notes):
-    libs = []
-    for name in ["lucid"] + [n for n in names if n != "lucid" and n in LIBRARIES]:
-        lib = LIBRARIES[name]()
-        try:
-            lib.setup()
-        except Unavailable as e:
-            notes.append(f"{name}: {e}")
-            continue
-        libs.append(lib)
-    return libs
 
 
 def max_rel_err(blocks, ref):
@@ -266,7 +253,7 @@ def main(argv=None):
         print(msg, flush=True)
 
     notes = []
-    libs = setup_libraries([s.strip() for s in args.libraries.split(",") if s.strip()], notes)
+    libs = setup_libraries(LIBRARIES, [s.strip() for s in args.libraries.split(",") if s.strip()], notes)
     if not libs or libs[0].name != "lucid":
         raise RuntimeError("lucid is not importable: run `make build` first")
     mode = "smoke" if args.smoke else ("quick" if quick else "full")

@@ -71,23 +71,36 @@ def child(spec):
     out["hwm_call_kb"] = _status_kb("VmHWM")
     del result
     gc.collect()
-    if _reset_hwm():
-        rss0 = _status_kb("VmRSS")
-        t0 = time.perf_counter()
-        result = method.call()
-        out["repeat_s"] = time.perf_counter() - t0
-        out["repeat_peak_kb"] = _status_kb("VmHWM") - rss0
-        del result
+    repeat_peak(method.call, out)
     return out
 
 
-def run_child(spec, timeout=300):
+def repeat_peak(call, out):
+    """Time one more call and its resident-set peak above the current RSS into `out`
+    (where the kernel lets the peak be reset)."""
+    if _reset_hwm():
+        rss0 = _status_kb("VmRSS")
+        t0 = time.perf_counter()
+        result = call()
+        out["repeat_s"] = time.perf_counter() - t0
+        out["repeat_peak_kb"] = _status_kb("VmHWM") - rss0
+        del result
+
+
+def run_script(script, args, timeout):
+    """Run `script` with `args` in a child Python whose allocator returns memory
+    eagerly (so peaks are the call's own), and return the JSON of its last `{` line or
+    the CompletedProcess when there is none."""
     env = dict(os.environ)
     env["MALLOC_MMAP_THRESHOLD_"] = "131072"
     env["MALLOC_TRIM_THRESHOLD_"] = "131072"
     env.setdefault("JAX_PLATFORMS", "cpu")
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), json.dumps(spec)],
+    return subprocess.run([sys.executable, os.path.abspath(script), *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def run_child(spec, timeout=300):
+    proc = run_script(__file__, [json.dumps(spec)], timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]

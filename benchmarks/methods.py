@@ -329,3 +329,20 @@ ROW_ORDER = [
     "jax jacrev (eager)", "jax jacfwd (eager)", "jax jit jacrev", "jax jit jacfwd",
     "hips autograd",
 ]
+
+
+def setup_libraries(registry, names, notes):
+    """The libraries of `registry` named in `names` (Lucid always first) that set up;
+    each that cannot says why in `notes`, as do the notes a library keeps."""
+    libs = []
+    for name in ["lucid"] + [n for n in names if n != "lucid" and n in registry]:
+        lib = registry[name]()
+        try:
+            lib.setup()
+        except Unavailable as e:
+            notes.append(f"{name}: {e}")
+            continue
+        libs.append(lib)
+        if hasattr(lib, "notes"):
+            notes.extend(lib.notes())
+    return libs

@@ -160,18 +160,10 @@ def ratios(rec):
 
 # --- memory (child processes) -------------------------------------------------------------
 
-def _status_kb(field):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not found")
-
-
 def probe(spec):
     """Child: set up one library, build the case, then the cold first call of the
     library's main row and one repeat call; report time and resident-set peaks."""
-    from memprobe import _reset_hwm
+    from memprobe import _status_kb, repeat_peak
     case = make_sparse_case(spec["case"])
     lib = SPARSE_LIBRARIES[spec["library"]]()
     lib.setup()
@@ -187,24 +179,14 @@ def probe(spec):
     out["hwm_first_kb"] = _status_kb("VmHWM")
     del res
     gc.collect()
-    if _reset_hwm():
-        rss0 = _status_kb("VmRSS")
-        t0 = time.perf_counter()
-        res = call()
-        out["repeat_s"] = time.perf_counter() - t0
-        out["repeat_peak_kb"] = _status_kb("VmHWM") - rss0
-        del res
+    repeat_peak(call, out)
     return out
 
 
 def run_probe(spec, timeout=600):
-    env = dict(os.environ)
-    env["MALLOC_MMAP_THRESHOLD_"] = "131072"
-    env["MALLOC_TRIM_THRESHOLD_"] = "131072"
-    env.setdefault("JAX_PLATFORMS", "cpu")
+    from memprobe import run_script
     try:
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--probe", json.dumps(spec)],
-                              capture_output=True, text=True, timeout=timeout, env=env)
+        proc = run_script(__file__, ["--probe", json.dumps(spec)], timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"child timed out after {timeout} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

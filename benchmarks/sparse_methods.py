@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import methods
 from methods import JaxLib, LucidLib, Unavailable
 from sparse_workloads import bcoo_to_csr, to_csr
 
@@ -368,18 +369,7 @@ ROW_ORDER = ["lucid sparse (default)", "lucid sparse fwd", "lucid sparse rev", "
 
 
 def setup_libraries(names, notes):
-    libs = []
-    for name in ["lucid"] + [n for n in names if n != "lucid" and n in SPARSE_LIBRARIES]:
-        lib = SPARSE_LIBRARIES[name]()
-        try:
-            lib.setup()
-        except Unavailable as e:
-            notes.append(f"{name}: {e}")
-            continue
-        libs.append(lib)
-        if hasattr(lib, "notes"):
-            notes.extend(lib.notes())
-    return libs
+    return methods.setup_libraries(SPARSE_LIBRARIES, names, notes)
 
 
 def _methods(lib, case, reference):

@@ -8,7 +8,7 @@ import pytest
 import lucid
 from lucid.autograd import grad, jacobian, jvp, vjp
 
-from optable import all_cases
+from optable import all_cases, central_jacobian
 
 CASES = all_cases()
 PARAMS = [pytest.param(case, v, id=f"{case.name}-{'x'.join(map(str, v))}") for case in CASES for v in case.variants]
@@ -23,34 +23,10 @@ def _wrt(case, n):
 
 
 def _partial(case, arrays, wrt):
-    """fn as a function of the differentiated inputs only (others held fixed)."""
-    fixed = _tensors(arrays)
-
-    def f(*xs):
-        args = list(fixed)
-        for i, x in zip(wrt, xs):
-            args[i] = x
-        return case.fn(*args)
-
-    return f
+    return case.partial(arrays, wrt)
 
 
-def _numeric_jacobian(f, arrays, eps=1e-6):
-    """Central differences of f (NumPy in, NumPy out) w.r.t. each array: (m, n_j) blocks."""
-    base = [np.array(a, dtype=np.float64) for a in arrays]
-    blocks = []
-    for j, a in enumerate(base):
-        cols = []
-        for k in range(a.size):
-            d = np.zeros(a.size)
-            d[k] = eps
-            plus = [b.copy() for b in base]
-            minus = [b.copy() for b in base]
-            plus[j] = (a.ravel() + d).reshape(a.shape)
-            minus[j] = (a.ravel() - d).reshape(a.shape)
-            cols.append((np.ravel(f(*plus)) - np.ravel(f(*minus))) / (2 * eps))
-        blocks.append(np.stack(cols, axis=1) if cols else np.zeros((np.size(f(*base)), 0)))
-    return blocks
+_numeric_jacobian = central_jacobian
 
 
 def _eval(f, arrays):

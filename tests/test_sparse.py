@@ -15,40 +15,11 @@ sp = pytest.importorskip("scipy.sparse")
 import lucid
 from lucid.autograd import hessian, jacobian, sparsity, sparsity_cache_clear
 
-from optable import all_cases
+from optable import all_cases, central_jacobian
 
 CASES = all_cases()
 PARAMS = [pytest.param(case, v, id=f"{case.name}-{'x'.join(map(str, v))}") for case in CASES for v in case.variants]
 STRATEGIES = ("auto", "forward-mode", "reverse-mode")
-
-
-def _partial(case, arrays, wrt):
-    fixed = [lucid.tensor(np.asarray(a, dtype=np.float64)) for a in arrays]
-
-    def f(*xs):
-        args = list(fixed)
-        for i, x in zip(wrt, xs):
-            args[i] = x
-        return case.fn(*args)
-
-    return f
-
-
-def _central(f, arrays, eps=1e-6):
-    """Central differences of f (NumPy in, NumPy out), one (m, n_j) block per array."""
-    blocks = []
-    for j, a in enumerate(arrays):
-        cols = []
-        for k in range(a.size):
-            d = np.zeros(a.size)
-            d[k] = eps
-            plus = [b.copy() for b in arrays]
-            minus = [b.copy() for b in arrays]
-            plus[j] = (a.ravel() + d).reshape(a.shape)
-            minus[j] = (a.ravel() - d).reshape(a.shape)
-            cols.append((np.ravel(f(*plus)) - np.ravel(f(*minus))) / (2 * eps))
-        blocks.append(np.stack(cols, axis=1) if cols else np.zeros((np.size(f(*arrays)), 0)))
-    return blocks
 
 
 def _check_csr(s, dense):
@@ -63,8 +34,8 @@ def _check_csr(s, dense):
 def test_sparse_jacobian_equals_dense_on_every_op(case, shapes):
     rng = np.random.default_rng(11)
     arrays = case.sample(rng, shapes)
-    wrt = list(case.wrt) if case.wrt is not None else list(range(len(arrays)))
-    f = _partial(case, arrays, wrt)
+    wrt = case.wrt_of(arrays)
+    f = case.partial(arrays, wrt)
     inputs = tuple(lucid.tensor(np.asarray(arrays[i], dtype=np.float64)) for i in wrt)
     dense = jacobian(f, inputs)
     for strategy in STRATEGIES:
@@ -78,19 +49,19 @@ def test_pattern_never_misses_a_nonzero(case, shapes):
     (the pattern is read once, from the graph recorded at a third point)."""
     rng = np.random.default_rng(12)
     arrays = case.sample(rng, shapes)
-    wrt = list(case.wrt) if case.wrt is not None else list(range(len(arrays)))
-    f = _partial(case, arrays, wrt)
+    wrt = case.wrt_of(arrays)
+    f = case.partial(arrays, wrt)
     inputs = tuple(lucid.tensor(np.asarray(arrays[i], dtype=np.float64)) for i in wrt)
     pattern = sparsity(f, inputs).pattern
     for seed in (13, 14):
         other = case.sample(np.random.default_rng(seed), shapes)
-        g = _partial(case, other, wrt)
+        g = case.partial(other, wrt)
 
         def g_np(*xs):
             with lucid.no_grad():
                 return np.asarray(g(*[lucid.tensor(x) for x in xs]).numpy(), dtype=np.float64)
 
-        for p, fd in zip(pattern, _central(g_np, [np.asarray(other[i], dtype=np.float64) for i in wrt])):
+        for p, fd in zip(pattern, central_jacobian(g_np, [np.asarray(other[i], dtype=np.float64) for i in wrt])):
             outside = (np.abs(fd) > 1e-6) & (p.toarray() == 0)
             assert not outside.any(), f"entries {np.argwhere(outside)[:5].tolist()} missing from the pattern"
 

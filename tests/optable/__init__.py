@@ -52,6 +52,47 @@ class OpCase:
             arrays.append(rng.uniform(lo, hi, size=shape))
         return arrays
 
+    def wrt_of(self, arrays):
+        """The indices of the differentiated inputs."""
+        return list(self.wrt) if self.wrt is not None else list(range(len(arrays)))
+
+    def partial(self, arrays, wrt):
+        """The op as a function of the differentiated inputs only (the others held
+        fixed at `arrays`, as float64 tensors)."""
+        import numpy as np
+
+        import lucid
+
+        fixed = [lucid.tensor(np.asarray(a, dtype=np.float64)) for a in arrays]
+
+        def f(*xs):
+            args = list(fixed)
+            for i, x in zip(wrt, xs):
+                args[i] = x
+            return self.fn(*args)
+
+        return f
+
+
+def central_jacobian(f, arrays, eps=1e-6):
+    """Central differences of f (NumPy in, NumPy out) w.r.t. each array: (m, n_j) blocks."""
+    import numpy as np
+
+    base = [np.array(a, dtype=np.float64) for a in arrays]
+    blocks = []
+    for j, a in enumerate(base):
+        cols = []
+        for k in range(a.size):
+            d = np.zeros(a.size)
+            d[k] = eps
+            plus = [b.copy() for b in base]
+            minus = [b.copy() for b in base]
+            plus[j] = (a.ravel() + d).reshape(a.shape)
+            minus[j] = (a.ravel() - d).reshape(a.shape)
+            cols.append((np.ravel(f(*plus)) - np.ravel(f(*minus))) / (2 * eps))
+        blocks.append(np.stack(cols, axis=1) if cols else np.zeros((np.size(f(*base)), 0)))
+    return blocks
+
 
 def all_cases() -> list[OpCase]:
     cases: list[OpCase] = []
