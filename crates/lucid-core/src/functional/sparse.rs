@@ -278,7 +278,8 @@ struct Candidate {
 /// lines of forward, reverse and mixed sweeps; on a tie between forward and reverse
 /// (always, for a symmetric pattern), the one whose sweep runs faster, timed here once
 /// (a stencil's forward sweep copies its tangents into each `cat`, while the reverse
-/// sweep takes views, or the other way round; which wins depends on the function).
+/// sweep takes views, or the other way round; which wins depends on the function), or
+/// reverse for a sweep too large to race (`RACE_UP_TO`).
 fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy: Strategy) -> Result<Prepared> {
     let p = pattern_of(plan, outputs, inputs)?;
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
@@ -304,6 +305,9 @@ fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy
                 Some((dense, rest)) => mixed_sweeps(&p, outputs, &live, inputs, dense, rest)?,
                 None if r.count < c.count => reverse(r)?,
                 None if c.count < r.count => forward(c)?,
+                // too large to race on the first call (its fresh memory alone costs
+                // more than the race could win): reverse, faster on the stencils
+                None if plan.numel().saturating_mul(c.count) > RACE_UP_TO => reverse(r)?,
                 None => {
                     let (f, r) = (forward(c)?, reverse(r)?);
                     if sweep_time(&f.sweeps, plan, outputs, inputs)? <= sweep_time(&r.sweeps, plan, outputs, inputs)? {
@@ -328,6 +332,11 @@ fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy
     });
     Ok(Prepared { sparsity, from, sweeps: chosen.sweeps })
 }
+
+/// Numbers a sweep may touch (its graph's elements times its lines) for forward and
+/// reverse to be raced on a tie: 2^22, 32 MB of float64. Above, the first call would
+/// pay more for the race (each sweep touching fresh memory) than it could win.
+const RACE_UP_TO: usize = 1 << 22;
 
 /// The time of one run of `sweeps`, or of the faster of two when it is short (under
 /// 20 ms, where a first run's cold caches would decide the race).
