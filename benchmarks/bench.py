@@ -47,12 +47,12 @@ TOLERANCE = {"float64": 1e-9, "float32": 1e-4}
 
 # Rows whose peak memory is measured (those a run has), per case.
 MEMORY_ROWS = [
-    ("lucid", "lucid rev loop (default)"), ("lucid", "lucid rev vec"),
+    ("lucid", "lucid default (loop)"), ("lucid", "lucid rev vec"),
     ("torch", "torch AF vec=False (default)"), ("torch", "torch AF vec=True"),
     ("torch", "torch.func jacrev"), ("hips", "hips autograd"),
 ]
 CHUNK_ROWS = [
-    ("lucid", "lucid rev loop (default)"), ("lucid", "lucid rev vec"),
+    ("lucid", "lucid default (loop)"), ("lucid", "lucid rev vec"),
     ("lucid", "lucid rev vec chunk"), ("lucid", "lucid fwd chunk"),
     ("torch", "torch AF vec=False (default)"), ("torch", "torch AF vec=True"),
 ]

@@ -28,7 +28,7 @@ class Unavailable(Exception):
 
 @dataclass
 class Method:
-    row: str                     # table row, e.g. "lucid rev loop (default)"
+    row: str                     # table row, e.g. "lucid default (loop)"
     library: str                 # "lucid", "torch", "jax", "hips"
     family: str                  # "lucid", "eager" (a peer without compilation) or "compiled"
     call: object                 # () -> result (complete: JAX results are waited for)
@@ -83,13 +83,15 @@ class LucidLib:
     def modes(self, kind):
         """(row, kwargs, default?) for every mode this Lucid's signature offers."""
         params = self.jac_params if kind == "jacobian" else self.hess_params
-        modes = [("lucid rev loop (default)", {"vectorize": False}, True)]
+        modes = [("lucid default (loop)", {"vectorize": False}, True)]
         if "vectorize" in params:
             modes.append(("lucid rev vec", {"vectorize": True}, False))
             if "chunk_size" in params:
                 modes.append(("lucid rev vec chunk", {"vectorize": True, "chunk_size": "rows"}, False))
         strat = next((s for s in ("strategy", "outer_jacobian_strategy") if s in params), None)
         if strat:
+            # the default strategy is "auto" (issue 19), so reverse mode's loop is its own row
+            modes.append(("lucid rev loop", {strat: "reverse-mode", "vectorize": False}, False))
             modes.append(("lucid fwd", {strat: "forward-mode", "vectorize": True}, False))
             if "chunk_size" in params:
                 modes.append(("lucid fwd chunk", {strat: "forward-mode", "vectorize": True,
@@ -322,7 +324,7 @@ LIBRARIES = {"lucid": LucidLib, "torch": TorchLib, "jax": JaxLib, "hips": HipsLi
 
 # The order of the table's rows (rows a run does not have are left out).
 ROW_ORDER = [
-    "lucid rev loop (default)", "lucid rev vec", "lucid rev vec chunk", "lucid fwd",
+    "lucid default (loop)", "lucid rev loop", "lucid rev vec", "lucid rev vec chunk", "lucid fwd",
     "lucid fwd chunk", "lucid auto",
     "torch AF vec=False (default)", "torch AF vec=True", "torch AF fwd vec=True",
     "torch.func jacrev", "torch.func jacfwd",

@@ -36,7 +36,7 @@ def main(argv=None):
     p.add_argument("--case", default='{"wid": "W2", "in": 64, "hidden": 256, "out": 32}',
                    help="workload parameters as JSON (see workloads.make_case)")
     p.add_argument("--library", default="lucid", choices=sorted(LIBRARIES))
-    p.add_argument("--method", default="lucid rev loop (default)", help="table row name")
+    p.add_argument("--method", default="lucid default (loop)", help="table row name")
     p.add_argument("--seconds", type=float, default=10.0, help="loop for this long")
     p.add_argument("--iterations", type=int, default=0, help="or this many calls (with --seconds 0)")
     p.add_argument("--list", action="store_true", help="list the method rows and exit")

@@ -200,7 +200,7 @@ def memory_table(entries, title):
 
 def memory_comparison(entries):
     """Lucid vs PyTorch peak memory (repeat call), where both were measured."""
-    pairs = [("lucid rev loop (default)", "torch AF vec=False (default)"),
+    pairs = [("lucid default (loop)", "torch AF vec=False (default)"),
              ("lucid rev vec", "torch AF vec=True")]
     lines = []
     for m in entries:
