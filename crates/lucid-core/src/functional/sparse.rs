@@ -124,10 +124,24 @@ struct Sweep {
 /// for, and the dtypes of the seeded tensors.
 type Key = (Vec<u64>, u8, Vec<DType>);
 
-/// Preparations kept (most recently used last).
+/// Preparations kept (most recently used last), at most this many...
 const CACHED: usize = 16;
+/// ...and at most this many numbers in all (2^26: 512 MB of indices and seeds), the
+/// newest kept whatever its size: sixteen graphs of a million unknowns would otherwise
+/// keep over a gigabyte alive.
+const CACHED_NUMBERS: usize = 1 << 26;
 
 static CACHE: Mutex<Vec<(Key, Arc<Prepared>)>> = Mutex::new(Vec::new());
+
+impl Prepared {
+    /// The numbers it holds (indices, read positions, seeds), for the cache's budget.
+    fn numbers(&self) -> usize {
+        let patterns: usize = self.sparsity.blocks.iter().map(|p| p.indptr.len() + p.indices.len()).sum();
+        let from: usize = self.from.iter().map(Vec::len).sum();
+        let seeds: usize = self.sweeps.iter().flat_map(|s| &s.seeds).map(Tensor::numel).sum();
+        patterns + from + seeds + self.sparsity.colouring.len()
+    }
+}
 
 /// The cached preparation under `key`, or a new one made by `make` (and cached).
 fn prepared(key: Key, make: impl FnOnce() -> Result<Prepared>) -> Result<Arc<Prepared>> {
@@ -142,10 +156,11 @@ fn prepared(key: Key, make: impl FnOnce() -> Result<Prepared>) -> Result<Arc<Pre
     }
     let prep = Arc::new(make()?);
     let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    if cache.len() >= CACHED {
-        cache.remove(0);
-    }
     cache.push((key, prep.clone()));
+    let mut held: usize = cache.iter().map(|(_, p)| p.numbers()).sum();
+    while cache.len() > 1 && (cache.len() > CACHED || held > CACHED_NUMBERS) {
+        held -= cache.remove(0).1.numbers();
+    }
     Ok(prep)
 }
 
@@ -668,4 +683,30 @@ pub fn sparse_hessian_values(output: &Tensor, inputs: &[Tensor], opts: &Jacobian
 /// are `H[i][j]` at `i * inputs.len() + j`.
 pub fn hessian_sparsity_from_graph(output: &Tensor, inputs: &[Tensor]) -> Result<Arc<Sparsity>> {
     Ok(prepared_hessian("sparsity", output, inputs, false)?.2.sparsity.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stencil(x: &[Tensor]) -> Result<Vec<Tensor>> {
+        let u = &x[0];
+        let n = u.numel();
+        let z = Tensor::zeros(&[1], u.dtype());
+        let left = Tensor::cat(&[z.clone(), u.narrow(0, 0, n - 1)?], 0)?;
+        Ok(vec![left.add(&u.mul(u)?)?])
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_within_its_budgets() {
+        let opts = JacobianOptions::default();
+        // twenty graphs (of different sizes, so different signatures): at most CACHED stay
+        for n in 2..22 {
+            let x = Tensor::ones(&[n], DType::F64);
+            sparse_jacobian(stencil, &[x], &opts).unwrap();
+        }
+        let cache = CACHE.lock().unwrap();
+        assert!(cache.len() <= CACHED, "{} preparations kept", cache.len());
+        assert!(cache.iter().map(|(_, p)| p.numbers()).sum::<usize>() <= CACHED_NUMBERS);
+    }
 }
