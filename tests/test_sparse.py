@@ -302,3 +302,17 @@ def test_mixed_sweeps_with_tuple_inputs_and_outputs():
     inputs = (lucid.tensor(rng.normal(size=40)), lucid.tensor(rng.normal(size=40)))
     for s, d in zip(jacobian(f, inputs, sparse=True), jacobian(f, inputs)):
         _check_csr(s, d.numpy())
+
+
+def test_little_to_compress_takes_the_dense_sweeps():
+    """W4 of the benchmark: 51 colours for 100 columns, so auto takes the dense
+    Jacobian's own (structured) sweeps and keeps the pattern's entries."""
+    def f(a, b):
+        return a * b, (a[:, None] * b[None, :]).sum(0)
+    rng = np.random.default_rng(4)
+    inputs = (lucid.tensor(rng.normal(size=50)), lucid.tensor(rng.normal(size=50)))
+    s = sparsity(f, inputs)
+    assert s.direction == "dense"
+    assert sparsity(f, inputs, strategy="forward-mode").colors == 51
+    for got, want in zip(jacobian(f, inputs, sparse=True), jacobian(f, inputs)):
+        _check_csr(got, want.numpy())

@@ -69,6 +69,10 @@ pub enum Direction {
     /// by one forward sweep of the columns coloured without those rows (NOTE [mixed
     /// sweeps]).
     Mixed,
+    /// The dense Jacobian's own sweeps (whose identity seeds stay structured), the
+    /// pattern's entries taken from it: for a small pattern whose colouring would save
+    /// less than half the lines (a compressed seed is a dense tensor).
+    Dense,
 }
 
 impl Direction {
@@ -78,6 +82,7 @@ impl Direction {
             Direction::Reverse => "reverse",
             Direction::Star => "star",
             Direction::Mixed => "mixed",
+            Direction::Dense => "dense",
         }
     }
 }
@@ -111,8 +116,16 @@ struct Prepared {
 }
 
 /// One batched sweep of a sparse derivative.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Forward,
+    Reverse,
+    /// The whole dense Jacobian, laid out as a reverse sweep of every row.
+    Whole,
+}
+
 struct Sweep {
-    forward: bool,
+    kind: Kind,
     /// Its lines (colours, or rows): the batch size.
     lines: usize,
     /// One `[lines, *shape]` seed per seeded tensor: the inputs (forward) or the live
@@ -300,13 +313,19 @@ fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
     let forward = |c: Colouring| -> Result<Candidate> {
         let from = column_recovery(&p, &c);
-        let sweeps = vec![Sweep { forward: true, lines: c.count, seeds: colour_seeds(inputs, &c)? }];
+        let sweeps = vec![Sweep { kind: Kind::Forward, lines: c.count, seeds: colour_seeds(inputs, &c)? }];
         Ok(Candidate { direction: Direction::Forward, from, sweeps, colouring: c, reverse_rows: Vec::new() })
     };
     let reverse = |c: Colouring| -> Result<Candidate> {
         let from = row_recovery(&p, &c);
-        let sweeps = vec![Sweep { forward: false, lines: c.count, seeds: colour_seeds_rows(outputs, &live, &c)? }];
+        let sweeps = vec![Sweep { kind: Kind::Reverse, lines: c.count, seeds: colour_seeds_rows(outputs, &live, &c)? }];
         Ok(Candidate { direction: Direction::Reverse, from, sweeps, colouring: c, reverse_rows: Vec::new() })
+    };
+    let whole = || -> Candidate {
+        let rows = Colouring { colours: (0..p.rows).collect(), count: p.rows, order: Order::Natural };
+        let from = row_recovery(&p, &rows);
+        let sweeps = vec![Sweep { kind: Kind::Whole, lines: p.rows, seeds: Vec::new() }];
+        Candidate { direction: Direction::Dense, from, sweeps, colouring: rows, reverse_rows: Vec::new() }
     };
     let chosen = match strategy {
         Strategy::ForwardMode => forward(best_column_colouring(&p))?,
@@ -333,6 +352,14 @@ fn prepare_jacobian(plan: &Plan, outputs: &[Tensor], inputs: &[Tensor], strategy
                 }
             }
         }
+    };
+    // little to compress in a small pattern: the dense sweeps, whose seeds stay structured
+    let lines: usize = chosen.sweeps.iter().map(|s| s.lines).sum();
+    let small = p.rows.saturating_mul(p.cols) <= RACE_UP_TO;
+    let chosen = if strategy == Strategy::Auto && small && lines > 1 && 2 * lines > p.rows.min(p.cols) {
+        whole()
+    } else {
+        chosen
     };
     let sizes = numels(inputs);
     let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes).collect();
@@ -394,8 +421,8 @@ fn mixed_sweeps(
         one_hot.colours[i] = k;
     }
     let sweeps = vec![
-        Sweep { forward: true, lines: c, seeds: colour_seeds(inputs, &rest)? },
-        Sweep { forward: false, lines: dense.len(), seeds: colour_seeds_rows(outputs, live, &one_hot)? },
+        Sweep { kind: Kind::Forward, lines: c, seeds: colour_seeds(inputs, &rest)? },
+        Sweep { kind: Kind::Reverse, lines: dense.len(), seeds: colour_seeds_rows(outputs, live, &one_hot)? },
     ];
     Ok(Candidate { direction: Direction::Mixed, from, sweeps, colouring: rest, reverse_rows: dense })
 }
@@ -426,13 +453,19 @@ fn compressed(sweeps: &[Sweep], plan: &Plan, outputs: &[Tensor], inputs: &[Tenso
     let mut results = Vec::with_capacity(sweeps.len());
     for sweep in sweeps {
         let seeds: Vec<Option<Tensor>> = sweep.seeds.iter().cloned().map(Some).collect();
-        results.push(if sweep.forward {
-            let mut tangents = plan.pushforward_dense(seeds, 1, false)?.into_iter();
-            let per_output: Vec<Option<Tensor>> =
-                outputs.iter().map(|o| if o.requires_grad() { tangents.next().flatten() } else { None }).collect();
-            (sweep.lines, per_output, numels(outputs))
-        } else {
-            (sweep.lines, plan.pullback_dense(&seeds, 1, true, false)?, numels(inputs))
+        results.push(match sweep.kind {
+            Kind::Forward => {
+                let mut tangents = plan.pushforward_dense(seeds, 1, false)?.into_iter();
+                let per_output: Vec<Option<Tensor>> =
+                    outputs.iter().map(|o| if o.requires_grad() { tangents.next().flatten() } else { None }).collect();
+                (sweep.lines, per_output, numels(outputs))
+            }
+            Kind::Reverse => (sweep.lines, plan.pullback_dense(&seeds, 1, true, false)?, numels(inputs)),
+            Kind::Whole => {
+                let opts = JacobianOptions { strategy: Strategy::Auto, ..Default::default() };
+                let blocks = super::jacobian_from_graph(outputs, inputs, &opts)?;
+                (sweep.lines, blocks.into_iter().map(Some).collect(), numels(inputs))
+            }
         });
     }
     if let [(_, swept, _)] = &results[..] {
@@ -622,7 +655,8 @@ fn prepared_hessian(
         let p = pattern_of(&plan, &flat, inputs)?.symmetrized();
         let colouring = best_star_colouring(&p);
         let from = star_recovery(&p, &colouring).map_err(|e| Error::graph(op, format!("internal: {e}")))?;
-        let sweeps = vec![Sweep { forward: true, lines: colouring.count, seeds: colour_seeds(inputs, &colouring)? }];
+        let sweeps =
+            vec![Sweep { kind: Kind::Forward, lines: colouring.count, seeds: colour_seeds(inputs, &colouring)? }];
         // rows of input i, columns of input j: block (i, j) at i * inputs + j
         let sizes = numels(inputs);
         let ranges: Vec<(usize, usize)> = starts(&sizes).into_iter().zip(sizes.iter().copied()).collect();
