@@ -37,9 +37,9 @@ fn with(strategy: Strategy) -> JacobianOptions {
 fn stencil_blocks_equal_the_dense_jacobian_in_every_direction() {
     for n in [2, 5, 64] {
         let u = vector((0..n).map(|i| (i as f64 * 0.37).sin()).collect());
-        let dense = jacobian(stencil, &[u.clone()], &JacobianOptions::default()).unwrap()[0].to_f64_vec();
+        let dense = jacobian(stencil, std::slice::from_ref(&u), &JacobianOptions::default()).unwrap()[0].to_f64_vec();
         for strategy in [Strategy::Auto, Strategy::ForwardMode, Strategy::ReverseMode] {
-            let j = sparse_jacobian(stencil, &[u.clone()], &with(strategy)).unwrap();
+            let j = sparse_jacobian(stencil, std::slice::from_ref(&u), &with(strategy)).unwrap();
             assert_eq!((j[0].rows, j[0].cols, j[0].indptr.len()), (n, n, n + 1));
             assert_eq!(j[0].to_dense(), dense, "n={n} {strategy:?}");
             assert_eq!(j[0].data.len(), 3 * n - 2);
@@ -51,9 +51,11 @@ fn stencil_blocks_equal_the_dense_jacobian_in_every_direction() {
 fn the_stencil_needs_three_colours_and_new_values_reuse_them() {
     let u = vector(vec![0.5; 1000]);
     let leaf = u.leaf_requiring_grad().unwrap();
-    let out = stencil(&[leaf.clone()]).unwrap();
+    let out = stencil(std::slice::from_ref(&leaf)).unwrap();
     let s = sparsity_from_graph(&out, &[leaf], Strategy::Auto).unwrap();
-    assert_eq!((s.colours, s.direction), (3, Direction::Forward));
+    // a tie: auto times both directions and keeps the faster
+    assert_eq!(s.colours, 3);
+    assert!(matches!(s.direction, Direction::Forward | Direction::Reverse), "{:?}", s.direction);
     assert_eq!(s.blocks[0].indices.len(), 2998);
     // the same graph at other values: same pattern, values of the new point
     for k in 1..4 {
@@ -93,11 +95,11 @@ fn sparse_hessian_equals_the_dense_one() {
         Ok(vec![quartic.add(&pairs)?])
     };
     let x = vector((0..20).map(|i| i as f64 / 7.0 - 1.0).collect());
-    let dense = hessian(f, &[x.clone()], &JacobianOptions::default()).unwrap();
+    let dense = hessian(f, std::slice::from_ref(&x), &JacobianOptions::default()).unwrap();
     let leaf = x.leaf_requiring_grad().unwrap();
     let out = {
         let _g = lucid_core::autograd::enable_grad();
-        f(&[leaf.clone()]).unwrap().remove(0)
+        f(std::slice::from_ref(&leaf)).unwrap().remove(0)
     };
     let h = sparse_hessian_from_graph(&out, &[leaf], &JacobianOptions::default()).unwrap();
     // forward over reverse against reverse over reverse: equal to round-off

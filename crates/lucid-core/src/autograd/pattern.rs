@@ -528,7 +528,8 @@ mod tests {
         let left = Tensor::cat(&[z.clone(), u.narrow(0, 0, 4).unwrap()], 0).unwrap();
         let right = Tensor::cat(&[u.narrow(0, 1, 4).unwrap(), z], 0).unwrap();
         let f = left.add(&right).unwrap().add(&u.mul(&u).unwrap()).unwrap();
-        let (indptr, indices) = jacobian_pattern(&Plan::new(&[f.clone()], &[u.clone()]), &[f], &[u]).unwrap();
+        let (indptr, indices) =
+            jacobian_pattern(&Plan::new(std::slice::from_ref(&f), std::slice::from_ref(&u)), &[f], &[u]).unwrap();
         assert_eq!(indptr, vec![0, 2, 5, 8, 11, 13]);
         assert_eq!(indices, vec![0, 1, 0, 1, 2, 1, 2, 3, 2, 3, 4, 3, 4]);
     }
@@ -538,13 +539,14 @@ mod tests {
         let u = leaf(3);
         let l = Tensor::from_vec(vec![2.0, -1.0, 0.0, -1.0, 2.0, -1.0, 0.0, -1.0, 2.0], &[3, 3], DType::F64).unwrap();
         let f = l.matmul(&u).unwrap();
-        let plan = |f: &Tensor| Plan::new(&[f.clone()], &[u.clone()]);
-        let (indptr, indices) = jacobian_pattern(&plan(&f), &[f.clone()], &[u.clone()]).unwrap();
+        let plan = |f: &Tensor| Plan::new(std::slice::from_ref(f), std::slice::from_ref(&u));
+        let (indptr, indices) =
+            jacobian_pattern(&plan(&f), std::slice::from_ref(&f), std::slice::from_ref(&u)).unwrap();
         assert_eq!(indptr, vec![0, 2, 5, 7]);
         assert_eq!(indices, vec![0, 1, 0, 1, 2, 1, 2]);
         // a different constant is a different signature
         let l2 = Tensor::ones(&[3, 3], DType::F64);
         let f2 = l2.matmul(&u).unwrap();
-        assert_ne!(signature(&plan(&f), &[f], &[u.clone()]), signature(&plan(&f2), &[f2], &[u]));
+        assert_ne!(signature(&plan(&f), &[f], std::slice::from_ref(&u)), signature(&plan(&f2), &[f2], &[u]));
     }
 }
