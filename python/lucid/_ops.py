@@ -20,10 +20,10 @@ _METHOD_OPS = [
     "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf",
     "softplus", "gelu", "floor", "ceil", "round", "clamp", "clip", "clamp_min", "clamp_max",
     "isnan", "isfinite", "isinf", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
-    "var", "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod",
+    "var", "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod", "any", "all",
     # linear algebra
     "matmul",
-    "dot", "outer", "mv", "mm", "bmm", "trace", "diagonal", "diag", "diag_embed", "tril", "triu", "inverse", "det", "logdet", "cholesky",
+    "cross", "dot", "outer", "mv", "mm", "bmm", "trace", "diagonal", "diag", "diag_embed", "tril", "triu", "inverse", "det", "logdet", "cholesky",
     # shape
     "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "t", "expand",
     "broadcast_to", "narrow", "select",

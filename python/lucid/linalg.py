@@ -18,7 +18,7 @@ from collections import namedtuple
 from ._core import Tensor
 from ._core import solve as _solve
 
-__all__ = ["inv", "det", "slogdet", "solve", "cholesky", "SlogdetResult"]
+__all__ = ["inv", "det", "slogdet", "solve", "cholesky", "cross", "norm", "vector_norm", "matrix_norm", "SlogdetResult"]
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 SlogdetResult.__doc__ = "``(sign, logabsdet)`` of a determinant; ``sign`` carries no gradient."
@@ -59,3 +59,61 @@ def cholesky(A: Tensor, upper: bool = False) -> Tensor:
     ``A = L Lᵀ`` (or ``U = Lᵀ`` with ``upper=True``). Only the lower triangle of ``A``
     is read; the gradient is returned symmetric, as PyTorch does."""
     return _matrix("cholesky", A).cholesky(upper=upper)
+
+
+def cross(input: Tensor, other: Tensor, dim: int = -1) -> Tensor:
+    """Cross product of 3-vectors along ``dim`` (size 3 in both; other dims broadcast)."""
+    return _matrix("cross", input).cross(other, dim)
+
+
+_INF = float("inf")
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
+    """The vector ``ord``-norm over ``dim`` (all elements for None): ``ord`` a number
+    >= 1, ``inf`` or ``-inf``. The gradient at 0 is 0 (a subgradient)."""
+    if isinstance(ord, str) or ord is None:
+        raise ValueError(f"vector_norm: ord must be a number >= 1, inf or -inf, got {ord!r}")
+    return _matrix("vector_norm", x).norm(ord, dim, keepdim)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Tensor:
+    """The matrix norm over the two dims ``dim`` (a batch of matrices otherwise):
+    ``'fro'``, or the induced norms ``1``/``-1`` (largest/smallest absolute column sum)
+    and ``inf``/``-inf`` (the same of rows). ``'nuc'``, ``2`` and ``-2`` need singular
+    values, which Lucid does not compute yet: ValueError."""
+    A = _matrix("matrix_norm", A)
+    if not (isinstance(dim, (tuple, list)) and len(dim) == 2 and all(isinstance(d, int) for d in dim)):
+        raise TypeError(f"matrix_norm: dim must be a pair of ints, got {dim!r}")
+    if A.ndim < 2:
+        raise ValueError(f"matrix_norm: needs at least 2 dims, got shape {tuple(A.shape)}")
+    d0, d1 = (d % A.ndim if -A.ndim <= d < A.ndim else None for d in dim)
+    if d0 is None or d1 is None or d0 == d1:
+        raise ValueError(f"matrix_norm: dim must be two distinct dims of a {A.ndim}-D tensor, got {tuple(dim)}")
+    if isinstance(ord, str) and ord == "fro":
+        return A.norm(2, (d0, d1), keepdim)
+    induced = {1: (d0, d1, True), -1: (d0, d1, False), _INF: (d1, d0, True), -_INF: (d1, d0, False)}
+    if isinstance(ord, str) or ord not in induced:
+        raise ValueError(f"matrix_norm: ord={ord!r} is not supported; use 'fro', 1, -1, inf or -inf "
+                         "('nuc', 2 and -2 need singular values, which Lucid does not compute yet)")
+    summed, extreme, largest = induced[ord]
+    sums = A.abs().sum(summed, keepdim=True)
+    out = sums.amax(extreme, keepdim=True) if largest else sums.amin(extreme, keepdim=True)
+    return out if keepdim else out.squeeze(max(d0, d1)).squeeze(min(d0, d1))
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
+    """``torch.linalg.norm``: with ``ord=None`` the 2-norm of all elements (of ``dim``);
+    a vector norm when ``dim`` is an int (or ``A`` is 1-D and ``dim`` None), a matrix
+    norm when ``dim`` is a pair (or ``A`` is 2-D and ``dim`` None)."""
+    A = _matrix("norm", A)
+    if ord is None:
+        return A.norm(2, dim, keepdim)
+    if isinstance(dim, int) or (dim is None and A.ndim == 1):
+        return vector_norm(A, ord, dim, keepdim)
+    if dim is None and A.ndim == 2:
+        dim = (-2, -1)
+    if isinstance(dim, (tuple, list)) and len(dim) == 2:
+        return matrix_norm(A, ord, dim, keepdim)
+    raise ValueError(f"norm: with ord={ord!r}, A must be 1-D or 2-D or dim an int or a pair, "
+                     f"got shape {tuple(A.shape)} and dim={dim!r}")

@@ -115,4 +115,15 @@ CASES = [
     OpCase("solve_vector_batch", lambda a, b: lucid.solve(a, b), lambda a, b: np.linalg.solve(a, b[..., None])[..., 0], [((2, 3, 3), (2, 3))], make=_system),
     OpCase("cholesky", lambda x: lucid.cholesky(_sym(x)), lambda x: np.linalg.cholesky(_np_sym(x)), [((3, 3),), ((2, 3, 3),)], make=_spd),
     OpCase("cholesky_upper", lambda x: lucid.linalg.cholesky(_sym(x), upper=True), lambda x: np.swapaxes(np.linalg.cholesky(_np_sym(x)), -1, -2), [((3, 3),)], make=_spd),
+    # cross products and the torch.linalg norms
+    OpCase("cross", lambda a, b: lucid.linalg.cross(a, b), lambda a, b: np.cross(a, b), [((3,), (3,)), ((4, 3), (3,)), ((2, 1, 3), (4, 3))]),
+    OpCase("cross_dim0", lambda a, b: a.cross(b, dim=0), lambda a, b: np.cross(a, b, axis=0), [((3, 2), (3, 2))]),
+    OpCase("vector_norm3", lambda x: lucid.linalg.vector_norm(x, 3, dim=-1), lambda x: np.linalg.norm(x, 3, axis=-1), [((2, 4),)]),
+    OpCase("matrix_norm_fro", lambda a: lucid.linalg.matrix_norm(a), lambda a: np.linalg.norm(a, "fro", axis=(-2, -1)), [((2, 3, 4),)]),
+    OpCase("matrix_norm_1", lambda a: lucid.linalg.matrix_norm(a, 1), lambda a: np.linalg.norm(a, 1, axis=(-2, -1)), [((3, 4),), ((2, 3, 3),)],
+           smooth=False),
+    OpCase("matrix_norm_inf_keepdim", lambda a: lucid.linalg.matrix_norm(a, float("inf"), keepdim=True),
+           lambda a: np.linalg.norm(a, np.inf, axis=(-2, -1), keepdims=True), [((2, 3, 4),)], smooth=False),
+    OpCase("linalg_norm", lambda a: lucid.linalg.norm(a), lambda a: np.linalg.norm(a), [((3, 4),), ((5,),)]),
+
 ]

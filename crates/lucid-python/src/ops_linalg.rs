@@ -30,6 +30,11 @@ impl PyTensor {
     fn dot(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.dot(&tensor_arg(other, "dot", "other")?))
     }
+    /// Cross product of 3-vectors along `dim` (size 3 in both; other dims broadcast).
+    #[pyo3(signature = (other, dim = Dim::new(-1)), text_signature = "($self, other, dim=-1)")]
+    fn cross(&self, other: &Bound<'_, PyAny>, dim: Dim) -> PyResult<PyTensor> {
+        wrap(self.inner.cross(&tensor_arg(other, "cross", "other")?, dim.get("cross", "dim")?))
+    }
     /// Outer product of two 1-D tensors: `out[i, j] = self[i] * vec2[j]`.
     fn outer(&self, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.outer(&tensor_arg(vec2, "outer", "vec2")?))

@@ -218,6 +218,22 @@ impl PyTensor {
         wrap(self.inner.amax(d.as_deref(), keepdim))
     }
 
+    /// Whether any element over `dim` (int, tuple, or None/() for all) is nonzero, as a
+    /// bool tensor (NaN counts as nonzero; an empty reduction is False).
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        let d = args::reduce_dims("any", dim)?;
+        wrap(self.inner.any(d.as_deref(), keepdim))
+    }
+
+    /// Whether every element over `dim` (int, tuple, or None/() for all) is nonzero, as a
+    /// bool tensor (an empty reduction is True).
+    #[pyo3(signature = (dim = None, keepdim = false))]
+    fn all(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+        let d = args::reduce_dims("all", dim)?;
+        wrap(self.inner.all(d.as_deref(), keepdim))
+    }
+
     /// Smallest value over `dim` (int, tuple, or None/() for all); ties split the gradient.
     #[pyo3(signature = (dim = None, keepdim = false))]
     fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {

@@ -16,6 +16,7 @@ pub mod einsum;
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::shape::{broadcast_shapes, normalize_axis};
 use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
@@ -237,6 +238,42 @@ fn linalg_op(op: LinalgOp, data: Storage, inputs: Vec<Tensor>) -> Tensor {
 }
 
 impl Tensor {
+    /// The cross product of 3-vectors along `dim` (both inputs of size 3 there; other
+    /// dims broadcast), PyTorch's `torch.linalg.cross`. Written with slices, products
+    /// and `cat`, so its derivatives of every order and in both modes come from theirs.
+    ///
+    /// ```
+    /// use lucid_core::{Tensor, DType};
+    /// let x = Tensor::from_vec(vec![1.0, 0.0, 0.0], &[3], DType::F64).unwrap();
+    /// let y = Tensor::from_vec(vec![0.0, 1.0, 0.0], &[3], DType::F64).unwrap();
+    /// assert_eq!(x.cross(&y, -1).unwrap().to_f64_vec(), vec![0.0, 0.0, 1.0]);
+    /// ```
+    pub fn cross(&self, other: &Tensor, dim: isize) -> Result<Tensor> {
+        let shape = broadcast_shapes("cross", self.shape(), other.shape())?;
+        let d = normalize_axis("cross", dim, shape.len())?;
+        // each input's own size along dim (aligned on the right) must be 3: a size-1
+        // dim broadcast to 3 would be a vector of three equal components
+        let own = |t: &Tensor| (d + t.ndim()).checked_sub(shape.len()).map(|k| t.shape()[k]);
+        if own(self) != Some(3) || own(other) != Some(3) {
+            return Err(Error::shape(
+                "cross",
+                format!(
+                    "dim {dim} must have size 3 in both inputs, got shapes {:?} and {:?}",
+                    self.shape(),
+                    other.shape()
+                ),
+            ));
+        }
+        let (a, b) = (self.expand(&shape)?, other.expand(&shape)?);
+        let part = |t: &Tensor, k: usize| t.narrow(d as isize, k, 1);
+        let (a0, a1, a2) = (part(&a, 0)?, part(&a, 1)?, part(&a, 2)?);
+        let (b0, b1, b2) = (part(&b, 0)?, part(&b, 1)?, part(&b, 2)?);
+        let c0 = a1.mul(&b2)?.sub(&a2.mul(&b1)?)?;
+        let c1 = a2.mul(&b0)?.sub(&a0.mul(&b2)?)?;
+        let c2 = a0.mul(&b1)?.sub(&a1.mul(&b0)?)?;
+        Tensor::cat(&[c0, c1, c2], d as isize)
+    }
+
     // ---- checked products ---------------------------------------------------------
 
     /// Inner product of two vectors of the same length.

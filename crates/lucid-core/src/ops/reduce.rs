@@ -375,6 +375,21 @@ fn lane_norm<T: Float>(lane: ArrayView1<'_, T>, p: f64) -> T {
 }
 
 impl Tensor {
+    /// Whether any element over `dims` (all for `None`) is nonzero (NaN counts as
+    /// nonzero), as a bool tensor: PyTorch's `any`. An empty reduction is false. Bool
+    /// results carry no graph.
+    pub fn any(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
+        let nonzero = self.ne(&Tensor::zeros(&[], self.dtype()))?;
+        nonzero.sum(dims, keepdim)?.gt(&Tensor::zeros(&[], DType::I64))
+    }
+
+    /// Whether every element over `dims` (all for `None`) is nonzero, as a bool tensor:
+    /// PyTorch's `all`. An empty reduction is true.
+    pub fn all(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
+        let zero = self.eq(&Tensor::zeros(&[], self.dtype()))?;
+        zero.sum(dims, keepdim)?.eq(&Tensor::zeros(&[], DType::I64))
+    }
+
     /// Sum a cotangent of shape `batch + s` down to `batch + target`, where `s`
     /// broadcasts to `target`'s right-aligned broadcast (the un-broadcasting of a
     /// binary op's input). `batch` is the number of leading batch dims, left untouched.
