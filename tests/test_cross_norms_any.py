@@ -104,3 +104,40 @@ def test_linalg_norm_dispatch():
 def test_norm_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("dim", [-1, 0, 1])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_and_argsort_match_numpy_stable(dim, descending):
+    a = np.random.default_rng(5).integers(0, 4, size=(3, 6, 2)).astype(np.float64)  # many ties
+    key = -a if descending else a
+    want = np.argsort(key, axis=dim, kind="stable")
+    got = lucid.tensor(a).argsort(dim, descending=descending)
+    assert got.dtype == lucid.int64
+    np.testing.assert_array_equal(got.numpy(), want)
+    values, indices = lucid.sort(lucid.tensor(a), dim, descending)
+    np.testing.assert_array_equal(values.numpy(), np.take_along_axis(a, want, axis=dim))
+    np.testing.assert_array_equal(indices.numpy(), want)
+
+
+def test_sort_puts_nan_above_every_number():
+    a = np.array([2.0, NAN, -np.inf, 1.0, NAN, np.inf])
+    np.testing.assert_array_equal(lucid.tensor(a).argsort().numpy(), [2, 3, 0, 5, 1, 4])
+    np.testing.assert_array_equal(lucid.tensor(a).argsort(descending=True).numpy(), [1, 4, 5, 0, 3, 2])
+
+
+def test_sort_integers_bools_and_scalars():
+    big = np.array([2 ** 62 + 1, 2 ** 62, -5], dtype=np.int64)  # equal as float64
+    np.testing.assert_array_equal(lucid.tensor(big).argsort().numpy(), [2, 1, 0])
+    np.testing.assert_array_equal(lucid.tensor([True, False, True]).argsort().numpy(), [1, 0, 2])
+    v, i = lucid.tensor(3.0).sort()
+    assert float(v) == 3.0 and int(i) == 0
+    with pytest.raises(IndexError, match="sort"):
+        lucid.ones(2, 3).sort(dim=2)
+
+
+def test_sort_values_carry_the_gradient_to_where_they_came_from():
+    x = lucid.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, _ = x.sort()
+    (values * lucid.tensor([1.0, 10.0, 100.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [100.0, 1.0, 10.0])

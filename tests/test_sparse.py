@@ -43,10 +43,12 @@ def test_sparse_jacobian_equals_dense_on_every_op(case, shapes):
             _check_csr(s, d.numpy())
 
 
-@pytest.mark.parametrize("case,shapes", PARAMS)
+@pytest.mark.parametrize("case,shapes", [p for p in PARAMS if "graph_depends_on_values" not in p.values[0].tags])
 def test_pattern_never_misses_a_nonzero(case, shapes):
     """At two random points, every entry central differences see is in the pattern
-    (the pattern is read once, from the graph recorded at a third point)."""
+    (the pattern is read once, from the graph recorded at a third point). Ops whose
+    recorded graph depends on the values (a sort's gather) record another graph, with
+    its own pattern and cache key, at another point, so they are left out here."""
     rng = np.random.default_rng(12)
     arrays = case.sample(rng, shapes)
     wrt = case.wrt_of(arrays)
@@ -316,3 +318,15 @@ def test_little_to_compress_takes_the_dense_sweeps():
     assert sparsity(f, inputs, strategy="forward-mode").colors == 51
     for got, want in zip(jacobian(f, inputs, sparse=True), jacobian(f, inputs)):
         _check_csr(got, want.numpy())
+
+
+def test_a_graph_that_depends_on_the_values_is_never_given_another_pattern():
+    """A sort records a gather whose positions depend on the values: another order is
+    another graph, with its own signature, so the cached pattern of the first is never
+    reused for it."""
+    def f(x):
+        return x.sort().values * x
+    sparsity_cache_clear()
+    for values in ([3.0, 1.0, 2.0, 0.5], [0.5, 2.0, 1.0, 3.0], [3.0, 1.0, 2.0, 0.5]):
+        x = lucid.tensor(np.array(values))
+        _check_csr(jacobian(f, x, sparse=True), jacobian(f, x).numpy())

@@ -20,7 +20,7 @@ _METHOD_OPS = [
     "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf",
     "softplus", "gelu", "floor", "ceil", "round", "clamp", "clip", "clamp_min", "clamp_max",
     "isnan", "isfinite", "isinf", "prod", "amax", "amin", "max", "min", "argmax", "argmin",
-    "var", "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod", "any", "all",
+    "var", "std", "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod", "any", "all", "sort", "argsort",
     # linear algebra
     "matmul",
     "cross", "dot", "outer", "mv", "mm", "bmm", "trace", "diagonal", "diag", "diag_embed", "tril", "triu", "inverse", "det", "logdet", "cholesky",

@@ -96,4 +96,11 @@ CASES = [
     OpCase("cumprod_last", lambda x: lucid.cumprod(x, -1), lambda x: np.cumprod(x, -1), [((2, 3),), ((2, 4, 2),)]),
     OpCase("cumprod_zeros", lambda x: x.cumprod(-1), lambda x: np.cumprod(x, -1), [((5,),), ((2, 4),)], make=_with_zeros(1)),
     OpCase("cumprod_two_zeros", lambda x: x.cumprod(0), lambda x: np.cumprod(x, 0), [((5,),), ((4, 2),)], make=_with_zeros(2)),
+    # sorting: the values are a gather by the sorting indices
+    # (the recorded gather's positions depend on the values: another point records another graph)
+    OpCase("sort_values", lambda x: x.sort().values, lambda x: np.sort(x, -1), [((5,),), ((2, 4),)],
+           tags={"graph_depends_on_values"}),
+    OpCase("sort_descending_dim0", lambda x: lucid.sort(x, 0, descending=True).values, lambda x: -np.sort(-x, 0),
+           [((4, 3),)], tags={"graph_depends_on_values"}),
+
 ]

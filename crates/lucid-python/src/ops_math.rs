@@ -23,6 +23,7 @@ fn bound(value: Option<&Bound<'_, PyAny>>, like: &Tensor) -> PyResult<Option<Ten
 
 static MAX_RESULT: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 static MIN_RESULT: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+static SORT_RESULT: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
 /// `(values, indices)` as a named tuple, like PyTorch's `torch.return_types.max`.
 fn values_indices(
@@ -216,6 +217,25 @@ impl PyTensor {
     fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
         let d = args::reduce_dims("amax", dim)?;
         wrap(self.inner.amax(d.as_deref(), keepdim))
+    }
+
+    /// `(values, indices)` sorted along `dim`, ascending or `descending`. The sort is
+    /// always stable (equal values keep their order; `stable` is accepted for
+    /// PyTorch's signature) and puts NaN above every number; the values are
+    /// differentiable (a gather by the indices).
+    #[pyo3(signature = (dim = Dim::new(-1), descending = false, stable = false), text_signature = "($self, dim=-1, descending=False, stable=False)")]
+    fn sort(&self, py: Python<'_>, dim: Dim, descending: bool, stable: bool) -> PyResult<PyObject> {
+        let _always_stable = stable;
+        let (values, indices) = self.inner.sort(dim.get("sort", "dim")?, descending).py()?;
+        values_indices(py, &SORT_RESULT, "sort", values, indices)
+    }
+
+    /// The int64 indices that sort along `dim` (see `sort`: stable, NaN last when
+    /// ascending).
+    #[pyo3(signature = (dim = Dim::new(-1), descending = false, stable = false), text_signature = "($self, dim=-1, descending=False, stable=False)")]
+    fn argsort(&self, dim: Dim, descending: bool, stable: bool) -> PyResult<PyTensor> {
+        let _always_stable = stable;
+        wrap(self.inner.argsort(dim.get("argsort", "dim")?, descending))
     }
 
     /// Whether any element over `dim` (int, tuple, or None/() for all) is nonzero, as a

@@ -271,6 +271,53 @@ impl Tensor {
         take(self, &Positions::new("gather", pos, self.shape(), idx.shape())?)
     }
 
+    /// The int64 indices that sort `self` along `dim`: ascending, or `descending`.
+    /// Stable (equal values keep their order), with NaN above every number, as
+    /// PyTorch sorts. A 0-d tensor gives `0`.
+    pub fn argsort(&self, dim: isize, descending: bool) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            normalize_axis("argsort", dim, 1)?;
+            return Tensor::from_vec(vec![0.0], &[], DType::F64)?.to_dtype(DType::I64);
+        }
+        let d = normalize_axis("argsort", dim, self.ndim())?;
+        let shape = self.shape();
+        let (len, inner) = (shape[d], shape[d + 1..].iter().product::<usize>());
+        let keys = sort_keys(self);
+        let mut out = vec![0i64; keys.len()];
+        let mut lane: Vec<usize> = Vec::with_capacity(len);
+        for start in (0..keys.len()).step_by((len * inner).max(1)) {
+            for r in 0..inner {
+                let at = |k: usize| start + k * inner + r;
+                lane.clear();
+                lane.extend(0..len);
+                // a stable sort: equal keys keep their order in both directions
+                lane.sort_by(|&a, &b| {
+                    let order = keys[at(a)].cmp(&keys[at(b)]);
+                    if descending {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                });
+                for (k, &from) in lane.iter().enumerate() {
+                    out[at(k)] = from as i64;
+                }
+            }
+        }
+        Ok(Tensor::from_storage(Storage::I64(
+            ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape("argsort", e.to_string()))?,
+        )))
+    }
+
+    /// `(values, indices)`: `self` sorted along `dim` ([`Tensor::argsort`]'s order) and
+    /// where each value came from. The values are a gather by the indices, so their
+    /// derivatives (every order, both modes) are the gather's.
+    pub fn sort(&self, dim: isize, descending: bool) -> Result<(Tensor, Tensor)> {
+        let indices = self.argsort(dim, descending)?;
+        let values = if self.ndim() == 0 { self.clone() } else { self.gather(dim, &indices)? };
+        Ok((values, indices))
+    }
+
     /// The entries `index` (1-d int64, each in `0..size`) of `dim`, in that order.
     pub fn index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         let d = normalize_axis("index_select", dim, self.ndim())?;
@@ -417,5 +464,50 @@ pub fn check_index_dtype(op: &'static str, t: &Tensor) -> Result<()> {
     match t.dtype() {
         DType::I64 | DType::Bool => Ok(()),
         other => Err(Error::index(op, format!("tensors used as indices must be int64 or bool, got {other}"))),
+    }
+}
+
+/// A sort key with NaN above every number (and equal to itself), so the order is total.
+#[derive(Clone, Copy)]
+struct Key(f64);
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        match (self.0.is_nan(), other.0.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            (false, false) => self.0.partial_cmp(&other.0).unwrap_or(std::cmp::Ordering::Equal),
+        }
+    }
+}
+
+/// Row-major sort keys of `t`'s elements: floats as they are, int64 and bool as
+/// integers, so every value keeps its order (f64 would merge integers above 2^53).
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+enum SortKey {
+    Float(Key),
+    Int(i64),
+}
+
+fn sort_keys(t: &Tensor) -> Vec<SortKey> {
+    match t.storage() {
+        Storage::I64(a) => a.iter().map(|&v| SortKey::Int(v)).collect(),
+        Storage::Bool(a) => a.iter().map(|&v| SortKey::Int(i64::from(v))).collect(),
+        _ => t.to_f64_vec().into_iter().map(|v| SortKey::Float(Key(v))).collect(),
     }
 }
