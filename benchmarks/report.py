@@ -113,15 +113,19 @@ def _rows_of(records):
     return out
 
 
-def _cell(rec, row, key):
-    e = next((e for e in rec["methods"] if e["row"] == row), None)
+def status_mark(e):
+    """What a table cell shows for a method without a number: '' when there is no entry,
+    'n/a' when it is not offered, 'ERROR' when it failed; None when it has numbers."""
     if e is None:
         return ""
-    status = e.get("status")
-    if status == "unsupported":
-        return "n/a"
-    if status == "error":
-        return "ERROR"
+    return {"unsupported": "n/a", "error": "ERROR"}.get(e.get("status"))
+
+
+def _cell(rec, row, key):
+    e = next((e for e in rec["methods"] if e["row"] == row), None)
+    mark = status_mark(e)
+    if mark is not None:
+        return mark
     if key == "iqr%":
         return f"{100 * e['iqr'] / e['median']:.0f}%" if e.get("median") else "-"
     if key == "err":

@@ -44,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+import report  # noqa: E402
 from sparse_methods import ROW_ORDER, SPARSE_LIBRARIES, _methods, setup_libraries  # noqa: E402
 from sparse_workloads import make_sparse_case, memory_cases, rel_err, sparse_cases  # noqa: E402
 from timing import measure  # noqa: E402
@@ -376,13 +377,9 @@ WORKLOAD_TITLES = {
 
 
 def _cell(e):
-    if e is None:
-        return ""
-    st = e.get("status")
-    if st == "unsupported":
-        return "n/a"
-    if st == "error":
-        return "ERROR"
+    mark = report.status_mark(e)
+    if mark is not None:
+        return mark
     iqr = 100 * e["iqr"] / e["median"] if e.get("median") else 0
     return f"{_fmt(e['median'])} ±{iqr:.0f}%" + ("" if e.get("agrees") else " !!")
 
