@@ -18,6 +18,7 @@ mod ops;
 mod ops_index;
 mod ops_linalg;
 mod ops_math;
+mod tape;
 mod tensor;
 
 #[pymodule]
@@ -30,5 +31,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_linalg::register(m)?;
     ops_index::register(m)?;
     autograd::register(m)?;
+    tape::register(m)?;
     Ok(())
 }

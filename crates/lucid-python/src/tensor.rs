@@ -11,6 +11,7 @@ use crate::args::Dim;
 use crate::convert::{operand, to_numpy};
 use crate::dtype::PyDType;
 use crate::errors::PyResultExt;
+use lucid_core::functional::note_escape;
 
 #[pyclass(name = "Tensor", module = "lucid", weakref)]
 pub struct PyTensor {
@@ -174,6 +175,7 @@ impl PyTensor {
 
     /// The data as a new NumPy array.
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        note_escape(&self.inner);
         to_numpy(py, &self.inner)
     }
     #[pyo3(signature = (dtype = None, copy = None))]
@@ -184,6 +186,7 @@ impl PyTensor {
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
+        note_escape(&self.inner);
         let a = to_numpy(py, &self.inner)?;
         match dtype {
             Some(d) => a.call_method1("astype", (d,)),
@@ -191,6 +194,7 @@ impl PyTensor {
         }
     }
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        note_escape(&self.inner);
         to_numpy(py, &self.inner)?.call_method0("tolist")
     }
     /// The value of a one-element tensor as a Python number.
@@ -201,6 +205,7 @@ impl PyTensor {
                 self.inner.shape()
             )));
         }
+        note_escape(&self.inner);
         to_numpy(py, &self.inner)?.call_method0("item")
     }
     fn __float__(&self) -> PyResult<f64> {

@@ -98,12 +98,25 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
     >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
     (3, 3)
     """
+    chunk_size = _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
+    return _jacobian_of(_record(func, inputs, "jacobian"), create_graph, strict, vectorize, chunk_size, strategy, sparse)
+
+
+# The entry points are split in two, shared with ``lucid.Tape``: ``_*_options`` checks
+# the flags before the function runs, ``_*_of`` finishes from a recorded (or replayed)
+# graph ``(inputs_were_tuple, leaves, outputs_were_tuple, outputs)``.
+
+def _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse):
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
             and chunk_size is None and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
         chunk_size = _core.check_options("jacobian", create_graph, strict, vectorize, chunk_size, strategy, sparse)
     if sparse:
         _sparse.require_scipy("jacobian")
-    in_tuple, leaves, _, outs = _record(func, inputs, "jacobian")
+    return chunk_size
+
+
+def _jacobian_of(recorded, create_graph, strict, vectorize, chunk_size, strategy, sparse):
+    in_tuple, leaves, _, outs = recorded
     if sparse:
         blocks = [_sparse.csr(b) for b in _core.sparse_jacobian_from_graph(list(outs), leaves, strict, strategy)]
         return tuple(blocks) if in_tuple else blocks[0]
@@ -126,12 +139,20 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, str
     through one forward-over-reverse sweep (``strategy`` does not apply); the pattern
     and colouring are cached per graph structure.
     """
+    _hessian_options(create_graph, strict, vectorize, strategy, sparse)
+    return _hessian_of(_record(func, inputs, "hessian"), create_graph, strict, vectorize, strategy, sparse)
+
+
+def _hessian_options(create_graph, strict, vectorize, strategy, sparse):
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
             and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
         _core.check_options("hessian", create_graph, strict, vectorize, None, strategy, sparse)
     if sparse:
         _sparse.require_scipy("hessian")
-    in_tuple, leaves, out_tuple, outs = _record(func, inputs, "hessian")
+
+
+def _hessian_of(recorded, create_graph, strict, vectorize, strategy, sparse):
+    in_tuple, leaves, out_tuple, outs = recorded
     if out_tuple and len(outs) != 1:
         raise TypeError(f"hessian: the function must return a single Tensor, got a tuple of {len(outs)}")
     if outs[0].numel() != 1:
@@ -157,12 +178,20 @@ def sparsity(func, inputs, strategy="auto", hessian=False):
     it. Patterns and colourings are cached per graph structure (``sparsity_cache_clear``
     empties the cache).
     """
+    _sparsity_options(strategy, hessian)
+    return _sparsity_of(_record(func, inputs, "sparsity"), strategy, hessian)
+
+
+def _sparsity_options(strategy, hessian):
     if strategy.__class__ is not str or strategy not in _STRATEGIES:
         _core.check_options("sparsity", False, False, False, None, strategy)
     if hessian.__class__ is not bool:
         raise TypeError(f"sparsity: hessian must be a bool, got {type(hessian).__name__}")
     _sparse.require_scipy("sparsity")
-    in_tuple, leaves, out_tuple, outs = _record(func, inputs, "sparsity")
+
+
+def _sparsity_of(recorded, strategy, hessian):
+    in_tuple, leaves, out_tuple, outs = recorded
     if hessian:
         if len(outs) != 1 or outs[0].numel() != 1:
             shapes = [tuple(o.shape) for o in outs]
@@ -204,9 +233,17 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
     ``v`` matches the outputs (a Tensor or a tuple); it may be omitted only for a
     single one-element output. Inputs the outputs do not depend on get zeros."""
+    _product_options("vjp", create_graph, strict)
+    return _vjp_of(_record(func, inputs, "vjp"), v, create_graph, strict)
+
+
+def _product_options(fn, create_graph, strict):
     if not (create_graph.__class__ is bool and strict.__class__ is bool):
-        _core.check_options("vjp", create_graph, strict, False, None, "reverse-mode")
-    _, leaves, out_tuple, outs = _record(func, inputs, "vjp")
+        _core.check_options(fn, create_graph, strict, False, None, "reverse-mode")
+
+
+def _vjp_of(recorded, v, create_graph, strict):
+    _, leaves, out_tuple, outs = recorded
     vs = _vectors(v, outs, "output", "vjp", default_ok=len(outs) == 1 and outs[0].numel() == 1)
     grads = _core.vjp_from_graph(list(outs), leaves, vs, create_graph, strict)
     return _finish_outputs(outs, out_tuple, create_graph), tuple(grads)
@@ -216,18 +253,24 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), J v)``, exact: the tangents are a Tensor for a single output and
     a tuple for a tuple of outputs. ``v`` matches the inputs; it may be omitted only
     for a single one-element input."""
-    if not (create_graph.__class__ is bool and strict.__class__ is bool):
-        _core.check_options("jvp", create_graph, strict, False, None, "reverse-mode")
-    _, leaves, out_tuple, outs = _record(func, inputs, "jvp")
+    _product_options("jvp", create_graph, strict)
+    return _jvp_of(_record(func, inputs, "jvp"), v, create_graph, strict)
+
+
+def _jvp_of(recorded, v, create_graph, strict):
+    _, leaves, out_tuple, outs = recorded
     vs = _vectors(v, leaves, "input", "jvp", default_ok=len(leaves) == 1 and leaves[0].numel() == 1)
     tangents = _core.jvp_from_graph(list(outs), leaves, vs, create_graph, strict)
     return _finish_outputs(outs, out_tuple, create_graph), (tuple(tangents) if out_tuple else tangents[0])
 
 
 def _hessian_product(fn: str, func, inputs, v, create_graph, strict):
-    if not (create_graph.__class__ is bool and strict.__class__ is bool):
-        _core.check_options(fn, create_graph, strict, False, None, "reverse-mode")
-    in_tuple, leaves, out_tuple, outs = _record(func, inputs, fn)
+    _product_options(fn, create_graph, strict)
+    return _hessian_product_of(fn, _record(func, inputs, fn), v, create_graph, strict)
+
+
+def _hessian_product_of(fn: str, recorded, v, create_graph, strict):
+    in_tuple, leaves, out_tuple, outs = recorded
     if out_tuple and len(outs) != 1:
         raise TypeError(f"{fn}: the function must return a single Tensor, got a tuple of {len(outs)}")
     if outs[0].numel() != 1:

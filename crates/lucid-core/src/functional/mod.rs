@@ -8,7 +8,9 @@
 mod colouring;
 mod jacobian;
 mod sparse;
+mod tape;
 
+pub use crate::tensor::recording::note_escape;
 pub use colouring::{Order, Pattern};
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{
@@ -16,6 +18,7 @@ pub use sparse::{
     sparse_hessian_values, sparse_jacobian, sparse_jacobian_from_graph, sparse_jacobian_values, sparsity_from_graph,
     Csr, Direction, SparseValues, Sparsity,
 };
+pub use tape::{Graph, Tape, TapeCache, Taped};
 
 use crate::autograd::{enable_grad, Plan};
 use crate::error::{Error, Result};

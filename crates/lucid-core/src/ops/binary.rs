@@ -8,6 +8,7 @@
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip_broadcast;
+use crate::ops::nondiff::{self, Comparison};
 use crate::shape::broadcast_shapes;
 use crate::structure::{Reads, Structure};
 use crate::tensor::graph::Rule;
@@ -38,6 +39,13 @@ pub enum BinaryOp {
 }
 
 impl Rule for BinaryOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        match self {
+            BinaryOp::Where => where_(&inputs[2], &inputs[0], &inputs[1]),
+            op => binary(op.clone(), &inputs[0], &inputs[1]),
+        }
+    }
+
     fn structure(&self) -> Structure<'_> {
         Structure::Elementwise(match self {
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::FloorDivide => Reads::NOTHING,
@@ -506,7 +514,7 @@ impl Tensor {
 
 // ---- comparisons: bool results, no graph ---------------------------------------------
 
-fn compare(name: &'static str, a: &Tensor, b: &Tensor, f64cmp: fn(f64, f64) -> bool) -> Result<Tensor> {
+fn compare(name: &'static str, a: &Tensor, b: &Tensor, f64cmp: fn(f64, f64) -> bool, c: Comparison) -> Result<Tensor> {
     let (a, b) = promote(a, b)?;
     let shape = broadcast_shapes(name, a.shape(), b.shape())?;
     let data = match (a.storage(), b.storage()) {
@@ -518,26 +526,26 @@ fn compare(name: &'static str, a: &Tensor, b: &Tensor, f64cmp: fn(f64, f64) -> b
         }
         (x, y) => return Err(Error::dtype(name, format!("dtypes {} and {}", x.dtype(), y.dtype()))),
     };
-    Ok(Tensor::from_storage(Storage::Bool(data)))
+    Ok(nondiff::compared(Storage::Bool(data), c, a, b))
 }
 
 impl Tensor {
     pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
-        compare("eq", self, other, |x, y| x == y)
+        compare("eq", self, other, |x, y| x == y, Comparison::Eq)
     }
     pub fn ne(&self, other: &Tensor) -> Result<Tensor> {
-        compare("ne", self, other, |x, y| x != y)
+        compare("ne", self, other, |x, y| x != y, Comparison::Ne)
     }
     pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
-        compare("lt", self, other, |x, y| x < y)
+        compare("lt", self, other, |x, y| x < y, Comparison::Lt)
     }
     pub fn le(&self, other: &Tensor) -> Result<Tensor> {
-        compare("le", self, other, |x, y| x <= y)
+        compare("le", self, other, |x, y| x <= y, Comparison::Le)
     }
     pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
-        compare("gt", self, other, |x, y| x > y)
+        compare("gt", self, other, |x, y| x > y, Comparison::Gt)
     }
     pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
-        compare("ge", self, other, |x, y| x >= y)
+        compare("ge", self, other, |x, y| x >= y, Comparison::Ge)
     }
 }

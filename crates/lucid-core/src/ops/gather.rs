@@ -18,6 +18,7 @@ use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::ops::binary::where_;
 use crate::ops::index::{resolve_positions, IndexItem};
+use crate::ops::nondiff;
 use crate::shape::{batched, normalize_axis};
 use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
@@ -58,6 +59,13 @@ pub enum GatherOp {
 }
 
 impl Rule for GatherOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        match self {
+            GatherOp::Take(p) => take(&inputs[0], p),
+            GatherOp::Put(p) => put(&inputs[0], p),
+        }
+    }
+
     // A gather moves elements by a table of positions; no structured rule follows it
     // yet, so its cotangents and tangents are dense, but its pattern is the table.
     fn structure(&self) -> Structure<'_> {
@@ -191,6 +199,8 @@ pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
 }
 
 fn expect_index(op: &'static str, index: &Tensor) -> Result<ArcArray<i64, IxDyn>> {
+    // its values become positions: a tape keeps them as a guard
+    crate::tensor::recording::note_escape(index);
     match index.storage() {
         Storage::I64(a) => Ok(a.clone()),
         s => Err(Error::dtype(op, format!("index must be an int64 tensor, got {}", s.dtype()))),
@@ -304,9 +314,8 @@ impl Tensor {
                 }
             }
         }
-        Ok(Tensor::from_storage(Storage::I64(
-            ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape("argsort", e.to_string()))?,
-        )))
+        let data = ArcArray::from_shape_vec(IxDyn(shape), out).map_err(|e| Error::shape("argsort", e.to_string()))?;
+        Ok(nondiff::argsorted(Storage::I64(data), dim, descending, self))
     }
 
     /// `(values, indices)`: `self` sorted along `dim` ([`Tensor::argsort`]'s order) and

@@ -10,7 +10,7 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn, SliceInfo, SliceInfoElem, Zip};
 
-use crate::dtype::Storage;
+use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::map_storage;
 pub use crate::structure::Resolved;
@@ -68,6 +68,16 @@ pub enum IndexOp {
 }
 
 impl Rule for IndexOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        let x = &inputs[0];
+        match self {
+            IndexOp::Slice { items } => slice_resolved(x, items, x.ndim() - resolved_in_dims(items)),
+            IndexOp::SliceBackward { items, shape } => {
+                slice_backward(x, items, shape, x.ndim() - resolved_out_dims(items))
+            }
+        }
+    }
+
     fn structure(&self) -> Structure<'_> {
         match self {
             IndexOp::Slice { items } => Structure::Moves(Move::Window(items)),
@@ -322,6 +332,9 @@ impl Tensor {
         if items.iter().any(|i| matches!(i, IndexItem::Tensor(_))) {
             return self.index_assign_advanced(items, value);
         }
+        // written in place of a copy: a tape could not replay it (the advanced form above
+        // is built from gathers and `where`, which it can)
+        crate::tensor::recording::note_untraceable("setitem", &[self, value]);
         let resolved = resolve(items, self.shape())?;
         let info = to_ndarray(&resolved, 0)?;
         let value = value.to_dtype(self.dtype())?;
@@ -397,6 +410,12 @@ enum Part {
 ///   expression, and goes first otherwise; slices, None and Ellipsis keep their dims.
 pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
     let advanced = items.iter().any(|i| matches!(i, IndexItem::Tensor(_)));
+    for item in items {
+        if let IndexItem::Tensor(t) = item {
+            // its values become positions: a tape keeps them as a guard
+            crate::tensor::recording::note_escape(t);
+        }
+    }
     if items.iter().filter(|i| matches!(i, IndexItem::Ellipsis)).count() > 1 {
         return Err(Error::index("index", "an index can only have a single ellipsis ('...')"));
     }

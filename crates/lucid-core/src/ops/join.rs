@@ -16,6 +16,11 @@ pub enum JoinOp {
 }
 
 impl Rule for JoinOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        let JoinOp::Cat { dim } = self;
+        Tensor::cat(inputs, *dim as isize)
+    }
+
     fn structure(&self) -> Structure<'_> {
         let JoinOp::Cat { dim } = self;
         Structure::Concat { dim: *dim }

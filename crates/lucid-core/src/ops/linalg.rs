@@ -16,6 +16,7 @@ pub mod einsum;
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
+use crate::ops::nondiff;
 use crate::shape::{broadcast_shapes, normalize_axis};
 use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
@@ -39,6 +40,18 @@ pub enum LinalgOp {
 }
 
 impl Rule for LinalgOp {
+    fn replay(&self, inputs: &[Tensor], shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let a = &inputs[0];
+        match self {
+            LinalgOp::Diag(op) => op.replay(inputs, shape, dtype),
+            LinalgOp::Inv => a.inverse(),
+            LinalgOp::Det => a.det(),
+            LinalgOp::LogAbsDet => Ok(a.slogdet()?.1),
+            LinalgOp::Solve => a.solve_matrix("solve", &inputs[1]),
+            LinalgOp::Cholesky => a.cholesky(false),
+        }
+    }
+
     // Inverses, determinants, solves and factorizations mix every element of a matrix
     // (and no more: batches stay apart).
     fn structure(&self) -> Structure<'_> {
@@ -395,7 +408,8 @@ impl Tensor {
             }
             _ => return Err(Error::dtype("slogdet", "expected a floating point tensor")),
         };
-        Ok((Tensor::from_storage(sign), linalg_op(LinalgOp::LogAbsDet, logabs, vec![self.clone()])))
+        let sign = nondiff::slogdet_sign(sign, self);
+        Ok((sign, linalg_op(LinalgOp::LogAbsDet, logabs, vec![self.clone()])))
     }
 
     /// `log det A`: NaN where the determinant is negative, -inf where it is zero (as

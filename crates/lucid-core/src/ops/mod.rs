@@ -10,6 +10,7 @@ pub mod index;
 pub mod join;
 pub mod linalg;
 pub mod matmul;
+pub mod nondiff;
 pub mod random;
 pub mod reduce;
 pub mod scan;

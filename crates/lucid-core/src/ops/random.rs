@@ -199,6 +199,7 @@ impl Tensor {
                 Storage::F64(sampled("rand", shape, |v, n| with_global(|g| v.extend((0..n).map(|_| g.uniform_f64()))))?)
             }
         };
+        crate::tensor::recording::note_random();
         Ok(Tensor::from_storage(data))
     }
 
@@ -212,6 +213,7 @@ impl Tensor {
             }
             _ => Storage::F64(sampled("randn", shape, |v, n| with_global(|g| push_normals(g, v, n, |x| x)))?),
         };
+        crate::tensor::recording::note_random();
         Ok(Tensor::from_storage(data))
     }
 
@@ -228,6 +230,7 @@ impl Tensor {
                 with_global(|g| v.extend((0..n).map(|_| of((low as i128 + g.below(span) as i128) as i64))))
             })
         }
+        crate::tensor::recording::note_random();
         Ok(Tensor::from_storage(match dtype {
             DType::I64 => Storage::I64(draw(shape, low, span, |x| x)?),
             DType::F32 => Storage::F32(draw(shape, low, span, |x| x as f32)?),

@@ -11,6 +11,7 @@ use ndarray::{ArcArray, ArrayView1, Axis, Ix2, IxDyn};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::ops::binary::where_;
+use crate::ops::nondiff;
 use crate::shape::{batched, normalize_axes, normalize_axis};
 use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
@@ -48,6 +49,19 @@ pub enum ReduceOp {
 }
 
 impl Rule for ReduceOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        let x = &inputs[0];
+        let dims = |axes: &[usize]| axes.iter().map(|&a| a as isize).collect::<Vec<_>>();
+        match self {
+            ReduceOp::Sum { axes, keepdim } => x.sum(Some(&dims(axes)), *keepdim),
+            ReduceOp::Prod { axes, keepdim } => x.prod(Some(&dims(axes)), *keepdim),
+            ReduceOp::Amax { axes, keepdim } => x.amax(Some(&dims(axes)), *keepdim),
+            ReduceOp::Amin { axes, keepdim } => x.amin(Some(&dims(axes)), *keepdim),
+            ReduceOp::LogSumExp { axes, keepdim } => x.logsumexp(Some(&dims(axes)), *keepdim),
+            ReduceOp::Norm { p, axes, keepdim } => x.norm(*p, Some(&dims(axes)), *keepdim),
+        }
+    }
+
     // A sum is structured (each output element adds a block of the input); the other
     // reductions' rules read values in ways no structured rule follows, but each output
     // element still reads only its block.
@@ -374,6 +388,18 @@ fn lane_norm<T: Float>(lane: ArrayView1<'_, T>, p: f64) -> T {
     T::of(v)
 }
 
+/// The index of the first largest (`max`) or smallest element of each lane of `x`
+/// along `axis` (a non-empty dim), as int64.
+pub(crate) fn arg_lanes(x: &Tensor, axis: usize, keep: bool, max: bool) -> Result<Tensor> {
+    let idx = match x.storage() {
+        Storage::F32(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
+        Storage::F64(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
+        Storage::I64(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
+        Storage::Bool(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
+    };
+    Ok(nondiff::arg_extreme(Storage::I64(idx), axis, keep, max, x))
+}
+
 impl Tensor {
     /// Whether any element over `dims` (all for `None`) is nonzero (NaN counts as
     /// nonzero), as a bool tensor: PyTorch's `any`. An empty reduction is false. Bool
@@ -530,13 +556,7 @@ impl Tensor {
             ));
         }
         let keep = keepdim && dim.is_some() && self.ndim() > 0;
-        let idx = match x.storage() {
-            Storage::F32(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
-            Storage::F64(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
-            Storage::I64(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
-            Storage::Bool(a) => reduce_lanes(a, &[axis], keep, |l| lane_arg_extreme(l, max))?,
-        };
-        let t = Tensor::from_storage(Storage::I64(idx));
+        let t = arg_lanes(&x, axis, keep, max)?;
         // keepdim over all dims keeps every dim as size 1 (PyTorch)
         if keepdim && dim.is_none() {
             return t.reshape_exact(&vec![1; self.ndim()]);

@@ -33,6 +33,14 @@ pub enum ScanOp {
 }
 
 impl Rule for ScanOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        match *self {
+            ScanOp::CumSum { axis, reverse } => scan(&inputs[0], axis, reverse, Kind::Sum),
+            ScanOp::CumProd { axis, reverse } => scan(&inputs[0], axis, reverse, Kind::Prod),
+            ScanOp::LinRec { axis, reverse } => Tensor::linear_recurrence(&inputs[0], &inputs[1], axis, reverse),
+        }
+    }
+
     // Each output element of a scan depends on a whole prefix: Jacobians are
     // triangular, which no structured rule follows (the pattern is that prefix).
     fn structure(&self) -> Structure<'_> {

@@ -4,7 +4,7 @@
 
 use ndarray::{ArcArray, Axis, IxDyn};
 
-use crate::dtype::{Float, Storage};
+use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::shape::normalize_axis;
 use crate::structure::{Dependence, Structure};
@@ -23,6 +23,13 @@ pub enum SoftmaxOp {
 }
 
 impl Rule for SoftmaxOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        match *self {
+            SoftmaxOp::Softmax { axis } => softmax_op(&inputs[0], axis, false),
+            SoftmaxOp::LogSoftmax { axis } => softmax_op(&inputs[0], axis, true),
+        }
+    }
+
     // Every output of a softmax row depends on every input of the row.
     fn structure(&self) -> Structure<'_> {
         let (SoftmaxOp::Softmax { axis } | SoftmaxOp::LogSoftmax { axis }) = *self;

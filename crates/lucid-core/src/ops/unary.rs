@@ -11,6 +11,7 @@ use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 use crate::map_float;
 use crate::ops::binary::where_;
+use crate::ops::nondiff::{self, FloatTest};
 use crate::ops::special;
 use crate::structure::{Reads, Structure};
 use crate::tensor::graph::Rule;
@@ -267,6 +268,13 @@ fn unreachable_cast() -> Result<crate::dtype::Storage> {
 }
 
 impl Rule for UnaryOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], dtype: DType) -> Result<Tensor> {
+        match self {
+            UnaryOp::Cast(_) => inputs[0].to_dtype(dtype),
+            op => unary(&inputs[0], *op),
+        }
+    }
+
     fn name(&self) -> &'static str {
         self.name_str()
     }
@@ -494,7 +502,7 @@ impl Tensor {
         let data = self.storage().cast(dtype);
         let from = self.dtype();
         if !from.is_float() {
-            return Ok(Tensor::from_storage(data));
+            return Ok(nondiff::cast(data, self));
         }
         Ok(Tensor::from_op(data, UnaryOp::Cast(from), vec![self.clone()]))
     }
@@ -527,26 +535,26 @@ impl Tensor {
 
     /// Elementwise test `x is NaN` (a bool tensor; false for integer tensors).
     pub fn isnan(&self) -> Result<Tensor> {
-        self.float_test(|v| v.is_nan(), false)
+        self.float_test(|v| v.is_nan(), false, FloatTest::IsNan)
     }
 
     /// Elementwise test `x is finite` (not NaN, not ±inf; true for integer tensors).
     pub fn isfinite(&self) -> Result<Tensor> {
-        self.float_test(|v| v.is_finite(), true)
+        self.float_test(|v| v.is_finite(), true, FloatTest::IsFinite)
     }
 
     /// Elementwise test `x is ±inf` (false for integer tensors).
     pub fn isinf(&self) -> Result<Tensor> {
-        self.float_test(|v| v.is_infinite(), false)
+        self.float_test(|v| v.is_infinite(), false, FloatTest::IsInf)
     }
 
-    fn float_test(&self, f: fn(f64) -> bool, int_value: bool) -> Result<Tensor> {
+    fn float_test(&self, f: fn(f64) -> bool, int_value: bool, test: FloatTest) -> Result<Tensor> {
         let data = match self.storage() {
             Storage::F32(a) => a.mapv(|v| f(v as f64)).into_shared(),
             Storage::F64(a) => a.mapv(f).into_shared(),
             s => ndarray::ArcArray::from_elem(ndarray::IxDyn(s.shape()), int_value),
         };
-        Ok(Tensor::from_storage(Storage::Bool(data)))
+        Ok(nondiff::tested(Storage::Bool(data), test, self))
     }
 
     /// A 0-d constant of this tensor's dtype.

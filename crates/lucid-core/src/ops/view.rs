@@ -9,6 +9,7 @@
 
 use ndarray::IxDyn;
 
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{ensure_allocatable_as, reshape_array};
 use crate::map_storage;
@@ -27,6 +28,14 @@ pub enum ViewOp {
 }
 
 impl Rule for ViewOp {
+    fn replay(&self, inputs: &[Tensor], shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        match self {
+            ViewOp::Reshape => inputs[0].reshape_exact(shape),
+            ViewOp::Permute(perm) => inputs[0].permute_exact(perm),
+            ViewOp::Expand => inputs[0].expand(shape),
+        }
+    }
+
     fn structure(&self) -> Structure<'_> {
         Structure::Moves(match self {
             ViewOp::Reshape => Move::Reshape,

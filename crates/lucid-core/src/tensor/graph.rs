@@ -5,7 +5,9 @@
 
 use std::cell::Cell;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::structure::Structure;
 use crate::tensor::Tensor;
@@ -42,13 +44,19 @@ pub(crate) trait Rule: Send + Sync {
     /// Jacobian is diagonal, hence self-adjoint: the VJP rule is the JVP rule).
     fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], batch: usize)
         -> Result<Option<Tensor>>;
+
+    /// The forward again, on new input values (a tape's replay, NOTE [tape recording]):
+    /// the same op with the same parameters, recording a fresh node as the op's own
+    /// entry point does. `shape` and `dtype` are the output's as recorded, for ops whose
+    /// parameters are read off the output (a reshape's target, a cast's dtype).
+    fn replay(&self, inputs: &[Tensor], shape: &[usize], dtype: DType) -> Result<Tensor>;
 }
 
-/// How a non-leaf tensor was made: the op (with its non-tensor parameters) and the
-/// tensors it read. Rules get the output tensor itself from the sweep, so a node never
+/// How a non-leaf tensor was made: the op (with its non-tensor parameters, shared with
+/// any tape that recorded it) and the tensors it read. Rules get the output tensor itself from the sweep, so a node never
 /// holds its own output (no reference cycle).
 pub(crate) struct Node {
-    pub(crate) op: Box<dyn Rule>,
+    pub(crate) op: Arc<dyn Rule>,
     pub(crate) inputs: Vec<Tensor>,
     /// Set by a sweep without `retain_graph`: a later sweep through here is an error.
     pub(crate) released: AtomicBool,

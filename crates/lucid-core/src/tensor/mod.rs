@@ -9,6 +9,7 @@ use ndarray::{ArcArray, IxDyn};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 pub(crate) mod graph;
+pub(crate) mod recording;
 
 use graph::{is_grad_enabled, Node, Rule};
 
@@ -55,18 +56,38 @@ impl Tensor {
     }
 
     /// The result of an op: records a graph node when grad mode is on and some input
-    /// requires grad; otherwise a plain tensor.
+    /// requires grad; otherwise a plain tensor. While a tape records, any op with a
+    /// traced input records a node (NOTE [tape recording]), which requires grad only
+    /// when it would have anyway.
     pub(crate) fn from_op(data: Storage, op: impl Rule + 'static, inputs: Vec<Tensor>) -> Tensor {
-        let record = data.dtype().is_float() && is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-        if !record {
-            return Tensor::from_storage(data);
+        let grad = data.dtype().is_float() && is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+        if grad || (recording::active() && inputs.iter().any(Tensor::is_traced)) {
+            return Tensor::with_node(data, grad, op, inputs);
         }
-        Tensor(Arc::new(Inner {
+        Tensor::from_storage(data)
+    }
+
+    /// A value computed from `inputs` that carries no derivative (a comparison, an
+    /// index, a detached copy): a plain tensor, except that while a tape records it keeps
+    /// a node (which never requires grad) when an input is traced, so replay recomputes it.
+    pub(crate) fn from_nondiff(data: Storage, op: impl Rule + 'static, inputs: Vec<Tensor>) -> Tensor {
+        if recording::active() && inputs.iter().any(Tensor::is_traced) {
+            return Tensor::with_node(data, false, op, inputs);
+        }
+        Tensor::from_storage(data)
+    }
+
+    fn with_node(data: Storage, grad: bool, op: impl Rule + 'static, inputs: Vec<Tensor>) -> Tensor {
+        let t = Tensor(Arc::new(Inner {
             data,
-            requires_grad: AtomicBool::new(true),
+            requires_grad: AtomicBool::new(grad),
             grad: Mutex::new(None),
-            node: Some(Node { op: Box::new(op), inputs, released: AtomicBool::new(false) }),
-        }))
+            node: Some(Node { op: Arc::new(op), inputs, released: AtomicBool::new(false) }),
+        }));
+        if recording::active() {
+            recording::note_created(&t);
+        }
+        t
     }
 
     pub fn from_array<T: Float>(a: ArcArray<T, IxDyn>) -> Tensor {
@@ -254,11 +275,6 @@ impl Tensor {
         Ok(())
     }
 
-    /// A new leaf sharing this tensor's data, outside any graph.
-    pub fn detach(&self) -> Tensor {
-        Tensor::from_storage(self.0.data.clone())
-    }
-
     /// The single value of a one-element tensor.
     pub fn item(&self) -> Result<f64> {
         if self.numel() != 1 {
@@ -267,6 +283,7 @@ impl Tensor {
                 format!("only one-element tensors can be converted to a number, got shape {:?}", self.shape()),
             ));
         }
+        recording::note_escape(self);
         Ok(self.0.data.to_f64_vec()[0])
     }
 

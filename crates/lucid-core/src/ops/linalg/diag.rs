@@ -9,7 +9,7 @@
 use ndarray::{ArcArray, Array, Axis, IxDyn};
 
 use super::LinalgOp;
-use crate::dtype::try_vec;
+use crate::dtype::{try_vec, DType};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::ensure_allocatable_as;
 use crate::map_storage;
@@ -32,6 +32,14 @@ pub enum DiagOp {
 }
 
 impl Rule for DiagOp {
+    fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+        match *self {
+            DiagOp::Diagonal { offset, dim1, dim2 } => diagonal(&inputs[0], offset, dim1, dim2),
+            DiagOp::Scatter { offset, dim1, dim2, n1, n2 } => scatter(&inputs[0], offset, dim1, dim2, n1, n2),
+            DiagOp::Tri { upper, k } => tri(&inputs[0], upper, k),
+        }
+    }
+
     // Diagonals are moves of elements, but no structured rule follows them yet.
     fn structure(&self) -> Structure<'_> {
         Structure::Unstructured(match *self {

@@ -1,0 +1,132 @@
+//! `lucid._core.TapeCache`: the tapes of one Python function (NOTE [tape] in
+//! lucid-core's `functional/tape.rs`). The Python class `lucid.Tape` holds one and asks
+//! it for the graph at new inputs; the function runs (with the GIL held, on this
+//! thread) only when no tape's guards hold.
+
+use std::cell::RefCell;
+
+use lucid_core::functional::{Graph, TapeCache};
+use lucid_core::{Error, Tensor};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::errors::PyResultExt;
+use crate::tensor::PyTensor;
+
+/// The entry points' names, for messages (the core wants `&'static str`).
+fn op_name(op: &str) -> &'static str {
+    match op {
+        "jacobian" => "jacobian",
+        "hessian" => "hessian",
+        "vjp" => "vjp",
+        "jvp" => "jvp",
+        "hvp" => "hvp",
+        "vhp" => "vhp",
+        "sparsity" => "sparsity",
+        _ => "tape",
+    }
+}
+
+/// What `func` returned, as the functional API accepts it: a Tensor, or a non-empty
+/// tuple or list of Tensors (then `true`).
+fn outputs_of(fn_name: &str, raw: &Bound<'_, PyAny>) -> PyResult<(Vec<Tensor>, bool)> {
+    if let Ok(t) = raw.downcast::<PyTensor>() {
+        return Ok((vec![t.borrow().inner.clone()], false));
+    }
+    let items: Vec<Bound<'_, PyAny>> = if let Ok(t) = raw.downcast::<PyTuple>() {
+        t.iter().collect()
+    } else if let Ok(l) = raw.downcast::<PyList>() {
+        l.iter().collect()
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{fn_name}: the function must return a Tensor or a tuple of Tensors, got {}",
+            raw.get_type().name()?
+        )));
+    };
+    if items.is_empty() {
+        return Err(PyTypeError::new_err(format!("{fn_name}: the function returned an empty tuple")));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item.downcast::<PyTensor>() {
+            Ok(t) => out.push(t.borrow().inner.clone()),
+            Err(_) => {
+                return Err(PyTypeError::new_err(format!(
+                    "{fn_name}: the function must return a Tensor or a tuple of Tensors; output {i} is {}",
+                    item.get_type().name()?
+                )))
+            }
+        }
+    }
+    Ok((out, true))
+}
+
+#[pyclass(name = "TapeCache", module = "lucid._core", frozen)]
+pub struct PyTapeCache {
+    cache: TapeCache,
+}
+
+#[pymethods]
+impl PyTapeCache {
+    #[new]
+    fn new(capacity: usize) -> PyTapeCache {
+        PyTapeCache { cache: TapeCache::new(capacity) }
+    }
+
+    /// `(leaves, outputs, tuple_output, replayed)`: the graph of `func` at `inputs`,
+    /// replayed from a tape whose guards hold, else recorded by calling `func` (with
+    /// grad mode on) and kept. `grad=False` replays without a graph.
+    fn graph(
+        &self,
+        py: Python<'_>,
+        op: &str,
+        func: &Bound<'_, PyAny>,
+        inputs: Vec<PyRef<'_, PyTensor>>,
+        grad: bool,
+    ) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>, bool, bool)> {
+        let op = op_name(op);
+        let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
+        // a Python exception inside `func` travels past the core as this
+        let raised: RefCell<Option<PyErr>> = RefCell::new(None);
+        let record = |leaves: &[Tensor]| -> lucid_core::Result<(Vec<Tensor>, bool)> {
+            let args: Vec<PyTensor> = leaves.iter().cloned().map(PyTensor::new).collect();
+            let result = PyTuple::new(py, args).and_then(|a| func.call1(a)).and_then(|raw| outputs_of(op, &raw));
+            result.map_err(|e| {
+                *raised.borrow_mut() = Some(e);
+                Error::argument(op, "the function raised")
+            })
+        };
+        match self.cache.graph(op, &ins, grad, record) {
+            Ok(Graph { leaves, outputs, tuple_output, replayed }) => {
+                let wrap = |ts: Vec<Tensor>| ts.into_iter().map(PyTensor::new).collect();
+                Ok((wrap(leaves), wrap(outputs), tuple_output, replayed))
+            }
+            Err(e) => match raised.into_inner() {
+                Some(py_err) => Err(py_err),
+                None => Err(e).py(),
+            },
+        }
+    }
+
+    /// How many times the function was recorded (the first call included).
+    #[getter]
+    fn records(&self) -> usize {
+        self.cache.records()
+    }
+
+    /// How many calls a replay answered.
+    #[getter]
+    fn replays(&self) -> usize {
+        self.cache.replays()
+    }
+
+    /// `(steps, used_random, untraceable)` of each tape held, most recently used first.
+    fn tapes(&self) -> Vec<(usize, bool, Option<String>)> {
+        self.cache.tapes().iter().map(|t| (t.len(), t.used_random(), t.untraceable().map(str::to_string))).collect()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTapeCache>()
+}

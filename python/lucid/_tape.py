@@ -1,0 +1,192 @@
+"""``lucid.tape``: record a function once, then evaluate it and its derivatives at new
+inputs by replaying the recording in Rust, without running the Python function.
+
+See NOTE [tape] in ``crates/lucid-core/src/functional/tape.rs`` for the mechanism.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+from ._tensor import from_numpy
+from .autograd import functional as _f
+
+__all__ = ["tape", "Tape"]
+
+
+def _as_inputs(value, fn: str):
+    """``(was_tuple, tuple_of_tensors)`` from a Tensor, a NumPy array, or a tuple or
+    list of them (arrays keep their dtype)."""
+    if value.__class__ is Tensor:
+        return False, (value,)
+    if isinstance(value, np.ndarray):
+        return False, (from_numpy(value),)
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{fn}: inputs must be a Tensor, a NumPy array or a tuple of them, got {type(value).__name__}")
+    items = []
+    for i, t in enumerate(value):
+        if isinstance(t, Tensor):
+            items.append(t)
+        elif isinstance(t, np.ndarray):
+            items.append(from_numpy(t))
+        else:
+            raise TypeError(f"{fn}: inputs[{i}] must be a Tensor or a NumPy array, got {type(t).__name__}")
+    if not items:
+        raise TypeError(f"{fn}: inputs must not be empty")
+    return True, tuple(items)
+
+
+class Tape:
+    """A function recorded once, replayed for new inputs (make one with ``lucid.tape``).
+
+    Calling the tape evaluates the function; ``jacobian``, ``hessian``, ``vjp``,
+    ``jvp``, ``hvp``, ``vhp`` and ``sparsity`` take the inputs as the functional API
+    does (a Tensor or a tuple, NumPy arrays accepted) and every option of the functional
+    API, and return exactly what it returns: replay reruns the recorded ops with the
+    same kernels, so the results are bit for bit the eager ones.
+
+    **Guards.** Whatever the function reads out of a tensor while recording —
+    ``bool(t)`` (an ``if`` on a tensor), ``float``, ``int``, ``.item()``, ``.tolist()``,
+    ``.numpy()``, an index computed from the inputs — is kept with its value, and
+    replay compares the new value as soon as it is computed. When one differs (or the
+    input shapes or dtypes do), the function is recorded again and that tape kept
+    beside the others (up to ``max_tapes``, most recently used first), so a function
+    with an ``if`` replays both branches once each is recorded. ``records`` counts the
+    recordings. A value that changes on every call (``float(x.norm())`` used as a
+    number) makes every call record: correct, but as slow as the eager API, and the
+    tape warns once.
+
+    **Frozen at recording:** random draws inside the function (replay reuses the values
+    drawn while recording; the tape warns), and tensors the function closes over (as
+    ``jax.jit`` bakes in closed-over arrays: make them inputs when they change).
+    Writing into a tensor computed from the inputs (``y[0] = ...``) cannot be replayed:
+    the tape warns once and runs the function on every call (the eager behaviour).
+    """
+
+    def __init__(self, func, example_inputs, max_tapes: int = 8):
+        if not callable(func):
+            raise TypeError(f"tape: func must be callable, got {type(func).__name__}")
+        if max_tapes.__class__ is not int or max_tapes < 1:
+            raise ValueError(f"tape: max_tapes must be a positive int, got {max_tapes!r}")
+        self._func = func
+        self._cache = _core.TapeCache(max_tapes)
+        self._max_tapes = max_tapes
+        self._warned = set()
+        self._graph(example_inputs, "tape", False)
+
+    # ---- the graph at new inputs ------------------------------------------------------
+
+    def _graph(self, inputs, fn: str, grad: bool = True):
+        in_tuple, ins = _as_inputs(inputs, fn)
+        leaves, outs, out_tuple, replayed = self._cache.graph(fn, self._func, list(ins), grad)
+        if not replayed:
+            self._after_recording()
+        return in_tuple, leaves, out_tuple, outs
+
+    def _after_recording(self):
+        steps, random, untraceable = self._cache.tapes()[0]
+        if random:
+            self._warn_once("random", "lucid.tape: the function draws random numbers; replays reuse the values "
+                                      "drawn while recording (pass random values in as inputs to vary them)")
+        if untraceable is not None:
+            self._warn_once("untraceable", f"lucid.tape: cannot replay this function ({untraceable}); every call "
+                                           "runs the function, as the eager API does")
+        records = self._cache.records
+        if records > self._max_tapes and records > 2 * self._cache.replays:
+            self._warn_once("churn", f"lucid.tape: the function was recorded {records} times in "
+                                     f"{records + self._cache.replays} calls: a value it reads out of a tensor "
+                                     "(float(), .item(), .numpy(), an if on a tensor) changes from call to call, "
+                                     "so replays rarely apply")
+
+    def _warn_once(self, key, message):
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    # ---- evaluation and derivatives ---------------------------------------------------
+
+    def __call__(self, *inputs):
+        """``func(*inputs)``, replayed (outputs outside any graph)."""
+        _, _, out_tuple, outs = self._graph(tuple(inputs), "tape", False)
+        outs = tuple(o.detach() for o in outs)
+        return outs if out_tuple else outs[0]
+
+    def jacobian(self, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="auto",
+                 sparse=False):
+        """``lucid.autograd.jacobian(func, inputs, ...)``, by replay."""
+        chunk_size = _f._jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
+        return _f._jacobian_of(self._graph(inputs, "jacobian"), create_graph, strict, vectorize, chunk_size,
+                               strategy, sparse)
+
+    def hessian(self, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode",
+                sparse=False):
+        """``lucid.autograd.hessian(func, inputs, ...)``, by replay."""
+        _f._hessian_options(create_graph, strict, vectorize, strategy, sparse)
+        return _f._hessian_of(self._graph(inputs, "hessian"), create_graph, strict, vectorize, strategy, sparse)
+
+    def vjp(self, inputs, v=None, create_graph=False, strict=False):
+        """``lucid.autograd.vjp(func, inputs, v, ...)``, by replay."""
+        _f._product_options("vjp", create_graph, strict)
+        return _f._vjp_of(self._graph(inputs, "vjp"), v, create_graph, strict)
+
+    def jvp(self, inputs, v=None, create_graph=False, strict=False):
+        """``lucid.autograd.jvp(func, inputs, v, ...)``, by replay."""
+        _f._product_options("jvp", create_graph, strict)
+        return _f._jvp_of(self._graph(inputs, "jvp"), v, create_graph, strict)
+
+    def hvp(self, inputs, v=None, create_graph=False, strict=False):
+        """``lucid.autograd.hvp(func, inputs, v, ...)``, by replay."""
+        _f._product_options("hvp", create_graph, strict)
+        return _f._hessian_product_of("hvp", self._graph(inputs, "hvp"), v, create_graph, strict)
+
+    def vhp(self, inputs, v=None, create_graph=False, strict=False):
+        """``lucid.autograd.vhp(func, inputs, v, ...)``, by replay."""
+        _f._product_options("vhp", create_graph, strict)
+        return _f._hessian_product_of("vhp", self._graph(inputs, "vhp"), v, create_graph, strict)
+
+    def sparsity(self, inputs, strategy="auto", hessian=False):
+        """``lucid.autograd.sparsity(func, inputs, ...)``, by replay."""
+        _f._sparsity_options(strategy, hessian)
+        return _f._sparsity_of(self._graph(inputs, "sparsity"), strategy, hessian)
+
+    # ---- what the tape holds ----------------------------------------------------------
+
+    @property
+    def records(self) -> int:
+        """How many times the function ran to be recorded (the first call included)."""
+        return self._cache.records
+
+    @property
+    def replays(self) -> int:
+        """How many calls a replay answered."""
+        return self._cache.replays
+
+    @property
+    def tapes(self) -> int:
+        """How many recordings are kept (one per outcome of the guards seen lately)."""
+        return len(self._cache.tapes())
+
+    def __repr__(self):
+        steps = [s for s, _, _ in self._cache.tapes()]
+        name = getattr(self._func, "__qualname__", type(self._func).__name__)
+        return f"<lucid.Tape of {name}: {len(steps)} tape(s) of {steps} steps, {self.records} recording(s), {self.replays} replay(s)>"
+
+
+def tape(func, example_inputs, max_tapes: int = 8) -> Tape:
+    """Record ``func`` at ``example_inputs`` (a Tensor or a tuple, as ``inputs`` in
+    ``jacobian``; ``func`` runs once now) and return a ``Tape`` that evaluates it and
+    its derivatives at new inputs by replay, without running ``func`` again::
+
+        f = lucid.tape(residual, x0)
+        for _ in range(20):
+            J = f.jacobian(x)          # replayed: no Python runs
+            x = x - lucid.linalg.solve(J, f(x))
+
+    See ``Tape`` for the guards that keep replays correct when ``func`` branches on
+    tensor values.
+    """
+    return Tape(func, example_inputs, max_tapes)
