@@ -282,3 +282,32 @@ def test_random_programs_with_branches_replay_as_they_run(prog):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert t.records <= len(points)
+
+
+def test_map_equals_single_calls_at_every_point():
+    def f(a, b):
+        if (a.sum() > b.sum()).item():
+            return a * b, (a[:, None] * b[None, :]).sum(0)
+        return a - b, (a * b).cumsum(0)
+
+    rng = np.random.default_rng(4)
+    points = [(rng.normal(size=6), rng.normal(size=6)) for _ in range(30)]
+    t = lucid.tape(f, points[0])
+    got = t.map("jacobian", points)
+    for g, p in zip(got, points):
+        assert_same(g, jacobian(f, tuple(lucid.tensor(a) for a in p)))
+    assert_same(t.map("jacobian", points[:5], strategy="forward-mode"),
+                [jacobian(f, tuple(lucid.tensor(a) for a in p), strategy="forward-mode") for p in points[:5]])
+    values = t.map("call", points[:5])
+    assert_same(values, [f(*(lucid.tensor(a) for a in p)) for p in points[:5]])
+    assert t.records == 2  # both branches, whichever point met them first
+
+    g = lambda x: (x * x.sin()).sum()
+    xs = rng.normal(size=(7, 4))  # an array: one point per row
+    tg = lucid.tape(g, lucid.tensor(xs[0]))
+    assert_same(tg.map("hessian", xs), [hessian(g, lucid.tensor(x)) for x in xs])
+    assert tg.map("jacobian", []) == []
+    with pytest.raises(ValueError, match="method"):
+        tg.map("gradient", xs)
+    with pytest.raises(TypeError, match="sparse"):
+        tg.map("jacobian", xs, sparse=True)

@@ -6,6 +6,7 @@ See NOTE [tape] in ``crates/lucid-core/src/functional/tape.rs`` for the mechanis
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -153,6 +154,58 @@ class Tape:
         _f._sparsity_options(strategy, hessian)
         return _f._sparsity_of(self._graph(inputs, "sparsity"), strategy, hessian)
 
+    def map(self, method, points, **options):
+        """``method`` ("jacobian", "hessian" or "call") at each of ``points``, replayed in
+        Rust and spread over the cores: a list with one result per point, each exactly
+        what ``self.jacobian(point, **options)`` (or ``hessian``, or ``self(*point)``)
+        returns. ``points`` is a sequence of inputs (Tensors, NumPy arrays or tuples of
+        them), or a NumPy array whose first axis runs over the points of a single input.
+        Points where a guard misses are recorded afterwards on this thread; ``sparse``
+        is not offered here (call ``jacobian(..., sparse=True)`` per point).
+        """
+        if method not in ("jacobian", "hessian", "call"):
+            raise ValueError(f"map: method must be 'jacobian', 'hessian' or 'call', got {method!r}")
+        allowed = {"jacobian": ("create_graph", "strict", "vectorize", "chunk_size", "strategy"),
+                   "hessian": ("create_graph", "strict", "vectorize", "strategy"), "call": ()}[method]
+        for name in options:
+            if name not in allowed:
+                raise TypeError(f"map: {method} takes no option {name!r} here (options: {', '.join(allowed) or 'none'})")
+        points = list(points)
+        if not points:
+            return []
+        single = {"jacobian": self.jacobian, "hessian": self.hessian,
+                  "call": lambda p: self(*_as_inputs(p, "map")[1])}[method]
+        # the first point goes the single-call way: it checks the options and the
+        # outputs and raises exactly the errors a single call raises
+        first = single(points[0], **options)
+        tuples = [_as_inputs(p, "map") for p in points[1:]]
+        opts = {"create_graph": False, "strict": False, "vectorize": False, "chunk_size": None,
+                "strategy": "auto" if method == "jacobian" else "reverse-mode", **options}
+        raw = self._cache.map(method, [list(ins) for _, ins in tuples], opts["create_graph"], opts["strict"],
+                              opts["vectorize"], opts["chunk_size"], opts["strategy"])
+        results = [first]
+        for p, (in_tuple, _), r in zip(points[1:], tuples, raw):
+            if r is None:
+                results.append(single(p, **options))
+            elif method == "call":
+                outs = tuple(o.detach() for o in r[0])
+                results.append(outs if len(outs) > 1 or isinstance(first, tuple) else outs[0])
+            elif method == "jacobian":
+                results.append(tuple(r[0]) if in_tuple else r[0][0])
+            else:
+                results.append(tuple(tuple(row) for row in r) if in_tuple else r[0][0])
+        return results
+
+    # ---- pickling ----------------------------------------------------------------------
+
+    def __reduce__(self):
+        # The tapes travel as bytes (versioned, checksummed); the function travels beside
+        # them so that a missed guard can record again in the other process: pickled by
+        # reference when the standard pickle can (module-level functions), by value with
+        # cloudpickle when it is installed (lambdas, closures), else left behind (the
+        # tape then replays what it holds and says so when it would need to record).
+        return _restore, (self._cache.to_bytes(), _function_bytes(self._func), self._max_tapes)
+
     # ---- what the tape holds ----------------------------------------------------------
 
     @property
@@ -174,6 +227,36 @@ class Tape:
         steps = [s for s, _, _ in self._cache.tapes()]
         name = getattr(self._func, "__qualname__", type(self._func).__name__)
         return f"<lucid.Tape of {name}: {len(steps)} tape(s) of {steps} steps, {self.records} recording(s), {self.replays} replay(s)>"
+
+
+def _function_bytes(func):
+    try:
+        return pickle.dumps(func)
+    except Exception:  # noqa: BLE001 (any failure to pickle means "try the next way")
+        pass
+    try:
+        import cloudpickle
+        return cloudpickle.dumps(func)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+class _Unpicklable:
+    """The function of an unpickled tape whose function could not be pickled."""
+
+    def __call__(self, *args):
+        raise RuntimeError("lucid.tape: this tape was unpickled without its function (it could not be pickled; "
+                           "install cloudpickle, or tape a module-level function), and these inputs need a new "
+                           "recording (a guard missed, or the input shapes or dtypes changed)")
+
+
+def _restore(tapes: bytes, func, max_tapes: int) -> Tape:
+    t = Tape.__new__(Tape)
+    t._func = pickle.loads(func) if func is not None else _Unpicklable()
+    t._cache = _core.TapeCache.from_bytes(tapes, max_tapes)
+    t._max_tapes = max_tapes
+    t._warned = set()
+    return t
 
 
 def tape(func, example_inputs, max_tapes: int = 8) -> Tape:

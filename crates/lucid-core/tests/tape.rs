@@ -175,3 +175,40 @@ fn a_failing_function_leaves_no_recording_behind() {
     let taped = Taped::new(ok, &[rand64(1, &[2], 0.0, 1.0)]).unwrap();
     assert_eq!(taped.records(), 1);
 }
+
+#[test]
+fn saved_tapes_replay_as_the_originals_and_many_points_match_single_calls() {
+    use lucid_core::functional::TapeCache;
+    let f = |x: &[Tensor]| {
+        let pos = x[0].gt(&Tensor::scalar(0.0, DType::F64))?;
+        Ok(vec![lucid_core::where_(&pos, &x[0].exp()?, &x[0].mul(&x[0])?)?.cumsum(0)?])
+    };
+    let x0 = rand64(1, &[5], -1.0, 1.0);
+    let taped = Taped::new(f, std::slice::from_ref(&x0)).unwrap();
+    let points: Vec<Vec<Tensor>> = (0..40).map(|s| vec![rand64(s, &[5], -1.0, 1.0)]).collect();
+    let opts = JacobianOptions::default();
+    let many = taped.jacobian_many(&points, &opts).unwrap();
+    for (j, p) in many.iter().zip(&points) {
+        assert_eq!(bits(&j[0]), bits(&functional::jacobian(f, p, &opts).unwrap()[0]));
+    }
+    assert_eq!(taped.records(), 1);
+
+    let cache = TapeCache::new(4);
+    let record = |leaves: &[Tensor]| Ok((f(leaves)?, false));
+    cache.graph("tape", &points[0], true, record).unwrap();
+    let bytes = cache.to_bytes().unwrap();
+    let copy = TapeCache::from_bytes(&bytes, 4).unwrap();
+    for p in &points {
+        let g = copy.graph("tape", p, true, |_| panic!("a saved tape replays")).unwrap();
+        let j = functional::jacobian_from_graph(&g.outputs, &g.leaves, &opts).unwrap();
+        assert_eq!(bits(&j[0]), bits(&functional::jacobian(f, p, &opts).unwrap()[0]));
+    }
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    let error = |b: &[u8]| TapeCache::from_bytes(b, 4).err().map(|e| e.message()).unwrap_or_default();
+    assert!(error(&damaged).contains("damaged"));
+    assert!(error(&bytes[..bytes.len() / 2]).contains("damaged"));
+    assert!(error(b"LUCIDTAP").contains("damaged"));
+    assert!(error(b"not a tape").contains("not a saved Lucid tape"));
+}

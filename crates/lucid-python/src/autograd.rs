@@ -20,7 +20,10 @@ use crate::tensor::PyTensor;
 /// lucid-core's `interrupt.rs`): every 20 ms the sweep runs Python's pending signal
 /// handlers, taking the GIL for a moment, and stops when one raises; that exception
 /// (KeyboardInterrupt for Ctrl-C) is raised here, and the partial result is dropped.
-fn interruptible<T: Send>(py: Python<'_>, work: impl FnOnce() -> lucid_core::Result<T> + Send) -> PyResult<T> {
+pub(crate) fn interruptible<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> lucid_core::Result<T> + Send,
+) -> PyResult<T> {
     let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
     let slot = raised.clone();
     let check = move || {
@@ -103,7 +106,7 @@ fn backward(
 }
 
 /// The functional API's name for `op`, as lucid-core's errors take it.
-fn static_op(op: &str) -> &'static str {
+pub(crate) fn static_op(op: &str) -> &'static str {
     match op {
         "jacobian" => "jacobian",
         "hessian" => "hessian",
@@ -111,6 +114,8 @@ fn static_op(op: &str) -> &'static str {
         "jvp" => "jvp",
         "hvp" => "hvp",
         "vhp" => "vhp",
+        "sparsity" => "sparsity",
+        "tape" => "tape",
         _ => "autograd",
     }
 }

@@ -5,28 +5,15 @@
 
 use std::cell::RefCell;
 
-use lucid_core::functional::{Graph, TapeCache};
+use lucid_core::functional::{self, Graph, JacobianOptions, Strategy, TapeCache};
 use lucid_core::{Error, Tensor};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
+use crate::autograd::{interruptible, static_op};
 use crate::errors::PyResultExt;
 use crate::tensor::PyTensor;
-
-/// The entry points' names, for messages (the core wants `&'static str`).
-fn op_name(op: &str) -> &'static str {
-    match op {
-        "jacobian" => "jacobian",
-        "hessian" => "hessian",
-        "vjp" => "vjp",
-        "jvp" => "jvp",
-        "hvp" => "hvp",
-        "vhp" => "vhp",
-        "sparsity" => "sparsity",
-        _ => "tape",
-    }
-}
 
 /// What `func` returned, as the functional API accepts it: a Tensor, or a non-empty
 /// tuple or list of Tensors (then `true`).
@@ -85,7 +72,7 @@ impl PyTapeCache {
         inputs: Vec<PyRef<'_, PyTensor>>,
         grad: bool,
     ) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>, bool, bool)> {
-        let op = op_name(op);
+        let op = static_op(op);
         let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
         // a Python exception inside `func` travels past the core as this
         let raised: RefCell<Option<PyErr>> = RefCell::new(None);
@@ -107,6 +94,57 @@ impl PyTapeCache {
                 None => Err(e).py(),
             },
         }
+    }
+
+    /// `kind` ("call", "jacobian" or "hessian") at each point, replayed and spread over
+    /// the cores with the GIL released: per point, the outputs (call), the Jacobian
+    /// blocks, or the rows of Hessian blocks; `None` where no tape's guards hold (the
+    /// caller records those, running the function).
+    #[pyo3(signature = (kind, points, create_graph, strict, vectorize, chunk_size, strategy))]
+    #[allow(clippy::too_many_arguments)]
+    fn map(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        points: Vec<Vec<PyRef<'_, PyTensor>>>,
+        create_graph: bool,
+        strict: bool,
+        vectorize: bool,
+        chunk_size: Option<usize>,
+        strategy: &str,
+    ) -> PyResult<Vec<Option<Vec<Vec<PyTensor>>>>> {
+        let op = static_op(kind);
+        let strategy = Strategy::parse(op, strategy).py()?;
+        let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
+        let points: Vec<Vec<Tensor>> = points.iter().map(|p| p.iter().map(|t| t.inner.clone()).collect()).collect();
+        let cache = &self.cache;
+        let found = interruptible(py, move || match kind {
+            "call" => cache.map_replays("tape", &points, false, &|g: Graph| Ok(vec![g.outputs])),
+            "jacobian" => cache.map_replays(op, &points, true, &|g: Graph| {
+                Ok(vec![functional::jacobian_from_graph(&g.outputs, &g.leaves, &opts)?])
+            }),
+            "hessian" => cache.map_replays(op, &points, true, &|g: Graph| match g.outputs.as_slice() {
+                [out] if out.numel() == 1 => functional::hessian_from_graph(out, &g.leaves, &opts),
+                // the single-call path raises the right error for this point
+                _ => Err(Error::argument("hessian", "not a single-element output")),
+            }),
+            _ => Err(Error::argument("tape", format!("map: unknown kind {kind:?}"))),
+        })?;
+        Ok(found
+            .into_iter()
+            .map(|r| r.map(|rows| rows.into_iter().map(|row| row.into_iter().map(PyTensor::new).collect()).collect()))
+            .collect())
+    }
+
+    /// The tapes and counters as bytes (for pickling).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.cache.to_bytes().py()?))
+    }
+
+    /// A cache rebuilt from `to_bytes`; ValueError for bytes from another Lucid version.
+    #[staticmethod]
+    fn from_bytes(data: &[u8], capacity: usize) -> PyResult<PyTapeCache> {
+        Ok(PyTapeCache { cache: TapeCache::from_bytes(data, capacity).py()? })
     }
 
     /// How many times the function was recorded (the first call included).

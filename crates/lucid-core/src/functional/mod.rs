@@ -9,6 +9,7 @@ mod colouring;
 mod jacobian;
 mod sparse;
 mod tape;
+mod tape_bytes;
 
 pub use crate::tensor::recording::note_escape;
 pub use colouring::{Order, Pattern};

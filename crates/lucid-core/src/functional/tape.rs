@@ -37,35 +37,35 @@ use crate::tensor::Tensor;
 
 /// Where a step's input comes from.
 #[derive(Clone)]
-enum Arg {
+pub(super) enum Arg {
     Input(usize),
     Step(usize),
     Const(Tensor),
 }
 
-struct Step {
-    rule: Arc<dyn Rule>,
-    args: Vec<Arg>,
-    shape: Vec<usize>,
-    dtype: DType,
+pub(super) struct Step {
+    pub(super) rule: Arc<dyn Rule>,
+    pub(super) args: Vec<Arg>,
+    pub(super) shape: Vec<usize>,
+    pub(super) dtype: DType,
     /// Whether it required grad while recording: false in a `no_grad` block, so replay
     /// runs it without a graph too.
-    grad: bool,
+    pub(super) grad: bool,
     /// The value this step produced while recording, when the function looked at it.
-    guard: Option<Storage>,
+    pub(super) guard: Option<Storage>,
 }
 
 /// One recorded call of a function, replayable for new inputs (NOTE [tape]).
 pub struct Tape {
-    inputs: Vec<(Vec<usize>, DType)>,
-    steps: Vec<Step>,
-    outputs: Vec<Arg>,
+    pub(super) inputs: Vec<(Vec<usize>, DType)>,
+    pub(super) steps: Vec<Step>,
+    pub(super) outputs: Vec<Arg>,
     /// Inputs whose own values the function looked at.
-    input_guards: Vec<(usize, Storage)>,
+    pub(super) input_guards: Vec<(usize, Storage)>,
     /// Whether the function returned a tuple (for the Python face; Rust closures return a `Vec`).
-    tuple_output: bool,
-    random: bool,
-    untraceable: Option<String>,
+    pub(super) tuple_output: bool,
+    pub(super) random: bool,
+    pub(super) untraceable: Option<String>,
 }
 
 /// A graph of the function at some inputs: replayed from a tape or freshly recorded.
@@ -342,6 +342,43 @@ impl TapeCache {
         Ok(g)
     }
 
+    /// `work` on the graph at each of `points`, replayed, spread over the cores (the
+    /// pool's threads take points as they finish). A point no tape's guards hold for is
+    /// left `None`: recording needs the function, which may not run on other threads
+    /// (a Python function needs its interpreter), so the caller records those.
+    pub fn map_replays<T: Send>(
+        &self,
+        op: &'static str,
+        points: &[Vec<Tensor>],
+        grad: bool,
+        work: &(dyn Fn(Graph) -> Result<T> + Sync),
+    ) -> Result<Vec<Option<T>>> {
+        let tapes = self.snapshot();
+        if tapes.iter().any(|t| t.untraceable.is_some()) {
+            return Ok(points.iter().map(|_| None).collect());
+        }
+        let done: Vec<Mutex<Option<Result<Option<T>>>>> = points.iter().map(|_| Mutex::new(None)).collect();
+        crate::kernels::pool::share(points.len(), &|i| {
+            let result = (|| {
+                for tape in &tapes {
+                    if let Some(g) = tape.replay(op, &points[i], grad)? {
+                        return work(g).map(Some);
+                    }
+                }
+                Ok(None)
+            })();
+            *done[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+        });
+        let mut out = Vec::with_capacity(points.len());
+        for slot in done {
+            let r = slot.into_inner().unwrap_or_else(PoisonError::into_inner);
+            out.push(r.unwrap_or_else(|| Err(Error::argument(op, "internal: a point was not evaluated")))?);
+        }
+        let replayed = out.iter().filter(|r| r.is_some()).count();
+        self.replays.fetch_add(replayed, Ordering::Relaxed);
+        Ok(out)
+    }
+
     /// Move `tape` to the front (most recently used).
     fn promote(&self, tape: &Arc<Tape>) {
         let mut held = self.tapes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -354,6 +391,24 @@ impl TapeCache {
     /// How many times the function was recorded (the first call included).
     pub fn records(&self) -> usize {
         self.records.load(Ordering::Relaxed)
+    }
+
+    /// The tapes held (and the counters) as bytes, to rebuild the cache in another
+    /// process or on another machine with [`TapeCache::from_bytes`].
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        super::tape_bytes::save(&self.snapshot(), (self.records(), self.replays()))
+    }
+
+    /// A cache holding the tapes [`TapeCache::to_bytes`] saved; a clear error for bytes
+    /// from another Lucid version or damaged ones.
+    pub fn from_bytes(bytes: &[u8], capacity: usize) -> Result<TapeCache> {
+        let (tapes, (records, replays)) = super::tape_bytes::load(bytes)?;
+        let cache = TapeCache::new(capacity);
+        *cache.tapes.lock().unwrap_or_else(PoisonError::into_inner) =
+            tapes.into_iter().take(cache.capacity).map(Arc::new).collect();
+        cache.records.store(records, Ordering::Relaxed);
+        cache.replays.store(replays, Ordering::Relaxed);
+        Ok(cache)
     }
 
     /// How many calls were answered by a replay.
@@ -446,6 +501,18 @@ where
         let g = self.graph("jvp", inputs, true)?;
         let jv = super::jvp_from_graph(&g.outputs, &g.leaves, v, create_graph, false)?;
         Ok((super::finish(g.outputs, create_graph), jv))
+    }
+
+    /// [`Taped::jacobian`] at each of `points`, spread over the cores; points whose
+    /// guards miss are recorded afterwards on this thread.
+    pub fn jacobian_many(&self, points: &[Vec<Tensor>], opts: &JacobianOptions) -> Result<Vec<Vec<Tensor>>>
+    where
+        F: Sync,
+    {
+        opts.check("jacobian")?;
+        let work = |g: Graph| super::jacobian_from_graph(&g.outputs, &g.leaves, opts);
+        let found = self.cache.map_replays("jacobian", points, true, &work)?;
+        found.into_iter().zip(points).map(|(j, p)| j.map_or_else(|| self.jacobian(p, opts), Ok)).collect()
     }
 
     /// How many times `f` was recorded (the first call included).

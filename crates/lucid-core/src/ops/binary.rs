@@ -15,7 +15,7 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 use crate::zip_storage;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum BinaryOp {
     Add,
     Sub,

@@ -26,7 +26,8 @@ use crate::tensor::Tensor;
 
 /// Flat row-major positions into a tensor of shape `full`, arranged as `part`.
 /// Invariant (checked in `new`): `pos.len() == prod(part)` and every `pos < prod(full)`.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "PositionsData")]
 pub struct Positions {
     pos: Arc<[usize]>,
     full: Vec<usize>,
@@ -36,6 +37,21 @@ pub struct Positions {
 impl fmt::Debug for Positions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Positions({} of {:?} as {:?})", self.pos.len(), self.full, self.part)
+    }
+}
+
+/// What a serialised `Positions` holds, checked by `Positions::new` as it is read back.
+#[derive(serde::Deserialize)]
+struct PositionsData {
+    pos: Vec<usize>,
+    full: Vec<usize>,
+    part: Vec<usize>,
+}
+
+impl TryFrom<PositionsData> for Positions {
+    type Error = String;
+    fn try_from(d: PositionsData) -> std::result::Result<Positions, String> {
+        Positions::new("tape", d.pos, &d.full, &d.part).map_err(|e| e.message())
     }
 }
 
@@ -50,7 +66,7 @@ impl Positions {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum GatherOp {
     /// `lead + full → lead + part`: `out[l, k] = x[l, pos[k]]`
     Take(Positions),

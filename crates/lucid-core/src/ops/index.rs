@@ -55,7 +55,7 @@ impl PartialEq for IndexItem {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum IndexOp {
     Slice {
         items: Vec<Resolved>,

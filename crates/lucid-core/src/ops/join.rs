@@ -10,7 +10,7 @@ use crate::structure::Structure;
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum JoinOp {
     Cat { dim: usize },
 }

@@ -24,7 +24,7 @@ use crate::tensor::Tensor;
 pub use diag::DiagOp;
 
 /// The linear-algebra family, as recorded in the graph.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum LinalgOp {
     Diag(DiagOp),
     /// `A⁻¹`

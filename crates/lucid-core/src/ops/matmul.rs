@@ -14,7 +14,7 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 /// The recorded product (NumPy's `matmul`; one op, so no enum of variants).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Matmul;
 
 impl Rule for Matmul {

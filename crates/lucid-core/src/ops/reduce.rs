@@ -17,7 +17,7 @@ use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ReduceOp {
     /// Sum over `axes` (sorted, non-negative).
     Sum {

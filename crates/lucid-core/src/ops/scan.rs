@@ -21,7 +21,7 @@ use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ScanOp {
     /// `y_j = Σ_{k≤j} x_k` (`k ≥ j` when reversed)
     CumSum { axis: isize, reverse: bool },

@@ -11,7 +11,7 @@ use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SoftmaxOp {
     /// Along `axis`, counted from the end (`-1` is the last dim).
     Softmax {

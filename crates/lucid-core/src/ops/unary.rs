@@ -17,7 +17,7 @@ use crate::structure::{Reads, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum UnaryOp {
     Neg,
     Exp,
@@ -64,7 +64,7 @@ pub enum UnaryOp {
     Step(StepFn),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum StepFn {
     Floor,
     Ceil,

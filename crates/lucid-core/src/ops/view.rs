@@ -19,7 +19,7 @@ use crate::structure::{Move, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ViewOp {
     Reshape,
     /// `out.axis(i) = x.axis(perm[i])`

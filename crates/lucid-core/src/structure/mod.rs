@@ -75,7 +75,7 @@ pub enum Move<'a> {
 }
 
 /// An index entry resolved against a shape: in range, Python slice semantics applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Resolved {
     Index(usize),
     /// `len` elements `start, start + step, …`

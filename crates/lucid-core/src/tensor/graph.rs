@@ -15,7 +15,7 @@ use crate::tensor::Tensor;
 /// What an op family implements for the sweeps. Every method is required: a new op
 /// does not compile until its author has written both derivative rules and said what
 /// structure it has (`Structure::Unstructured` when none, with what each output element reads).
-pub(crate) trait Rule: Send + Sync {
+pub(crate) trait Rule: Send + Sync + std::any::Any {
     fn name(&self) -> &'static str;
 
     /// How output elements depend on input elements (NOTE [declared structure]): what

@@ -19,7 +19,7 @@ use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum DiagOp {
     /// Diagonal `offset` of the input's plane `(dim1, dim2)`, as a new last dim.
     Diagonal { offset: isize, dim1: usize, dim2: usize },
