@@ -1,9 +1,11 @@
 """Lucid demo: exact Jacobians doing real work.
 
 1. Newton's method on a nonlinear system (steady state of a chemical reaction network
-   with conservation laws), with the Jacobian from ``lucid.autograd.jacobian``.
+   with conservation laws). The residual is recorded once with ``lucid.tape`` and the
+   loop replays it and its Jacobian in Rust; the eager ``lucid.autograd.jacobian`` loop
+   runs beside it, gives the same Jacobians bit for bit, and both are timed.
 2. The Jacobian of a 2-link robot arm's forward kinematics, checked against the
-   closed form, and used for inverse kinematics (damped least squares).
+   closed form, and used for inverse kinematics (damped least squares), on a tape too.
 3. The Hessian of the Rosenbrock function, checked against the closed form.
 4. A sparse Jacobian with 10^5 unknowns (``jacobian(..., sparse=True)``), spot-checked
    column by column and row by row against ``jvp`` and ``vjp``.
@@ -13,6 +15,7 @@ Every result is checked; the script exits non-zero if any check fails.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import textwrap
 import time
@@ -29,6 +32,17 @@ def check(name: str, ok: bool, detail: str = "") -> None:
     print(f"  [{'ok' if ok else 'FAILED'}] {name}{(': ' + detail) if detail else ''}")
     if not ok:
         failures.append(name)
+
+
+def per_call(fn, number: int = 50, repeat: int = 5) -> float:
+    """Seconds per call of ``fn()``: the median over ``repeat`` runs of ``number`` calls."""
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - t0) / number)
+    return statistics.median(runs)
 
 
 # --------------------------------------------------------------------------------------
@@ -49,21 +63,39 @@ def residual(c):
     ])
 
 
-c = lucid.tensor(np.array([0.5, 1.0, 0.3, 0.2]))
-t0 = time.perf_counter()
-for it in range(30):
-    F = residual(c)
-    J = jacobian(residual, c)  # (4, 4), exact
-    step = np.linalg.solve(J.numpy(), F.numpy())
-    c = lucid.tensor(c.numpy() - step)
-    norm = float(np.linalg.norm(F.numpy()))
+def newton(F_of, J_of, c):
+    """Newton's method from c: the root, the residual norm and the Jacobian at each iterate."""
+    norms, Js = [], []
+    for _ in range(30):
+        F = F_of(c).numpy()
+        J = J_of(c).numpy()  # (4, 4), exact
+        c = lucid.tensor(c.numpy() - np.linalg.solve(J, F))
+        norms.append(float(np.linalg.norm(F)))
+        Js.append(J)
+        if norms[-1] < 1e-14:
+            break
+    return c, norms, Js
+
+
+c0 = lucid.tensor(np.array([0.5, 1.0, 0.3, 0.2]))
+tape = lucid.tape(residual, c0)  # runs residual once and records it
+c, norms, Js = newton(tape, tape.jacobian, c0)  # replays: residual's Python never runs again
+for it, norm in enumerate(norms):
     print(f"   iter {it}: |F| = {norm:.3e}")
-    if norm < 1e-14:
-        break
-elapsed = time.perf_counter() - t0
 final = np.linalg.norm(residual(c).numpy())
-print(f"   concentrations [A, B, C, D] = {np.round(c.numpy(), 10)}  ({elapsed * 1e3:.1f} ms)")
-check("Newton converged quadratically to |F| < 1e-12", final < 1e-12, f"|F| = {final:.2e} after {it + 1} iterations")
+print(f"   concentrations [A, B, C, D] = {np.round(c.numpy(), 10)}")
+check("Newton converged quadratically to |F| < 1e-12", final < 1e-12, f"|F| = {final:.2e} after {len(norms)} iterations")
+
+eager = lambda c: jacobian(residual, c)
+c_eager, _, Js_eager = newton(residual, eager, c0)
+check("tape and eager Jacobians are identical at every iterate",
+      len(Js) == len(Js_eager) and all(np.array_equal(a, b) for a, b in zip(Js, Js_eager))
+      and np.array_equal(c.numpy(), c_eager.numpy()), f"{len(Js)} iterates, np.array_equal")
+per_tape = per_call(lambda: newton(tape, tape.jacobian, c0)) / len(norms)
+per_eager = per_call(lambda: newton(residual, eager, c0)) / len(norms)
+print(f"   per Newton iteration: tape {per_tape * 1e6:.1f} µs, eager {per_eager * 1e6:.1f} µs"
+      f" (eager/tape {per_eager / per_tape:.2f}); tape.records = {tape.records}")
+check("the residual was recorded once", tape.records == 1, f"{tape.replays} replays")
 
 # --------------------------------------------------------------------------------------
 print("\n2. Robot arm: Jacobian of the forward kinematics of a 2-link planar arm")
@@ -88,18 +120,40 @@ check("Jacobian equals the closed form", err < 1e-15, f"max error {err:.1e}")
 
 target = np.array([0.9, 1.0])
 lam = 1e-3
-for it in range(50):
-    p = tip(theta).numpy()
-    e = target - p
-    if np.linalg.norm(e) < 1e-12:
-        break
-    Jn = jacobian(tip, theta).numpy()
-    dtheta = Jn.T @ np.linalg.solve(Jn @ Jn.T + lam * np.eye(2), e)
-    theta = lucid.tensor(theta.numpy() + dtheta)
+
+
+def inverse_kinematics(tip_of, J_of, theta):
+    """Damped least squares from theta: the joint angles and the Jacobian at each iterate."""
+    Js = []
+    for _ in range(50):
+        e = target - tip_of(theta).numpy()
+        if np.linalg.norm(e) < 1e-12:
+            break
+        Jn = J_of(theta).numpy()
+        Js.append(Jn)
+        dtheta = Jn.T @ np.linalg.solve(Jn @ Jn.T + lam * np.eye(2), e)
+        theta = lucid.tensor(theta.numpy() + dtheta)
+    return theta, Js
+
+
+tip_tape = lucid.tape(tip, theta)
+theta0 = theta
+theta, Js = inverse_kinematics(tip_tape, tip_tape.jacobian, theta0)
 reached = tip(theta).numpy()
 print(f"   inverse kinematics: joint angles {np.round(theta.numpy(), 6)} reach {np.round(reached, 9)}")
 check("inverse kinematics reached the target", np.linalg.norm(reached - target) < 1e-9,
-      f"{it} iterations, error {np.linalg.norm(reached - target):.1e}")
+      f"{len(Js)} iterations, error {np.linalg.norm(reached - target):.1e}")
+
+eager = lambda theta: jacobian(tip, theta)
+theta_eager, Js_eager = inverse_kinematics(tip, eager, theta0)
+check("tape and eager Jacobians are identical at every iterate",
+      len(Js) == len(Js_eager) and all(np.array_equal(a, b) for a, b in zip(Js, Js_eager))
+      and np.array_equal(theta.numpy(), theta_eager.numpy()), f"{len(Js)} iterates, np.array_equal")
+per_tape = per_call(lambda: inverse_kinematics(tip_tape, tip_tape.jacobian, theta0)) / len(Js)
+per_eager = per_call(lambda: inverse_kinematics(tip, eager, theta0)) / len(Js)
+print(f"   per iteration: tape {per_tape * 1e6:.1f} µs, eager {per_eager * 1e6:.1f} µs"
+      f" (eager/tape {per_eager / per_tape:.2f}); tip_tape.records = {tip_tape.records}")
+check("the kinematics were recorded once", tip_tape.records == 1, f"{tip_tape.replays} replays")
 
 # --------------------------------------------------------------------------------------
 print("\n3. Hessian of the Rosenbrock function sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2")

@@ -84,9 +84,12 @@ class Tape:
     def _graph(self, inputs, fn: str, grad: bool = True):
         in_tuple, ins = _as_inputs(inputs, fn)
         leaves, outs, out_tuple, replayed = self._cache.graph(fn, self._func, list(ins), grad)
-        if not replayed:
-            self._after_recording()
+        self._recorded(not replayed)
         return in_tuple, leaves, out_tuple, outs
+
+    def _recorded(self, recorded: bool):
+        if recorded:
+            self._after_recording()
 
     def _after_recording(self):
         steps, random, untraceable = self._cache.tapes()[0]
@@ -112,16 +115,24 @@ class Tape:
 
     def __call__(self, *inputs):
         """``func(*inputs)``, replayed (outputs outside any graph)."""
-        _, _, out_tuple, outs = self._graph(tuple(inputs), "tape", False)
-        outs = tuple(o.detach() for o in outs)
-        return outs if out_tuple else outs[0]
+        _, ins = _as_inputs(inputs, "tape")
+        outs, out_tuple, recorded = self._cache.call(self._func, list(ins))
+        self._recorded(recorded)
+        return tuple(outs) if out_tuple else outs[0]
 
     def jacobian(self, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="auto",
                  sparse=False):
         """``lucid.autograd.jacobian(func, inputs, ...)``, by replay."""
         chunk_size = _f._jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
-        return _f._jacobian_of(self._graph(inputs, "jacobian"), create_graph, strict, vectorize, chunk_size,
-                               strategy, sparse)
+        if sparse:
+            return _f._jacobian_of(self._graph(inputs, "jacobian"), create_graph, strict, vectorize, chunk_size,
+                                   strategy, sparse)
+        # the dense Jacobian in one Rust call: the replay and the sweep
+        in_tuple, ins = _as_inputs(inputs, "jacobian")
+        blocks, recorded = self._cache.jacobian(self._func, list(ins), create_graph, strict, vectorize, chunk_size,
+                                                strategy)
+        self._recorded(recorded)
+        return tuple(blocks) if in_tuple else blocks[0]
 
     def hessian(self, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode",
                 sparse=False):

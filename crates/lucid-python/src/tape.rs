@@ -49,6 +49,27 @@ fn outputs_of(fn_name: &str, raw: &Bound<'_, PyAny>) -> PyResult<(Vec<Tensor>, b
     Ok((out, true))
 }
 
+fn wrap_all(ts: Vec<Tensor>) -> Vec<PyTensor> {
+    ts.into_iter().map(PyTensor::new).collect()
+}
+
+/// A sweep over a replayed graph: on this thread with the GIL held when it is small
+/// (a few dozen steps and a Jacobian of at most 2^14 entries take microseconds, less
+/// than releasing the GIL and watching for Ctrl-C cost), else released and
+/// interruptible like every other sweep.
+fn sweep<T: Send>(
+    py: Python<'_>,
+    g: &Graph,
+    work: impl FnOnce(&Graph) -> lucid_core::Result<T> + Send,
+) -> PyResult<T> {
+    let m: usize = g.outputs.iter().map(Tensor::numel).sum();
+    let n: usize = g.leaves.iter().map(Tensor::numel).sum();
+    if g.steps <= 64 && m.saturating_mul(n) <= 1 << 14 {
+        return work(g).py();
+    }
+    interruptible(py, move || work(g))
+}
+
 #[pyclass(name = "TapeCache", module = "lucid._core", frozen)]
 pub struct PyTapeCache {
     cache: TapeCache,
@@ -72,28 +93,44 @@ impl PyTapeCache {
         inputs: Vec<PyRef<'_, PyTensor>>,
         grad: bool,
     ) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>, bool, bool)> {
-        let op = static_op(op);
-        let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
-        // a Python exception inside `func` travels past the core as this
-        let raised: RefCell<Option<PyErr>> = RefCell::new(None);
-        let record = |leaves: &[Tensor]| -> lucid_core::Result<(Vec<Tensor>, bool)> {
-            let args: Vec<PyTensor> = leaves.iter().cloned().map(PyTensor::new).collect();
-            let result = PyTuple::new(py, args).and_then(|a| func.call1(a)).and_then(|raw| outputs_of(op, &raw));
-            result.map_err(|e| {
-                *raised.borrow_mut() = Some(e);
-                Error::argument(op, "the function raised")
-            })
-        };
-        match self.cache.graph(op, &ins, grad, record) {
-            Ok(Graph { leaves, outputs, tuple_output, replayed }) => {
-                let wrap = |ts: Vec<Tensor>| ts.into_iter().map(PyTensor::new).collect();
-                Ok((wrap(leaves), wrap(outputs), tuple_output, replayed))
-            }
-            Err(e) => match raised.into_inner() {
-                Some(py_err) => Err(py_err),
-                None => Err(e).py(),
-            },
-        }
+        let Graph { leaves, outputs, tuple_output, replayed, .. } = self.graph_of(py, op, func, &inputs, grad)?;
+        Ok((wrap_all(leaves), wrap_all(outputs), tuple_output, replayed))
+    }
+
+    /// `(blocks, recorded)`: the dense Jacobian of `func` at `inputs` in one call (the
+    /// replay and the sweep), as `jacobian_from_graph` returns it; `recorded` when the
+    /// function had to run.
+    #[pyo3(signature = (func, inputs, create_graph, strict, vectorize, chunk_size, strategy))]
+    #[allow(clippy::too_many_arguments)]
+    fn jacobian(
+        &self,
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        inputs: Vec<PyRef<'_, PyTensor>>,
+        create_graph: bool,
+        strict: bool,
+        vectorize: bool,
+        chunk_size: Option<usize>,
+        strategy: &str,
+    ) -> PyResult<(Vec<PyTensor>, bool)> {
+        let strategy = Strategy::parse("jacobian", strategy).py()?;
+        let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
+        let g = self.graph_of(py, "jacobian", func, &inputs, true)?;
+        let recorded = !g.replayed;
+        let blocks = sweep(py, &g, move |g| functional::jacobian_from_graph(&g.outputs, &g.leaves, &opts))?;
+        Ok((wrap_all(blocks), recorded))
+    }
+
+    /// `(outputs, tuple_output, recorded)`: `func(*inputs)` replayed without a graph.
+    fn call(
+        &self,
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        inputs: Vec<PyRef<'_, PyTensor>>,
+    ) -> PyResult<(Vec<PyTensor>, bool, bool)> {
+        let g = self.graph_of(py, "tape", func, &inputs, false)?;
+        let outs = g.outputs.iter().map(Tensor::detach).collect();
+        Ok((wrap_all(outs), g.tuple_output, !g.replayed))
     }
 
     /// `kind` ("call", "jacobian" or "hessian") at each point, replayed and spread over
@@ -162,6 +199,36 @@ impl PyTapeCache {
     /// `(steps, used_random, untraceable)` of each tape held, most recently used first.
     fn tapes(&self) -> Vec<(usize, bool, Option<String>)> {
         self.cache.tapes().iter().map(|t| (t.len(), t.used_random(), t.untraceable().map(str::to_string))).collect()
+    }
+}
+
+impl PyTapeCache {
+    /// [`TapeCache::graph`] with `func` as the recorder: a Python exception inside it
+    /// is raised as itself.
+    fn graph_of(
+        &self,
+        py: Python<'_>,
+        op: &str,
+        func: &Bound<'_, PyAny>,
+        inputs: &[PyRef<'_, PyTensor>],
+        grad: bool,
+    ) -> PyResult<Graph> {
+        let op = static_op(op);
+        let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
+        // a Python exception inside `func` travels past the core as this
+        let raised: RefCell<Option<PyErr>> = RefCell::new(None);
+        let record = |leaves: &[Tensor]| -> lucid_core::Result<(Vec<Tensor>, bool)> {
+            let args: Vec<PyTensor> = leaves.iter().cloned().map(PyTensor::new).collect();
+            let result = PyTuple::new(py, args).and_then(|a| func.call1(a)).and_then(|raw| outputs_of(op, &raw));
+            result.map_err(|e| {
+                *raised.borrow_mut() = Some(e);
+                Error::argument(op, "the function raised")
+            })
+        };
+        self.cache.graph(op, &ins, grad, record).or_else(|e| match raised.into_inner() {
+            Some(py_err) => Err(py_err),
+            None => Err(e).py(),
+        })
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Graph {
     pub tuple_output: bool,
     /// False when the function ran (the first call, or a guard missed).
     pub replayed: bool,
+    /// The number of recorded steps (a measure of the work of a sweep over it).
+    pub steps: usize,
 }
 
 /// The values of two storages are bitwise equal (so NaN equals NaN, `-0.0` is not `0.0`:
@@ -141,7 +143,8 @@ impl Tape {
             return Err(Error::argument(op, "the function returned no outputs"));
         }
         let tape = Tape::build(log, &leaves, &outputs, tuple_output);
-        Ok((tape, Graph { leaves, outputs, tuple_output, replayed: false }))
+        let steps = tape.len();
+        Ok((tape, Graph { leaves, outputs, tuple_output, replayed: false, steps }))
     }
 
     /// Flatten what a recording saw into steps: every logged node some output or guard
@@ -285,7 +288,7 @@ impl Tape {
             values.push(out);
         }
         let outputs = self.outputs.iter().map(|a| value(a, &values)).collect();
-        Ok(Some(Graph { leaves, outputs, tuple_output: self.tuple_output, replayed: true }))
+        Ok(Some(Graph { leaves, outputs, tuple_output: self.tuple_output, replayed: true, steps: self.steps.len() }))
     }
 }
 
