@@ -311,3 +311,40 @@ def test_map_equals_single_calls_at_every_point():
         tg.map("gradient", xs)
     with pytest.raises(TypeError, match="sparse"):
         tg.map("jacobian", xs, sparse=True)
+
+
+def test_tapes_compose_and_an_inner_guard_guards_the_outer_tape():
+    def inner(x):
+        return x.exp() if x.sum() > 0 else -x
+
+    ti = lucid.tape(inner, lucid.tensor([1.0, 2.0]))
+    outer = lambda x: ti(x) * x  # the inner tape replays (or records) while the outer records
+    to = lucid.tape(outer, lucid.tensor([1.0, 2.0]))
+    for v in ([1.0, 2.0], [-1.0, -2.0], [0.5, 0.25], [-3.0, 1.0]):
+        x = lucid.tensor(v)
+        want = jacobian(lambda x: inner(x) * x, x)
+        assert_same(to.jacobian(x), want)
+        assert_same(to(x), inner(x) * x)
+    assert to.records == 2  # the inner tape's guard became the outer's: both branches
+
+
+def test_a_derivative_inside_the_function_runs_eagerly_with_a_warning():
+    def f(x):
+        (g,) = lucid.autograd.grad((x.sin() * x).sum(), x, create_graph=True)
+        return g * x
+
+    x = lucid.tensor([0.3, 0.6], dtype=lucid.float64)
+    with pytest.warns(RuntimeWarning, match="derivative taken inside"):
+        t = lucid.tape(f, x)
+    y = lucid.tensor([1.5, -0.2], dtype=lucid.float64)
+    assert_same(t.jacobian(y), jacobian(f, y))
+    assert t.records == 2
+
+
+def test_outputs_may_be_inputs_or_constants():
+    t = lucid.tape(lambda x, y: (x, lucid.ones(2), y * 2), (lucid.ones(2), lucid.ones(2)))
+    a, b = lucid.tensor([3.0, 4.0]), lucid.tensor([5.0, 6.0])
+    out = t(a, b)
+    assert_same(out, (a, lucid.ones(2), b * 2))
+    assert_same(t.jacobian((a, b)), jacobian(lambda x, y: (x, lucid.ones(2), y * 2), (a, b)))
+    assert t.records == 1

@@ -114,7 +114,9 @@ class Tape:
     # ---- evaluation and derivatives ---------------------------------------------------
 
     def __call__(self, *inputs):
-        """``func(*inputs)``, replayed (outputs outside any graph)."""
+        """``func(*inputs)``, replayed: what calling ``func`` returns (differentiable when
+        an input requires grad, so tapes compose with each other and with the rest of
+        Lucid)."""
         _, ins = _as_inputs(inputs, "tape")
         outs, out_tuple, recorded = self._cache.call(self._func, list(ins))
         self._recorded(recorded)
@@ -199,7 +201,7 @@ class Tape:
             if r is None:
                 results.append(single(p, **options))
             elif method == "call":
-                outs = tuple(o.detach() for o in r[0])
+                outs = tuple(r[0])
                 results.append(outs if len(outs) > 1 or isinstance(first, tuple) else outs[0])
             elif method == "jacobian":
                 results.append(tuple(r[0]) if in_tuple else r[0][0])

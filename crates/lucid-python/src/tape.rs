@@ -57,11 +57,7 @@ fn wrap_all(ts: Vec<Tensor>) -> Vec<PyTensor> {
 /// (a few dozen steps and a Jacobian of at most 2^14 entries take microseconds, less
 /// than releasing the GIL and watching for Ctrl-C cost), else released and
 /// interruptible like every other sweep.
-fn sweep<T: Send>(
-    py: Python<'_>,
-    g: &Graph,
-    work: impl FnOnce(&Graph) -> lucid_core::Result<T> + Send,
-) -> PyResult<T> {
+fn sweep<T: Send>(py: Python<'_>, g: &Graph, work: impl FnOnce(&Graph) -> lucid_core::Result<T> + Send) -> PyResult<T> {
     let m: usize = g.outputs.iter().map(Tensor::numel).sum();
     let n: usize = g.leaves.iter().map(Tensor::numel).sum();
     if g.steps <= 64 && m.saturating_mul(n) <= 1 << 14 {
@@ -121,7 +117,8 @@ impl PyTapeCache {
         Ok((wrap_all(blocks), recorded))
     }
 
-    /// `(outputs, tuple_output, recorded)`: `func(*inputs)` replayed without a graph.
+    /// `(outputs, tuple_output, recorded)`: `func(*inputs)` replayed, as calling `func`
+    /// returns it.
     fn call(
         &self,
         py: Python<'_>,
@@ -129,8 +126,7 @@ impl PyTapeCache {
         inputs: Vec<PyRef<'_, PyTensor>>,
     ) -> PyResult<(Vec<PyTensor>, bool, bool)> {
         let g = self.graph_of(py, "tape", func, &inputs, false)?;
-        let outs = g.outputs.iter().map(Tensor::detach).collect();
-        Ok((wrap_all(outs), g.tuple_output, !g.replayed))
+        Ok((wrap_all(g.outputs), g.tuple_output, !g.replayed))
     }
 
     /// `kind` ("call", "jacobian" or "hessian") at each point, replayed and spread over

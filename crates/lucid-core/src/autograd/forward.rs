@@ -40,6 +40,7 @@ impl Plan {
         create_graph: bool,
     ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
+        super::reverse::note_sweep_while_recording(self);
         let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
         // readers left per slot (the roots count as readers): a tangent is dropped once
         // its last reader has run, so the sweep holds a frontier of tangents, not all

@@ -44,6 +44,18 @@ impl Hasher for IdHasher {
 type IdMap<V> = HashMap<usize, V, BuildHasherDefault<IdHasher>>;
 type IdSet = HashSet<usize, BuildHasherDefault<IdHasher>>;
 
+/// A sweep inside a function a tape is recording builds parts of its results outside
+/// any op (structured rows written into place), which a replay could not recompute: the
+/// recording is marked untraceable, so the tape runs that function on every call.
+pub(super) fn note_sweep_while_recording(plan: &Plan) {
+    if let Some(first) = plan.steps.first() {
+        crate::tensor::recording::note_untraceable(
+            "a derivative taken inside the recorded function (grad, backward, jacobian, ...)",
+            &[&first.tensor],
+        );
+    }
+}
+
 /// Which tensors a plan delivers cotangents for.
 enum Targets<'a> {
     List(&'a [Tensor]),
@@ -199,6 +211,7 @@ impl Plan {
         create_graph: bool,
     ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
+        note_sweep_while_recording(self);
         let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
         for (seed, slot) in seeds.into_iter().zip(&self.root_slots) {
             if let (Some(seed), Some(slot)) = (seed, slot) {

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{prepare_inputs, JacobianOptions};
-use crate::autograd::{enable_grad, set_grad_enabled};
+use crate::autograd::{enable_grad, is_grad_enabled, set_grad_enabled};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::tensor::graph::Rule;
@@ -98,9 +98,9 @@ fn same_values(a: &Storage, b: &Storage) -> bool {
 struct Recording(Option<()>);
 
 impl Recording {
-    fn begin() -> Result<Recording> {
-        recording::begin()?;
-        Ok(Recording(Some(())))
+    fn begin() -> Recording {
+        recording::begin();
+        Recording(Some(()))
     }
 
     fn finish(mut self) -> Log {
@@ -133,7 +133,7 @@ impl Tape {
         F: FnOnce(&[Tensor]) -> Result<(Vec<Tensor>, bool)>,
     {
         let leaves = prepare_inputs(op, inputs)?;
-        let rec = Recording::begin()?;
+        let rec = Recording::begin();
         let (outputs, tuple_output) = {
             let _g = enable_grad();
             f(&leaves)?
@@ -244,7 +244,10 @@ impl Tape {
 
     /// Replay the tape at `inputs`: `None` when a guard misses (the function must be
     /// recorded again). With `grad`, the inputs become leaves that require grad (as
-    /// [`prepare_inputs`] makes them) and the replay records a graph for derivatives.
+    /// [`prepare_inputs`] makes them) and the replay records a graph for derivatives;
+    /// without, it runs on the inputs as given under the caller's grad mode, so its
+    /// outputs are what calling the function would return (connected to inputs that
+    /// require grad, and part of any tape recording this call).
     pub fn replay(&self, op: &'static str, inputs: &[Tensor], grad: bool) -> Result<Option<Graph>> {
         if let Some(why) = &self.untraceable {
             return Err(Error::argument(op, format!("this tape cannot be replayed: {why}")));
@@ -252,11 +255,14 @@ impl Tape {
         if !self.fits(inputs) {
             return Ok(None);
         }
-        if self.input_guards.iter().any(|(k, v)| !same_values(inputs[*k].storage(), v)) {
-            return Ok(None);
+        for (k, v) in &self.input_guards {
+            recording::note_escape(&inputs[*k]);
+            if !same_values(inputs[*k].storage(), v) {
+                return Ok(None);
+            }
         }
         let leaves = if grad { prepare_inputs(op, inputs)? } else { inputs.to_vec() };
-        let _restore = set_grad_enabled(grad);
+        let graph_on = grad || is_grad_enabled();
         let mut values: Vec<Tensor> = Vec::with_capacity(self.steps.len());
         let value = |a: &Arg, values: &[Tensor]| match a {
             Arg::Input(k) => leaves[*k].clone(),
@@ -266,7 +272,7 @@ impl Tape {
         for step in &self.steps {
             let args: Vec<Tensor> = step.args.iter().map(|a| value(a, &values)).collect();
             let out = {
-                let _g = set_grad_enabled(grad && step.grad);
+                let _g = set_grad_enabled(graph_on && step.grad);
                 step.rule.replay(&args, &step.shape, step.dtype)?
             };
             if out.shape() != step.shape.as_slice() || out.dtype() != step.dtype {
@@ -282,8 +288,12 @@ impl Tape {
                     ),
                 ));
             }
-            if step.guard.as_ref().is_some_and(|g| !same_values(out.storage(), g)) {
-                return Ok(None);
+            if let Some(g) = &step.guard {
+                // comparing reads the value: a guard of any tape recording this replay
+                recording::note_escape(&out);
+                if !same_values(out.storage(), g) {
+                    return Ok(None);
+                }
             }
             values.push(out);
         }
@@ -459,10 +469,10 @@ where
         self.cache.graph(op, inputs, grad, |leaves| Ok(((self.f)(leaves)?, true)))
     }
 
-    /// `f(inputs)`, without a graph.
+    /// `f(inputs)`, as calling `f` returns it (with a graph when an input requires grad
+    /// and grad mode is on).
     pub fn call(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-        let g = self.graph("tape", inputs, false)?;
-        Ok(g.outputs.iter().map(Tensor::detach).collect())
+        Ok(self.graph("tape", inputs, false)?.outputs)
     }
 
     /// [`super::jacobian`] of `f` at `inputs`.

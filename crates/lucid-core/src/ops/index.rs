@@ -334,7 +334,7 @@ impl Tensor {
         }
         // written in place of a copy: a tape could not replay it (the advanced form above
         // is built from gathers and `where`, which it can)
-        crate::tensor::recording::note_untraceable("setitem", &[self, value]);
+        crate::tensor::recording::note_untraceable("setitem on a value computed from the inputs", &[self, value]);
         let resolved = resolve(items, self.shape())?;
         let info = to_ndarray(&resolved, 0)?;
         let value = value.to_dtype(self.dtype())?;

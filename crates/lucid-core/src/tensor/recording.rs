@@ -18,11 +18,13 @@ use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Weak};
 
 use super::{Inner, Tensor};
-use crate::error::{Error, Result};
 
 thread_local! {
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
-    static LOG: RefCell<Option<Log>> = const { RefCell::new(None) };
+    /// One log per active recording, innermost last: a tape replayed or recorded inside
+    /// a function another tape records (tapes compose) is part of the outer recording
+    /// too, so every log sees every node and escape.
+    static LOGS: RefCell<Vec<Log>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Everything one recording saw, handed to the tape builder by [`finish`].
@@ -44,20 +46,25 @@ pub(crate) fn active() -> bool {
     ACTIVE.with(Cell::get)
 }
 
-/// Start recording on this thread. Recordings do not nest.
-pub(crate) fn begin() -> Result<()> {
-    if active() {
-        return Err(Error::argument("tape", "a recording is already active on this thread (tapes do not nest)"));
-    }
-    LOG.with(|l| *l.borrow_mut() = Some(Log::default()));
+/// Start a recording on this thread (inside any active ones).
+pub(crate) fn begin() {
+    LOGS.with(|l| l.borrow_mut().push(Log::default()));
     ACTIVE.with(|a| a.set(true));
-    Ok(())
 }
 
-/// Stop recording and return what it saw (`None` when no recording was active).
+/// Stop the innermost recording and return what it saw (`None` when none was active).
 pub(crate) fn finish() -> Option<Log> {
-    ACTIVE.with(|a| a.set(false));
-    LOG.with(|l| l.borrow_mut().take())
+    LOGS.with(|l| {
+        let mut logs = l.borrow_mut();
+        let log = logs.pop();
+        ACTIVE.with(|a| a.set(!logs.is_empty()));
+        log
+    })
+}
+
+/// `note` on every active log.
+fn each_log(note: impl Fn(&mut Log)) {
+    LOGS.with(|l| l.borrow_mut().iter_mut().for_each(note));
 }
 
 impl Tensor {
@@ -69,11 +76,7 @@ impl Tensor {
 }
 
 pub(crate) fn note_created(t: &Tensor) {
-    LOG.with(|l| {
-        if let Some(log) = l.borrow_mut().as_mut() {
-            log.created.push(Arc::downgrade(&t.0));
-        }
-    });
+    each_log(|log| log.created.push(Arc::downgrade(&t.0)));
 }
 
 /// A value of `t` is about to be read outside the graph: keep it as a guard when a
@@ -83,11 +86,7 @@ pub fn note_escape(t: &Tensor) {
     if !active() || !t.is_traced() {
         return;
     }
-    LOG.with(|l| {
-        if let Some(log) = l.borrow_mut().as_mut() {
-            log.escapes.push(t.clone());
-        }
-    });
+    each_log(|log| log.escapes.push(t.clone()));
 }
 
 /// A random op ran during a recording.
@@ -95,21 +94,15 @@ pub(crate) fn note_random() {
     if !active() {
         return;
     }
-    LOG.with(|l| {
-        if let Some(log) = l.borrow_mut().as_mut() {
-            log.random = true;
-        }
-    });
+    each_log(|log| log.random = true);
 }
 
-/// `op` wrote into or rebuilt a traced value in a way the tape cannot replay.
-pub(crate) fn note_untraceable(op: &str, inputs: &[&Tensor]) {
+/// Something happened to a traced value that a tape cannot replay (`why` says what).
+pub(crate) fn note_untraceable(why: &str, inputs: &[&Tensor]) {
     if !active() || !inputs.iter().any(|t| t.is_traced()) {
         return;
     }
-    LOG.with(|l| {
-        if let Some(log) = l.borrow_mut().as_mut() {
-            log.untraceable.get_or_insert_with(|| format!("{op} on a value computed from the inputs"));
-        }
+    each_log(|log| {
+        log.untraceable.get_or_insert_with(|| why.to_string());
     });
 }
