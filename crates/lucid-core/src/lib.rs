@@ -20,13 +20,15 @@
 //!
 //! ```text
 //! functional   jacobian, hessian, vjp, jvp, hvp: seeds, row blocks, assembly;
-//!     ↓        sparse Jacobians and Hessians: colouring, compressed sweeps, CSR
+//!     ↓        sparse Jacobians and Hessians: colouring, compressed sweeps, CSR;
+//!     ↓        tapes: a recorded call replayed at new inputs, guarded, serialised
 //! autograd     the Plan and its two sweeps (pullback, pushforward); Rows: what a
 //!     ↓        sweep carries (dense, diagonal, sparse rows) and its algebra; the
 //!     ↓        sparsity pattern of a Jacobian, pushed through the same plan
 //! ops          one family per file: forward, Tensor methods, dense VJP and JVP,
 //!     ↓        declared structure
-//! tensor       Tensor and, in tensor::graph, the Rule trait, the Node and grad mode
+//! tensor       Tensor and, in tensor::graph, the Rule trait, the Node and grad mode;
+//!     ↓        in tensor::recording, what a tape's recording sees (nodes, escapes)
 //!     ↓
 //! kernels      products, matrix-vector, elementwise loops, the thread pool
 //!     ↓        (the only unsafe code)
