@@ -10,13 +10,21 @@ timings measure the differentiation call alone.
 Row names are shared across workloads so the printed table lines up: for W5 the
 "rev loop" row is ``hessian(vectorize=False)``, "jacrev" is ``jacrev(jacrev(f))`` and
 "jacfwd" is ``jacfwd(jacrev(f))`` (PyTorch's and JAX's ``hessian``).
+
+Methods that prepare something once before their steady calls (``jax.jit`` compiles,
+``lucid.tape`` records, CasADi builds its symbolic Jacobian) have a ``fresh`` that gives
+a new, unprepared call: its first call is timed on its own (the table's "1st call" row)
+and the same callable is then timed in steady state.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,13 +38,16 @@ class Unavailable(Exception):
 class Method:
     row: str                     # table row, e.g. "lucid default (loop)"
     library: str                 # "lucid", "torch", "jax", "hips"
-    family: str                  # "lucid", "eager" (a peer without compilation) or "compiled"
+    family: str                  # "lucid", "eager" (a peer without compilation), "compiled"
+                                 # (jax.jit) or "symbolic" (CasADi: a symbolic build, then a VM)
     call: object                 # () -> result (complete: JAX results are waited for)
     blocks: object               # result -> list of (m, n_j) ndarrays
     api: str = ""                # the exact call, for the JSON and the README
     default: bool = False        # the library's default call (ratio "default vs default")
-    fresh: object = None         # compiled only: () -> a new un-compiled `call` (first-call timing)
+    fresh: object = None         # () -> a new unprepared `call` (not yet compiled, recorded or
+                                 # built) whose first call is timed apart (first-call timing)
     unsupported: str = ""        # non-empty: not applicable to this case (reason)
+    facts: object = None         # () -> dict of facts for the JSON after timing (a tape's records)
 
 
 def nested_blocks(result, case, to_np):
@@ -124,7 +135,33 @@ class LucidLib:
             api = f"{fname}(f, x, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
             out.append(Method(row, "lucid", "lucid", (lambda kw=kw: fn(f, inp, **kw)), blocks,
                               api=api, default=default))
+        out.append(self._tape_method(case, f, inp, blocks))
         return out
+
+    def _tape_method(self, case, f, inp, blocks):
+        """``lucid.tape`` (issue 15): ``f`` recorded once, then ``t.jacobian(x)`` (W5:
+        ``t.hessian(x)``) replayed in Rust. A fresh call records on its first call (that
+        call is record + prepare: ``lucid.tape(f, x)`` and the first replay)."""
+        L = self.lucid
+        api = (f"t = lucid.tape(f, x) once; t.{case.kind}(x) (steady state). "
+               f"1st call: lucid.tape(f, x) + the first t.{case.kind}(x)")
+        if not hasattr(L, "tape"):
+            return Method("lucid tape", "lucid", "lucid", None, blocks, api=api,
+                          unsupported="this Lucid has no lucid.tape")
+        state = {}   # the tape of the latest fresh call (the one timed), for its record count
+
+        def fresh():
+            replay = None
+
+            def call():
+                nonlocal replay
+                if replay is None:
+                    tape = state["tape"] = L.tape(f, inp)
+                    replay = getattr(tape, case.kind)
+                return replay(inp)
+            return call
+        return Method("lucid tape", "lucid", "lucid", fresh(), blocks, api=api, fresh=fresh,
+                      facts=lambda: {"tape_records": state["tape"].records})
 
 
 # --- PyTorch ----------------------------------------------------------------------------
@@ -320,16 +357,158 @@ class HipsLib:
         return [Method("hips autograd", "hips", "eager", lambda: [jac(*xs) for jac in jacs], blocks, api)]
 
 
-LIBRARIES = {"lucid": LucidLib, "torch": TorchLib, "jax": JaxLib, "hips": HipsLib}
+# --- CasADi -----------------------------------------------------------------------------
+
+def _casadi_w1(ca, x, c):
+    return ca.sin(x) * x ** 2
+
+
+def _casadi_mlp(ca, x, c):
+    # CasADi computes in float64 only: W6's float32 weights are widened (same values)
+    W1, b1, W2, b2 = (ca.DM(np.asarray(c[k], dtype=np.float64)) for k in ("W1", "b1", "W2", "b2"))
+    return ca.mtimes(W2, ca.tanh(ca.mtimes(W1, x) + b1)) + b2
+
+
+def casadi_expression(ca, case, x):
+    """The case's function as a CasADi expression (SX or MX) of the stacked inputs ``x``;
+    W3-W5 are built as the sparse benchmark builds them (``sparse_workloads``)."""
+    from sparse_workloads import _w3_casadi, _w4_casadi, _w5_casadi
+    build = {"W1": _casadi_w1, "W2": _casadi_mlp, "W6": _casadi_mlp, "W3": _w3_casadi,
+             "W4": _w4_casadi, "W5": _w5_casadi}[case.params["wid"]]
+    return build(ca, x, dict(case.consts, n=case.in_sizes[0]))   # W4's builder reads n
+
+
+def casadi_build(ca, case, S):
+    """The cold path: symbols of class ``S`` (SX or MX), the expression, its
+    ``casadi.jacobian`` (``casadi.hessian(e, x)[0]`` for W5) and the Function."""
+    x = S.sym("x", case.n)
+    e = casadi_expression(ca, case, x)
+    J = ca.hessian(e, x)[0] if case.kind == "hessian" else ca.jacobian(e, x)
+    return ca.Function("J", [x], [J])
+
+
+class CasadiLib:
+    """CasADi (issue 15's peer for ``lucid.tape``): a symbolic Jacobian built once, then
+    evaluated by CasADi's virtual machine. SX (scalar expression graph) for every case;
+    for the MLPs also MX (matrix-valued nodes), since their SX graph is large: an MLP's
+    SX build is first timed in a child process and skipped when it takes longer than
+    ``sx_cap`` seconds (``sx_cap = 0``: never built, as in --smoke)."""
+
+    name = "casadi"
+    sx_cap = 20.0
+
+    def setup(self):
+        try:
+            import casadi
+        except ImportError as e:
+            raise Unavailable(f"CasADi not importable ({e}); its rows are skipped "
+                              "(`make bench` installs it)")
+        self.ca = casadi
+        self.version = casadi.__version__
+        self._sx_verdicts = {}
+
+    def _sx_too_slow(self, case):
+        """Why an MLP's SX rows are skipped ("" when they are not): its build is timed in
+        a child process, killed at the cap (a build cannot be interrupted in this one)."""
+        if not self.sx_cap:
+            return "SX build of the MLPs not attempted in this mode (it takes a second or more)"
+        if case.key not in self._sx_verdicts:
+            try:
+                proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--casadi-build", case.key],
+                                      capture_output=True, text=True, timeout=self.sx_cap + 5.0)
+                lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+                # a child that failed says nothing: the build in this process reports it
+                seconds = json.loads(lines[-1])["seconds"] if proc.returncode == 0 and lines else 0.0
+            except subprocess.TimeoutExpired:   # (5 s more for the child's imports)
+                seconds = math.inf
+            self._sx_verdicts[case.key] = "" if seconds <= self.sx_cap else (
+                f"SX build took {seconds:.0f} s" if math.isfinite(seconds)
+                else f"SX build unfinished after {self.sx_cap + 5.0:g} s")
+        why = self._sx_verdicts[case.key]
+        return why and f"{why} (cap {self.sx_cap:g} s, timed in a child process): skipped, see the MX rows"
+
+    def methods(self, case):
+        ca = self.ca
+        x0 = np.ascontiguousarray(np.concatenate([a.ravel() for a in case.inputs]), dtype=np.float64)
+        cuts = np.cumsum(case.in_sizes)[:-1]
+        split = lambda J: np.split(J, cuts, axis=1)  # noqa: E731  (Lucid's blocks: one per input)
+        mlp = case.params["wid"] in ("W2", "W6")
+        what = "hessian(e, x)[0]" if case.kind == "hessian" else "jacobian(e, x)"
+        out = []
+        for sym in ("SX", "MX") if mlp else ("SX",):
+            S = getattr(ca, sym)
+            state = {}    # the Function of the latest build, shared with the buffer row
+
+            def build(S=S, state=state):
+                Jf = state["Jf"] = casadi_build(ca, case, S)
+                return Jf
+
+            def fresh(build=build):
+                Jf = None
+
+                def call():
+                    nonlocal Jf
+                    if Jf is None:
+                        Jf = build()
+                    return Jf(x0)
+                return call
+
+            def buffer(build=build, state=state):
+                trigger = res = None
+
+                def call():
+                    nonlocal trigger, res
+                    if trigger is None:
+                        Jf = state["Jf"] if "Jf" in state else build()
+                        res = np.zeros(Jf.nnz_out(0))
+                        buf, trigger = Jf.buffer()
+                        buf.set_arg(0, memoryview(x0))
+                        buf.set_res(0, memoryview(res))
+                        state["keep"] = buf    # the buffer must outlive the trigger
+                    trigger()
+                    return res
+                return call
+
+            def from_nonzeros(nz, state=state):
+                """The buffer's nonzeros (CCS order of the Function's output pattern) as
+                Lucid's blocks: conversion for the check, never timed."""
+                sp = state["Jf"].sparsity_out(0)
+                J = np.zeros((case.m, case.n))
+                cols = np.repeat(np.arange(case.n), np.diff(np.asarray(sp.colind())))
+                J[np.asarray(sp.row(), dtype=np.int64), cols] = nz
+                return split(J)
+
+            build_api = (f"{sym}.sym of the stacked inputs + the expression + casadi.{what} + "
+                         "casadi.Function")
+            rows = [
+                Method(f"casadi {sym} call", "casadi", "symbolic", fresh(),
+                       lambda r: split(np.asarray(r.full())),
+                       f"Jf(x) -> casadi.DM (its sparse matrix; no conversion timed). 1st call: "
+                       f"{build_api} + the first Jf(x)", fresh=fresh),
+                Method(f"casadi {sym} buffer call", "casadi", "symbolic", buffer(), from_nonzeros,
+                       "buf, trigger = Jf.buffer(); set_arg/set_res with memoryviews; trigger() "
+                       f"writes the nonzeros (CCS order) into a preallocated array. Reuses the "
+                       f"Function of 'casadi {sym} call' (no first call of its own)"),
+            ]
+            if mlp and sym == "SX":
+                why = self._sx_too_slow(case)
+                for m in rows:
+                    m.unsupported = why
+            out += rows
+        return out
+
+
+LIBRARIES = {"lucid": LucidLib, "torch": TorchLib, "jax": JaxLib, "hips": HipsLib, "casadi": CasadiLib}
 
 # The order of the table's rows (rows a run does not have are left out).
 ROW_ORDER = [
     "lucid default (loop)", "lucid rev loop", "lucid rev vec", "lucid rev vec chunk", "lucid fwd",
-    "lucid fwd chunk", "lucid auto",
+    "lucid fwd chunk", "lucid auto", "lucid tape",
     "torch AF vec=False (default)", "torch AF vec=True", "torch AF fwd vec=True",
     "torch.func jacrev", "torch.func jacfwd",
     "jax jacrev (eager)", "jax jacfwd (eager)", "jax jit jacrev", "jax jit jacfwd",
     "hips autograd",
+    "casadi SX call", "casadi SX buffer call", "casadi MX call", "casadi MX buffer call",
 ]
 
 
@@ -348,3 +527,19 @@ def setup_libraries(registry, names, notes):
         if hasattr(lib, "notes"):
             notes.extend(lib.notes())
     return libs
+
+
+if __name__ == "__main__":
+    # child of CasadiLib._sx_too_slow: python methods.py --casadi-build '{"wid": "W2", ...}'
+    # prints the seconds of the SX build (symbols, expression, jacobian, Function)
+    if len(sys.argv) == 3 and sys.argv[1] == "--casadi-build":
+        import time
+
+        import casadi
+        from workloads import make_case
+        _case = make_case(json.loads(sys.argv[2]))
+        _t0 = time.perf_counter()
+        casadi_build(casadi, _case, casadi.SX)
+        print(json.dumps({"seconds": time.perf_counter() - _t0}))
+    else:
+        sys.exit("methods.py runs as a child of the benchmark only (--casadi-build)")

@@ -1,7 +1,8 @@
 """Every way each library computes a sparse workload's Jacobian (Hessian for W5s).
 
-Lucid (``sparse=True`` in its three strategies, and dense as a check), asdex (jit of the
-compressed sweeps, BCOO result, and with conversion to a scipy csr_array), CasADi (the
+Lucid (``sparse=True`` in its three strategies and through ``lucid.tape`` of issue 15,
+and dense as a check), asdex (jit of the compressed sweeps, BCOO result, and with
+conversion to a scipy csr_array), CasADi (the
 ordinary call of an SX Function returning a DM, and its buffer call), dense
 ``jax.jit(jax.jacfwd)`` where it fits, and SciPy's sparse finite differences. Each
 ``SMethod.first()`` makes one cold first call and returns the steady-state callable.
@@ -129,6 +130,7 @@ class LucidSparse:
             if not sparse_ok:
                 m.unsupported = f"{case.kind} has no `sparse` parameter yet"
             out.append(m)
+        out.append(self._tape_method(case, f, inp, conv_sparse, sparse_ok))
         kw = {"vectorize": True}
         api = f"{fname}(f, x, vectorize=True)  (dense)"
         m = SMethod("lucid dense", "lucid", "dense", _timed_first(lambda: lambda: fn(f, inp, **kw)),
@@ -137,6 +139,27 @@ class LucidSparse:
             m.unsupported = f"dense J would be {case.m * case.n * 8 / 2**20:.0f} MiB"
         out.append(m)
         return out
+
+    def _tape_method(self, case, f, inp, convert, sparse_ok):
+        """``lucid.tape`` (issue 15): ``t = lucid.tape(f, x)`` once, then
+        ``t.jacobian(x, sparse=True)`` (W5s: ``t.hessian``) replayed. Its first call
+        records f, then detects and colours the pattern (cache cleared before)."""
+        L = self.lucid
+        what = case.kind
+
+        def build():
+            if self.clear is not None:
+                self.clear()
+            replay = getattr(L.tape(f, inp), what)
+            return lambda: replay(inp, sparse=True)
+        m = SMethod("lucid tape sparse", "lucid", "sparse", _timed_first(build), convert,
+                    f"t = lucid.tape(f, x) once; t.{what}(x, sparse=True). 1st call: "
+                    f"lucid.tape(f, x) + the first t.{what}(x, sparse=True) (pattern cache cleared)")
+        if not hasattr(L, "tape"):
+            m.unsupported = "this Lucid has no lucid.tape"
+        elif not sparse_ok:
+            m.unsupported = f"{what} has no `sparse` parameter yet"
+        return m
 
 
 class _JaxBase:
@@ -363,7 +386,8 @@ class ScipyFD:
 SPARSE_LIBRARIES = {"lucid": LucidSparse, "asdex": AsdexLib, "casadi": CasadiLib,
                     "jax": JaxDense, "scipy": ScipyFD}
 
-ROW_ORDER = ["lucid sparse (default)", "lucid sparse fwd", "lucid sparse rev", "lucid dense",
+ROW_ORDER = ["lucid sparse (default)", "lucid sparse fwd", "lucid sparse rev", "lucid tape sparse",
+             "lucid dense",
              "asdex jit (BCOO)", "asdex jit + to csr", "casadi call (DM)", "casadi buffer (VM)",
              "jax jit jacfwd (dense)", "scipy FD 2-point"]
 
