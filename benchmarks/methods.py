@@ -387,6 +387,15 @@ def casadi_build(ca, case, S):
     return ca.Function("J", [x], [J])
 
 
+def import_casadi():
+    """``(casadi, version)``, or Unavailable (its rows are then skipped with a note)."""
+    try:
+        import casadi
+    except ImportError as e:
+        raise Unavailable(f"CasADi not importable ({e}); its rows are skipped (`make bench` installs it)")
+    return casadi, casadi.__version__
+
+
 class CasadiLib:
     """CasADi (issue 15's peer for ``lucid.tape``): a symbolic Jacobian built once, then
     evaluated by CasADi's virtual machine. SX (scalar expression graph) for every case;
@@ -398,13 +407,7 @@ class CasadiLib:
     sx_cap = 20.0
 
     def setup(self):
-        try:
-            import casadi
-        except ImportError as e:
-            raise Unavailable(f"CasADi not importable ({e}); its rows are skipped "
-                              "(`make bench` installs it)")
-        self.ca = casadi
-        self.version = casadi.__version__
+        self.ca, self.version = import_casadi()
         self._sx_verdicts = {}
 
     def _sx_too_slow(self, case):

@@ -268,13 +268,7 @@ class CasadiLib:
     name = "casadi"
 
     def setup(self):
-        try:
-            import casadi
-        except ImportError as e:
-            raise Unavailable(f"CasADi not importable ({e}); its rows are skipped "
-                              "(`make bench` installs it)")
-        self.ca = casadi
-        self.version = casadi.__version__
+        self.ca, self.version = methods.import_casadi()
 
     def _build(self, case):
         ca = self.ca

@@ -45,6 +45,23 @@ def per_call(fn, number: int = 50, repeat: int = 5) -> float:
     return statistics.median(runs)
 
 
+def against_eager(label: str, run, func, tape) -> None:
+    """Run the loop ``run(F_of, J_of) -> (final point, Jacobians)`` on the tape and
+    eagerly: identical Jacobians at every iterate, the time per iteration both ways, and
+    the function recorded once."""
+    eager = lambda x: jacobian(func, x)
+    x, Js = run(tape, tape.jacobian)
+    x_eager, Js_eager = run(func, eager)
+    check("tape and eager Jacobians are identical at every iterate",
+          len(Js) == len(Js_eager) and all(np.array_equal(a, b) for a, b in zip(Js, Js_eager))
+          and np.array_equal(x.numpy(), x_eager.numpy()), f"{len(Js)} iterates, np.array_equal")
+    per_tape = per_call(lambda: run(tape, tape.jacobian)) / len(Js)
+    per_eager = per_call(lambda: run(func, eager)) / len(Js)
+    print(f"   {label}: tape {per_tape * 1e6:.1f} µs, eager {per_eager * 1e6:.1f} µs"
+          f" (eager/tape {per_eager / per_tape:.2f}); records = {tape.records}")
+    check(f"{func.__name__} was recorded once", tape.records == 1, f"{tape.replays} replays")
+
+
 # --------------------------------------------------------------------------------------
 print("1. Newton's method: steady state of A + B <-> C, C + B <-> D (mass-action kinetics)")
 k1, k1r, k2, k2r = 2.0, 0.5, 1.5, 0.3
@@ -86,16 +103,7 @@ final = np.linalg.norm(residual(c).numpy())
 print(f"   concentrations [A, B, C, D] = {np.round(c.numpy(), 10)}")
 check("Newton converged quadratically to |F| < 1e-12", final < 1e-12, f"|F| = {final:.2e} after {len(norms)} iterations")
 
-eager = lambda c: jacobian(residual, c)
-c_eager, _, Js_eager = newton(residual, eager, c0)
-check("tape and eager Jacobians are identical at every iterate",
-      len(Js) == len(Js_eager) and all(np.array_equal(a, b) for a, b in zip(Js, Js_eager))
-      and np.array_equal(c.numpy(), c_eager.numpy()), f"{len(Js)} iterates, np.array_equal")
-per_tape = per_call(lambda: newton(tape, tape.jacobian, c0)) / len(norms)
-per_eager = per_call(lambda: newton(residual, eager, c0)) / len(norms)
-print(f"   per Newton iteration: tape {per_tape * 1e6:.1f} µs, eager {per_eager * 1e6:.1f} µs"
-      f" (eager/tape {per_eager / per_tape:.2f}); tape.records = {tape.records}")
-check("the residual was recorded once", tape.records == 1, f"{tape.replays} replays")
+against_eager("per Newton iteration", lambda F_of, J_of: newton(F_of, J_of, c0)[::2], residual, tape)
 
 # --------------------------------------------------------------------------------------
 print("\n2. Robot arm: Jacobian of the forward kinematics of a 2-link planar arm")
@@ -144,16 +152,7 @@ print(f"   inverse kinematics: joint angles {np.round(theta.numpy(), 6)} reach {
 check("inverse kinematics reached the target", np.linalg.norm(reached - target) < 1e-9,
       f"{len(Js)} iterations, error {np.linalg.norm(reached - target):.1e}")
 
-eager = lambda theta: jacobian(tip, theta)
-theta_eager, Js_eager = inverse_kinematics(tip, eager, theta0)
-check("tape and eager Jacobians are identical at every iterate",
-      len(Js) == len(Js_eager) and all(np.array_equal(a, b) for a, b in zip(Js, Js_eager))
-      and np.array_equal(theta.numpy(), theta_eager.numpy()), f"{len(Js)} iterates, np.array_equal")
-per_tape = per_call(lambda: inverse_kinematics(tip_tape, tip_tape.jacobian, theta0)) / len(Js)
-per_eager = per_call(lambda: inverse_kinematics(tip, eager, theta0)) / len(Js)
-print(f"   per iteration: tape {per_tape * 1e6:.1f} µs, eager {per_eager * 1e6:.1f} µs"
-      f" (eager/tape {per_eager / per_tape:.2f}); tip_tape.records = {tip_tape.records}")
-check("the kinematics were recorded once", tip_tape.records == 1, f"{tip_tape.replays} replays")
+against_eager("per iteration", lambda F_of, J_of: inverse_kinematics(F_of, J_of, theta0), tip, tip_tape)
 
 # --------------------------------------------------------------------------------------
 print("\n3. Hessian of the Rosenbrock function sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2")

@@ -348,3 +348,32 @@ def test_outputs_may_be_inputs_or_constants():
     assert_same(out, (a, lucid.ones(2), b * 2))
     assert_same(t.jacobian((a, b)), jacobian(lambda x, y: (x, lucid.ones(2), y * 2), (a, b)))
     assert t.records == 1
+
+
+def test_one_tape_from_many_threads_at_once():
+    import threading
+
+    def f(x):
+        return (x.sin() * x).cumsum(0) if x.sum() > 0 else x.exp() * 2
+
+    t = lucid.tape(f, lucid.tensor([1.0, 2.0, 3.0], dtype=lucid.float64))
+    rng = np.random.default_rng(9)
+    points = [lucid.tensor(rng.normal(size=3)) for _ in range(200)]
+    want = [jacobian(f, p).numpy() for p in points]
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(k, len(points), 4):
+                if not same(t.jacobian(points[i]).numpy(), want[i]):
+                    errors.append(i)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert t.records <= 4  # each thread may meet the second branch before another keeps it

@@ -173,9 +173,21 @@ fn jacobian_from_graph(
     strategy: &str,
 ) -> PyResult<Vec<PyTensor>> {
     let (outs, ins) = (inners(&outputs), inners(&inputs));
-    let strategy = Strategy::parse("jacobian", strategy).py()?;
-    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
+    let opts = options("jacobian", create_graph, strict, vectorize, chunk_size, strategy)?;
     interruptible(py, move || functional::jacobian_from_graph(&outs, &ins, &opts)).map(wrap_all)
+}
+
+/// The options of a Jacobian (or Hessian) call whose flags Python has checked.
+pub(crate) fn options(
+    op: &'static str,
+    create_graph: bool,
+    strict: bool,
+    vectorize: bool,
+    chunk_size: Option<usize>,
+    strategy: &str,
+) -> PyResult<JacobianOptions> {
+    let strategy = Strategy::parse(op, strategy).py()?;
+    Ok(JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy })
 }
 
 #[pyfunction]
@@ -192,8 +204,7 @@ fn hessian_from_graph<'py>(
     strategy: &str,
 ) -> PyResult<Bound<'py, PyList>> {
     let (out, ins) = (output.inner.clone(), inners(&inputs));
-    let strategy = Strategy::parse("hessian", strategy).py()?;
-    let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
+    let opts = options("hessian", create_graph, strict, vectorize, chunk_size, strategy)?;
     let h = interruptible(py, move || functional::hessian_from_graph(&out, &ins, &opts))?;
     let rows: Vec<Vec<PyTensor>> = h.into_iter().map(wrap_all).collect();
     PyList::new(py, rows)

@@ -5,13 +5,13 @@
 
 use std::cell::RefCell;
 
-use lucid_core::functional::{self, Graph, JacobianOptions, Strategy, TapeCache};
+use lucid_core::functional::{self, Graph, TapeCache};
 use lucid_core::{Error, Tensor};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::autograd::{interruptible, static_op};
+use crate::autograd::{interruptible, options, static_op};
 use crate::errors::PyResultExt;
 use crate::tensor::PyTensor;
 
@@ -109,8 +109,7 @@ impl PyTapeCache {
         chunk_size: Option<usize>,
         strategy: &str,
     ) -> PyResult<(Vec<PyTensor>, bool)> {
-        let strategy = Strategy::parse("jacobian", strategy).py()?;
-        let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
+        let opts = options("jacobian", create_graph, strict, vectorize, chunk_size, strategy)?;
         let g = self.graph_of(py, "jacobian", func, &inputs, true)?;
         let recorded = !g.replayed;
         let blocks = sweep(py, &g, move |g| functional::jacobian_from_graph(&g.outputs, &g.leaves, &opts))?;
@@ -147,8 +146,7 @@ impl PyTapeCache {
         strategy: &str,
     ) -> PyResult<Vec<Option<Vec<Vec<PyTensor>>>>> {
         let op = static_op(kind);
-        let strategy = Strategy::parse(op, strategy).py()?;
-        let opts = JacobianOptions { create_graph, strict, vectorize, chunk_size, strategy };
+        let opts = options(op, create_graph, strict, vectorize, chunk_size, strategy)?;
         let points: Vec<Vec<Tensor>> = points.iter().map(|p| p.iter().map(|t| t.inner.clone()).collect()).collect();
         let cache = &self.cache;
         let found = interruptible(py, move || match kind {

@@ -170,14 +170,16 @@ impl Tape {
         }
 
         let mut step_of: HashMap<usize, usize> = HashMap::new();
-        let arg = |t: &Tensor, step_of: &HashMap<usize, usize>| {
+        // one tape constant per tensor, however many steps read it (saved once, too)
+        let mut consts: HashMap<usize, Tensor> = HashMap::new();
+        let mut arg = |t: &Tensor, step_of: &HashMap<usize, usize>| {
             if let Some(&k) = input_of.get(&t.id()) {
                 Arg::Input(k)
             } else if let Some(&s) = step_of.get(&t.id()) {
                 Arg::Step(s)
             } else {
                 // not computed from the inputs during the recording: a constant
-                Arg::Const(Tensor::from_storage(t.storage().clone()))
+                Arg::Const(consts.entry(t.id()).or_insert_with(|| Tensor::from_storage(t.storage().clone())).clone())
             }
         };
         let mut steps = Vec::new();

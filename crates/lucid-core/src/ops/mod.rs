@@ -23,11 +23,38 @@ pub use binary::where_;
 
 use std::sync::Arc;
 
-/// Every recorded op as data (the family's op with its parameters): what a serialised
-/// tape holds (NOTE [tape] in `functional/tape.rs`). `Rule::code` gives it, `rule` turns
-/// it back into the op.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum OpCode {
+/// Declares [`OpCode`] over the listed families, with the two conversions: one list, so
+/// a family added here is both saved and restored.
+macro_rules! op_codes {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// Every recorded op as data (the family's op with its parameters): what a
+        /// serialised tape holds (NOTE [tape] in `functional/tape.rs`). `of` reads it off a
+        /// recorded rule, `rule` turns it back into one.
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+        pub enum OpCode {
+            $($variant($ty),)*
+        }
+
+        impl OpCode {
+            /// The op a recorded rule is, as data (`None` for a family not listed).
+            pub(crate) fn of(rule: &dyn Rule) -> Option<OpCode> {
+                let any: &dyn std::any::Any = rule;
+                $(if let Some(op) = any.downcast_ref::<$ty>() {
+                    return Some(OpCode::$variant(op.clone()));
+                })*
+                None
+            }
+
+            pub(crate) fn rule(self) -> Arc<dyn Rule> {
+                match self {
+                    $(OpCode::$variant(op) => Arc::new(op),)*
+                }
+            }
+        }
+    };
+}
+
+op_codes!(
     Unary(unary::UnaryOp),
     Binary(binary::BinaryOp),
     Reduce(reduce::ReduceOp),
@@ -40,53 +67,8 @@ pub enum OpCode {
     Scan(scan::ScanOp),
     Linalg(linalg::LinalgOp),
     Nondiff(nondiff::NondiffOp),
-}
+);
 
-impl OpCode {
-    /// The op a recorded rule is, as data (`None` for a family not listed here).
-    pub(crate) fn of(rule: &dyn Rule) -> Option<OpCode> {
-        let any: &dyn std::any::Any = rule;
-        macro_rules! first_of {
-            ($($variant:ident($ty:ty)),*) => {
-                $(if let Some(op) = any.downcast_ref::<$ty>() {
-                    return Some(OpCode::$variant(op.clone()));
-                })*
-            };
-        }
-        first_of!(
-            Unary(unary::UnaryOp),
-            Binary(binary::BinaryOp),
-            Reduce(reduce::ReduceOp),
-            Join(join::JoinOp),
-            Index(index::IndexOp),
-            View(view::ViewOp),
-            Gather(gather::GatherOp),
-            Matmul(matmul::Matmul),
-            Softmax(softmax::SoftmaxOp),
-            Scan(scan::ScanOp),
-            Linalg(linalg::LinalgOp),
-            Nondiff(nondiff::NondiffOp)
-        );
-        None
-    }
-
-    pub(crate) fn rule(self) -> Arc<dyn Rule> {
-        match self {
-            OpCode::Unary(op) => Arc::new(op),
-            OpCode::Binary(op) => Arc::new(op),
-            OpCode::Reduce(op) => Arc::new(op),
-            OpCode::Join(op) => Arc::new(op),
-            OpCode::Index(op) => Arc::new(op),
-            OpCode::View(op) => Arc::new(op),
-            OpCode::Gather(op) => Arc::new(op),
-            OpCode::Matmul(op) => Arc::new(op),
-            OpCode::Softmax(op) => Arc::new(op),
-            OpCode::Scan(op) => Arc::new(op),
-            OpCode::Linalg(op) => Arc::new(op),
-            OpCode::Nondiff(op) => Arc::new(op),
-        }
-    }
-}
 pub use index::IndexItem;
 
 use crate::error::Result;
