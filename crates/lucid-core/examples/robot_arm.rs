@@ -18,7 +18,7 @@ fn main() -> Result<()> {
     let (l1, l2) = (1.0, 0.7);
     let theta = Tensor::from_vec(vec![0.4, 1.1], &[2], DType::F64)?;
     let opts = JacobianOptions { vectorize: true, ..Default::default() };
-    let j = jacobian(|xs| Ok(vec![tip(&xs[0], l1, l2)?]), &[theta.clone()], &opts)?;
+    let j = jacobian(|xs| Ok(vec![tip(&xs[0], l1, l2)?]), std::slice::from_ref(&theta), &opts)?;
     let j = j[0].to_f64_vec();
 
     // Closed form: d tip / d theta

@@ -22,7 +22,7 @@ fn leaf(values: &[f64], shape: &[usize]) -> Tensor {
 
 fn grad1(y: &Tensor, x: &Tensor, create_graph: bool) -> Tensor {
     let opts = GradOptions { retain_graph: true, create_graph, allow_unused: false };
-    grad(&[y.clone()], &[x.clone()], &[], opts).unwrap().remove(0).unwrap()
+    grad(std::slice::from_ref(y), std::slice::from_ref(x), &[], opts).unwrap().remove(0).unwrap()
 }
 
 fn is_index_error<T: std::fmt::Debug>(r: lucid_core::Result<T>, fragment: &str) {
@@ -181,7 +181,7 @@ fn batched_jacobian_of_advanced_index_equals_row_sweeps() {
         Ok(vec![a.mul(&b)?])
     };
     let x = t(&[1.0, 2.0, 3.0], &[3]);
-    let rows = jacobian(f, &[x.clone()], &JacobianOptions::default()).unwrap();
+    let rows = jacobian(f, std::slice::from_ref(&x), &JacobianOptions::default()).unwrap();
     let batched = jacobian(f, &[x], &JacobianOptions { vectorize: true, ..Default::default() }).unwrap();
     // row 0: x2·x1 → (0, x2, x1) = (0, 3, 2); row 1: x0·x1 → (2, 1, 0); row 2: x2·x0 → (3, 0, 1)
     assert_eq!(rows[0].to_f64_vec(), vec![0.0, 3.0, 2.0, 2.0, 1.0, 0.0, 3.0, 0.0, 1.0]);

@@ -20,7 +20,7 @@ fn weighted_grad(f: &dyn Fn(&Tensor) -> Result<Tensor>, x: &Tensor) -> Vec<f64> 
     let y = f(x).unwrap();
     let w: Vec<f64> = (1..=y.numel()).map(|i| i as f64).collect();
     let s = y.mul(&t(&w, y.shape())).unwrap().sum_all().unwrap();
-    grad(&[s], &[x.clone()], &[], GradOptions::default()).unwrap()[0].as_ref().unwrap().to_f64_vec()
+    grad(&[s], std::slice::from_ref(x), &[], GradOptions::default()).unwrap()[0].as_ref().unwrap().to_f64_vec()
 }
 
 fn assert_close(got: &[f64], want: &[f64], tol: f64) {
@@ -68,7 +68,7 @@ fn gradcheck(name: &str, f: Op, x: &[f64], shape: &[usize]) {
         let w: Vec<f64> = (1..=y.numel()).map(|i| 0.5 + i as f64 / 3.0).collect();
         let s = y.mul(&t(&w, y.shape()))?.sum_all()?;
         let opts = GradOptions { create_graph: true, retain_graph: true, allow_unused: true };
-        Ok(grad(&[s], &[x.clone()], &[], opts)?[0].clone().unwrap_or_else(|| x.zeros_like()))
+        Ok(grad(&[s], std::slice::from_ref(x), &[], opts)?[0].clone().unwrap_or_else(|| x.zeros_like()))
     };
     let h = jacobian(|xs| Ok(vec![g(&xs[0])?]), &[t(x, shape)], &opts).unwrap();
     let g_plain = |x: &Tensor| -> Result<Tensor> { g(&x.leaf_requiring_grad()?) };
@@ -233,7 +233,7 @@ fn prod_gradient_with_zeros() {
     let x = t(&[2.0, 0.0, 3.0], &[3]);
     let g = |x: &Tensor| -> Result<Tensor> {
         let opts = GradOptions { create_graph: true, retain_graph: true, allow_unused: false };
-        Ok(grad(&[x.prod(None, false)?], &[x.clone()], &[], opts)?[0].clone().unwrap())
+        Ok(grad(&[x.prod(None, false)?], std::slice::from_ref(x), &[], opts)?[0].clone().unwrap())
     };
     let h = jacobian(|xs| Ok(vec![g(&xs[0])?]), &[x], &JacobianOptions::default()).unwrap();
     assert_eq!(h[0].to_f64_vec(), vec![0.0, 3.0, 0.0, 3.0, 0.0, 2.0, 0.0, 2.0, 0.0]);
@@ -249,13 +249,13 @@ fn prod_gradient_with_zeros() {
 fn cumprod_jacobian_with_zeros() {
     // y = (x0, x0 x1, x0 x1 x2) at (2, 0, 3): rows (1,0,0), (x1,x0,0), (x1x2, x0x2, x0x1)
     let x = t(&[2.0, 0.0, 3.0], &[3]);
-    let j = jacobian(|xs| Ok(vec![xs[0].cumprod(0)?]), &[x.clone()], &JacobianOptions::default()).unwrap();
+    let j = jacobian(|xs| Ok(vec![xs[0].cumprod(0)?]), std::slice::from_ref(&x), &JacobianOptions::default()).unwrap();
     assert_eq!(j[0].to_f64_vec(), vec![1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 6.0, 0.0]);
     // second derivative of y2 = x0 x1 x2 at a zero: the Hessian of a triple product
     let g = |x: &Tensor| -> Result<Tensor> {
         let y = x.cumprod(0)?.select(0, 2)?;
         let opts = GradOptions { create_graph: true, retain_graph: true, allow_unused: false };
-        Ok(grad(&[y], &[x.clone()], &[], opts)?[0].clone().unwrap())
+        Ok(grad(&[y], std::slice::from_ref(x), &[], opts)?[0].clone().unwrap())
     };
     let h = jacobian(|xs| Ok(vec![g(&xs[0])?]), &[x], &JacobianOptions::default()).unwrap();
     assert_eq!(h[0].to_f64_vec(), vec![0.0, 3.0, 0.0, 3.0, 0.0, 2.0, 0.0, 2.0, 0.0]);
@@ -350,9 +350,9 @@ fn reductions_pass_batched_cotangents_through() {
         |x| x.var(Some(&[0, 1]), 1.0, false),
     ];
     for f in fs {
-        let rows = jacobian(|xs| Ok(vec![f(&xs[0])?]), &[x.clone()], &JacobianOptions::default()).unwrap();
+        let rows = jacobian(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(&x), &JacobianOptions::default()).unwrap();
         let opts = JacobianOptions { vectorize: true, chunk_size: Some(2), ..Default::default() };
-        let b = jacobian(|xs| Ok(vec![f(&xs[0])?]), &[x.clone()], &opts).unwrap();
+        let b = jacobian(|xs| Ok(vec![f(&xs[0])?]), std::slice::from_ref(&x), &opts).unwrap();
         assert_close(&b[0].to_f64_vec(), &rows[0].to_f64_vec(), 1e-14);
     }
 }
