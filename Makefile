@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-installed
 
-.PHONY: all build demo test test-rust test-python bench bench-quick stub clean
+.PHONY: all build demo lint test test-rust test-python bench bench-quick stub clean
 
 all: build
 
@@ -27,13 +27,21 @@ build: $(STAMP)
 demo: build
 	$(PY) examples/demo.py
 
+# Formatting and clippy, warnings as errors (both come with rustup's default profile).
+# A missing tool fails here with how to install it rather than passing silently.
+lint:
+	@cargo fmt --version >/dev/null 2>&1 || { echo "make lint: rustfmt is missing; install it with: rustup component add rustfmt" >&2; exit 1; }
+	@cargo clippy --version >/dev/null 2>&1 || { echo "make lint: clippy is missing; install it with: rustup component add clippy" >&2; exit 1; }
+	cargo fmt --all --check
+	cargo clippy -p lucid-core -p lucid-python --all-targets -- -D warnings
+
 test-rust:
 	cargo test -p lucid-core --quiet
 
 test-python: build
 	$(PY) -m pytest -q
 
-test: test-rust test-python bench-quick
+test: lint test-rust test-python bench-quick
 
 bench: build
 	@$(PY) -c "import autograd, jax, matplotlib, asdex, casadi, scipy" 2>/dev/null || $(PY) -m pip install --quiet -r benchmarks/requirements.txt
