@@ -41,3 +41,16 @@ fn item_i64_refuses_what_no_int64_is() {
     let err = Tensor::zeros(&[2], DType::I64).item_i64().unwrap_err();
     assert!(matches!(err, Error::Shape { op: "int", .. }), "{err:?}");
 }
+
+#[test]
+fn t_transposes_matrices_and_refuses_more_dims() {
+    let m = Tensor::zeros(&[2, 3], DType::F64);
+    assert_eq!(m.t().unwrap().shape(), &[3, 2]);
+    assert_eq!(Tensor::zeros(&[4], DType::F64).t().unwrap().shape(), &[4]);
+    assert_eq!(Tensor::scalar(1.0, DType::F64).t().unwrap().shape(), &[] as &[usize]);
+    let err = Tensor::zeros(&[2, 3, 4], DType::F64).t().unwrap_err();
+    assert!(matches!(err, Error::Shape { op: "t", .. }), "{err:?}");
+    assert!(err.message().contains("<= 2 dimensions, but self is 3-D (shape [2, 3, 4])"), "{err}");
+    // `.T` still reverses every dim
+    assert_eq!(Tensor::zeros(&[2, 3, 4], DType::F64).reverse_dims().unwrap().shape(), &[4, 3, 2]);
+}
