@@ -120,13 +120,15 @@ def _big_int(data, only_ints: bool = False):
 
 def _may_hold_big_int(arr: np.ndarray) -> bool:
     """Whether a float or unsigned array NumPy built from Python data may stand for an
-    integer past int64: one vectorised test, so ordinary float data is not walked."""
+    integer past int64: one vectorised test, so large float data is not walked."""
     if arr.size == 0:
         return False
     if arr.dtype.kind == "u":
         return bool(arr.max() > _INT64_MAX)
-    with np.errstate(invalid="ignore"):
-        return bool((np.abs(arr) >= 2.0 ** 63).any())
+    if arr.size <= 32:
+        # cheaper to let `_big_int` look: it stops at the first float
+        return True
+    return bool((np.abs(arr) >= 2.0 ** 63).any())  # NaN compares False, silently
 
 
 def _check_uint64(arr: np.ndarray) -> None:
