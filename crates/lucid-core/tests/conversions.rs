@@ -19,8 +19,8 @@ fn item_i64_is_exact_for_integers_and_truncates_floats() {
         assert_eq!(Tensor::scalar(v, DType::F32).item_i64().unwrap(), v as f32 as i64, "{v} as float32");
     }
     // the ends of the range: -2^63 fits, 2^63 does not; the integer part decides
-    assert_eq!(Tensor::scalar(-9.223372036854775808e18, DType::F64).item_i64().unwrap(), i64::MIN);
-    assert_eq!(Tensor::scalar(9.223372036854774784e18, DType::F64).item_i64().unwrap(), 9_223_372_036_854_774_784);
+    assert_eq!(Tensor::scalar(-(2f64.powi(63)), DType::F64).item_i64().unwrap(), i64::MIN);
+    assert_eq!(Tensor::scalar(2f64.powi(63) - 1024.0, DType::F64).item_i64().unwrap(), 9_223_372_036_854_774_784);
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn item_i64_refuses_what_no_int64_is() {
         assert!(matches!(err, Error::Overflow { op: "int", .. }), "{err:?}");
         assert_eq!(err.message(), format!("int: cannot convert float {shown} to integer"));
     }
-    for v in [1e30, -1e30, 9.223372036854775808e18, -9.3e18] {
+    for v in [1e30, -1e30, 2f64.powi(63), -9.3e18] {
         let err = Tensor::scalar(v, DType::F64).item_i64().unwrap_err();
         assert!(matches!(err, Error::Overflow { op: "int", .. }), "{err:?}");
         assert!(err.message().contains(&format!("value {v:?} cannot be converted to int64")), "{err}");
