@@ -58,17 +58,30 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
             raise OverflowError("tensor: an integer in the data is out of the int64 range") from None
         except (ValueError, TypeError) as exc:
             raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {exc}") from None
-        if arr.dtype.kind == "O" and _has_big_int(data):
-            raise OverflowError("tensor: an integer in the data is out of the int64 range")
+        if arr.dtype.kind == "O":
+            big = _big_int(data)
+            if big is not None:
+                raise _int64_overflow(big)
+        elif arr.dtype.kind in "fu" and (dtype is None or dtype == int64) and _may_hold_big_int(arr):
+            # NumPy turns integers past int64 into uint64 ([2**63]) or, beside other
+            # integers, float64 ([1, 2**63]): integer data must not silently become
+            # either (PyTorch: "Overflow when unpacking long"). Floats in the data keep
+            # it float ([1.0, 2**63]).
+            big = _big_int(data, only_ints=True)
+            if big is not None:
+                raise _int64_overflow(big)
         if arr.dtype.kind == "f" and dtype is None:
             arr = arr.astype(np.float32)  # Python float literals default to float32
     if arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} holding non-numeric values")
     if dtype is not None:
+        if dtype == int64:
+            _check_uint64(arr)
         arr = arr.astype(_np_dtype(dtype))
     elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float32)
     elif arr.dtype.kind in "iu":
+        _check_uint64(arr)
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "fb":
         raise TypeError(f"tensor: unsupported data of NumPy dtype {arr.dtype}")
@@ -77,13 +90,52 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
     return _core.from_numpy(arr, requires_grad)
 
 
-def _has_big_int(data) -> bool:
-    """Whether nested ``data`` holds a Python int NumPy could not fit in int64."""
-    if isinstance(data, numbers.Integral) and not isinstance(data, bool):
-        return not (-(2 ** 63) <= int(data) < 2 ** 63)
-    if isinstance(data, (list, tuple)):
-        return any(_has_big_int(d) for d in data)
-    return False
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def _int64_overflow(value) -> OverflowError:
+    return OverflowError(f"tensor: the integer {value} in the data is out of the int64 range "
+                         f"[{_INT64_MIN}, {_INT64_MAX}]")
+
+
+def _big_int(data, only_ints: bool = False):
+    """The first integer in nested ``data`` that int64 cannot hold, or None. With
+    ``only_ints``, None as well when the data holds any non-integer (a float makes the
+    tensor float, as in PyTorch)."""
+    found = None
+    stack = [data]
+    while stack:
+        d = stack.pop()
+        if isinstance(d, (list, tuple)):
+            stack.extend(reversed(d))
+        elif isinstance(d, numbers.Integral):  # bools and NumPy ints included
+            if found is None and not _INT64_MIN <= int(d) <= _INT64_MAX:
+                found = int(d)
+                if not only_ints:
+                    return found
+        elif only_ints:
+            return None
+    return found
+
+
+def _may_hold_big_int(arr: np.ndarray) -> bool:
+    """Whether a float or unsigned array NumPy built from Python data may stand for an
+    integer past int64: one vectorised test, so large float data is not walked."""
+    if arr.size == 0:
+        return False
+    if arr.dtype.kind == "u":
+        return bool(arr.max() > _INT64_MAX)
+    if arr.size <= 32:
+        # cheaper to let `_big_int` look: it stops at the first float
+        return True
+    return bool((np.abs(arr) >= 2.0 ** 63).any())  # NaN compares False, silently
+
+
+def _check_uint64(arr: np.ndarray) -> None:
+    """OverflowError naming the first uint64 value int64 cannot hold (the cast would
+    wrap it to a negative number). Other unsigned dtypes always fit."""
+    if arr.dtype == np.uint64 and arr.size and arr.max() > _INT64_MAX:
+        raise _int64_overflow(int(arr.ravel()[np.argmax(arr.ravel() > _INT64_MAX)]))
 
 
 # The largest size a dim can have (isize::MAX in the core); a larger Python int would

@@ -3,7 +3,7 @@
 //! Each variant names the operation and carries a message that says what was given.
 //! The Python bindings map the variants to exceptions in exactly one place:
 //! `Shape`/`Argument` → ValueError, `DType`/`Type` → TypeError, `Index` → IndexError,
-//! `Graph`/`Linalg` → RuntimeError, `Interrupted` → the exception the interrupt raised
+//! `Overflow` → OverflowError, `Graph`/`Linalg` → RuntimeError, `Interrupted` → the exception the interrupt raised
 //! (KeyboardInterrupt for Ctrl-C).
 
 use std::fmt;
@@ -20,6 +20,8 @@ pub enum Error {
     Index { op: &'static str, msg: String },
     /// An argument value that is not allowed (negative size, bad flag combination).
     Argument { op: &'static str, msg: String },
+    /// A value outside the range of the type it must become (a float past int64).
+    Overflow { op: &'static str, msg: String },
     /// Graph state: freed graph, unreachable input, grad of a tensor that does not require it.
     Graph { op: &'static str, msg: String },
     /// A numerical failure in linear algebra (singular matrix, not positive definite).
@@ -46,6 +48,9 @@ impl Error {
     pub fn argument(op: &'static str, msg: impl Into<String>) -> Self {
         Error::Argument { op, msg: msg.into() }
     }
+    pub fn overflow(op: &'static str, msg: impl Into<String>) -> Self {
+        Error::Overflow { op, msg: msg.into() }
+    }
     pub fn graph(op: &'static str, msg: impl Into<String>) -> Self {
         Error::Graph { op, msg: msg.into() }
     }
@@ -64,6 +69,7 @@ impl Error {
             | Error::Type { op, msg }
             | Error::Index { op, msg }
             | Error::Argument { op, msg }
+            | Error::Overflow { op, msg }
             | Error::Graph { op, msg }
             | Error::Linalg { op, msg } => (op, msg),
             Error::Interrupted { op } => return format!("{op}: interrupted"),

@@ -32,6 +32,8 @@ fn random_constructors_of_impossible_shapes_are_errors() {
         &["400000000000000 bytes", "[10000000, 10000000]"],
     );
     assert_value_error(Tensor::randn(&big, DType::F64).unwrap_err(), "randn", &["800000000000000 bytes"]);
+    // float32 normals are drawn straight into their own buffer: no float64 one beside it
+    assert_value_error(Tensor::randn(&big, DType::F32).unwrap_err(), "randn", &["400000000000000 bytes"]);
     assert_value_error(Tensor::randint(0, 5, &big, DType::I64).unwrap_err(), "randint", &["800000000000000 bytes"]);
     assert_value_error(Tensor::randint(0, 5, &big, DType::F32).unwrap_err(), "randint", &["400000000000000 bytes"]);
     // element counts past what can be addressed

@@ -1,7 +1,7 @@
 //! The one place core errors become Python exceptions.
 
 use lucid_core::Error;
-use pyo3::exceptions::{PyIndexError, PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyKeyboardInterrupt, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::PyErr;
 
 pub fn to_py(e: Error) -> PyErr {
@@ -10,6 +10,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Shape { .. } | Error::Argument { .. } => PyValueError::new_err(msg),
         Error::DType { .. } | Error::Type { .. } => PyTypeError::new_err(msg),
         Error::Index { .. } => PyIndexError::new_err(msg),
+        Error::Overflow { .. } => PyOverflowError::new_err(msg),
         Error::Graph { .. } | Error::Linalg { .. } => PyRuntimeError::new_err(msg),
         // `autograd::interruptible` raises the handler's own exception; this is the fallback
         Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(msg),

@@ -152,13 +152,14 @@ impl PyTensor {
     fn transpose(&self, dim0: Dim, dim1: Dim) -> PyResult<PyTensor> {
         wrap(self.inner.transpose(dim0.get("transpose", "dim0")?, dim1.get("transpose", "dim1")?))
     }
-    /// 2-D transpose (all dims reversed for other ranks, like NumPy's `.T`).
+    /// 2-D transpose; a 0-D or 1-D tensor as is; more dims is a ValueError (`.T`
+    /// reverses all dims).
     fn t(&self) -> PyResult<PyTensor> {
         wrap(self.inner.t())
     }
     #[getter(T)]
     fn big_t(&self) -> PyResult<PyTensor> {
-        wrap(self.inner.t())
+        wrap(self.inner.reverse_dims())
     }
     #[getter(mT)]
     fn m_t(&self) -> PyResult<PyTensor> {

@@ -69,17 +69,15 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> PyResult<Option<Vec<IndexItem>>> {
                 stop: get(pyo3::intern!(py, "stop"))?,
                 step,
             });
-        } else if p.is_instance_of::<pyo3::types::PyBool>() {
+        } else if p.is_instance_of::<pyo3::types::PyBool>() || p.downcast::<PyTensor>().is_ok() {
+            // a tensor is a tensor index even with one element (before `__index__`)
             return Ok(None);
         } else if let Ok(i) = p.extract::<isize>() {
             items.push(IndexItem::Int(i));
         } else if p.is_instance_of::<pyo3::types::PyInt>() {
             // an int that does not fit an isize is past the end of any dim
             return Err(PyIndexError::new_err(format!("index: index {p} is out of bounds")));
-        } else if p.downcast::<PyTensor>().is_ok()
-            || p.downcast::<pyo3::types::PyList>().is_ok()
-            || p.downcast::<numpy::PyUntypedArray>().is_ok()
-        {
+        } else if p.downcast::<pyo3::types::PyList>().is_ok() || p.downcast::<numpy::PyUntypedArray>().is_ok() {
             return Ok(None);
         } else {
             return Err(PyIndexError::new_err(format!(
@@ -211,8 +209,22 @@ impl PyTensor {
     fn __float__(&self) -> PyResult<f64> {
         self.inner.item().py()
     }
+    /// Python's `int`: exact for integer tensors, a float truncated toward zero; NaN is
+    /// a ValueError, an infinity or a float past int64 an OverflowError.
     fn __int__(&self) -> PyResult<i64> {
-        Ok(self.inner.item().py()? as i64)
+        self.inner.item_i64().py()
+    }
+    /// A one-element integer (or bool) tensor as an index (`range(t)`, `xs[t]`), as in
+    /// PyTorch; a float tensor is a TypeError, as a float is.
+    fn __index__(&self) -> PyResult<i64> {
+        if self.inner.dtype().is_float() || self.inner.numel() != 1 {
+            return Err(PyTypeError::new_err(format!(
+                "__index__: only integer tensors of a single element can be converted to an index, got a {} tensor of shape {:?}",
+                self.inner.dtype(),
+                self.inner.shape()
+            )));
+        }
+        self.inner.item_i64().py()
     }
     fn __bool__(&self) -> PyResult<bool> {
         if self.inner.numel() != 1 {

@@ -253,8 +253,26 @@ impl Tensor {
         self.permute_exact(&perm)
     }
 
-    /// All dims reversed (NumPy's `.T`).
+    /// The matrix transpose, as PyTorch's `t()`: a 2-D tensor transposed, a 0-D or 1-D
+    /// one returned as is. More dims is a `Shape` error (which two dims to swap would
+    /// be a guess; [`Tensor::transpose`], [`Tensor::mt`] and [`Tensor::reverse_dims`]
+    /// say it).
     pub fn t(&self) -> Result<Tensor> {
+        if self.ndim() > 2 {
+            return Err(Error::shape(
+                "t",
+                format!(
+                    "expects a tensor with <= 2 dimensions, but self is {}-D (shape {:?})",
+                    self.ndim(),
+                    self.shape()
+                ),
+            ));
+        }
+        self.reverse_dims()
+    }
+
+    /// All dims reversed (NumPy's and PyTorch's `.T`).
+    pub fn reverse_dims(&self) -> Result<Tensor> {
         let perm: Vec<usize> = (0..self.ndim()).rev().collect();
         self.permute_exact(&perm)
     }

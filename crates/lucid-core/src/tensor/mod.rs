@@ -287,6 +287,34 @@ impl Tensor {
         Ok(self.0.data.to_f64_vec()[0])
     }
 
+    /// The single value of a one-element tensor as an int64, as Python's `int` gives it:
+    /// exact for int64 and bool tensors (no float64 detour, which rounds past 2^53), a
+    /// float truncated toward zero. NaN is an `Argument` error; an infinity, or a float
+    /// whose integer part int64 cannot hold, an `Overflow` error naming the value.
+    ///
+    /// ```
+    /// use lucid_core::{DType, Error, Tensor};
+    /// assert_eq!(Tensor::scalar(-2.7, DType::F64).item_i64().unwrap(), -2);
+    /// let e = Tensor::scalar(1e30, DType::F32).item_i64().unwrap_err();
+    /// assert!(matches!(e, Error::Overflow { op: "int", .. }), "{e}");
+    /// ```
+    pub fn item_i64(&self) -> Result<i64> {
+        if self.numel() != 1 {
+            return Err(Error::shape(
+                "int",
+                format!("only one-element tensors can be converted to a number, got shape {:?}", self.shape()),
+            ));
+        }
+        recording::note_escape(self);
+        let v = match &self.0.data {
+            Storage::I64(a) => return Ok(a.iter().next().copied().unwrap_or_default()),
+            Storage::Bool(a) => return Ok(a.iter().next().copied().map_or(0, i64::from)),
+            Storage::F32(a) => a.iter().next().map_or(0.0, |&x| x as f64),
+            Storage::F64(a) => a.iter().next().copied().unwrap_or_default(),
+        };
+        float_to_i64("int", v)
+    }
+
     /// All values as f64, row-major.
     pub fn to_f64_vec(&self) -> Vec<f64> {
         self.0.data.to_f64_vec()
@@ -327,4 +355,24 @@ impl std::fmt::Debug for Tensor {
         }
         write!(f, ")")
     }
+}
+
+/// `v` truncated toward zero, or an error naming `op` and `v` when no int64 is it:
+/// NaN (`Argument`, Python's ValueError), an infinity or a value past the int64 range
+/// (`Overflow`). An `as` cast would saturate (1e30 → 2^63 - 1) and send NaN to 0.
+fn float_to_i64(op: &'static str, v: f64) -> Result<i64> {
+    if v.is_nan() {
+        return Err(Error::argument(op, "cannot convert float NaN to integer"));
+    }
+    if v.is_infinite() {
+        let sign = if v < 0.0 { "-" } else { "" };
+        return Err(Error::overflow(op, format!("cannot convert float {sign}infinity to integer")));
+    }
+    // -2^63 and 2^63 are exact in f64: the integer part fits iff it lies in [-2^63, 2^63)
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    let whole = v.trunc();
+    if !(-TWO_63..TWO_63).contains(&whole) {
+        return Err(Error::overflow(op, format!("value {v:?} cannot be converted to int64 without overflow")));
+    }
+    Ok(whole as i64)
 }
