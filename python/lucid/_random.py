@@ -75,9 +75,13 @@ def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
 
 def rand_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1) with the shape (and, unless told, dtype) of ``input``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rand_like: expected a Tensor, got {type(input).__name__}")
     return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Standard normal samples with the shape (and, unless told, dtype) of ``input``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"randn_like: expected a Tensor, got {type(input).__name__}")
     return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

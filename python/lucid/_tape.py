@@ -71,7 +71,11 @@ class Tape:
     def __init__(self, func, example_inputs, max_tapes: int = 8):
         if not callable(func):
             raise TypeError(f"tape: func must be callable, got {type(func).__name__}")
-        if max_tapes.__class__ is not int or max_tapes < 1:
+        if max_tapes.__class__ is not int:
+            raise TypeError(f"tape: max_tapes must be a positive int, got {type(max_tapes).__name__}")
+        if max_tapes >= 2 ** 63:
+            raise OverflowError(f"tape: max_tapes {max_tapes} is out of the int64 range")
+        if max_tapes < 1:
             raise ValueError(f"tape: max_tapes must be a positive int, got {max_tapes!r}")
         self._func = func
         self._cache = _core.TapeCache(max_tapes)

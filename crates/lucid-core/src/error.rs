@@ -61,6 +61,22 @@ impl Error {
         Error::Interrupted { op }
     }
 
+    /// The same error as raised by `op`: for an op built on another (`broadcast_to` on
+    /// `expand`), so the message names what the user called.
+    pub fn with_op(mut self, name: &'static str) -> Self {
+        match &mut self {
+            Error::Shape { op, .. }
+            | Error::DType { op, .. }
+            | Error::Type { op, .. }
+            | Error::Index { op, .. }
+            | Error::Argument { op, .. }
+            | Error::Graph { op, .. }
+            | Error::Linalg { op, .. }
+            | Error::Interrupted { op } => *op = name,
+        }
+        self
+    }
+
     /// The message without the variant name, as shown to a user.
     pub fn message(&self) -> String {
         let (op, msg) = match self {

@@ -90,6 +90,46 @@ impl<'py> FromPyObject<'py> for Dim {
     }
 }
 
+/// An int argument that is not a dim (an offset, a count, a number of decimals): as
+/// [`Dim`], but a value past the int64 range is an OverflowError naming the op and the
+/// argument (pyo3's own names neither, and says nothing of which call raised it).
+///
+/// ```ignore
+/// #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
+/// fn tril(&self, diagonal: Int) -> PyResult<PyTensor> {
+///     wrap(self.inner.tril(diagonal.get("tril", "diagonal")?))
+/// }
+/// ```
+pub struct Int(Result<isize, NotInt>);
+
+impl Int {
+    /// A default value (give the signature a `text_signature` that spells it).
+    pub const fn new(v: isize) -> Int {
+        Int(Ok(v))
+    }
+
+    /// The int, or a TypeError "`op`: `arg` must be an int, got float", or an
+    /// OverflowError "`op`: `arg` 18446744073709551616 is out of the int64 range".
+    pub fn get(self, op: &str, arg: &str) -> PyResult<isize> {
+        self.0.map_err(|e| match e {
+            NotInt::Overflow(v) => PyOverflowError::new_err(format!("{op}: {arg} {v} is out of the int64 range")),
+            e => e.err(op, arg, "an int"),
+        })
+    }
+
+    /// As [`Int::get`], but a value past the int64 range is an IndexError, as a huge index
+    /// of `x[i]` is: for an index into a dim.
+    pub fn index(self, op: &str, arg: &str) -> PyResult<isize> {
+        self.0.map_err(|e| e.err(op, arg, "an int"))
+    }
+}
+
+impl<'py> FromPyObject<'py> for Int {
+    fn extract_bound(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(Int(int(obj)))
+    }
+}
+
 /// One dim from an object (for arguments that may also be something else, like the
 /// tensor of `max(other)`).
 pub fn dim(op: &str, arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<isize> {
@@ -127,6 +167,25 @@ pub fn ints_varargs(op: &str, arg: &str, args: &Bound<'_, PyTuple>) -> PyResult<
     items(op, arg, args.iter())
 }
 
+/// Sizes (a shape, `repeat`'s sizes) given as [`ints_varargs`]: a size past the int64
+/// range is a ValueError, as a negative one is (no tensor has it; it is no index).
+pub fn sizes_varargs(op: &str, arg: &str, args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
+    ints_varargs(op, arg, args).map_err(|e| overflow_is_value_error(args.py(), e))
+}
+
+/// Sizes given as [`ints`], as [`sizes_varargs`].
+pub fn sizes(op: &str, arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
+    ints(op, arg, obj).map_err(|e| overflow_is_value_error(obj.py(), e))
+}
+
+fn overflow_is_value_error(py: Python<'_>, e: PyErr) -> PyErr {
+    if e.is_instance_of::<PyIndexError>(py) {
+        PyValueError::new_err(e.value(py).to_string())
+    } else {
+        e
+    }
+}
+
 /// Several dims: `None` (the op decides), an int, or a tuple or list of ints where
 /// `()` is no dims. See NOTE [dim arguments].
 pub fn dims(op: &str, arg: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
@@ -140,6 +199,53 @@ pub fn dims(op: &str, arg: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Opt
 /// PyTorch. See NOTE [dim arguments].
 pub fn reduce_dims(op: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<isize>>> {
     Ok(dims(op, "dim", obj)?.filter(|d| !d.is_empty()))
+}
+
+/// A bool argument of an op (`keepdim`, `descending`, ...) as the caller gave it;
+/// [`Flag::get`] turns it into a bool or into a TypeError naming the op (pyo3's own
+/// extraction error names only the argument, and pyo3's type: "cannot be converted to
+/// 'PyBool'"). NumPy's bool is a bool; an int is not, as for [`flag`].
+pub struct Flag(Result<bool, String>);
+
+impl Flag {
+    /// A default value (give the signature a `text_signature` that spells it).
+    pub const fn new(b: bool) -> Flag {
+        Flag(Ok(b))
+    }
+
+    /// The bool, or a TypeError "`op`: `arg` must be a bool, got str".
+    pub fn get(self, op: &str, arg: &str) -> PyResult<bool> {
+        self.0.map_err(|kind| PyTypeError::new_err(format!("{op}: {arg} must be a bool, got {kind}")))
+    }
+}
+
+impl<'py> FromPyObject<'py> for Flag {
+    fn extract_bound(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(Flag(obj.extract::<bool>().map_err(|_| type_name(obj))))
+    }
+}
+
+/// A real-number argument of an op (`beta`, `threshold`), as [`Flag`]: a TypeError
+/// "`op`: `arg` must be a real number, got str" rather than pyo3's "argument 'beta':
+/// must be real number, not str", which names no op.
+pub struct Real(Result<f64, String>);
+
+impl Real {
+    /// A default value (give the signature a `text_signature` that spells it).
+    pub const fn new(v: f64) -> Real {
+        Real(Ok(v))
+    }
+
+    /// The number, or a TypeError naming the op and the argument.
+    pub fn get(self, op: &str, arg: &str) -> PyResult<f64> {
+        self.0.map_err(|kind| PyTypeError::new_err(format!("{op}: {arg} must be a real number, got {kind}")))
+    }
+}
+
+impl<'py> FromPyObject<'py> for Real {
+    fn extract_bound(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(Real(obj.extract::<f64>().map_err(|_| type_name(obj))))
+    }
 }
 
 // ---- the functional API's flags -----------------------------------------------------------

@@ -5,21 +5,10 @@ use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyTuple};
 
-use crate::args::{self, Dim};
+use crate::args::{self, Dim, Flag, Int};
 use crate::dtype;
 use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
-
-/// A shape given as varargs ints or as one tuple/list.
-fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<isize>> {
-    if args.len() == 1 {
-        let a = args.get_item(0)?;
-        if let Ok(v) = a.extract::<Vec<isize>>() {
-            return Ok(v);
-        }
-    }
-    args.extract::<Vec<isize>>().map_err(|_| PyTypeError::new_err("shape must be ints or a tuple of ints"))
-}
 
 /// Tensors from a Python sequence of tensors.
 fn tensor_list(seq: &Bound<'_, PyAny>, op: &str) -> PyResult<Vec<Tensor>> {
@@ -102,14 +91,16 @@ impl PyTensor {
     // ---- reductions -------------------------------------------------------------------
 
     /// Sum over `dim` (int, tuple, or None or () for all).
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("sum", "keepdim")?;
         let d = args::reduce_dims("sum", dim)?;
         wrap(self.inner.sum(d.as_deref(), keepdim))
     }
     /// Mean over `dim` (int, tuple, or None or () for all).
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("mean", "keepdim")?;
         let d = args::reduce_dims("mean", dim)?;
         wrap(self.inner.mean(d.as_deref(), keepdim))
     }
@@ -119,7 +110,7 @@ impl PyTensor {
     /// Reshape (one dim may be -1); shares data when contiguous.
     #[pyo3(signature = (*shape))]
     fn reshape(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        wrap(self.inner.reshape(&shape_args(shape)?))
+        wrap(self.inner.reshape(&args::sizes_varargs("reshape", "shape", shape)?))
     }
     /// Same as `reshape`.
     #[pyo3(signature = (*shape))]
@@ -168,13 +159,11 @@ impl PyTensor {
     /// Broadcast to `shape` (-1 keeps a dim).
     #[pyo3(signature = (*shape))]
     fn expand(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        self.expand_to("expand", shape_args(shape)?)
+        self.expand_to("expand", args::sizes_varargs("expand", "shape", shape)?)
     }
     /// Broadcast to `shape` (a tuple; -1 keeps a dim), as `expand`.
     fn broadcast_to(&self, shape: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        let want = shape.extract::<Vec<isize>>().map_err(|_| {
-            PyTypeError::new_err(format!("broadcast_to: shape must be a tuple of ints, got {}", args::type_name(shape)))
-        })?;
+        let want = args::sizes("broadcast_to", "shape", shape)?;
         self.expand_to("broadcast_to", want)
     }
     /// `length` entries of `dim` from `start` (negative counts from the end), a view.
@@ -200,14 +189,14 @@ impl PyTensor {
         };
         wrap(self.inner.narrow(dim, start, length))
     }
-    fn select(&self, dim: Dim, index: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.select(dim.get("select", "dim")?, index))
+    fn select(&self, dim: Dim, index: Int) -> PyResult<PyTensor> {
+        wrap(self.inner.select(dim.get("select", "dim")?, index.index("select", "index")?))
     }
 }
 
 impl PyTensor {
     /// `expand` to `want`, where -1 keeps the tensor's size of that dim.
-    fn expand_to(&self, op: &str, want: Vec<isize>) -> PyResult<PyTensor> {
+    fn expand_to(&self, op: &'static str, want: Vec<isize>) -> PyResult<PyTensor> {
         let cur = self.inner.shape();
         let off = want.len().saturating_sub(cur.len());
         let mut target = Vec::with_capacity(want.len());
@@ -220,7 +209,7 @@ impl PyTensor {
                 target.push(w as usize);
             }
         }
-        wrap(self.inner.expand(&target))
+        wrap(self.inner.expand(&target).map_err(|e| e.with_op(op)))
     }
 }
 

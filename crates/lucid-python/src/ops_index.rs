@@ -4,11 +4,11 @@
 
 use lucid_core::ops::random;
 use lucid_core::{DType, IndexItem, Tensor};
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyTuple};
+use pyo3::types::{PyBool, PyInt, PyList, PyTuple};
 
-use crate::args::{self, type_name, Dim};
+use crate::args::{self, type_name, Dim, Flag, Int};
 use crate::convert::{from_numpy, operand};
 use crate::dtype;
 use crate::errors::PyResultExt;
@@ -36,7 +36,15 @@ fn index_tensor(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
     let size: usize = arr.getattr("size")?.extract()?;
     let arr = match kind.as_str() {
         "b" => arr,
-        "i" | "u" => arr.call_method1("astype", ("int64",))?,
+        "i" => arr.call_method1("astype", ("int64",))?,
+        "u" => {
+            // uint64 past the int64 range would wrap to a negative index
+            let max: u64 = if size == 0 { 0 } else { arr.call_method0("max")?.extract()? };
+            if max > i64::MAX as u64 {
+                return Err(PyIndexError::new_err(format!("{op}: index {max} is out of the int64 range")));
+            }
+            arr.call_method1("astype", ("int64",))?
+        }
         _ if size == 0 => arr.call_method1("astype", ("int64",))?, // `[]` indexes nothing
         "f" | "c" => {
             return Err(PyIndexError::new_err(format!(
@@ -46,8 +54,10 @@ fn index_tensor(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
         }
         _ => {
             return Err(PyTypeError::new_err(format!(
-                "{op}: expected a tensor, list or array of indices, got {}",
-                type_name(obj)
+                "{op}: expected a tensor, list or array of indices, got {} of NumPy dtype {} (indices are \
+                 ints in the int64 range or bools)",
+                type_name(obj),
+                arr.getattr("dtype")?.str()?
             )))
         }
     };
@@ -125,15 +135,15 @@ impl PyTensor {
     /// sizes than dims add leading dims).
     #[pyo3(signature = (*sizes))]
     fn repeat(&self, sizes: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        wrap(self.inner.repeat(&self::sizes("repeat", "sizes", args::ints_varargs("repeat", "sizes", sizes)?)?))
+        wrap(self.inner.repeat(&self::sizes("repeat", "sizes", args::sizes_varargs("repeat", "sizes", sizes)?)?))
     }
 
     /// Like `repeat`, but fewer reps than dims are padded with leading 1s.
     #[pyo3(signature = (*args, dims = None))]
     fn tile(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let reps = match dims {
-            Some(d) => args::ints("tile", "dims", d)?,
-            None => args::ints_varargs("tile", "dims", args)?,
+            Some(d) => args::sizes("tile", "dims", d)?,
+            None => args::sizes_varargs("tile", "dims", args)?,
         };
         let reps = sizes("tile", "dims", reps)?;
         wrap(self.inner.tile(&reps))
@@ -158,7 +168,15 @@ impl PyTensor {
                 .map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
             self.inner.split(n, dim)
         } else {
-            let sections = args::ints("split", "sections", split_size_or_sections)?;
+            let sections = match args::ints("split", "sections", split_size_or_sections) {
+                // an int past the int64 range: a split size, not a list of sections
+                Err(_) if split_size_or_sections.is_instance_of::<PyInt>() => {
+                    return Err(PyOverflowError::new_err(format!(
+                        "split: split_size {split_size_or_sections} is out of the int64 range"
+                    )))
+                }
+                sections => sections?,
+            };
             self.inner.split_sizes(&sizes("split", "sections", sections)?, dim)
         };
         tuple_of(py, pieces.py()?)
@@ -166,7 +184,8 @@ impl PyTensor {
 
     /// At most `chunks` views of `ceil(size / chunks)` entries along `dim`.
     #[pyo3(signature = (chunks, dim = Dim::new(0)), text_signature = "($self, chunks, dim=0)")]
-    fn chunk<'py>(&self, py: Python<'py>, chunks: isize, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
+    fn chunk<'py>(&self, py: Python<'py>, chunks: Int, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
+        let chunks = chunks.get("chunk", "chunks")?;
         let n = usize::try_from(chunks)
             .map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
         tuple_of(py, self.inner.chunk(n, dim.get("chunk", "dim")?).py()?)
@@ -221,8 +240,9 @@ impl PyTensor {
     /// list of index tensors for the leading dims; slices, ints, None and Ellipsis work
     /// as in `__getitem__`), or added there when `accumulate`. Differentiable in `self`
     /// and `values`.
-    #[pyo3(signature = (indices, values, accumulate = false))]
-    fn index_put(&self, indices: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, accumulate: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (indices, values, accumulate = Flag::new(false)), text_signature = "($self, indices, values, accumulate=False)")]
+    fn index_put(&self, indices: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, accumulate: Flag) -> PyResult<PyTensor> {
+        let accumulate = accumulate.get("index_put", "accumulate")?;
         // PyTorch takes a sequence of per-dim indices: a list is a tuple here.
         let items = match indices.downcast::<PyList>() {
             Ok(l) => index_items(l.to_tuple().as_any())?,

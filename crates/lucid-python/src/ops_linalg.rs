@@ -5,9 +5,9 @@ use lucid_core::ops::linalg::einsum::einsum as core_einsum;
 use lucid_core::Tensor;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::args::Dim;
+use crate::args::{self, Dim, Flag, Int};
 use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
 
@@ -60,31 +60,33 @@ impl PyTensor {
     }
     /// Diagonal `offset` (> 0: above the main one) of the plane `(dim1, dim2)`, as a
     /// new last dim.
-    #[pyo3(signature = (offset = 0, dim1 = Dim::new(0), dim2 = Dim::new(1)), text_signature = "($self, offset=0, dim1=0, dim2=1)")]
-    fn diagonal(&self, offset: isize, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+    #[pyo3(signature = (offset = Int::new(0), dim1 = Dim::new(0), dim2 = Dim::new(1)), text_signature = "($self, offset=0, dim1=0, dim2=1)")]
+    fn diagonal(&self, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+        let offset = offset.get("diagonal", "offset")?;
         wrap(self.inner.diagonal(offset, dim1.get("diagonal", "dim1")?, dim2.get("diagonal", "dim2")?))
     }
     /// A 1-D tensor to a square matrix with it on diagonal `diagonal`, or a 2-D
     /// tensor's diagonal `diagonal` as a 1-D tensor.
-    #[pyo3(signature = (diagonal = 0))]
-    fn diag(&self, diagonal: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.diag(diagonal))
+    #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
+    fn diag(&self, diagonal: Int) -> PyResult<PyTensor> {
+        wrap(self.inner.diag(diagonal.get("diag", "diagonal")?))
     }
     /// The last dim written on diagonal `offset` of the new plane `(dim1, dim2)` of
     /// the result (zeros elsewhere).
-    #[pyo3(signature = (offset = 0, dim1 = Dim::new(-2), dim2 = Dim::new(-1)), text_signature = "($self, offset=0, dim1=-2, dim2=-1)")]
-    fn diag_embed(&self, offset: isize, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+    #[pyo3(signature = (offset = Int::new(0), dim1 = Dim::new(-2), dim2 = Dim::new(-1)), text_signature = "($self, offset=0, dim1=-2, dim2=-1)")]
+    fn diag_embed(&self, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+        let offset = offset.get("diag_embed", "offset")?;
         wrap(self.inner.diag_embed(offset, dim1.get("diag_embed", "dim1")?, dim2.get("diag_embed", "dim2")?))
     }
     /// Lower triangle of the last two dims from diagonal `diagonal` down.
-    #[pyo3(signature = (diagonal = 0))]
-    fn tril(&self, diagonal: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.tril(diagonal))
+    #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
+    fn tril(&self, diagonal: Int) -> PyResult<PyTensor> {
+        wrap(self.inner.tril(diagonal.get("tril", "diagonal")?))
     }
     /// Upper triangle of the last two dims from diagonal `diagonal` up.
-    #[pyo3(signature = (diagonal = 0))]
-    fn triu(&self, diagonal: isize) -> PyResult<PyTensor> {
-        wrap(self.inner.triu(diagonal))
+    #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
+    fn triu(&self, diagonal: Int) -> PyResult<PyTensor> {
+        wrap(self.inner.triu(diagonal.get("triu", "diagonal")?))
     }
 
     // ---- square matrices -----------------------------------------------------------------
@@ -108,8 +110,9 @@ impl PyTensor {
     }
     /// Cholesky factor of a symmetric positive definite matrix: lower `L` with
     /// `A = L Lᵀ`, or upper `U` with `A = Uᵀ U` (RuntimeError if not positive definite).
-    #[pyo3(signature = (upper = false))]
-    fn cholesky(&self, upper: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (upper = Flag::new(false)), text_signature = "($self, upper=False)")]
+    fn cholesky(&self, upper: Flag) -> PyResult<PyTensor> {
+        let upper = upper.get("cholesky", "upper")?;
         wrap(self.inner.cholesky(upper))
     }
 }
@@ -120,7 +123,10 @@ impl PyTensor {
 /// used once, in alphabetical order. Differentiable to any order.
 #[pyfunction]
 #[pyo3(signature = (equation, *operands))]
-fn einsum(equation: &str, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+fn einsum(equation: &Bound<'_, PyAny>, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+    let equation = equation.downcast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!("einsum: equation must be a str, got {}", args::type_name(equation)))
+    })?;
     let items: Vec<Bound<'_, PyAny>> = match operands.len() {
         1 if operands.get_item(0)?.is_instance_of::<PyList>() || operands.get_item(0)?.is_instance_of::<PyTuple>() => {
             operands.get_item(0)?.try_iter()?.collect::<PyResult<_>>()?
@@ -132,7 +138,7 @@ fn einsum(equation: &str, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         .enumerate()
         .map(|(i, o)| tensor_arg(o, "einsum", &format!("operand {i}")))
         .collect::<PyResult<_>>()?;
-    wrap(core_einsum(equation, &tensors))
+    wrap(core_einsum(&equation.to_cow()?, &tensors))
 }
 
 /// `X = A⁻¹ B` for `A` of shape `[..., n, n]` and `B` of shape `[..., n]` (a batch of

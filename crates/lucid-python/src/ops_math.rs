@@ -3,12 +3,12 @@
 //! PyTorch; `python/lucid/_ops.py` turns each into a `lucid.NAME` function too.
 
 use lucid_core::Tensor;
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBool, PyDict, PyList, PyString, PyTuple};
 
-use crate::args::{self, Dim};
+use crate::args::{self, Dim, Flag, Int, Real};
 use crate::convert::operand;
 use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
@@ -82,8 +82,15 @@ fn var_args(
     op: &str,
     dim: Option<&Bound<'_, PyAny>>,
     unbiased: Option<bool>,
-    correction: Option<f64>,
+    correction: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Option<Vec<isize>>, f64)> {
+    let correction = correction
+        .map(|c| {
+            c.extract::<f64>().map_err(|_| {
+                PyTypeError::new_err(format!("{op}: correction must be a real number, got {}", args::type_name(c)))
+            })
+        })
+        .transpose()?;
     if let Some(d) = dim.filter(|d| d.is_instance_of::<PyBool>() && unbiased.is_none()) {
         return Ok((None, correction_of(op, Some(d.extract()?), correction)?));
     }
@@ -155,22 +162,37 @@ impl PyTensor {
     // ---- elementwise with parameters ---------------------------------------------------
 
     /// Round half to even at `decimals` places (negative: tens, hundreds, ...); zero gradient.
-    #[pyo3(signature = (decimals = 0))]
-    fn round(&self, decimals: i32) -> PyResult<PyTensor> {
+    #[pyo3(signature = (decimals = Int::new(0)), text_signature = "($self, decimals=0)")]
+    fn round(&self, decimals: Int) -> PyResult<PyTensor> {
+        let decimals = decimals.get("round", "decimals")?;
+        let decimals = i32::try_from(decimals)
+            .map_err(|_| PyOverflowError::new_err(format!("round: decimals {decimals} is out of the int32 range")))?;
         wrap(self.inner.round(decimals))
     }
 
     /// `log(1 + exp(beta * x)) / beta`, and `x` where `beta * x > threshold` (PyTorch's
     /// softplus). Stable for any x.
-    #[pyo3(signature = (beta = 1.0, threshold = 20.0))]
-    fn softplus(&self, beta: f64, threshold: f64) -> PyResult<PyTensor> {
-        wrap(self.inner.softplus(beta, threshold))
+    #[pyo3(signature = (beta = Real::new(1.0), threshold = Real::new(20.0)), text_signature = "($self, beta=1.0, threshold=20.0)")]
+    fn softplus(&self, beta: Real, threshold: Real) -> PyResult<PyTensor> {
+        wrap(self.inner.softplus(beta.get("softplus", "beta")?, threshold.get("softplus", "threshold")?))
     }
 
     /// `x * Phi(x)` with the exact normal CDF (`approximate='none'`) or PyTorch's tanh form.
-    #[pyo3(signature = (approximate = "none"))]
-    fn gelu(&self, approximate: &str) -> PyResult<PyTensor> {
-        match approximate {
+    #[pyo3(signature = (approximate = None), text_signature = "($self, approximate=\"none\")")]
+    fn gelu(&self, approximate: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+        let approximate = match approximate {
+            None => "none".into(),
+            Some(a) => a
+                .downcast::<PyString>()
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "gelu: approximate must be 'none' or 'tanh', got {}",
+                        args::type_name(a)
+                    ))
+                })?
+                .to_cow()?,
+        };
+        match approximate.as_ref() {
             "none" => wrap(self.inner.gelu(false)),
             "tanh" => wrap(self.inner.gelu(true)),
             other => Err(PyValueError::new_err(format!("gelu: approximate must be 'none' or 'tanh', got {other:?}"))),
@@ -205,16 +227,18 @@ impl PyTensor {
     // ---- reductions --------------------------------------------------------------------
 
     /// Product over `dim` (int, tuple, or None for all); the gradient is exact with zeros.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn prod(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn prod(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("prod", "keepdim")?;
         let d = args::reduce_dims("prod", dim)?;
         wrap(self.inner.prod(d.as_deref(), keepdim))
     }
 
     /// Largest value over `dim` (int, tuple, or None/() for all). Ties split the
     /// gradient evenly among the tied elements.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("amax", "keepdim")?;
         let d = args::reduce_dims("amax", dim)?;
         wrap(self.inner.amax(d.as_deref(), keepdim))
     }
@@ -223,8 +247,10 @@ impl PyTensor {
     /// always stable (equal values keep their order; `stable` is accepted for
     /// PyTorch's signature) and puts NaN above every number; the values are
     /// differentiable (a gather by the indices).
-    #[pyo3(signature = (dim = Dim::new(-1), descending = false, stable = false), text_signature = "($self, dim=-1, descending=False, stable=False)")]
-    fn sort(&self, py: Python<'_>, dim: Dim, descending: bool, stable: bool) -> PyResult<PyObject> {
+    #[pyo3(signature = (dim = Dim::new(-1), descending = Flag::new(false), stable = Flag::new(false)), text_signature = "($self, dim=-1, descending=False, stable=False)")]
+    fn sort(&self, py: Python<'_>, dim: Dim, descending: Flag, stable: Flag) -> PyResult<PyObject> {
+        let descending = descending.get("sort", "descending")?;
+        let stable = stable.get("sort", "stable")?;
         let _always_stable = stable;
         let (values, indices) = self.inner.sort(dim.get("sort", "dim")?, descending).py()?;
         values_indices(py, &SORT_RESULT, "sort", values, indices)
@@ -232,31 +258,36 @@ impl PyTensor {
 
     /// The int64 indices that sort along `dim` (see `sort`: stable, NaN last when
     /// ascending).
-    #[pyo3(signature = (dim = Dim::new(-1), descending = false, stable = false), text_signature = "($self, dim=-1, descending=False, stable=False)")]
-    fn argsort(&self, dim: Dim, descending: bool, stable: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = Dim::new(-1), descending = Flag::new(false), stable = Flag::new(false)), text_signature = "($self, dim=-1, descending=False, stable=False)")]
+    fn argsort(&self, dim: Dim, descending: Flag, stable: Flag) -> PyResult<PyTensor> {
+        let descending = descending.get("argsort", "descending")?;
+        let stable = stable.get("argsort", "stable")?;
         let _always_stable = stable;
         wrap(self.inner.argsort(dim.get("argsort", "dim")?, descending))
     }
 
     /// Whether any element over `dim` (int, tuple, or None/() for all) is nonzero, as a
     /// bool tensor (NaN counts as nonzero; an empty reduction is False).
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("any", "keepdim")?;
         let d = args::reduce_dims("any", dim)?;
         wrap(self.inner.any(d.as_deref(), keepdim))
     }
 
     /// Whether every element over `dim` (int, tuple, or None/() for all) is nonzero, as a
     /// bool tensor (an empty reduction is True).
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn all(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn all(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("all", "keepdim")?;
         let d = args::reduce_dims("all", dim)?;
         wrap(self.inner.all(d.as_deref(), keepdim))
     }
 
     /// Smallest value over `dim` (int, tuple, or None/() for all); ties split the gradient.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("amin", "keepdim")?;
         let d = args::reduce_dims("amin", dim)?;
         wrap(self.inner.amin(d.as_deref(), keepdim))
     }
@@ -264,41 +295,47 @@ impl PyTensor {
     /// `max()`: the largest value; `max(dim, keepdim=False)`: a named tuple
     /// `(values, indices)` (indices of the first maximum; values differentiable with ties
     /// split evenly); `max(other)`: the elementwise maximum.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn max(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyObject> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn max(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyObject> {
+        let keepdim = keepdim.get("max", "keepdim")?;
         extreme(py, &self.inner, dim, keepdim, true)
     }
 
     /// `min()`, `min(dim, keepdim=False) -> (values, indices)` or `min(other)`; see `max`.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn min(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyObject> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn min(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyObject> {
+        let keepdim = keepdim.get("min", "keepdim")?;
         extreme(py, &self.inner, dim, keepdim, false)
     }
 
     /// Index of the first largest element along `dim` (into the flattened tensor when
     /// None), int64.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn argmax(&self, dim: Option<Dim>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn argmax(&self, dim: Option<Dim>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("argmax", "keepdim")?;
         wrap(self.inner.argmax(dim.map(|d| d.get("argmax", "dim")).transpose()?, keepdim))
     }
 
     /// Index of the first smallest element along `dim`, int64.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn argmin(&self, dim: Option<Dim>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn argmin(&self, dim: Option<Dim>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("argmin", "keepdim")?;
         wrap(self.inner.argmin(dim.map(|d| d.get("argmin", "dim")).transpose()?, keepdim))
     }
 
     /// `log(sum(exp(x)))` over `dim` (None for all), computed stably.
-    #[pyo3(signature = (dim = None, keepdim = false))]
-    fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
+    fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("logsumexp", "keepdim")?;
         let d = args::reduce_dims("logsumexp", dim)?;
         wrap(self.inner.logsumexp(d.as_deref(), keepdim))
     }
 
     /// Vector p-norm over `dim` (None for all): p >= 1, inf or -inf; `'fro'` (the
     /// default) is the 2-norm of all elements of `dim`. The gradient at 0 is 0.
-    #[pyo3(signature = (p = None, dim = None, keepdim = false))]
-    fn norm(&self, p: Option<&Bound<'_, PyAny>>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<PyTensor> {
+    #[pyo3(signature = (p = None, dim = None, keepdim = Flag::new(false)), text_signature = "($self, p=None, dim=None, keepdim=False)")]
+    fn norm(&self, p: Option<&Bound<'_, PyAny>>, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("norm", "keepdim")?;
         let p = match p.filter(|p| !p.is_none()) {
             None => 2.0,
             Some(p) if p.is_instance_of::<PyString>() => match p.extract::<String>()?.as_str() {
@@ -317,27 +354,31 @@ impl PyTensor {
 
     /// Variance over `dim` with `correction` (default 1, Bessel's); `unbiased=False`
     /// means correction 0.
-    #[pyo3(signature = (dim = None, unbiased = None, keepdim = false, *, correction = None))]
+    #[pyo3(signature = (dim = None, unbiased = None, keepdim = Flag::new(false), *, correction = None), text_signature = "($self, dim=None, unbiased=None, keepdim=False, *, correction=None)")]
     fn var(
         &self,
         dim: Option<&Bound<'_, PyAny>>,
-        unbiased: Option<bool>,
-        keepdim: bool,
-        correction: Option<f64>,
+        unbiased: Option<Flag>,
+        keepdim: Flag,
+        correction: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("var", "keepdim")?;
+        let unbiased = unbiased.map(|u| u.get("var", "unbiased")).transpose()?;
         let (d, c) = var_args("var", dim, unbiased, correction)?;
         wrap(self.inner.var(d.as_deref(), c, keepdim))
     }
 
     /// Standard deviation over `dim`; arguments as `var`.
-    #[pyo3(signature = (dim = None, unbiased = None, keepdim = false, *, correction = None))]
+    #[pyo3(signature = (dim = None, unbiased = None, keepdim = Flag::new(false), *, correction = None), text_signature = "($self, dim=None, unbiased=None, keepdim=False, *, correction=None)")]
     fn std(
         &self,
         dim: Option<&Bound<'_, PyAny>>,
-        unbiased: Option<bool>,
-        keepdim: bool,
-        correction: Option<f64>,
+        unbiased: Option<Flag>,
+        keepdim: Flag,
+        correction: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTensor> {
+        let keepdim = keepdim.get("std", "keepdim")?;
+        let unbiased = unbiased.map(|u| u.get("std", "unbiased")).transpose()?;
         let (d, c) = var_args("std", dim, unbiased, correction)?;
         wrap(self.inner.std(d.as_deref(), c, keepdim))
     }

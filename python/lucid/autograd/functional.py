@@ -45,6 +45,8 @@ def _record(func, inputs, fn: str):
     if not ins:
         raise TypeError(f"{fn}: inputs must not be empty")
     leaves = _core.prepare_inputs(fn, list(ins))
+    if not callable(func):
+        raise TypeError(f"{fn}: func must be callable, got {type(func).__name__}")
     previous = _core.set_grad_enabled(True)  # enable_grad() without its object
     try:
         raw = func(*leaves)

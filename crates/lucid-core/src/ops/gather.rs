@@ -338,6 +338,7 @@ impl Tensor {
     /// where each value came from. The values are a gather by the indices, so their
     /// derivatives (every order, both modes) are the gather's.
     pub fn sort(&self, dim: isize, descending: bool) -> Result<(Tensor, Tensor)> {
+        normalize_axis("sort", dim, self.ndim().max(1))?; // so a bad dim's error names sort, not argsort
         let indices = self.argsort(dim, descending)?;
         let values = if self.ndim() == 0 { self.clone() } else { self.gather(dim, &indices)? };
         Ok((values, indices))

@@ -405,6 +405,7 @@ impl Tensor {
     /// nonzero), as a bool tensor: PyTorch's `any`. An empty reduction is false. Bool
     /// results carry no graph.
     pub fn any(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
+        normalize_axes("any", dims, self.ndim())?; // so a bad dim's error names any, not sum
         let nonzero = self.ne(&Tensor::zeros(&[], self.dtype()))?;
         nonzero.sum(dims, keepdim)?.gt(&Tensor::zeros(&[], DType::I64))
     }
@@ -412,6 +413,7 @@ impl Tensor {
     /// Whether every element over `dims` (all for `None`) is nonzero, as a bool tensor:
     /// PyTorch's `all`. An empty reduction is true.
     pub fn all(&self, dims: Option<&[isize]>, keepdim: bool) -> Result<Tensor> {
+        normalize_axes("all", dims, self.ndim())?; // so a bad dim's error names all, not sum
         let zero = self.eq(&Tensor::zeros(&[], self.dtype()))?;
         zero.sum(dims, keepdim)?.eq(&Tensor::zeros(&[], DType::I64))
     }
