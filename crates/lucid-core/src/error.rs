@@ -70,6 +70,7 @@ impl Error {
             | Error::Type { op, .. }
             | Error::Index { op, .. }
             | Error::Argument { op, .. }
+            | Error::Overflow { op, .. }
             | Error::Graph { op, .. }
             | Error::Linalg { op, .. }
             | Error::Interrupted { op } => *op = name,
