@@ -277,14 +277,21 @@ impl Tensor {
 
     /// The single value of a one-element tensor.
     pub fn item(&self) -> Result<f64> {
+        self.escape_single("item")?;
+        Ok(self.0.data.to_f64_vec()[0])
+    }
+
+    /// Check that this tensor has one element, whose value `op` is about to read out of
+    /// the graph (a tape guards it).
+    fn escape_single(&self, op: &'static str) -> Result<()> {
         if self.numel() != 1 {
             return Err(Error::shape(
-                "item",
+                op,
                 format!("only one-element tensors can be converted to a number, got shape {:?}", self.shape()),
             ));
         }
         recording::note_escape(self);
-        Ok(self.0.data.to_f64_vec()[0])
+        Ok(())
     }
 
     /// The single value of a one-element tensor as an int64, as Python's `int` gives it:
@@ -299,13 +306,7 @@ impl Tensor {
     /// assert!(matches!(e, Error::Overflow { op: "int", .. }), "{e}");
     /// ```
     pub fn item_i64(&self) -> Result<i64> {
-        if self.numel() != 1 {
-            return Err(Error::shape(
-                "int",
-                format!("only one-element tensors can be converted to a number, got shape {:?}", self.shape()),
-            ));
-        }
-        recording::note_escape(self);
+        self.escape_single("int")?;
         let v = match &self.0.data {
             Storage::I64(a) => return Ok(a.iter().next().copied().unwrap_or_default()),
             Storage::Bool(a) => return Ok(a.iter().next().copied().map_or(0, i64::from)),
