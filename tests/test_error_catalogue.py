@@ -282,6 +282,12 @@ FLAGS_AND_NUMBERS = [
     ("full fill list", lambda: lucid.full((2,), [1.0]), TypeError, r"full: fill_value must be a real number, got list"),
     ("full_like fill None", lambda: lucid.full_like(v3(), None), TypeError, r"full_like: fill_value must be a real number, got NoneType"),
     ("linspace start str", lambda: lucid.linspace("a", 1, 2), TypeError, r"linspace: start must be a real number, got str"),
+    ("zeros requires_grad str", lambda: lucid.zeros(2, requires_grad="a"), TypeError, r"^zeros: requires_grad must be a bool, got str"),
+    ("tensor requires_grad int", lambda: lucid.tensor([1.0], requires_grad=1), TypeError, r"^tensor: requires_grad must be a bool, got int"),
+    ("randn requires_grad None", lambda: lucid.randn(2, requires_grad=None), TypeError, r"^randn: requires_grad must be a bool, got NoneType"),
+    ("requires_grad_ str", lambda: v3().requires_grad_("a"), TypeError, r"^requires_grad_: requires_grad must be a bool, got str"),
+    ("requires_grad setter str", lambda: setattr(v3(), "requires_grad", "x"), TypeError, r"^requires_grad: the value must be a bool, got str"),
+    ("set_grad_enabled str", lambda: lucid.set_grad_enabled("a"), TypeError, r"^set_grad_enabled: mode must be a bool, got str"),
 ]
 
 
@@ -298,6 +304,7 @@ NAMED_FOR_THE_CALL = [
     ("all dim", lambda: x23().all(dim=5), IndexError, r"^all: dim 5 is out of range for a tensor with 2 dims"),
     ("any repeated dim", lambda: x23().any(dim=(0, 0)), ValueError, r"^any: dim 0 appears more than once"),
     ("sort dim", lambda: x23().sort(dim=2), IndexError, r"^sort: dim 2 is out of range for a tensor with 2 dims"),
+    ("empty negative", lambda: lucid.empty(-1), ValueError, r"^empty: negative dimension -1"),
     ("repeat too big", lambda: v3().repeat(2 ** 62, 2 ** 62), ValueError, r"^repeat: a tensor of shape .* is too big to address"),
     ("repeat fewer dims", lambda: x23().repeat(2), ValueError,
      r"^repeat: number of repeat dims \(1\) can not be smaller than the number of dims of the tensor \(2, shape \[2, 3\]\)"),

@@ -44,12 +44,12 @@ def _float_dtype(op, dtype):
 
 def rand(*size, dtype=None, requires_grad=False) -> Tensor:
     """Samples uniform in [0, 1) of ``size`` (float32 unless told)."""
-    return _finish(_core.rand(_size("rand", size), _float_dtype("rand", dtype)), requires_grad)
+    return _finish(_core.rand(_size("rand", size), _float_dtype("rand", dtype)), requires_grad, "rand")
 
 
 def randn(*size, dtype=None, requires_grad=False) -> Tensor:
     """Standard normal samples of ``size`` (float32 unless told)."""
-    return _finish(_core.randn(_size("randn", size), _float_dtype("randn", dtype)), requires_grad)
+    return _finish(_core.randn(_size("randn", size), _float_dtype("randn", dtype)), requires_grad, "randn")
 
 
 def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
@@ -70,7 +70,7 @@ def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
     dtype = _resolve_dtype(dtype) or int64
     if requires_grad and not dtype.is_floating_point:
         raise TypeError(f"randint: only floating point tensors can require gradients, got {dtype}")
-    return _finish(_core.randint(int(low), int(high), _size("randint", tuple(size)), dtype), requires_grad)
+    return _finish(_core.randint(int(low), int(high), _size("randint", tuple(size)), dtype), requires_grad, "randint")
 
 
 def rand_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:

@@ -47,6 +47,8 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
     lucid.float32
     """
     dtype = _resolve_dtype(dtype)
+    if requires_grad.__class__ is not bool:
+        raise TypeError(f"tensor: requires_grad must be a bool, got {type(requires_grad).__name__}")
     if isinstance(data, Tensor):
         arr = data.numpy()
     elif isinstance(data, (np.ndarray, np.generic)):
@@ -190,7 +192,9 @@ def _shape(size, fn: str = "size") -> list[int]:
     return shape
 
 
-def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+def _finish(t: Tensor, requires_grad: bool, fn: str) -> Tensor:
+    if requires_grad.__class__ is not bool:
+        raise TypeError(f"{fn}: requires_grad must be a bool, got {type(requires_grad).__name__}")
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -203,29 +207,30 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     dtype = _resolve_dtype(dtype) or (float32 if isinstance(fill_value, float) else
                                        bool_ if isinstance(fill_value, bool) else
                                        int64 if isinstance(fill_value, numbers.Integral) else float32)
-    return _finish(_core.filled("full", size, float(fill_value), dtype), requires_grad)
+    return _finish(_core.filled("full", size, float(fill_value), dtype), requires_grad, "full")
 
 
 def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of zeros (float32 unless told)."""
-    return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ones (float32 unless told)."""
-    return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad, "ones")
 
 
 def empty(*size, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ``size`` (zero-filled: Lucid never hands out uninitialised memory)."""
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    return _finish(_core.filled("empty", _shape(size, "empty"), 0.0, _resolve_dtype(dtype) or float32), requires_grad,
+                   "empty")
 
 
 def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
     """The ``n × m`` identity matrix (``m = n`` by default)."""
     n = _int_arg("eye", "n", n)
     m = None if m is None else _int_arg("eye", "m", m)
-    return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad, "eye")
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
@@ -240,7 +245,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if ints else float32
-    return _finish(_core.arange(float(start), float(end), float(step), _resolve_dtype(dtype)), requires_grad)
+    return _finish(_core.arange(float(start), float(end), float(step), _resolve_dtype(dtype)), requires_grad, "arange")
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
@@ -248,7 +253,7 @@ def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
     steps = _int_arg("linspace", "steps", steps)
     _number_arg("linspace", "start", start)
     _number_arg("linspace", "end", end)
-    return _finish(_core.linspace(float(start), float(end), steps, _resolve_dtype(dtype) or float32), requires_grad)
+    return _finish(_core.linspace(float(start), float(end), steps, _resolve_dtype(dtype) or float32), requires_grad, "linspace")
 
 
 def _like(fn: str, t) -> Tensor:
@@ -260,20 +265,20 @@ def _like(fn: str, t) -> Tensor:
 def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Zeros of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
     t = _like("zeros_like", t)
-    return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+    return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "zeros_like")
 
 
 def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
     """Ones of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
     t = _like("ones_like", t)
-    return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad)
+    return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "ones_like")
 
 
 def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """``fill_value`` in ``t``'s shape and (unless told) dtype."""
     t = _like("full_like", t)
     _number_arg("full_like", "fill_value", fill_value)
-    return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad)
+    return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad, "full_like")
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -313,7 +318,9 @@ class set_grad_enabled(contextlib.ContextDecorator):
     decorator it leaves the caller's mode alone until the function is called."""
 
     def __init__(self, mode: bool):
-        self.mode = bool(mode)
+        if mode.__class__ is not bool:
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+        self.mode = mode
         self.prev = _core.set_grad_enabled(self.mode)
 
     def __call__(self, func):

@@ -139,13 +139,17 @@ impl PyTensor {
         self.inner.requires_grad()
     }
     #[setter]
-    fn set_requires_grad(&self, flag: bool) -> PyResult<()> {
-        self.inner.set_requires_grad(flag).py()
+    fn set_requires_grad(&self, flag: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner.set_requires_grad(crate::args::flag("requires_grad", "the value", flag)?).py()
     }
     /// Set `requires_grad` in place and return the tensor.
-    #[pyo3(signature = (requires_grad = true))]
-    fn requires_grad_(slf: PyRef<'_, Self>, requires_grad: bool) -> PyResult<PyRef<'_, Self>> {
-        slf.inner.set_requires_grad(requires_grad).py()?;
+    #[pyo3(signature = (requires_grad = None))]
+    fn requires_grad_<'py>(
+        slf: PyRef<'py, Self>,
+        requires_grad: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<PyRef<'py, Self>> {
+        let flag = requires_grad.map_or(Ok(true), |f| crate::args::flag("requires_grad_", "requires_grad", f))?;
+        slf.inner.set_requires_grad(flag).py()?;
         Ok(slf)
     }
     #[getter]
