@@ -201,6 +201,12 @@ pub fn reduce_dims(op: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<
     Ok(dims(op, "dim", obj)?.filter(|d| !d.is_empty()))
 }
 
+/// A reduction's `(dims, keepdim)` (see [`reduce_dims`] and [`Flag`]).
+pub fn reduction(op: &str, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<(Option<Vec<isize>>, bool)> {
+    let keepdim = keepdim.get(op, "keepdim")?;
+    Ok((reduce_dims(op, dim)?, keepdim))
+}
+
 /// A bool argument of an op (`keepdim`, `descending`, ...) as the caller gave it;
 /// [`Flag::get`] turns it into a bool or into a TypeError naming the op (pyo3's own
 /// extraction error names only the argument, and pyo3's type: "cannot be converted to

@@ -93,15 +93,13 @@ impl PyTensor {
     /// Sum over `dim` (int, tuple, or None or () for all).
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("sum", "keepdim")?;
-        let d = args::reduce_dims("sum", dim)?;
+        let (d, keepdim) = args::reduction("sum", dim, keepdim)?;
         wrap(self.inner.sum(d.as_deref(), keepdim))
     }
     /// Mean over `dim` (int, tuple, or None or () for all).
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("mean", "keepdim")?;
-        let d = args::reduce_dims("mean", dim)?;
+        let (d, keepdim) = args::reduction("mean", dim, keepdim)?;
         wrap(self.inner.mean(d.as_deref(), keepdim))
     }
 

@@ -229,8 +229,7 @@ impl PyTensor {
     /// Product over `dim` (int, tuple, or None for all); the gradient is exact with zeros.
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn prod(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("prod", "keepdim")?;
-        let d = args::reduce_dims("prod", dim)?;
+        let (d, keepdim) = args::reduction("prod", dim, keepdim)?;
         wrap(self.inner.prod(d.as_deref(), keepdim))
     }
 
@@ -238,8 +237,7 @@ impl PyTensor {
     /// gradient evenly among the tied elements.
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("amax", "keepdim")?;
-        let d = args::reduce_dims("amax", dim)?;
+        let (d, keepdim) = args::reduction("amax", dim, keepdim)?;
         wrap(self.inner.amax(d.as_deref(), keepdim))
     }
 
@@ -250,8 +248,7 @@ impl PyTensor {
     #[pyo3(signature = (dim = Dim::new(-1), descending = Flag::new(false), stable = Flag::new(false)), text_signature = "($self, dim=-1, descending=False, stable=False)")]
     fn sort(&self, py: Python<'_>, dim: Dim, descending: Flag, stable: Flag) -> PyResult<PyObject> {
         let descending = descending.get("sort", "descending")?;
-        let stable = stable.get("sort", "stable")?;
-        let _always_stable = stable;
+        stable.get("sort", "stable")?; // accepted for PyTorch's signature: always stable
         let (values, indices) = self.inner.sort(dim.get("sort", "dim")?, descending).py()?;
         values_indices(py, &SORT_RESULT, "sort", values, indices)
     }
@@ -261,8 +258,7 @@ impl PyTensor {
     #[pyo3(signature = (dim = Dim::new(-1), descending = Flag::new(false), stable = Flag::new(false)), text_signature = "($self, dim=-1, descending=False, stable=False)")]
     fn argsort(&self, dim: Dim, descending: Flag, stable: Flag) -> PyResult<PyTensor> {
         let descending = descending.get("argsort", "descending")?;
-        let stable = stable.get("argsort", "stable")?;
-        let _always_stable = stable;
+        stable.get("argsort", "stable")?; // accepted for PyTorch's signature: always stable
         wrap(self.inner.argsort(dim.get("argsort", "dim")?, descending))
     }
 
@@ -270,8 +266,7 @@ impl PyTensor {
     /// bool tensor (NaN counts as nonzero; an empty reduction is False).
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("any", "keepdim")?;
-        let d = args::reduce_dims("any", dim)?;
+        let (d, keepdim) = args::reduction("any", dim, keepdim)?;
         wrap(self.inner.any(d.as_deref(), keepdim))
     }
 
@@ -279,16 +274,14 @@ impl PyTensor {
     /// bool tensor (an empty reduction is True).
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn all(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("all", "keepdim")?;
-        let d = args::reduce_dims("all", dim)?;
+        let (d, keepdim) = args::reduction("all", dim, keepdim)?;
         wrap(self.inner.all(d.as_deref(), keepdim))
     }
 
     /// Smallest value over `dim` (int, tuple, or None/() for all); ties split the gradient.
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("amin", "keepdim")?;
-        let d = args::reduce_dims("amin", dim)?;
+        let (d, keepdim) = args::reduction("amin", dim, keepdim)?;
         wrap(self.inner.amin(d.as_deref(), keepdim))
     }
 
@@ -326,8 +319,7 @@ impl PyTensor {
     /// `log(sum(exp(x)))` over `dim` (None for all), computed stably.
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
-        let keepdim = keepdim.get("logsumexp", "keepdim")?;
-        let d = args::reduce_dims("logsumexp", dim)?;
+        let (d, keepdim) = args::reduction("logsumexp", dim, keepdim)?;
         wrap(self.inner.logsumexp(d.as_deref(), keepdim))
     }
 
