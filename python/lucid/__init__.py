@@ -26,6 +26,7 @@ from ._core import einsum
 from . import linalg
 from .linalg import inv, slogdet, solve
 from ._tape import tape, Tape
+from . import _inplace  # noqa: F401  (Tensor's in-place name_ methods)
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64

@@ -14,12 +14,14 @@ mod autograd;
 mod convert;
 mod dtype;
 mod errors;
+mod inplace;
 mod ops;
 mod ops_index;
 mod ops_linalg;
 mod ops_math;
 mod tape;
 mod tensor;
+mod views;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -32,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     autograd::register(m)?;
     tape::register(m)?;
+    inplace::register(m)?;
     Ok(())
 }
