@@ -75,12 +75,12 @@ def test_a_module_function_without_types_stops_the_generator_naming_it():
     class FakeCore:
         pass
 
-    def _write_inplace(target, value, op):
+    def _scatter_into(target, value, op):
         return target
 
     fake = FakeCore()
-    fake.__dict__.update({"_write_inplace": _write_inplace})
-    with pytest.raises(gen.UntypedError, match=r"_write_inplace: no type for parameter 'target'"):
+    fake.__dict__.update({"_scatter_into": _scatter_into})
+    with pytest.raises(gen.UntypedError, match=r"_scatter_into: no type for parameter 'target'"):
         gen.render(fake)
 
 

@@ -244,9 +244,9 @@ def _class_body(cls: type) -> list[str]:
         params = _render_params(owner, "__new__", _signature(cls, owner), None)
         lines.append(f"    def __new__(cls{', ' + params if params else ''}) -> {owner}: ...")
     for mname, member in sorted(vars(cls).items()):
-        if mname in _SKIP:
-            continue
         qual = f"{owner}.{mname}"
+        if mname in _SKIP or qual in T.OMIT:
+            continue
         if inspect.isdatadescriptor(member) and not callable(member):
             typ = _return_type(owner, mname)
             lines.append(f"    @property\n    def {mname}(self) -> {typ}: ...")

@@ -35,3 +35,6 @@ lucid.linalg.norm(m, dim="rows")  # E: Argument "dim" to "norm" has incompatible
 lucid.linalg.slogdet(m).sign.numpy().nope  # E: has no attribute "nope"
 lucid.float32.name.nope  # E: "str" has no attribute "nope"
 lucid.no_grad(True)  # E: Too many arguments for "no_grad"
+del x[0]  # E: "Tensor" has no attribute "__delitem__"
+lucid.float32 < lucid.float64  # E: Unsupported left operand type for < ("dtype")
+x.float().nope  # E: "Tensor" has no attribute "nope"
