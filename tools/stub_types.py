@@ -33,6 +33,8 @@ _IndexItem = int | slice | EllipsisType | None | Tensor | Sequence[Any] | npt.ND
 _Index = _IndexItem | tuple[_IndexItem, ...]
 # What a user may pass as a dtype: a lucid dtype, or a NumPy dtype, type or name.
 _DTypeLike = dtype | np.dtype[Any] | type[Any] | str
+# The Jacobian strategies (lucid.autograd.jacobian's strategy=, and the Python layer's).
+_Strategy = Literal["reverse-mode", "forward-mode", "auto"]
 # lucid-core's CSR block: (data, indices, indptr, shape, dtype name).
 _CsrBlock = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], tuple[int, int], str]
 # A sparsity pattern: ([(indices, indptr, shape) per block], colours, direction, order, colouring).
@@ -92,7 +94,7 @@ PARAMS = {
     # module functions (lucid._core's own; the public ones wrap them in Python)
     "outputs": "Sequence[Tensor]", "inputs": "Sequence[Tensor]", "output": "Tensor",
     "grad_outputs": "Sequence[Tensor | None]", "v": "Sequence[Tensor]",
-    "chunk_size": "int | None", "strategy": "str", "op": "str", "kind": "str",
+    "chunk_size": "int | None", "strategy": "_Strategy", "op": "str", "kind": "str",
     "points": "Sequence[Sequence[Tensor]]", "tensors": "Sequence[Tensor]",
     "equation": "str", "*operands": "Tensor", "array": "npt.NDArray[Any]",
     "A": "Tensor", "B": "Tensor", "cond": "Tensor", "a": "_Operand", "b": "_Operand",

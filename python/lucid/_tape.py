@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .autograd._sparse import Sparsity
-    from .autograd.functional import _Outputs, _Recorded, _Strategy, _Vectors
+    from ._core import _Strategy
+    from .autograd.functional import _Outputs, _Recorded, _Vectors
 
     # A tape's inputs: a Tensor or a NumPy array, or a tuple or list of them.
     _One = Union[Tensor, npt.NDArray[Any]]

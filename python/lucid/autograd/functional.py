@@ -16,7 +16,7 @@ from . import _sparse
 if TYPE_CHECKING:
     # A recorded graph: (inputs_were_tuple, leaves, outputs_were_tuple, outputs).
     _Recorded = Tuple[bool, List[Tensor], bool, Sequence[Tensor]]
-    _Strategy = Literal["reverse-mode", "forward-mode", "auto"]
+    from .._core import _Strategy
 
 # What ``func`` may return, what it is, what ``inputs`` may be (a Tensor, or a tuple or
 # list of them), and ``v`` (spelled with typing's Union and Tuple: these run on Python
@@ -145,7 +145,7 @@ def _jacobian_options(create_graph: bool, strict: bool, vectorize: bool, chunk_s
 
 
 def _jacobian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool, chunk_size: int | None,
-                 strategy: str, sparse: bool) -> Any:
+                 strategy: _Strategy, sparse: bool) -> Any:
     in_tuple, leaves, _, outs = recorded
     if sparse:
         blocks = [_sparse.csr(b) for b in _core.sparse_jacobian_from_graph(list(outs), leaves, strict, strategy)]
@@ -191,7 +191,7 @@ def _hessian_options(create_graph: bool, strict: bool, vectorize: bool, strategy
         _sparse.require_scipy("hessian")
 
 
-def _hessian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool, strategy: str,
+def _hessian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool, strategy: _Strategy,
                 sparse: bool) -> Any:
     in_tuple, leaves, out_tuple, outs = recorded
     if out_tuple and len(outs) != 1:
@@ -231,7 +231,7 @@ def _sparsity_options(strategy: str, hessian: bool) -> None:
     _sparse.require_scipy("sparsity")
 
 
-def _sparsity_of(recorded: _Recorded, strategy: str, hessian: bool) -> _sparse.Sparsity:
+def _sparsity_of(recorded: _Recorded, strategy: _Strategy, hessian: bool) -> _sparse.Sparsity:
     in_tuple, leaves, out_tuple, outs = recorded
     if hessian:
         if len(outs) != 1 or outs[0].numel() != 1:
