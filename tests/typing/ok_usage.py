@@ -4,7 +4,9 @@ pin types: mypy checks that each value has the declared type."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
+
+from typing_extensions import assert_type
 
 import numpy as np
 import numpy.typing as npt
@@ -127,3 +129,45 @@ def two(p: lucid.Tensor, q: lucid.Tensor) -> tuple[lucid.Tensor, lucid.Tensor]:
 t2 = lucid.tape(two, (x, x))
 pq, psum = t2(x, x)
 blocks = t2.jacobian((x, x))
+
+# ---- Python protocols, grad modes, sparse results ------------------------------------
+first_value: float = float(x[0])
+count: int = int(i[0]) + len(x)
+truth: bool = bool(x.any())
+with lucid.enable_grad():
+    z3 = x * 2
+lucid.set_grad_enabled(True)
+
+
+@lucid.no_grad()
+def frozen(t: lucid.Tensor) -> lucid.Tensor:
+    return t * 2
+
+
+grad_free: lucid.Tensor = frozen(x)
+lucid.autograd.backward([(w * 3).sum()])
+sd = m.std(dim=0, correction=0) + m.var(unbiased=False)
+vn = lucid.linalg.vector_norm(x, ord=float("inf")) + lucid.linalg.matrix_norm(m, ord="fro")
+fa = lucid.from_numpy(np.ones(3)) + lucid.as_tensor([1.0, 2.0, 3.0], dtype=lucid.float64)
+dense: npt.NDArray[Any] = jacobian(mlp, x4, sparse=True).toarray()
+pattern = lucid.autograd.sparsity(mlp, x4)
+nnz: int = pattern.nnz
+
+# ---- the types mypy infers, pinned -----------------------------------------------------
+assert_type(jacobian(mlp, x4), lucid.Tensor)
+assert_type(jacobian(lambda p, q: p * q, (x, x)), tuple[lucid.Tensor, ...])
+assert_type(hessian(lambda p, q: (p * q).sum(), [x, x]), tuple[tuple[lucid.Tensor, ...], ...])
+assert_type(jvp(mlp, x4, x4), tuple[lucid.Tensor, lucid.Tensor])
+assert_type(vjp(two, (x, x), (x, x)), tuple[tuple[lucid.Tensor, ...], tuple[lucid.Tensor, ...]])
+assert_type(tp(u), lucid.Tensor)
+assert_type(t2(x, x), tuple[lucid.Tensor, lucid.Tensor])
+assert_type(tp.jvp(u, u), tuple[lucid.Tensor, lucid.Tensor])
+assert_type(t2.jacobian((x, x)), tuple[lucid.Tensor, ...])
+assert_type(m.max(), lucid.Tensor)
+assert_type(m.max(dim=0).indices, lucid.Tensor)
+assert_type(m.size(1), int)
+assert_type(x.sum().item(), Union[float, int, bool])
+assert_type(lucid.float64, lucid.dtype)
+assert_type(lucid.exp(x), lucid.Tensor)
+assert_type(x > 1.0, lucid.Tensor)
+assert_type(x == x, lucid.Tensor)
