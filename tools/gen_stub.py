@@ -57,6 +57,10 @@ def _default(p: inspect.Parameter) -> str:
     return "..."
 
 
+def _qualname(owner: str, name: str) -> str:
+    return f"{owner}.{name}" if owner else name
+
+
 def _param_type(owner: str, name: str, p: inspect.Parameter) -> str:
     """The type of parameter ``p`` of ``owner.name``: a per-function override first,
     then the type of that parameter name (``*name``/``**name`` for var-arguments)."""
@@ -67,7 +71,7 @@ def _param_type(owner: str, name: str, p: inspect.Parameter) -> str:
             break
     else:
         raise UntypedError(
-            f"{owner}.{name}: no type for parameter {key!r}; add {key!r} (every function) or "
+            f"{_qualname(owner, name)}: no type for parameter {key!r}; add {key!r} (every function) or "
             f"'{name}.{key}' (this one) to PARAMS in tools/stub_types.py")
     if p.default is None and "None" not in typ and typ not in ("object", "Any"):
         typ += " | None"
@@ -131,7 +135,7 @@ def _return_type(owner: str, name: str) -> str:
         if name in T.TENSOR_OPS.split():
             return "Tensor"
     raise UntypedError(
-        f"{owner + '.' if owner else ''}{name}: no return type; add it to RETURNS (or, for a Tensor op, "
+        f"{_qualname(owner, name)}: no return type; add it to RETURNS (or, for a Tensor op, "
         f"its name to TENSOR_OPS) in tools/stub_types.py")
 
 

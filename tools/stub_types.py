@@ -15,7 +15,7 @@ HEADER = '''\
 import builtins
 from collections.abc import Callable, Iterator, Sequence
 from types import EllipsisType
-from typing import Any, Literal, NamedTuple, SupportsIndex, final, overload, type_check_only
+from typing import Any, Literal, NamedTuple, Protocol, SupportsIndex, final, overload, type_check_only
 from typing_extensions import disjoint_base
 
 import numpy as np
@@ -39,6 +39,12 @@ _Strategy = Literal["reverse-mode", "forward-mode", "auto"]
 _CsrBlock = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], tuple[int, int], str]
 # A sparsity pattern: ([(indices, indptr, shape) per block], colours, direction, order, colouring).
 _RawSparsity = tuple[list[tuple[npt.NDArray[Any], npt.NDArray[Any], tuple[int, int]]], int, str, str, npt.NDArray[Any]]
+
+@type_check_only
+class _SupportsDLPack(Protocol):
+    """What lucid.from_dlpack takes: an array of any library that exports DLPack."""
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __dlpack_device__(self) -> tuple[int, int]: ...
 
 @type_check_only
 class _ValuesIndices(NamedTuple):
@@ -86,7 +92,7 @@ PARAMS = {
     "dtype": "_DTypeLike", "copy": "bool",
     "__array__.dtype": "npt.DTypeLike",
     # the Python and NumPy protocols
-    "format_spec": "str", "ndigits": "int", "protocol": "SupportsIndex", "memo": "dict[int, Any]",
+    "format_spec": "str", "spec": "str", "obj": "_SupportsDLPack", "ndigits": "int", "protocol": "SupportsIndex", "memo": "dict[int, Any]",
     "ufunc": "np.ufunc", "method": "str", "*inputs": "Any", "**kwargs": "Any",
     "func": "Callable[..., Any]", "types": "Sequence[type]", "args": "tuple[Any, ...]",
     "kwargs": "dict[str, Any]", "state": "Any",
@@ -105,6 +111,8 @@ PARAMS = {
     **{f"{f}.dtype": "dtype" for f in "filled full identity linspace rand randn randint".split()},
     # the in-place write primitive behind Tensor.name_ (python/lucid/_inplace.py)
     "_write_inplace.target": "Tensor",
+    # what a pickled tensor holds (NOTE [pickled tensors]): dtype name, shape, bytes
+    "_rebuild_tensor.dtype": "str", "_rebuild_tensor.data": "bytes",
     # _core.check_options validates what the user passed, whatever its type
     "check_options.*all*": "object", "check_options.op": "str",
 }
@@ -171,7 +179,7 @@ RETURNS = {
     **{f: "Tensor" for f in (
         "arange cat einsum filled from_numpy full identity linspace rand randint randn solve stack "
         "where").split()},
-    "_write_inplace": "Tensor", "from_dlpack": "Tensor",
+    "_write_inplace": "Tensor", "from_dlpack": "Tensor", "_rebuild_tensor": "Tensor",
     "backward": "None", "manual_seed": "None", "clear_sparsity_cache": "None",
     "check_options": "int | None", "is_grad_enabled": "bool", "set_grad_enabled": "bool",
     "grad": "list[Tensor | None]", "prepare_inputs": "list[Tensor]",

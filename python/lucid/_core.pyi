@@ -3,7 +3,7 @@
 import builtins
 from collections.abc import Callable, Iterator, Sequence
 from types import EllipsisType
-from typing import Any, Literal, NamedTuple, SupportsIndex, final, overload, type_check_only
+from typing import Any, Literal, NamedTuple, Protocol, SupportsIndex, final, overload, type_check_only
 from typing_extensions import disjoint_base
 
 import numpy as np
@@ -27,6 +27,12 @@ _Strategy = Literal["reverse-mode", "forward-mode", "auto"]
 _CsrBlock = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], tuple[int, int], str]
 # A sparsity pattern: ([(indices, indptr, shape) per block], colours, direction, order, colouring).
 _RawSparsity = tuple[list[tuple[npt.NDArray[Any], npt.NDArray[Any], tuple[int, int]]], int, str, str, npt.NDArray[Any]]
+
+@type_check_only
+class _SupportsDLPack(Protocol):
+    """What lucid.from_dlpack takes: an array of any library that exports DLPack."""
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __dlpack_device__(self) -> tuple[int, int]: ...
 
 @type_check_only
 class _ValuesIndices(NamedTuple):
