@@ -187,6 +187,13 @@ def test_overloads_are_checked_against_the_extension():
     with pytest.raises(gen.UntypedError, match=r"Tensor\.size: an overload .* names parameters \['dim'\]"):
         gen._class_lines(_fake("Tensor", {"size": size}))
 
+    # a parameter the extension gained that no overload names
+    def size2(self, dim=None, unit=None):
+        return ()
+
+    with pytest.raises(gen.UntypedError, match=r"Tensor\.size: the extension's parameters \['unit'\] are in no overload"):
+        gen._class_lines(_fake("Tensor", {"size": size2}))
+
 
 def test_defaults_and_kinds_come_from_the_extension():
     # parameter names, kinds and defaults are the runtime's own: the stub cannot drift

@@ -126,9 +126,9 @@ def _base_of_inplace(cls: type, name: str) -> str | None:
 
 
 def _return_type(owner: str, name: str) -> str:
-    for key in (f"{owner}.{name}", name if owner == "Tensor" or owner == "" else None):
-        if key and key in T.RETURNS:
-            return T.RETURNS[key]
+    key = f"{owner}.{name}" if owner else name
+    if key in T.RETURNS:
+        return T.RETURNS[key]
     if owner == "Tensor":
         if name.endswith("_") and not name.startswith("_"):
             return "Tensor"  # in place: returns the tensor itself
@@ -139,12 +139,11 @@ def _return_type(owner: str, name: str) -> str:
         f"its name to TENSOR_OPS) in tools/stub_types.py")
 
 
-def _method_lines(cls: type, mname: str, member: Any, indent: str = "    ") -> list[str]:
+def _method_lines(cls: type, mname: str, indent: str = "    ") -> list[str]:
     owner = cls.__name__
     qual = f"{owner}.{mname}"
     if qual in T.OVERLOADS:
-        sig = _signature(getattr(cls, mname), qual) if not _is_static(cls, mname) else _signature(member, qual)
-        return _overload_lines(qual, T.OVERLOADS[qual], sig, "self", indent)
+        return _overload_lines(qual, T.OVERLOADS[qual], _signature(getattr(cls, mname), qual), "self", indent)
     base = _base_of_inplace(cls, mname) if owner == "Tensor" else None
     sig_obj = getattr(cls, mname)
     sig = _signature(sig_obj, qual)
@@ -179,20 +178,26 @@ def _is_static(cls: type, name: str) -> bool:
 
 def _overload_lines(qual: str, variants: list[tuple[str, str]], sig: inspect.Signature, first: str, indent: str,
                     rename: str | None = None, ret: str | None = None) -> list[str]:
-    """``@overload`` variants written in the table (parameters without ``self``), each
-    checked against the runtime parameter names so that they cannot drift."""
+    """``@overload`` variants written in the table (parameters without ``self``),
+    checked against the runtime parameter names so that they cannot drift: each
+    variant names only parameters the extension has, and together they name all."""
     runtime = [p.name for p in sig.parameters.values()][1 if first else 0:]
     name = rename or qual.split(".")[-1]
     lines = []
+    covered: set[str] = set()
     for params, returns in variants:
         names = [p.split(":")[0].split("=")[0].strip().lstrip("*") for p in _split_params(params)]
         names = [n for n in names if n not in ("", "/")]
+        covered.update(names)
         if not all(n in runtime for n in names):
             raise UntypedError(f"{qual}: an overload in tools/stub_types.py names parameters {names}, "
                                f"but the extension's are {runtime}")
         head = f"{first}, {params}" if first and params else (first or params)
         lines.append(f"{indent}@overload")
         lines.append(f"{indent}def {name}({head}) -> {ret or returns}: ...")
+    if set(runtime) - covered:
+        raise UntypedError(f"{qual}: the extension's parameters {sorted(set(runtime) - covered)} are in no "
+                           f"overload in tools/stub_types.py")
     return lines
 
 
@@ -257,7 +262,7 @@ def _class_body(cls: type) -> list[str]:
             if qual in T.SETTERS:
                 lines.append(f"    @{mname}.setter\n    def {mname}(self, value: {T.SETTERS[qual]}) -> None: ...")
         elif callable(member) or isinstance(member, (staticmethod, classmethod)):
-            lines.extend(_method_lines(cls, mname, member))
+            lines.extend(_method_lines(cls, mname))
         else:
             lines.append(f"    {mname}: {type(member).__name__}")
     return lines
