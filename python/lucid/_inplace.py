@@ -14,6 +14,9 @@ crates/lucid-python/src/views.rs):
 
 from __future__ import annotations
 
+import inspect
+from typing import Any, Callable
+
 from . import _core
 from ._core import Tensor
 
@@ -40,13 +43,15 @@ _EXAMPLES = {
 }
 
 
-def _make(name: str, data: str, args: str):
+def _make(name: str, data: str, args: str) -> Callable[..., Tensor]:
     method = getattr(Tensor, name)
 
-    def inplace(self, *args, **kwargs):
+    def inplace(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return _core._write_inplace(self, method(self, *args, **kwargs), name + "_")
 
     inplace.__name__ = inplace.__qualname__ = name + "_"
+    # the parameters of the op it writes (for help(), inspect and the stub's checks)
+    inplace.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
     inplace.__doc__ = (
         f"In-place :meth:`{name}`: writes ``self.{name}(...)`` into this tensor and returns "
         "it; aliases and views see the write.\n\n"
@@ -68,7 +73,7 @@ def zero_(self: Tensor) -> Tensor:
     return _core._write_inplace(self, 0, "zero_")
 
 
-def fill_(self: Tensor, value) -> Tensor:
+def fill_(self: Tensor, value: float | int | bool | Tensor) -> Tensor:
     """Fill this tensor with ``value`` (a number or a one-element tensor) in place.
 
     >>> lucid.zeros(3).fill_(2.5)
@@ -77,7 +82,7 @@ def fill_(self: Tensor, value) -> Tensor:
     return _core._write_inplace(self, value, "fill_")
 
 
-def copy_(self: Tensor, src) -> Tensor:
+def copy_(self: Tensor, src: Any) -> Tensor:
     """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in
     place and return it; differentiable in ``src``.
 
@@ -94,9 +99,8 @@ def copy_(self: Tensor, src) -> Tensor:
 def _install() -> None:
     for name, (data, args) in _EXAMPLES.items():
         setattr(Tensor, name + "_", _make(name, data, args))
-    Tensor.zero_ = zero_
-    Tensor.fill_ = fill_
-    Tensor.copy_ = copy_
+    for f in (zero_, fill_, copy_):
+        setattr(Tensor, f.__name__, f)
 
 
 _install()
