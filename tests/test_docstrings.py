@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import doctest
 import pathlib
+import re
 import types
 
 import numpy as np
@@ -27,20 +28,23 @@ DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 MODULES = (lucid, lucid.autograd, lucid.linalg)
 
 # Dunder methods are exempt: they implement Python's protocols (operators, comparisons,
-# hash, repr, len, bool, int/float/index conversion, the context-manager and pickling
-# hooks, ``__init__``), whose meaning Python defines and whose Lucid behaviour is that of
-# the public method they call (``__add__`` is ``add``). These are not exempt: users call
-# them through NumPy, DLPack or indexing, and what Lucid does there has to be said.
+# hash, repr, len, bool, int/float/index conversion, the context-manager, copy and
+# pickling hooks, ``__init__``), whose meaning Python defines and whose Lucid behaviour is
+# that of the public method they call (``__add__`` is ``add``). Those pyo3 puts in a type
+# slot (``__getitem__``, ``__setitem__``, the operators) cannot carry a docstring at all:
+# CPython gives them its own ("Return self[key]."), so indexing is documented, with an
+# example, in the ``lucid.Tensor`` class docstring. These are not exempt: NumPy and DLPack
+# call them by name, they are ordinary methods, and what Lucid does there has to be said.
 DOCUMENTED_DUNDERS = frozenset({
     "__array__", "__array_ufunc__", "__array_function__", "__dlpack__", "__dlpack_device__",
-    "__getitem__", "__setitem__",
 })
 
 # What a class attribute must be to count as a method or property to document (a plain
 # value such as ``no_grad.mode`` is not).
 _DESCRIPTORS = (
     types.FunctionType, types.MethodDescriptorType, types.BuiltinFunctionType, types.GetSetDescriptorType,
-    types.MemberDescriptorType, types.ClassMethodDescriptorType, property, classmethod, staticmethod,
+    types.MemberDescriptorType, types.ClassMethodDescriptorType, types.WrapperDescriptorType, property,
+    classmethod, staticmethod,
 )
 
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
@@ -63,8 +67,13 @@ def _class_members(qualname: str, cls: type):
     if issubclass(cls, tuple):
         return
     for name, value in vars(cls).items():
-        if _public(name) and isinstance(value, _DESCRIPTORS):
+        if not _public(name):
+            continue
+        if isinstance(value, _DESCRIPTORS):
             yield f"{qualname}.{name}", _doc(value)
+        elif callable(value) or hasattr(value, "__get__"):
+            # a kind of attribute this walk does not know: say so rather than skip it
+            yield f"{qualname}.{name} (an unrecognised {type(value).__name__})", None
 
 
 def documented_objects() -> dict[str, str | None]:
@@ -152,3 +161,24 @@ def test_the_guide_covers_its_topics():
     for topic in ("strategy=\"forward-mode\"", "vectorize=True", "chunk_size", "create_graph=True", "hessian",
                   "sparse=True", "sparsity(", "lucid.tape(", "vjp(", "jvp("):
         assert topic in guide, topic
+
+
+def test_the_rust_page_example_is_the_readme_doctest():
+    """The Rust page's example is not run here: it must be the README's Rust example,
+    which lucid-core runs as a doc test (``#[doc = include_str!("README.md")]``)."""
+    def code(block: str) -> list[str]:
+        lines = (line.split("//")[0].strip() for line in block.splitlines())
+        return [line for line in lines if line]
+
+    page = (DOCS / "rust.rst").read_text(encoding="utf-8")
+    after = page.split(".. code-block:: rust", 1)[1].splitlines()[1:]
+    # the directive's content: the indented (or blank) lines that follow it
+    body = []
+    for line in after:
+        if line and not line.startswith(" "):
+            break
+        body.append(line)
+    block = "\n".join(body)
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    readme_blocks = [code(b) for b in re.findall(r"```rust\n(.*?)```", readme, flags=re.S)]
+    assert code(block) in readme_blocks, "docs/rust.rst's example differs from every Rust example in README.md"

@@ -28,6 +28,19 @@ use lucid_core::functional::note_escape;
 /// >>> y.backward()
 /// >>> x.grad
 /// tensor([2., 4., 6.])
+///
+/// Indexing works as in NumPy and PyTorch: ints, slices, None and Ellipsis give views
+/// of the data; int64 tensors, lists and bool masks (advanced indexing) give copies.
+/// Reading is differentiable (the cotangent is scattered back to the indexed entries);
+/// assignment (`x[i] = value`, a tensor or a number, broadcast) writes into a tensor
+/// that does not require grad.
+///
+/// >>> x = lucid.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+/// >>> x[1, ::2], x[:, lucid.tensor([2, 0])][0], x[x > 4]
+/// (tensor([4., 6.]), tensor([3., 1.]), tensor([5., 6.]))
+/// >>> x[0, 1:] = 0.0
+/// >>> x[0]
+/// tensor([1., 0., 0.])
 #[pyclass(name = "Tensor", module = "lucid", weakref)]
 pub struct PyTensor {
     pub inner: Tensor,
@@ -495,13 +508,6 @@ impl PyTensor {
 
     // ---- indexing ---------------------------------------------------------------------
 
-    /// Indexing as in NumPy and PyTorch: ints, slices, None, Ellipsis (views of the data),
-    /// and int64 tensors, lists and bool masks (advanced indexing, copies). Differentiable:
-    /// the cotangent is scattered back to the indexed entries.
-    ///
-    /// >>> x = lucid.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-    /// >>> x[1, ::2], x[:, lucid.tensor([2, 0])][0], x[x > 4]
-    /// (tensor([4., 6.]), tensor([3., 1.]), tensor([5., 6.]))
     fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         match parse_index(key)? {
             Some(items) => wrap(self.inner.index(&items)),
@@ -509,13 +515,8 @@ impl PyTensor {
         }
     }
 
-    /// Assign `value` (a tensor or a number, broadcast) into the indexed entries, with the
-    /// same indices as reading. Only into a tensor that does not require grad.
-    ///
-    /// >>> x = lucid.zeros(3)
-    /// >>> x[1:] = 5.0
-    /// >>> x
-    /// tensor([0., 5., 5.])
+    /// Assign into a tensor that does not require grad (in-place ops on graph tensors
+    /// are not supported). Other views of the same data do not see the change.
     fn __setitem__(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         if self.inner.requires_grad() {
             return Err(PyRuntimeError::new_err(
