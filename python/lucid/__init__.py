@@ -43,13 +43,23 @@ __version__ = "0.1.0"
 
 
 def where(condition: Tensor, input: _Operand, other: _Operand) -> Tensor:
-    """Elementwise ``input if condition else other`` with broadcasting; differentiable
-    in ``input`` and ``other``."""
+    """Elementwise ``input if condition else other`` with broadcasting (numbers take the
+    other operand's dtype); differentiable in ``input`` and ``other``, each getting the
+    cotangent where it was chosen.
+
+    >>> x = lucid.tensor([-1.0, 2.0])
+    >>> lucid.where(x > 0, x, 0.0)
+    tensor([0., 2.])
+    """
     return _where(condition, input, other)
 
 
 def concatenate(tensors: _typing.Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Alias of :func:`cat`."""
+    """NumPy's name for :func:`cat`.
+
+    >>> lucid.concatenate([lucid.zeros(1), lucid.ones(1)])
+    tensor([0., 1.])
+    """
     return cat(tensors, dim)
 
 

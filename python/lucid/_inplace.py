@@ -29,7 +29,7 @@ _UNARY = [
 _VECTOR = "[0.5, 2.0]"
 # op name -> (data, arguments) of its docstring example
 _EXAMPLES = {
-    **{name: (_VECTOR, "") for name in _UNARY},
+    **{name: ("[0.5, 0.25]", "") for name in _UNARY},
     "acosh": ("[1.5, 2.0]", ""), "arccosh": ("[1.5, 2.0]", ""),
     "add": (_VECTOR, "1.0"), "sub": (_VECTOR, "1.0"), "mul": (_VECTOR, "3.0"),
     "div": (_VECTOR, "2.0"), "pow": (_VECTOR, "2"), "remainder": (_VECTOR, "1.5"),

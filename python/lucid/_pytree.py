@@ -33,6 +33,7 @@ def flatten(tree: Any) -> tuple[list[Any], Spec]:
 
 
 def _flatten(tree: Any, leaves: list[Any]) -> Spec:
+    meta: Any = None
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):
         kind, meta, items = "namedtuple", type(tree), list(tree)
     elif isinstance(tree, tuple):

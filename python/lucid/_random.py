@@ -24,7 +24,14 @@ _U64 = 0xFFFF_FFFF_FFFF_FFFF
 def manual_seed(seed: int) -> None:
     """Seed the global generator. ``seed`` is an int in
     ``[-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff]``; negative seeds map to
-    ``0xffff_ffff_ffff_ffff + seed`` (as in PyTorch)."""
+    ``0xffff_ffff_ffff_ffff + seed`` (as in PyTorch).
+
+    >>> lucid.manual_seed(0)
+    >>> a = lucid.rand(3)
+    >>> lucid.manual_seed(0)
+    >>> bool((lucid.rand(3) == a).all())
+    True
+    """
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
     seed = int(seed)
@@ -49,12 +56,24 @@ def _float_dtype(op: str, dtype: _DTypeLike | None) -> _dtype:
 
 
 def rand(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Samples uniform in [0, 1) of ``size`` (float32 unless told)."""
+    """Samples uniform in [0, 1) of ``size`` (float32 unless told), from the global
+    generator (see ``manual_seed``).
+
+    >>> x = lucid.rand(2, 3)
+    >>> x.shape, 0 <= x.min().item() and x.max().item() < 1
+    ((2, 3), True)
+    """
     return _finish(_core.rand(_size("rand", size), _float_dtype("rand", dtype)), requires_grad, "rand")
 
 
 def randn(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples of ``size`` (float32 unless told)."""
+    """Standard normal samples of ``size`` (float32 unless told).
+
+    >>> lucid.manual_seed(0)
+    >>> x = lucid.randn(10_000, dtype=lucid.float64)
+    >>> abs(x.mean().item()) < 0.05, abs(x.std().item() - 1) < 0.05
+    (True, True)
+    """
     return _finish(_core.randn(_size("randn", size), _float_dtype("randn", dtype)), requires_grad, "randn")
 
 
@@ -72,7 +91,12 @@ def randint(low: int, high: int, /, *, size: Sequence[int], dtype: _DTypeLike | 
             requires_grad: bool = False) -> Tensor: ...
 def randint(*args: Any, size: Any = None, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Integers uniform in ``[low, high)``: ``randint(high, size)`` or
-    ``randint(low, high, size)`` as in PyTorch (int64 unless told)."""
+    ``randint(low, high, size)`` as in PyTorch (int64 unless told).
+
+    >>> x = lucid.randint(5, 10, (100,))
+    >>> x.dtype, 5 <= x.min().item() and x.max().item() < 10
+    (lucid.int64, True)
+    """
     if size is None and args:
         *args, size = args  # type: ignore[assignment]  # a list where mypy wants the tuple
     if size is None or len(args) not in (1, 2):
@@ -92,14 +116,22 @@ def randint(*args: Any, size: Any = None, dtype: _DTypeLike | None = None, requi
 
 
 def rand_like(input: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) with the shape (and, unless told, dtype) of ``input``."""
+    """Uniform samples in [0, 1) with the shape (and, unless told, dtype) of ``input``.
+
+    >>> lucid.rand_like(lucid.zeros(2, dtype=lucid.float64)).dtype
+    lucid.float64
+    """
     if not isinstance(input, Tensor):
         raise TypeError(f"rand_like: expected a Tensor, got {type(input).__name__}")
     return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def randn_like(input: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples with the shape (and, unless told, dtype) of ``input``."""
+    """Standard normal samples with the shape (and, unless told, dtype) of ``input``.
+
+    >>> lucid.randn_like(lucid.zeros(2, 3)).shape
+    (2, 3)
+    """
     if not isinstance(input, Tensor):
         raise TypeError(f"randn_like: expected a Tensor, got {type(input).__name__}")
     return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

@@ -83,6 +83,12 @@ class Tape(Generic[_Out]):
     ``jax.jit`` bakes in closed-over arrays: make them inputs when they change).
     Writing into a tensor computed from the inputs (``y[0] = ...``) cannot be replayed:
     the tape warns once and runs the function on every call (the eager behaviour).
+
+    >>> t = lucid.tape(lambda x: x.sin() * x, lucid.tensor([1.0, 2.0]))
+    >>> t(lucid.tensor([0.0, 0.0]))          # replayed: the lambda does not run
+    tensor([0., 0.])
+    >>> t.records, t.replays
+    (1, 1)
     """
 
     def __init__(self, func: Callable[..., _Out], example_inputs: _TapeInputs, max_tapes: int = 8):
@@ -155,7 +161,14 @@ class Tape(Generic[_Out]):
                  chunk_size: int | None = ..., strategy: _Strategy = ..., *, sparse: bool) -> Any: ...
     def jacobian(self, inputs: _TapeInputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
                  chunk_size: int | None = None, strategy: _Strategy = "auto", sparse: bool = False) -> Any:
-        """``lucid.autograd.jacobian(func, inputs, ...)``, by replay."""
+        """``lucid.autograd.jacobian(func, inputs, ...)``, by replay: the same options, the
+        same result bit for bit.
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> t.jacobian(lucid.tensor([3.0, 4.0]))
+        tensor([[6., 0.],
+                [0., 8.]])
+        """
         chunk_size = _f._jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
         if sparse:
             return _f._jacobian_of(self._graph(inputs, "jacobian"), create_graph, strict, vectorize, chunk_size,
@@ -178,13 +191,24 @@ class Tape(Generic[_Out]):
                 strategy: _Strategy = ..., *, sparse: bool) -> Any: ...
     def hessian(self, inputs: _TapeInputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
                 strategy: _Strategy = "reverse-mode", sparse: bool = False) -> Any:
-        """``lucid.autograd.hessian(func, inputs, ...)``, by replay."""
+        """``lucid.autograd.hessian(func, inputs, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: (x ** 3).sum(), lucid.tensor([1.0, 2.0]))
+        >>> t.hessian(lucid.tensor([1.0, -1.0]))
+        tensor([[ 6.,  0.],
+                [ 0., -6.]])
+        """
         _f._hessian_options(create_graph, strict, vectorize, strategy, sparse)
         return _f._hessian_of(self._graph(inputs, "hessian"), create_graph, strict, vectorize, strategy, sparse)
 
     def vjp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
             strict: bool = False) -> tuple[_Out, tuple[Tensor, ...]]:
-        """``lucid.autograd.vjp(func, inputs, v, ...)``, by replay."""
+        """``lucid.autograd.vjp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> t.vjp(lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 1.0]))[1]
+        (tensor([2., 4.]),)
+        """
         _f._product_options("vjp", create_graph, strict)
         return _f._vjp_of(self._graph(inputs, "vjp"), v, create_graph, strict)  # type: ignore[return-value]  # _Out
 
@@ -199,7 +223,12 @@ class Tape(Generic[_Out]):
             strict: bool = ...) -> tuple[_Outputs, _Outputs]: ...
     def jvp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
             strict: bool = False) -> tuple[_Outputs, _Outputs]:
-        """``lucid.autograd.jvp(func, inputs, v, ...)``, by replay."""
+        """``lucid.autograd.jvp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> t.jvp(lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 0.0]))[1]
+        tensor([2., 0.])
+        """
         _f._product_options("jvp", create_graph, strict)
         return _f._jvp_of(self._graph(inputs, "jvp"), v, create_graph, strict)
 
@@ -211,7 +240,12 @@ class Tape(Generic[_Out]):
             strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
     def hvp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
             strict: bool = False) -> tuple[Tensor, _Outputs]:
-        """``lucid.autograd.hvp(func, inputs, v, ...)``, by replay."""
+        """``lucid.autograd.hvp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: (x ** 3).sum(), lucid.tensor([1.0, 2.0]))
+        >>> t.hvp(lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 1.0]))[1]
+        tensor([ 6., 12.])
+        """
         _f._product_options("hvp", create_graph, strict)
         return _f._hessian_product_of("hvp", self._graph(inputs, "hvp"), v, create_graph, strict)
 
@@ -223,12 +257,22 @@ class Tape(Generic[_Out]):
             strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
     def vhp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
             strict: bool = False) -> tuple[Tensor, _Outputs]:
-        """``lucid.autograd.vhp(func, inputs, v, ...)``, by replay."""
+        """``lucid.autograd.vhp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: (x ** 3).sum(), lucid.tensor([1.0, 2.0]))
+        >>> t.vhp(lucid.tensor([1.0, 2.0]), lucid.tensor([0.0, 1.0]))[1]
+        tensor([ 0., 12.])
+        """
         _f._product_options("vhp", create_graph, strict)
         return _f._hessian_product_of("vhp", self._graph(inputs, "vhp"), v, create_graph, strict)
 
     def sparsity(self, inputs: _TapeInputs, strategy: _Strategy = "auto", hessian: bool = False) -> Sparsity:
-        """``lucid.autograd.sparsity(func, inputs, ...)``, by replay."""
+        """``lucid.autograd.sparsity(func, inputs, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: x * 2, lucid.ones(4))
+        >>> t.sparsity(lucid.ones(4)).nnz
+        4
+        """
         _f._sparsity_options(strategy, hessian)
         return _f._sparsity_of(self._graph(inputs, "sparsity"), strategy, hessian)
 
@@ -241,6 +285,10 @@ class Tape(Generic[_Out]):
         them), or a NumPy array whose first axis runs over the points of a single input.
         Points where a guard misses are recorded afterwards on this thread; ``sparse``
         is not offered here (call ``jacobian(..., sparse=True)`` per point).
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> [J.diagonal().tolist() for J in t.map("jacobian", np.array([[1.0, 2.0], [3.0, 4.0]]))]
+        [[2.0, 4.0], [6.0, 8.0]]
         """
         if method not in ("jacobian", "hessian", "call"):
             raise ValueError(f"map: method must be 'jacobian', 'hessian' or 'call', got {method!r}")
@@ -290,17 +338,35 @@ class Tape(Generic[_Out]):
 
     @property
     def records(self) -> int:
-        """How many times the function ran to be recorded (the first call included)."""
+        """How many times the function ran to be recorded (the first call included).
+
+        >>> t = lucid.tape(lambda x: x * 2, lucid.ones(2))
+        >>> _ = t(lucid.zeros(2)), t(lucid.zeros(3))     # a new shape records again
+        >>> t.records
+        2
+        """
         return self._cache.records
 
     @property
     def replays(self) -> int:
-        """How many calls a replay answered."""
+        """How many calls a replay answered.
+
+        >>> t = lucid.tape(lambda x: x * 2, lucid.ones(2))
+        >>> _ = t(lucid.zeros(2)), t(lucid.ones(2))
+        >>> t.replays
+        2
+        """
         return self._cache.replays
 
     @property
     def tapes(self) -> int:
-        """How many recordings are kept (one per outcome of the guards seen lately)."""
+        """How many recordings are kept (one per outcome of the guards seen lately).
+
+        >>> t = lucid.tape(lambda x: x * 2 if x.sum() > 0 else -x, lucid.ones(2))
+        >>> _ = t(-lucid.ones(2))                        # the other branch: recorded too
+        >>> t.tapes
+        2
+        """
         return len(self._cache.tapes())
 
     def __repr__(self) -> str:
@@ -342,12 +408,15 @@ def _restore(tapes: bytes, func: bytes | None, max_tapes: int) -> Tape[Any]:
 def tape(func: Callable[..., _Out], example_inputs: _TapeInputs, max_tapes: int = 8) -> Tape[_Out]:
     """Record ``func`` at ``example_inputs`` (a Tensor or a tuple, as ``inputs`` in
     ``jacobian``; ``func`` runs once now) and return a ``Tape`` that evaluates it and
-    its derivatives at new inputs by replay, without running ``func`` again::
+    its derivatives at new inputs by replay, without running ``func`` again. Newton's
+    method on ``x² = 2``:
 
-        f = lucid.tape(residual, x0)
-        for _ in range(20):
-            J = f.jacobian(x)          # replayed: no Python runs
-            x = x - lucid.linalg.solve(J, f(x))
+    >>> f = lucid.tape(lambda x: x * x - 2, lucid.tensor([1.0], dtype=lucid.float64))
+    >>> x = lucid.tensor([1.0], dtype=lucid.float64)
+    >>> for _ in range(6):
+    ...     x = x - lucid.linalg.solve(f.jacobian(x), f(x))   # replayed: no Python runs
+    >>> x.item(), f.records
+    (1.414213562373095..., 1)
 
     See ``Tape`` for the guards that keep replays correct when ``func`` branches on
     tensor values.

@@ -178,14 +178,23 @@ def _number_arg(fn: str, name: str, value: Any) -> Any:
 
 
 def from_numpy(array: npt.NDArray[Any]) -> Tensor:
-    """A tensor from a NumPy array, keeping its dtype (data is copied)."""
+    """A tensor from a NumPy array, keeping its dtype (the data is copied).
+
+    >>> lucid.from_numpy(np.array([1.0, 2.0]))
+    tensor([1., 2.], dtype=lucid.float64)
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return tensor(array)
 
 
 def as_tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None) -> Tensor:
-    """``data`` itself when it is a Tensor of the requested dtype, else ``tensor(data)``."""
+    """``data`` itself when it is a Tensor of the requested dtype, else ``tensor(data)``.
+
+    >>> x = lucid.tensor([1.0])
+    >>> lucid.as_tensor(x) is x, lucid.as_tensor([1, 2]).dtype
+    (True, lucid.int64)
+    """
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
         return data
     return tensor(data, dtype=dtype)
@@ -219,7 +228,14 @@ def full(size: int, fill_value: float, dtype: _DTypeLike | None = None, requires
 @overload
 def full(size: Sequence[int], fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor: ...
 def full(size: Any, fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``size`` filled with ``fill_value`` (float32 unless told)."""
+    """A tensor of ``size`` (an int or a sequence) filled with ``fill_value``; the dtype
+    follows the value (float32 for a float, int64 for an int, bool for a bool) unless
+    ``dtype`` is given.
+
+    >>> lucid.full((2, 2), 7.0)
+    tensor([[7., 7.],
+            [7., 7.]])
+    """
     size = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
     _number_arg("full", "fill_value", fill_value)
     dtype = _resolve_dtype(dtype) or (float32 if isinstance(fill_value, float) else
@@ -229,23 +245,42 @@ def full(size: Any, fill_value: float, dtype: _DTypeLike | None = None, requires
 
 
 def zeros(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros (float32 unless told)."""
+    """A tensor of zeros of ``size`` (ints, or one sequence), float32 unless ``dtype``
+    says otherwise.
+
+    >>> lucid.zeros(2, 3).shape, lucid.zeros((2,), dtype=lucid.int64)
+    ((2, 3), tensor([0, 0]))
+    """
     return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad, "zeros")
 
 
 def ones(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones (float32 unless told)."""
+    """A tensor of ones of ``size`` (ints, or one sequence), float32 unless ``dtype`` says
+    otherwise.
+
+    >>> lucid.ones(2, dtype=lucid.float64)
+    tensor([1., 1.], dtype=lucid.float64)
+    """
     return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad, "ones")
 
 
 def empty(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``size`` (zero-filled: Lucid never hands out uninitialised memory)."""
+    """A tensor of ``size`` (zero-filled: Lucid never hands out uninitialised memory).
+
+    >>> lucid.empty(2)
+    tensor([0., 0.])
+    """
     return _finish(_core.filled("empty", _shape(size, "empty"), 0.0, _resolve_dtype(dtype) or float32), requires_grad,
                    "empty")
 
 
 def eye(n: int, m: int | None = None, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """The ``n × m`` identity matrix (``m = n`` by default)."""
+    """The ``n × m`` identity matrix (``m = n`` by default), float32 unless told.
+
+    >>> lucid.eye(2, 3)
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
     n = _int_arg("eye", "n", n)
     m = None if m is None else _int_arg("eye", "m", m)
     return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad, "eye")
@@ -256,6 +291,9 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: _DTyp
     """Values from ``start`` (default 0) up to but excluding ``end`` by ``step``.
 
     int64 when all arguments are ints, float32 otherwise (unless ``dtype`` is given).
+
+    >>> lucid.arange(4), lucid.arange(0, 1, 0.25)
+    (tensor([0, 1, 2, 3]), tensor([0.  , 0.25, 0.5 , 0.75]))
     """
     if end is None:
         start, end = 0, start
@@ -269,7 +307,12 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: _DTyp
 
 def linspace(start: float, end: float, steps: int, dtype: _DTypeLike | None = None,
              requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (float32 unless
+    told).
+
+    >>> lucid.linspace(0, 1, 5)
+    tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
     steps = _int_arg("linspace", "steps", steps)
     _number_arg("linspace", "start", start)
     _number_arg("linspace", "end", end)
@@ -283,19 +326,31 @@ def _like(fn: str, t: object) -> Tensor:
 
 
 def zeros_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Zeros of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
+    """Zeros of ``t``'s shape and (unless told) dtype: a new leaf outside any graph.
+
+    >>> lucid.zeros_like(lucid.tensor([[1, 2]]))
+    tensor([[0, 0]])
+    """
     t = _like("zeros_like", t)
     return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "zeros_like")
 
 
 def ones_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """Ones of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
+    """Ones of ``t``'s shape and (unless told) dtype: a new leaf outside any graph.
+
+    >>> lucid.ones_like(lucid.tensor([1.0, 2.0]), dtype=lucid.float64)
+    tensor([1., 1.], dtype=lucid.float64)
+    """
     t = _like("ones_like", t)
     return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "ones_like")
 
 
 def full_like(t: Tensor, fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
-    """``fill_value`` in ``t``'s shape and (unless told) dtype."""
+    """``fill_value`` in ``t``'s shape and (unless told) dtype: a new leaf.
+
+    >>> lucid.full_like(lucid.zeros(2), 3.0)
+    tensor([3., 3.])
+    """
     t = _like("full_like", t)
     _number_arg("full_like", "fill_value", fill_value)
     return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad, "full_like")
@@ -321,13 +376,29 @@ class _GradMode(contextlib.ContextDecorator):
 
 
 class no_grad(_GradMode):
-    """Record no graph inside the block (on this thread)."""
+    """Record no graph inside the block, or in each call of a decorated function, on this
+    thread: ops run as on plain arrays (faster, no memory for derivatives), e.g. for a
+    parameter update.
+
+    >>> w = lucid.tensor([1.0], requires_grad=True)
+    >>> with lucid.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
 
     mode = False
 
 
 class enable_grad(_GradMode):
-    """Record a graph inside the block even within ``no_grad``."""
+    """Record a graph inside the block (or decorated function) even within ``no_grad``.
+
+    >>> w = lucid.tensor([1.0], requires_grad=True)
+    >>> with lucid.no_grad(), lucid.enable_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    True
+    """
 
     mode = True
 
@@ -335,7 +406,14 @@ class enable_grad(_GradMode):
 class set_grad_enabled(contextlib.ContextDecorator):
     """Set grad mode on this thread for a ``with`` block or a decorated function.
     Called on its own it sets the mode immediately, as in PyTorch; used as a
-    decorator it leaves the caller's mode alone until the function is called."""
+    decorator it leaves the caller's mode alone until the function is called.
+
+    >>> with lucid.set_grad_enabled(False):
+    ...     lucid.is_grad_enabled()
+    False
+    >>> lucid.is_grad_enabled()
+    True
+    """
 
     def __init__(self, mode: bool):
         if mode.__class__ is not bool:
@@ -360,4 +438,10 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops record a graph on this thread (True unless inside ``no_grad`` or
+    ``set_grad_enabled(False)``).
+
+    >>> lucid.is_grad_enabled()
+    True
+    """
     return _core.is_grad_enabled()

@@ -3,6 +3,11 @@
 ``linearize`` and ``vmap`` — with ``argnums``, ``has_aux`` and pytree inputs and
 outputs (nested tuples, lists and dicts of Tensors).
 
+>>> from lucid.func import jacrev, vmap
+>>> xs = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> vmap(jacrev(lambda x: x.sin().sum()))(xs).shape
+(2, 2)
+
 NOTE [lucid.func]
 - Each transform is a thin layer over the engines of ``lucid.autograd``: one recording
   of the function and one Rust call (``jacrev`` is ``autograd.jacobian`` by reverse
@@ -29,8 +34,7 @@ NOTE [lucid.func]
 from __future__ import annotations
 
 import functools
-import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from . import _core
 from . import _pytree as tree
@@ -163,7 +167,7 @@ class _Transform:
         return f"lucid.func.{self.kind}({getattr(self.func, '__name__', self.func)!r})"
 
 
-def _jacobian(fn: str, strategy: str, func: Callable[..., Any], argnums: int | tuple[int, ...], has_aux: bool,
+def _jacobian(fn: str, strategy: Literal["reverse-mode", "forward-mode"], func: Callable[..., Any], argnums: int | tuple[int, ...], has_aux: bool,
               chunk_size: int | None) -> _Transform:
     _check_callable(fn, func)
     _check_flag(fn, "has_aux", has_aux)
@@ -264,8 +268,8 @@ def _grad(fn: str, func: Callable[..., Any], argnums: int | tuple[int, ...], has
             gs = autograd_grad(out, leaves, create_graph=call.nested, allow_unused=True)
         else:
             gs = tuple(None for _ in leaves)
-        gs = [_zeros_like(x) if g is None else call.finish(g) for g, x in zip(gs, call.inputs)]
-        gradient = call.per_argnum(gs)
+        filled = [_zeros_like(x) if g is None else call.finish(g) for g, x in zip(gs, call.inputs)]
+        gradient = call.per_argnum(filled)
         value = call.finish(out)
         if with_value:
             return (gradient, (value, call.aux)) if has_aux else (gradient, value)
@@ -331,7 +335,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
                                retain_graph=True, create_graph=create, allow_unused=True)
         else:
             gs = tuple(None for _ in leaves)
-        result = [_zeros_like(x) if g is None else (g if create else g.detach())
+        result: list[Tensor] = [_zeros_like(x) if g is None else (g if create else g.detach())
                   for g, x in zip(gs, call.inputs)]
         return tuple(call.per_argnum(result))
 

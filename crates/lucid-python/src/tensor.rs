@@ -16,6 +16,34 @@ use lucid_core::functional::note_escape;
 use pyo3::types::PyWeakrefReference;
 use std::sync::Mutex;
 
+/// An n-dimensional array of float32, float64, int64 or bool values that records the
+/// operations applied to it, so that derivatives of any order can be taken exactly.
+///
+/// Make one with `lucid.tensor(data)` or a constructor (`zeros`, `arange`, `randn`,
+/// ...). Operators work with tensors and numbers on either side, with NumPy's
+/// broadcasting, and every op is both a method (`x.exp()`) and a function
+/// (`lucid.exp(x)`). A tensor with `requires_grad=True` is a leaf of the graph that
+/// ops on it record; `backward()` fills the leaves' `.grad`, and `lucid.autograd`
+/// computes gradients, Jacobians and Hessians of whole functions.
+///
+/// >>> x = lucid.tensor([1.0, 2.0, 3.0], requires_grad=True)
+/// >>> y = (x * x).sum()
+/// >>> y.backward()
+/// >>> x.grad
+/// tensor([2., 4., 6.])
+///
+/// Indexing works as in NumPy and PyTorch: ints, slices, None and Ellipsis give views
+/// of the data; int64 tensors, lists and bool masks (advanced indexing) give copies.
+/// Reading is differentiable (the cotangent is scattered back to the indexed entries);
+/// assignment (`x[i] = value`, a tensor or a number, broadcast) writes into a tensor
+/// that does not require grad.
+///
+/// >>> x = lucid.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+/// >>> x[1, ::2], x[:, lucid.tensor([2, 0])][0], x[x > 4]
+/// (tensor([4., 6.]), tensor([3., 1.]), tensor([5., 6.]))
+/// >>> x[0, 1:] = 0.0
+/// >>> x[0]
+/// tensor([1., 0., 0.])
 #[pyclass(name = "Tensor", module = "lucid", weakref)]
 pub struct PyTensor {
     /// The current value. In-place writes replace it (NOTE [views and in-place writes]).
@@ -116,25 +144,49 @@ impl PyTensor {
 
     // ---- attributes -------------------------------------------------------------------
 
+    /// The size of each dim, as a tuple of ints.
+    ///
+    /// >>> lucid.zeros(2, 3).shape
+    /// (2, 3)
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.inner.shape())
     }
+    /// The number of dims.
+    ///
+    /// >>> lucid.zeros(2, 3).ndim, lucid.tensor(1.0).ndim
+    /// (2, 0)
     #[getter]
     fn ndim(&self) -> usize {
         self.inner.ndim()
     }
+    /// The element type: `lucid.float32`, `float64`, `int64` or `bool`.
+    ///
+    /// >>> lucid.tensor([1.0]).dtype, lucid.tensor(np.array([1.0])).dtype
+    /// (lucid.float32, lucid.float64)
     #[getter]
     fn dtype(&self) -> PyDType {
         PyDType(self.inner.dtype())
     }
+    /// The number of elements (the product of the shape; 1 for a 0-d tensor).
+    ///
+    /// >>> lucid.zeros(2, 3).numel()
+    /// 6
     fn numel(&self) -> usize {
         self.inner.numel()
     }
+    /// The number of dims (PyTorch's name for `ndim`).
+    ///
+    /// >>> lucid.zeros(2, 3).dim()
+    /// 2
     fn dim(&self) -> usize {
         self.inner.ndim()
     }
-    /// Size of one dim, or the shape tuple when `dim` is None.
+    /// The size of dim `dim`, or the shape tuple when `dim` is None.
+    ///
+    /// >>> x = lucid.zeros(2, 3)
+    /// >>> x.size(), x.size(-1)
+    /// ((2, 3), 3)
     #[pyo3(signature = (dim = None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<Dim>) -> PyResult<Bound<'py, PyAny>> {
         match dim.map(|d| d.get("size", "dim")).transpose()? {
@@ -150,6 +202,13 @@ impl PyTensor {
             }
         }
     }
+    /// Whether ops on this tensor record a graph so that derivatives reach it. Settable on
+    /// a leaf (a floating one to True); a non-leaf's flag cannot be turned off (use `detach`).
+    ///
+    /// >>> x = lucid.tensor([1.0])
+    /// >>> x.requires_grad = True
+    /// >>> (x * 2).requires_grad
+    /// True
     #[getter]
     fn requires_grad(&self) -> bool {
         self.inner.requires_grad()
@@ -158,7 +217,12 @@ impl PyTensor {
     fn set_requires_grad(&self, flag: &Bound<'_, PyAny>) -> PyResult<()> {
         self.inner.set_requires_grad(crate::args::flag("requires_grad", "the value", flag)?).py()
     }
-    /// Set `requires_grad` in place and return the tensor.
+    /// Set `requires_grad` in place (True when called without an argument) and return the
+    /// tensor itself.
+    ///
+    /// >>> x = lucid.tensor([1.0]).requires_grad_()
+    /// >>> x.requires_grad, x.is_leaf
+    /// (True, True)
     #[pyo3(signature = (requires_grad = None))]
     fn requires_grad_<'py>(
         slf: PyRef<'py, Self>,
@@ -168,8 +232,14 @@ impl PyTensor {
         slf.inner.set_requires_grad(flag).py()?;
         Ok(slf)
     }
-    /// The gradient accumulated by `backward` (None before). In-place writes to it
+    /// The gradient `backward` accumulated into this leaf (None before any); settable to a
+    /// tensor of the same shape and dtype, or None to clear it. In-place writes to it
     /// (`p.grad.zero_()`) write the gradient itself, as in PyTorch.
+    ///
+    /// >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    /// >>> (x * x).sum().backward()
+    /// >>> x.grad
+    /// tensor([2., 4.])
     #[getter]
     fn grad<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyTensor>>> {
         views::grad_alias(slf)
@@ -180,21 +250,41 @@ impl PyTensor {
     }
     /// How many in-place writes this tensor has seen (PyTorch's counter; views count the
     /// writes into their base too).
+    ///
+    /// >>> x = lucid.zeros(2)
+    /// >>> x += 1
+    /// >>> x._version
+    /// 1
     #[getter]
     fn _version(&self) -> u64 {
         self.version
     }
+    /// Whether this tensor was not computed by a recorded op (created by the user, or
+    /// detached): the tensors whose `.grad` `backward` fills.
+    ///
+    /// >>> x = lucid.tensor([1.0], requires_grad=True)
+    /// >>> x.is_leaf, (x * 2).is_leaf
+    /// (True, False)
     #[getter]
     fn is_leaf(&self) -> bool {
         self.inner.is_leaf()
     }
-    /// Name of the op that produced this tensor (None for a leaf).
+    /// The name of the op that produced this tensor in the graph (None for a leaf).
+    ///
+    /// >>> x = lucid.tensor([1.0], requires_grad=True)
+    /// >>> (x * 2).grad_fn, x.grad_fn
+    /// ('mul', None)
     #[getter]
     fn grad_fn(&self) -> Option<&'static str> {
         self.inner.grad_fn_name()
     }
     /// A view of this tensor outside the graph: same values, no gradient. As in
     /// PyTorch it shares the data, so writes into either are seen by both.
+    ///
+    /// >>> x = lucid.tensor([1.0], requires_grad=True)
+    /// >>> y = (x * 2).detach()
+    /// >>> y.requires_grad, y.is_leaf
+    /// (False, True)
     fn detach<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
         let value = slf.borrow().inner.detach();
         views::view_of(slf, value, std::sync::Arc::new(|t: &Tensor| Ok(t.detach())), true)
@@ -202,11 +292,20 @@ impl PyTensor {
 
     // ---- conversion -------------------------------------------------------------------
 
-    /// The data as a new NumPy array.
+    /// The data as a new NumPy array of the same dtype (a copy: writing into it does not
+    /// change the tensor).
+    ///
+    /// >>> lucid.tensor([1.0, 2.0]).numpy()
+    /// array([1., 2.], dtype=float32)
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         note_escape(&self.inner);
         to_numpy(py, &self.inner)
     }
+    /// The data as a NumPy array, so that `np.asarray(t)` and NumPy functions accept a
+    /// tensor (`dtype` converts it). The array is a copy of the data.
+    ///
+    /// >>> np.asarray(lucid.tensor([1.0, 2.0]), dtype=np.float64)
+    /// array([1., 2.])
     #[pyo3(signature = (dtype = None, copy = None))]
     fn __array__<'py>(
         &self,
@@ -222,11 +321,18 @@ impl PyTensor {
             None => Ok(a),
         }
     }
+    /// The data as (nested) Python lists of numbers; a 0-d tensor gives a number.
+    ///
+    /// >>> lucid.tensor([[1, 2], [3, 4]]).tolist()
+    /// [[1, 2], [3, 4]]
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         note_escape(&self.inner);
         to_numpy(py, &self.inner)?.call_method0("tolist")
     }
-    /// The value of a one-element tensor as a Python number.
+    /// The value of a one-element tensor as a Python number (ValueError for more elements).
+    ///
+    /// >>> lucid.tensor([2.5]).item()
+    /// 2.5
     fn item<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if self.inner.numel() != 1 {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -296,8 +402,17 @@ impl PyTensor {
 
     // ---- autograd ---------------------------------------------------------------------
 
-    /// Accumulate the gradient of this tensor into the `.grad` of every leaf that
-    /// requires grad. `gradient` is required for tensors with more than one element.
+    /// Accumulate the gradient of this tensor into the `.grad` of every leaf that requires
+    /// grad. `gradient` (the cotangent, of this tensor's shape) is required when it has more
+    /// than one element. The graph is freed afterwards unless `retain_graph` (default:
+    /// `create_graph`); `create_graph=True` records the backward pass so that the gradients
+    /// can be differentiated again.
+    ///
+    /// >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    /// >>> y = x ** 2
+    /// >>> y.backward(lucid.tensor([1.0, 1.0]))
+    /// >>> x.grad
+    /// tensor([2., 4.])
     #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
     fn backward(
         &self,

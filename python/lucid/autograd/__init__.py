@@ -1,6 +1,14 @@
 """Automatic differentiation: ``grad`` and ``backward`` on recorded graphs, and the
 functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``,
-``sparsity``, ``gradcheck``) that differentiates a Python function at given inputs."""
+``sparsity``, ``gradcheck``) that differentiates a Python function at given inputs.
+
+>>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+>>> lucid.autograd.grad((x ** 3).sum(), x)
+(tensor([ 3., 12.]),)
+>>> lucid.autograd.jacobian(lambda x: x ** 3, lucid.tensor([1.0, 2.0]))
+tensor([[ 3.,  0.],
+        [ 0., 12.]])
+"""
 
 from __future__ import annotations
 
@@ -47,7 +55,16 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: _OptionalTensors = N
     ``grad_outputs`` weights each output (required for outputs with more than one
     element). Leaf ``.grad`` is not touched. An input the outputs do not depend on
     raises RuntimeError unless ``allow_unused=True`` (then its entry is None). The graph
-    is freed unless ``retain_graph`` (default: ``create_graph``).
+    is freed unless ``retain_graph`` (default: ``create_graph``); ``create_graph=True``
+    records the gradient computation, so the gradients can be differentiated again.
+
+    >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x ** 3).sum()
+    >>> (g,) = lucid.autograd.grad(y, x, create_graph=True)
+    >>> g                                    # 3x²
+    tensor([ 3., 12.], grad_fn=<mul>)
+    >>> lucid.autograd.grad(g.sum(), x)      # d/dx Σ 3x² = 6x
+    (tensor([ 6., 12.]),)
     """
     outs = _tensor_seq(outputs, "outputs", "grad")
     ins = _tensor_seq(inputs, "inputs", "grad")
@@ -63,7 +80,14 @@ def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: _OptionalTensors = N
 def backward(tensors: _Tensors, grad_tensors: _OptionalTensors = None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf that
-    requires grad."""
+    requires grad (``grad_tensors`` weights each one, as ``gradient`` in
+    ``Tensor.backward``); gradients add to what ``.grad`` already holds.
+
+    >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    >>> lucid.autograd.backward([(x * x).sum(), x.sum()])
+    >>> x.grad                               # 2x + 1
+    tensor([3., 5.])
+    """
     outs = _tensor_seq(tensors, "tensors", "backward")
     if grad_tensors is None:
         gos: list[Tensor | None] = [None] * len(outs)

@@ -123,8 +123,14 @@ def jacobian(func: _Func, inputs: _Inputs, create_graph: bool = False, strict: b
       sweep. Entries in the pattern whose value is zero at this point are stored as
       explicit zeros. See ``sparsity`` to inspect them; needs SciPy.
 
-    >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
-    (3, 3)
+    >>> from lucid.autograd import jacobian
+    >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0]))
+    tensor([[2., 0., 0.],
+            [0., 4., 0.],
+            [0., 0., 6.]])
+    >>> a, b = lucid.tensor([1.0, 2.0]), lucid.tensor([3.0])
+    >>> [J.shape for J in jacobian(lambda a, b: (a * b, b.sum()), (a, b))]
+    [(3, 2), (3, 1)]
     """
     chunk_size = _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
     return _jacobian_of(_record(func, inputs, "jacobian"), create_graph, strict, vectorize, chunk_size, strategy, sparse)
@@ -178,6 +184,11 @@ def hessian(func: _Func, inputs: _Inputs, create_graph: bool = False, strict: bo
     Hessian's structural pattern (symmetrized) is star-coloured and all colours go
     through one forward-over-reverse sweep (``strategy`` does not apply); the pattern
     and colouring are cached per graph structure.
+
+    >>> f = lambda x: (x[0] ** 2 * x[1]).sum()        # H = [[2 x1, 2 x0], [2 x0, 0]]
+    >>> lucid.autograd.hessian(f, lucid.tensor([1.0, 3.0], dtype=lucid.float64))
+    tensor([[6., 2.],
+            [2., 0.]], dtype=lucid.float64)
     """
     _hessian_options(create_graph, strict, vectorize, strategy, sparse)
     return _hessian_of(_record(func, inputs, "hessian"), create_graph, strict, vectorize, strategy, sparse)
@@ -218,6 +229,12 @@ def sparsity(func: _Func, inputs: _Inputs, strategy: _Strategy = "auto", hessian
     records the same graph: an entry that happens to be zero at this point is still in
     it. Patterns and colourings are cached per graph structure (``sparsity_cache_clear``
     empties the cache).
+
+    >>> s = lucid.autograd.sparsity(lambda x: x[1:] * x[:-1], lucid.ones(5))
+    >>> s.shape, s.nnz, s.colors                      # rows or columns: two colours either way
+    ((4, 5), 8, 2)
+    >>> s.pattern.toarray()[0]
+    array([1., 1., 0., 0., 0.])
     """
     _sparsity_options(strategy, hessian)
     return _sparsity_of(_record(func, inputs, "sparsity"), strategy, hessian)
@@ -249,7 +266,10 @@ def _sparsity_of(recorded: _Recorded, strategy: _Strategy, hessian: bool) -> _sp
 
 def sparsity_cache_clear() -> None:
     """Forget every cached sparsity pattern and colouring: the next sparse call detects
-    and colours afresh (its first-call cost again)."""
+    and colours afresh (its first-call cost again).
+
+    >>> lucid.autograd.sparsity_cache_clear()
+    """
     _core.clear_sparsity_cache()
 
 
@@ -283,7 +303,14 @@ def vjp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = F
     """``(func(inputs), vᵀ J)``: the outputs and a tuple with one cotangent per input.
 
     ``v`` matches the outputs (a Tensor or a tuple); it may be omitted only for a
-    single one-element output. Inputs the outputs do not depend on get zeros."""
+    single one-element output. Inputs the outputs do not depend on get zeros (a
+    RuntimeError with ``strict=True``). One reverse sweep, however many outputs.
+
+    >>> x = lucid.tensor([1.0, 2.0])
+    >>> y, (vJ,) = lucid.autograd.vjp(lambda x: x ** 2, x, lucid.tensor([1.0, 10.0]))
+    >>> y, vJ                                # vᵀ diag(2x)
+    (tensor([1., 4.]), tensor([ 2., 40.]))
+    """
     _product_options("vjp", create_graph, strict)
     return _vjp_of(_record(func, inputs, "vjp"), v, create_graph, strict)
 
@@ -313,7 +340,13 @@ def jvp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = F
         strict: bool = False) -> tuple[_Outputs, _Outputs]:
     """``(func(inputs), J v)``, exact: the tangents are a Tensor for a single output and
     a tuple for a tuple of outputs. ``v`` matches the inputs; it may be omitted only
-    for a single one-element input."""
+    for a single one-element input. One forward (tangent) sweep over the recorded graph.
+
+    >>> x = lucid.tensor([1.0, 2.0])
+    >>> y, Jv = lucid.autograd.jvp(lambda x: x ** 2, x, lucid.tensor([1.0, 0.0]))
+    >>> Jv                                   # diag(2x) v
+    tensor([2., 0.])
+    """
     _product_options("jvp", create_graph, strict)
     return _jvp_of(_record(func, inputs, "jvp"), v, create_graph, strict)
 
@@ -353,7 +386,12 @@ def hvp(func: _Func, inputs: _TupleInputs, v: _Vectors = ..., create_graph: bool
 def hvp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Tensor, _Outputs]:
     """``(func(inputs), H v)`` for a scalar ``func``; the product is a Tensor for a
-    single input and a tuple for a tuple of inputs."""
+    single input and a tuple for a tuple of inputs. The Hessian is never formed.
+
+    >>> f = lambda x: (x ** 3).sum()                  # H = diag(6x)
+    >>> lucid.autograd.hvp(f, lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 1.0]))
+    (tensor(9.), tensor([ 6., 12.]))
+    """
     return _hessian_product("hvp", func, inputs, v, create_graph, strict)
 
 
@@ -365,5 +403,10 @@ def vhp(func: _Func, inputs: _TupleInputs, v: _Vectors = ..., create_graph: bool
         strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
 def vhp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Tensor, _Outputs]:
-    """``(func(inputs), vᵀ H)`` for a scalar ``func`` (equal to ``H v``: H is symmetric)."""
+    """``(func(inputs), vᵀ H)`` for a scalar ``func`` (equal to ``H v``: H is symmetric).
+
+    >>> f = lambda x: (x ** 3).sum()
+    >>> lucid.autograd.vhp(f, lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 0.0]))[1]
+    tensor([6., 0.])
+    """
     return _hessian_product("vhp", func, inputs, v, create_graph, strict)

@@ -66,6 +66,9 @@ impl Positions {
     }
 }
 
+/// Gathers and their adjoint scatters over precomputed flat positions (advanced
+/// indexing, `gather`, `index_select`, `take`): `Take`'s VJP is a `Put` and `Put`'s a
+/// `Take`, so both sweeps and all orders stay in this family.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum GatherOp {
     /// `lead + full → lead + part`: `out[l, k] = x[l, pos[k]]`

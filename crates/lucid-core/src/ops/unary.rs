@@ -18,46 +18,77 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The elementwise unary ops: the recorded op of a node. Each Jacobian is diagonal,
+/// `∂y_i/∂x_i = f'(x_i)`, and the rule uses the forward output where that is cheaper.
 pub enum UnaryOp {
+    /// `-x`: y' = -1.
     Neg,
+    /// `eˣ`: y' = y.
     Exp,
+    /// `eˣ - 1`, accurate near 0: y' = eˣ.
     Expm1,
+    /// Natural logarithm: y' = 1/x.
     Log,
+    /// `ln(1 + x)`, accurate near 0: y' = 1/(1 + x).
     Log1p,
+    /// `√x`: y' = 1/(2y).
     Sqrt,
+    /// `sin x`: y' = cos x.
     Sin,
+    /// `cos x`: y' = -sin x.
     Cos,
+    /// `tan x`: y' = 1 + y².
     Tan,
+    /// `tanh x`: y' = 1 - y².
     Tanh,
+    /// `1/(1 + e⁻ˣ)`: y' = y(1 - y).
     Sigmoid,
+    /// `|x|`: y' = sign x (0 at 0).
     Abs,
+    /// `max(x, 0)`: y' = 1 where x > 0, else 0.
     Relu,
     /// `x ** p` for a constant exponent.
     PowScalar(f64),
     /// A dtype conversion; the field is the input's dtype (the cotangent converts back).
     Cast(DType),
+    /// `1/x`: y' = -y².
     Reciprocal,
+    /// `1/√x`: y' = -y³/2.
     Rsqrt,
+    /// `log₂ x`: y' = 1/(x ln 2).
     Log2,
+    /// `log₁₀ x`: y' = 1/(x ln 10).
     Log10,
+    /// `asin x`: y' = 1/√(1 - x²).
     Asin,
+    /// `acos x`: y' = -1/√(1 - x²).
     Acos,
+    /// `atan x`: y' = 1/(1 + x²).
     Atan,
+    /// `sinh x`: y' = cosh x.
     Sinh,
+    /// `cosh x`: y' = sinh x.
     Cosh,
+    /// `asinh x`: y' = 1/√(x² + 1).
     Asinh,
+    /// `acosh x`: y' = 1/√(x² - 1).
     Acosh,
+    /// `atanh x`: y' = 1/(1 - x²).
     Atanh,
+    /// The error function: y' = 2/√π e^(-x²).
     Erf,
     /// The standard normal CDF Φ (used by gelu's rule; accurate in the left tail).
     NormalCdf,
     /// `log(1 + e^{βx}) / β`, linear (`x`) where `βx > threshold`.
     Softplus {
+        /// The sharpness β (> 0).
         beta: f64,
+        /// Where `βx` exceeds it the function is `x` itself.
         threshold: f64,
     },
     /// `x Φ(x)`, or its tanh approximation.
     Gelu {
+        /// Use PyTorch's tanh approximation instead of the exact Φ.
         tanh: bool,
     },
     /// A piecewise-constant function: zero derivative wherever it has one.
@@ -65,11 +96,15 @@ pub enum UnaryOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The piecewise-constant functions of [`UnaryOp::Step`].
 pub enum StepFn {
+    /// The largest integer `<= x`.
     Floor,
+    /// The smallest integer `>= x`.
     Ceil,
     /// Round half to even at `decimals` decimal places (negative: tens, hundreds, …).
     Round(i32),
+    /// -1, 0 or 1 by the sign of `x` (NaN stays NaN).
     Sign,
 }
 
