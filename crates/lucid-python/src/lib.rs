@@ -18,6 +18,7 @@ mod ops;
 mod ops_index;
 mod ops_linalg;
 mod ops_math;
+mod protocols;
 mod tape;
 mod tensor;
 
@@ -32,5 +33,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     autograd::register(m)?;
     tape::register(m)?;
+    protocols::register(m)?;
     Ok(())
 }
