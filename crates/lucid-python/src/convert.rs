@@ -1,7 +1,7 @@
 //! Conversions between Python objects (NumPy arrays, numbers) and core tensors.
 
 use lucid_core::{DType, Storage, Tensor};
-use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods, ToPyArray};
+use numpy::{PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods, ToPyArray};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt};
@@ -9,13 +9,33 @@ use pyo3::types::{PyBool, PyFloat, PyInt};
 use crate::errors::PyResultExt;
 use crate::tensor::PyTensor;
 
-/// A NumPy array of dtype float32, float64, int64 or bool as a tensor (copied).
+/// A NumPy array as a tensor (copied): float32, float64, int64 and bool as they are;
+/// other floats and byte orders to the Lucid dtype that holds them without losing
+/// precision (`widened`).
 pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    if let Some(t) = native(arr)? {
+        return Ok(t);
+    }
+    if let Some(w) = widened(arr)? {
+        if let Some(t) = native(&w)? {
+            return Ok(t);
+        }
+    }
+    let desc = match arr.downcast::<numpy::PyUntypedArray>() {
+        Ok(a) => format!("a NumPy array of dtype {}", a.dtype()),
+        Err(_) => format!("{}", arr.get_type().name()?),
+    };
+    Err(PyTypeError::new_err(format!("tensor: cannot convert {desc}; expected float32, float64, int64 or bool data")))
+}
+
+/// The tensor over an array of a dtype Lucid has, in native byte order; `None` for
+/// any other array.
+fn native(arr: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     macro_rules! try_type {
         ($t:ty, $variant:path) => {
             if let Ok(a) = arr.downcast::<PyArrayDyn<$t>>() {
                 let data = a.try_readonly()?.as_array().as_standard_layout().into_owned().into_shared();
-                return Ok(Tensor::from_storage($variant(data)));
+                return Ok(Some(Tensor::from_storage($variant(data))));
             }
         };
     }
@@ -23,11 +43,26 @@ pub fn from_numpy(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     try_type!(f32, Storage::F32);
     try_type!(i64, Storage::I64);
     try_type!(bool, Storage::Bool);
-    let desc = match arr.downcast::<numpy::PyUntypedArray>() {
-        Ok(a) => format!("a NumPy array of dtype {}", a.dtype()),
-        Err(_) => format!("{}", arr.get_type().name()?),
+    Ok(None)
+}
+
+/// A NumPy array whose dtype Lucid lacks, converted to the nearest one that loses
+/// nothing it can keep: 8 or more bytes of float (float64 in either byte order,
+/// longdouble) to float64, smaller floats (float16) to float32, integers of up to 4
+/// bytes and int64 in the other byte order to int64. `None` for the rest (uint64, which
+/// int64 may not hold, complex, strings): the caller names the dtype.
+fn widened<'py>(arr: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Ok(a) = arr.downcast::<numpy::PyUntypedArray>() else { return Ok(None) };
+    let dtype = a.dtype();
+    let (kind, size) = (dtype.kind(), dtype.itemsize());
+    let target = match kind {
+        b'f' if size >= 8 => "float64",
+        b'f' => "float32",
+        b'i' if size <= 8 => "int64",
+        b'u' if size < 8 => "int64",
+        _ => return Ok(None),
     };
-    Err(PyTypeError::new_err(format!("tensor: cannot convert {desc}; expected float32, float64, int64 or bool data")))
+    arr.call_method1("astype", (target,)).map(Some)
 }
 
 /// A tensor's data as a new NumPy array.
