@@ -124,7 +124,7 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
 # of it, and a list is float64 only when `_holds_float64` finds such an element.
 
 # Exact types of Python numbers: their floats are literals (np.float64 subclasses float,
-# so exact types tell it apart).
+# so exact types tell it apart; `_core.any_leaf` uses the same three).
 _PY_NUMBERS = frozenset({float, int, bool})
 
 
@@ -161,21 +161,8 @@ def _is_float64(value) -> bool:
 
 def _holds_float64(data) -> bool:
     """Whether nested Python ``data`` holds a float64 element that is not a Python
-    float (NOTE [float64 stays float64]). A list of plain numbers is settled by the set
-    of its element types, without a Python step per element."""
-    stack = [data]
-    while stack:
-        seq = stack.pop()
-        if not isinstance(seq, (list, tuple)):
-            if _is_float64(seq):
-                return True
-            continue
-        if set(map(type, seq)) <= _PY_NUMBERS:
-            continue
-        for v in seq:
-            if type(v) not in _PY_NUMBERS:
-                stack.append(v)
-    return False
+    float (NOTE [float64 stays float64]); ``_core.any_leaf`` walks the lists in Rust."""
+    return _core.any_leaf(data, _is_float64)
 
 
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1

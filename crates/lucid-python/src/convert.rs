@@ -4,7 +4,7 @@ use lucid_core::{DType, Storage, Tensor};
 use numpy::{PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods, ToPyArray};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyTuple};
 
 use crate::errors::PyResultExt;
 use crate::tensor::PyTensor;
@@ -174,6 +174,31 @@ pub fn operand(other: &Bound<'_, PyAny>, like: &Tensor, op: &str) -> PyResult<Te
     Ok(Tensor::scalar(v, dt))
 }
 
+/// `_core.any_leaf(data, test)`: whether `test(leaf)` is true for some leaf of the
+/// nested lists and tuples `data` (or `data` itself, when it is neither) that is not a
+/// Python number (exactly a float, int or bool). The walk behind `lucid.tensor`'s
+/// float64 rule (NOTE [float64 stays float64] in `_tensor.py`); the rule itself stays
+/// in Python, in `test`. Here because a long list of floats is the common case: a type
+/// compare per element in Rust, where a Python loop costs ~50 ns an element.
+#[pyfunction]
+#[pyo3(signature = (data, test))]
+fn any_leaf(data: &Bound<'_, PyAny>, test: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let number = |v: &Bound<'_, PyAny>| {
+        v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() || v.is_exact_instance_of::<PyBool>()
+    };
+    let mut stack = vec![data.clone()];
+    while let Some(v) = stack.pop() {
+        if let Ok(list) = v.downcast::<PyList>() {
+            stack.extend(list.iter().filter(|x| !number(x)));
+        } else if let Ok(tuple) = v.downcast::<PyTuple>() {
+            stack.extend(tuple.iter().filter(|x| !number(x)));
+        } else if !number(&v) && test.call1((&v,))?.is_truthy()? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// `_core.from_numpy(array)`: the constructor behind `lucid.tensor`.
 #[pyfunction]
 #[pyo3(name = "from_numpy", signature = (array, requires_grad = false))]
@@ -216,6 +241,7 @@ fn constructor_name(op: &str) -> &'static str {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_numpy_py, m)?)?;
+    m.add_function(wrap_pyfunction!(any_leaf, m)?)?;
     m.add_function(wrap_pyfunction!(filled, m)?)?;
     m.add_function(wrap_pyfunction!(identity, m)?)?;
     Ok(())
