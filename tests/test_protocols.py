@@ -385,3 +385,18 @@ def test_numpy_gives_a_writable_copy_the_tensor_does_not_see():
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
     assert "immutable" in lucid.Tensor.numpy.__doc__
+
+
+# ---- dtypes -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_dtypes_pickle_and_copy_by_name(dtype):
+    for d in (pickle.loads(pickle.dumps(dtype)), copy.copy(dtype), copy.deepcopy(dtype)):
+        assert d == dtype and hash(d) == hash(dtype)
+    assert pickle.loads(pickle.dumps(lucid.zeros(1, dtype=dtype).dtype)) == dtype
+    assert dtype.__reduce__() == (lucid._core._rebuild_dtype, (dtype.name,))
+
+
+def test_unpickling_an_unknown_dtype_is_a_value_error():
+    with pytest.raises(ValueError, match=r'^unpickling a dtype: unknown dtype "complex64"'):
+        lucid._core._rebuild_dtype("complex64")
