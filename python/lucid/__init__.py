@@ -11,6 +11,8 @@ the functional autograd API (``lucid.autograd``).
 
 from __future__ import annotations
 
+import typing as _typing
+
 from . import _core
 from ._core import Tensor, dtype, float32, float64, int64, bool_, cat, stack
 from ._core import where as _where
@@ -26,6 +28,10 @@ from ._core import einsum
 from . import linalg
 from .linalg import inv, slogdet, solve
 from ._tape import tape, Tape
+from . import _inplace  # noqa: F401  (Tensor's in-place name_ methods)
+
+if _typing.TYPE_CHECKING:
+    from ._core import _Operand
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
@@ -35,13 +41,13 @@ bool = bool_  # noqa: A001
 __version__ = "0.1.0"
 
 
-def where(condition, input, other):
+def where(condition: Tensor, input: _Operand, other: _Operand) -> Tensor:
     """Elementwise ``input if condition else other`` with broadcasting; differentiable
     in ``input`` and ``other``."""
     return _where(condition, input, other)
 
 
-def concatenate(tensors, dim=0):
+def concatenate(tensors: _typing.Sequence[Tensor], dim: int = 0) -> Tensor:
     """Alias of :func:`cat`."""
     return cat(tensors, dim)
 

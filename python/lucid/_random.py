@@ -5,17 +5,23 @@ every machine. Before any ``manual_seed`` the generator starts from a fixed seed
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any, Sequence, Union, overload
 
 from . import _core
 from ._core import Tensor, float32, int64
 from ._tensor import _finish, _resolve_dtype, _shape
+
+if TYPE_CHECKING:
+    from ._core import _DTypeLike, dtype as _dtype
+
+    _SizeArg = Union[int, Sequence[int]]
 
 __all__ = ["manual_seed", "rand", "randn", "randint", "rand_like", "randn_like"]
 
 _U64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
-def manual_seed(seed) -> None:
+def manual_seed(seed: int) -> None:
     """Seed the global generator. ``seed`` is an int in
     ``[-0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff]``; negative seeds map to
     ``0xffff_ffff_ffff_ffff + seed`` (as in PyTorch)."""
@@ -27,7 +33,7 @@ def manual_seed(seed) -> None:
     _core.manual_seed(seed if seed >= 0 else _U64 + seed)
 
 
-def _size(op, size):
+def _size(op: str, size: Sequence[Any]) -> list[int]:
     """``size`` as varargs ints or one sequence (checked here: ``_shape`` would try to
     iterate a lone non-int)."""
     if len(size) == 1 and not isinstance(size[0], numbers.Integral) and not hasattr(size[0], "__iter__"):
@@ -35,35 +41,47 @@ def _size(op, size):
     return _shape(size, op)
 
 
-def _float_dtype(op, dtype):
+def _float_dtype(op: str, dtype: _DTypeLike | None) -> _dtype:
     dtype = _resolve_dtype(dtype) or float32
     if not dtype.is_floating_point:
         raise TypeError(f"{op}: dtype must be a floating point dtype, got {dtype}")
     return dtype
 
 
-def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+def rand(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Samples uniform in [0, 1) of ``size`` (float32 unless told)."""
     return _finish(_core.rand(_size("rand", size), _float_dtype("rand", dtype)), requires_grad, "rand")
 
 
-def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+def randn(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples of ``size`` (float32 unless told)."""
     return _finish(_core.randn(_size("randn", size), _float_dtype("randn", dtype)), requires_grad, "randn")
 
 
-def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
+@overload
+def randint(high: int, size: Sequence[int], /, *, dtype: _DTypeLike | None = None,
+            requires_grad: bool = False) -> Tensor: ...
+@overload
+def randint(low: int, high: int, size: Sequence[int], /, *, dtype: _DTypeLike | None = None,
+            requires_grad: bool = False) -> Tensor: ...
+@overload
+def randint(high: int, /, *, size: Sequence[int], dtype: _DTypeLike | None = None,
+            requires_grad: bool = False) -> Tensor: ...
+@overload
+def randint(low: int, high: int, /, *, size: Sequence[int], dtype: _DTypeLike | None = None,
+            requires_grad: bool = False) -> Tensor: ...
+def randint(*args: Any, size: Any = None, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Integers uniform in ``[low, high)``: ``randint(high, size)`` or
     ``randint(low, high, size)`` as in PyTorch (int64 unless told)."""
     if size is None and args:
-        *args, size = args
+        *args, size = args  # type: ignore[assignment]  # a list where mypy wants the tuple
     if size is None or len(args) not in (1, 2):
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size)")
     low, high = (0, args[0]) if len(args) == 1 else args
     for name, v in (("low", low), ("high", high)):
         if not isinstance(v, numbers.Integral) or isinstance(v, bool):
             raise TypeError(f"randint: {name} must be an int, got {type(v).__name__}")
-        if not -2 ** 63 <= v < 2 ** 63:
+        if not -2 ** 63 <= v < 2 ** 63:  # type: ignore[operator]  # numbers.Integral has no >=
             raise ValueError(f"randint: {name} must be within the int64 range [-2**63, 2**63), got {v}")
     if isinstance(size, numbers.Integral):
         raise TypeError("randint: size must be a tuple of ints, e.g. (3,)")
@@ -73,14 +91,14 @@ def randint(*args, size=None, dtype=None, requires_grad=False) -> Tensor:
     return _finish(_core.randint(int(low), int(high), _size("randint", tuple(size)), dtype), requires_grad, "randint")
 
 
-def rand_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def rand_like(input: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) with the shape (and, unless told, dtype) of ``input``."""
     if not isinstance(input, Tensor):
         raise TypeError(f"rand_like: expected a Tensor, got {type(input).__name__}")
     return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def randn_like(input: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with the shape (and, unless told, dtype) of ``input``."""
     if not isinstance(input, Tensor):
         raise TypeError(f"randn_like: expected a Tensor, got {type(input).__name__}")

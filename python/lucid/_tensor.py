@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, TypeVar, Union, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._core import Tensor, float32, float64, int64, bool_
+
+if TYPE_CHECKING:
+    from ._core import _DTypeLike
+
+    # A size given as varargs ints or as one sequence: zeros(2, 3) or zeros((2, 3)).
+    _SizeArg = Union[int, Sequence[int]]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "eye", "arange",
@@ -19,7 +29,11 @@ __all__ = [
 _NP_TO_LUCID = {"float32": float32, "float64": float64, "int64": int64, "bool": bool_}
 
 
-def _resolve_dtype(dtype):
+@overload
+def _resolve_dtype(dtype: None) -> None: ...
+@overload
+def _resolve_dtype(dtype: _DTypeLike) -> _core.dtype: ...
+def _resolve_dtype(dtype: _DTypeLike | None) -> _core.dtype | None:
     if dtype is None or isinstance(dtype, _core.dtype):
         return dtype
     try:
@@ -31,11 +45,11 @@ def _resolve_dtype(dtype):
     return _NP_TO_LUCID[name]
 
 
-def _np_dtype(dtype):
+def _np_dtype(dtype: _DTypeLike) -> np.dtype[Any]:
     return np.dtype(dtype.name if isinstance(dtype, _core.dtype) else dtype)
 
 
-def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``.
 
     ``data`` may be a Python number, a (nested) list or tuple, a NumPy array or scalar,
@@ -128,7 +142,7 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
 _PY_NUMBERS = frozenset({float, int, bool})
 
 
-def _carries_dtype(data) -> bool:
+def _carries_dtype(data: object) -> bool:
     """Whether ``data`` (not a list, tuple or Python number) is an array that says its
     own dtype: NumPy's array protocols or a buffer (``array.array``, ``memoryview``,
     ctypes). bytes and str are text to NumPy, not arrays of numbers."""
@@ -137,13 +151,13 @@ def _carries_dtype(data) -> bool:
     if hasattr(data, "__array__") or hasattr(data, "__array_interface__") or hasattr(data, "__array_struct__"):
         return True
     try:
-        memoryview(data).release()
+        memoryview(data).release()  # type: ignore[arg-type]  # the call is the test
     except TypeError:
         return False
     return True
 
 
-def _is_float64(value) -> bool:
+def _is_float64(value: object) -> bool:
     """Whether one element of nested data is float64 data (not a Python float)."""
     if isinstance(value, Tensor):
         return value.dtype == float64
@@ -159,7 +173,7 @@ def _is_float64(value) -> bool:
     return dt.kind == "f" and dt.itemsize >= 8
 
 
-def _holds_float64(data) -> bool:
+def _holds_float64(data: object) -> bool:
     """Whether nested Python ``data`` holds a float64 element that is not a Python
     float (NOTE [float64 stays float64]); ``_core.any_leaf`` walks the lists in Rust."""
     return _core.any_leaf(data, _is_float64)
@@ -168,12 +182,12 @@ def _holds_float64(data) -> bool:
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 
-def _int64_overflow(value) -> OverflowError:
+def _int64_overflow(value: int) -> OverflowError:
     return OverflowError(f"tensor: the integer {value} in the data is out of the int64 range "
                          f"[{_INT64_MIN}, {_INT64_MAX}]")
 
 
-def _big_int(data, only_ints: bool = False):
+def _big_int(data: object, only_ints: bool = False) -> int | None:
     """The first integer in nested ``data`` that int64 cannot hold, or None. With
     ``only_ints``, None as well when the data holds any non-integer (a float makes the
     tensor float, as in PyTorch)."""
@@ -193,7 +207,7 @@ def _big_int(data, only_ints: bool = False):
     return found
 
 
-def _may_hold_big_int(arr: np.ndarray) -> bool:
+def _may_hold_big_int(arr: npt.NDArray[Any]) -> bool:
     """Whether a float or unsigned array NumPy built from Python data may stand for an
     integer past int64: one vectorised test, so large float data is not walked."""
     if arr.size == 0:
@@ -206,7 +220,7 @@ def _may_hold_big_int(arr: np.ndarray) -> bool:
     return bool((np.abs(arr) >= 2.0 ** 63).any())  # NaN compares False, silently
 
 
-def _check_uint64(arr: np.ndarray) -> None:
+def _check_uint64(arr: npt.NDArray[Any]) -> None:
     """OverflowError naming the first uint64 value int64 cannot hold (the cast would
     wrap it to a negative number). Other unsigned dtypes always fit."""
     if arr.dtype == np.uint64 and arr.size and arr.max() > _INT64_MAX:
@@ -218,7 +232,7 @@ def _check_uint64(arr: np.ndarray) -> None:
 _MAX_SIZE = 2 ** 63 - 1
 
 
-def _int_arg(fn: str, name: str, value) -> int:
+def _int_arg(fn: str, name: str, value: Any) -> int:
     """``value`` as a size: TypeError for a non-integer, ValueError below 0 or above
     what a tensor can address."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -230,20 +244,20 @@ def _int_arg(fn: str, name: str, value) -> int:
     return int(value)
 
 
-def _number_arg(fn: str, name: str, value):
+def _number_arg(fn: str, name: str, value: Any) -> Any:
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__}")
     return value
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def from_numpy(array: npt.NDArray[Any]) -> Tensor:
     """A tensor from a NumPy array, keeping its dtype (data is copied)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return tensor(array)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None) -> Tensor:
     """``data`` itself when it is a Tensor of the requested dtype, else ``tensor(data)``
     (with its dtype rule: Python floats give float32, float64 data stays float64).
 
@@ -256,7 +270,7 @@ def as_tensor(data, dtype=None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
-def _shape(size, fn: str = "size") -> list[int]:
+def _shape(size: Any, fn: str = "size") -> list[int]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     shape = []
@@ -279,7 +293,11 @@ def _finish(t: Tensor, requires_grad: bool, fn: str) -> Tensor:
     return t
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+@overload
+def full(size: int, fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor: ...
+@overload
+def full(size: Sequence[int], fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor: ...
+def full(size: Any, fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (float32 unless told)."""
     size = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
     _number_arg("full", "fill_value", fill_value)
@@ -289,30 +307,31 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     return _finish(_core.filled("full", size, float(fill_value), dtype), requires_grad, "full")
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+def zeros(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (float32 unless told)."""
     return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad, "zeros")
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+def ones(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones (float32 unless told)."""
     return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad, "ones")
 
 
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+def empty(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` (zero-filled: Lucid never hands out uninitialised memory)."""
     return _finish(_core.filled("empty", _shape(size, "empty"), 0.0, _resolve_dtype(dtype) or float32), requires_grad,
                    "empty")
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """The ``n × m`` identity matrix (``m = n`` by default)."""
     n = _int_arg("eye", "n", n)
     m = None if m is None else _int_arg("eye", "m", m)
     return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad, "eye")
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start: float, end: float | None = None, step: float = 1, dtype: _DTypeLike | None = None,
+           requires_grad: bool = False) -> Tensor:
     """Values from ``start`` (default 0) up to but excluding ``end`` by ``step``.
 
     int64 when all arguments are ints, float32 otherwise (unless ``dtype`` is given).
@@ -327,7 +346,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     return _finish(_core.arange(float(start), float(end), float(step), _resolve_dtype(dtype)), requires_grad, "arange")
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: _DTypeLike | None = None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     steps = _int_arg("linspace", "steps", steps)
     _number_arg("linspace", "start", start)
@@ -335,25 +355,25 @@ def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
     return _finish(_core.linspace(float(start), float(end), steps, _resolve_dtype(dtype) or float32), requires_grad, "linspace")
 
 
-def _like(fn: str, t) -> Tensor:
+def _like(fn: str, t: object) -> Tensor:
     if not isinstance(t, Tensor):
         raise TypeError(f"{fn}: expected a Tensor, got {type(t).__name__}")
     return t
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def zeros_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Zeros of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
     t = _like("zeros_like", t)
     return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "zeros_like")
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Ones of ``t``'s shape and (unless told) dtype: a new leaf outside any graph."""
     t = _like("ones_like", t)
     return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "ones_like")
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full_like(t: Tensor, fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` in ``t``'s shape and (unless told) dtype."""
     t = _like("full_like", t)
     _number_arg("full_like", "fill_value", fill_value)
@@ -366,15 +386,15 @@ class _GradMode(contextlib.ContextDecorator):
 
     mode: bool
 
-    def __enter__(self):
+    def __enter__(self) -> _GradMode:
         self.prev = _core.set_grad_enabled(self.mode)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _core.set_grad_enabled(self.prev)
         return False
 
-    def _recreate_cm(self):
+    def _recreate_cm(self) -> _GradMode:
         # a fresh manager per decorated call: reentrant and safe across threads
         return type(self)()
 
@@ -402,19 +422,19 @@ class set_grad_enabled(contextlib.ContextDecorator):
         self.mode = mode
         self.prev = _core.set_grad_enabled(self.mode)
 
-    def __call__(self, func):
+    def __call__(self, func: _F) -> _F:
         _core.set_grad_enabled(self.prev)  # decorating must not change the mode
         return super().__call__(func)
 
-    def __enter__(self):
+    def __enter__(self) -> set_grad_enabled:
         _core.set_grad_enabled(self.mode)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _core.set_grad_enabled(self.prev)
         return False
 
-    def _recreate_cm(self):
+    def _recreate_cm(self) -> set_grad_enabled:
         return set_grad_enabled(self.mode)
 
 

@@ -13,18 +13,22 @@ index; non-square input raises ValueError.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from typing import NamedTuple, Sequence
 
 from ._core import Tensor
 from ._core import solve as _solve
 
 __all__ = ["inv", "det", "slogdet", "solve", "cholesky", "cross", "norm", "vector_norm", "matrix_norm", "SlogdetResult"]
 
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-SlogdetResult.__doc__ = "``(sign, logabsdet)`` of a determinant; ``sign`` carries no gradient."
+
+class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)`` of a determinant; ``sign`` carries no gradient."""
+
+    sign: Tensor
+    logabsdet: Tensor
 
 
-def _matrix(name: str, A) -> Tensor:
+def _matrix(name: str, A: object) -> Tensor:
     if not isinstance(A, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(A).__name__}")
     return A
@@ -69,7 +73,7 @@ def cross(input: Tensor, other: Tensor, dim: int = -1) -> Tensor:
 _INF = float("inf")
 
 
-def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (all elements for None): ``ord`` a number
     >= 1, ``inf`` or ``-inf``. The gradient at 0 is 0 (a subgradient)."""
     if isinstance(ord, str) or ord is None:
@@ -77,7 +81,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
     return _matrix("vector_norm", x).norm(ord, dim, keepdim)
 
 
-def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Tensor:
+def matrix_norm(A: Tensor, ord: float | str = "fro", dim: tuple[int, int] | Sequence[int] = (-2, -1),
+                keepdim: bool = False) -> Tensor:
     """The matrix norm over the two dims ``dim`` (a batch of matrices otherwise):
     ``'fro'``, or the induced norms ``1``/``-1`` (largest/smallest absolute column sum)
     and ``inf``/``-inf`` (the same of rows). ``'nuc'``, ``2`` and ``-2`` need singular
@@ -102,7 +107,8 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
     return out if keepdim else out.squeeze(max(d0, d1)).squeeze(min(d0, d1))
 
 
-def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
+def norm(A: Tensor, ord: float | str | None = None, dim: int | Sequence[int] | None = None,
+         keepdim: bool = False) -> Tensor:
     """``torch.linalg.norm``: with ``ord=None`` the 2-norm of all elements (of ``dim``);
     a vector norm when ``dim`` is an int (or ``A`` is 1-D and ``dim`` None), a matrix
     norm when ``dim`` is a pair (or ``A`` is 2-D and ``dim`` None)."""
@@ -110,7 +116,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
     if ord is None:
         return A.norm(2, dim, keepdim)
     if isinstance(dim, int) or (dim is None and A.ndim == 1):
-        return vector_norm(A, ord, dim, keepdim)
+        return vector_norm(A, ord, dim, keepdim)  # type: ignore[arg-type]  # a str ord: its ValueError
     if dim is None and A.ndim == 2:
         dim = (-2, -1)
     if isinstance(dim, (tuple, list)) and len(dim) == 2:

@@ -14,6 +14,7 @@ mod autograd;
 mod convert;
 mod dtype;
 mod errors;
+mod inplace;
 mod ops;
 mod ops_index;
 mod ops_linalg;
@@ -21,6 +22,7 @@ mod ops_math;
 mod protocols;
 mod tape;
 mod tensor;
+mod views;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -33,6 +35,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     autograd::register(m)?;
     tape::register(m)?;
+    inplace::register(m)?;
     protocols::register(m)?;
     Ok(())
 }

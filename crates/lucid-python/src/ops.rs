@@ -9,6 +9,7 @@ use crate::args::{self, Dim, Flag, Int};
 use crate::dtype;
 use crate::errors::PyResultExt;
 use crate::tensor::{wrap, PyTensor};
+use crate::views;
 
 /// Tensors from a Python sequence of tensors.
 fn tensor_list(seq: &Bound<'_, PyAny>, op: &str) -> PyResult<Vec<Tensor>> {
@@ -107,65 +108,72 @@ impl PyTensor {
 
     /// Reshape (one dim may be -1); shares data when contiguous.
     #[pyo3(signature = (*shape))]
-    fn reshape(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        wrap(self.inner.reshape(&args::sizes_varargs("reshape", "shape", shape)?))
+    fn reshape<'py>(slf: &Bound<'py, Self>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
+        let shape = args::sizes_varargs("reshape", "shape", shape)?;
+        views::view(slf, move |t| t.reshape(&shape))
     }
-    /// Same as `reshape`.
+    /// Same as `reshape`: a view (NOTE [views and in-place writes]).
     #[pyo3(signature = (*shape))]
-    fn view(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        self.reshape(shape)
+    fn view<'py>(slf: &Bound<'py, Self>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
+        Self::reshape(slf, shape)
     }
     #[pyo3(signature = (start_dim = Dim::new(0), end_dim = Dim::new(-1)), text_signature = "($self, start_dim=0, end_dim=-1)")]
-    fn flatten(&self, start_dim: Dim, end_dim: Dim) -> PyResult<PyTensor> {
-        wrap(self.inner.flatten(start_dim.get("flatten", "start_dim")?, end_dim.get("flatten", "end_dim")?))
+    fn flatten<'py>(slf: &Bound<'py, Self>, start_dim: Dim, end_dim: Dim) -> PyResult<Bound<'py, PyTensor>> {
+        let (start, end) = (start_dim.get("flatten", "start_dim")?, end_dim.get("flatten", "end_dim")?);
+        views::view(slf, move |t| t.flatten(start, end))
     }
-    fn unsqueeze(&self, dim: Dim) -> PyResult<PyTensor> {
-        wrap(self.inner.unsqueeze(dim.get("unsqueeze", "dim")?))
+    fn unsqueeze<'py>(slf: &Bound<'py, Self>, dim: Dim) -> PyResult<Bound<'py, PyTensor>> {
+        let dim = dim.get("unsqueeze", "dim")?;
+        views::view(slf, move |t| t.unsqueeze(dim))
     }
     /// Remove size-1 dims: all of them (None), or those of `dim` (an int or a tuple;
     /// `()` removes none) that have size 1.
     #[pyo3(signature = (dim = None))]
-    fn squeeze(&self, dim: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
+    fn squeeze<'py>(slf: &Bound<'py, Self>, dim: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let d = args::dims("squeeze", "dim", dim)?;
         if let Some(d) = &d {
             // The core's squeeze skips repeats; PyTorch rejects them, as every other
             // op of several dims does (NOTE [dim arguments]).
-            lucid_core::shape::normalize_axes("squeeze", Some(d), self.inner.ndim()).py()?;
+            lucid_core::shape::normalize_axes("squeeze", Some(d), slf.borrow().inner.ndim()).py()?;
         }
-        wrap(self.inner.squeeze(d.as_deref()))
+        views::view(slf, move |t| t.squeeze(d.as_deref()))
     }
     #[pyo3(signature = (*dims))]
-    fn permute(&self, dims: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        wrap(self.inner.permute(&args::ints_varargs("permute", "dims", dims)?))
+    fn permute<'py>(slf: &Bound<'py, Self>, dims: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
+        let dims = args::ints_varargs("permute", "dims", dims)?;
+        views::view(slf, move |t| t.permute(&dims))
     }
-    fn transpose(&self, dim0: Dim, dim1: Dim) -> PyResult<PyTensor> {
-        wrap(self.inner.transpose(dim0.get("transpose", "dim0")?, dim1.get("transpose", "dim1")?))
+    fn transpose<'py>(slf: &Bound<'py, Self>, dim0: Dim, dim1: Dim) -> PyResult<Bound<'py, PyTensor>> {
+        let (a, b) = (dim0.get("transpose", "dim0")?, dim1.get("transpose", "dim1")?);
+        views::view(slf, move |t| t.transpose(a, b))
     }
     /// 2-D transpose; a 0-D or 1-D tensor as is; more dims is a ValueError (`.T`
     /// reverses all dims).
-    fn t(&self) -> PyResult<PyTensor> {
-        wrap(self.inner.t())
+    fn t<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
+        views::view(slf, Tensor::t)
     }
     #[getter(T)]
-    fn big_t(&self) -> PyResult<PyTensor> {
-        wrap(self.inner.reverse_dims())
+    fn big_t<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
+        views::view(slf, Tensor::reverse_dims)
     }
     #[getter(mT)]
-    fn m_t(&self) -> PyResult<PyTensor> {
-        wrap(self.inner.mt())
+    fn m_t<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
+        views::view(slf, Tensor::mt)
     }
-    /// Broadcast to `shape` (-1 keeps a dim).
+    /// Broadcast to `shape` (-1 keeps a dim): a view, which cannot be written into
+    /// where it repeats an element.
     #[pyo3(signature = (*shape))]
-    fn expand(&self, shape: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
-        self.expand_to("expand", args::sizes_varargs("expand", "shape", shape)?)
+    fn expand<'py>(slf: &Bound<'py, Self>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
+        Self::expand_to(slf, "expand", args::sizes_varargs("expand", "shape", shape)?)
     }
     /// Broadcast to `shape` (a tuple; -1 keeps a dim), as `expand`.
-    fn broadcast_to(&self, shape: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    fn broadcast_to<'py>(slf: &Bound<'py, Self>, shape: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         let want = args::sizes("broadcast_to", "shape", shape)?;
-        self.expand_to("broadcast_to", want)
+        Self::expand_to(slf, "broadcast_to", want)
     }
     /// `length` entries of `dim` from `start` (negative counts from the end), a view.
-    fn narrow(&self, dim: Dim, start: Dim, length: Dim) -> PyResult<PyTensor> {
+    fn narrow<'py>(slf: &Bound<'py, Self>, dim: Dim, start: Dim, length: Dim) -> PyResult<Bound<'py, PyTensor>> {
+        let this = slf.borrow();
         let dim = dim.get("narrow", "dim")?;
         let (given, length) = (start.get("narrow", "start")?, length.get("narrow", "length")?);
         let length = usize::try_from(length)
@@ -174,10 +182,13 @@ impl PyTensor {
             Ok(s) => s,
             // from the end of the dim, as PyTorch (the core checks the dim and the range)
             Err(_) => {
-                let size = lucid_core::shape::normalize_axis("narrow", dim, self.inner.ndim())
+                let size = lucid_core::shape::normalize_axis("narrow", dim, this.inner.ndim())
                     .ok()
-                    .and_then(|a| self.inner.shape().get(a).copied());
-                let Some(size) = size else { return wrap(self.inner.narrow(dim, 0, length)) }; // the dim's error
+                    .and_then(|a| this.inner.shape().get(a).copied());
+                let Some(size) = size else {
+                    drop(this);
+                    return views::view(slf, move |t| t.narrow(dim, 0, length)); // the dim's error
+                };
                 usize::try_from(given + size as isize).map_err(|_| {
                     PyIndexError::new_err(format!(
                         "narrow: start {given} is out of range for dim {dim} with size {size}"
@@ -185,17 +196,20 @@ impl PyTensor {
                 })?
             }
         };
-        wrap(self.inner.narrow(dim, start, length))
+        drop(this);
+        views::view(slf, move |t| t.narrow(dim, start, length))
     }
-    fn select(&self, dim: Dim, index: Int) -> PyResult<PyTensor> {
-        wrap(self.inner.select(dim.get("select", "dim")?, index.index("select", "index")?))
+    fn select<'py>(slf: &Bound<'py, Self>, dim: Dim, index: Int) -> PyResult<Bound<'py, PyTensor>> {
+        let (dim, index) = (dim.get("select", "dim")?, index.index("select", "index")?);
+        views::view(slf, move |t| t.select(dim, index))
     }
 }
 
 impl PyTensor {
     /// `expand` to `want`, where -1 keeps the tensor's size of that dim.
-    fn expand_to(&self, op: &'static str, want: Vec<isize>) -> PyResult<PyTensor> {
-        let cur = self.inner.shape();
+    fn expand_to<'py>(slf: &Bound<'py, Self>, op: &'static str, want: Vec<isize>) -> PyResult<Bound<'py, PyTensor>> {
+        let this = slf.borrow();
+        let cur = this.inner.shape();
         let off = want.len().saturating_sub(cur.len());
         let mut target = Vec::with_capacity(want.len());
         for (i, &w) in want.iter().enumerate() {
@@ -207,7 +221,8 @@ impl PyTensor {
                 target.push(w as usize);
             }
         }
-        wrap(self.inner.expand(&target).map_err(|e| e.with_op(op)))
+        drop(this);
+        views::view(slf, move |t| t.expand(&target).map_err(|e| e.with_op(op)))
     }
 }
 

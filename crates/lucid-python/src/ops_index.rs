@@ -105,8 +105,15 @@ pub fn assign(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Te
     t.index_assign(&items, value).py()
 }
 
-fn tuple_of<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, ts.into_iter().map(PyTensor::new))
+/// `t` with `value` written at `key`, differentiable in both (an `index_put`): for
+/// `__setitem__` on values in a graph.
+pub fn assign_differentiable(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Tensor> {
+    let items = match parse_index(key)? {
+        Some(items) => items,
+        None => index_items(key)?,
+    };
+    let value = value.to_dtype(t.dtype()).py()?;
+    t.index_put(&items, &value, false).map_err(|e| e.with_op("setitem")).py()
 }
 
 #[pymethods]
@@ -153,8 +160,7 @@ impl PyTensor {
     /// (an int; the last may be shorter) or of the listed sizes.
     #[pyo3(signature = (split_size_or_sections, dim = Dim::new(0)), text_signature = "($self, split_size_or_sections, dim=0)")]
     fn split<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         split_size_or_sections: &Bound<'py, PyAny>,
         dim: Dim,
     ) -> PyResult<Bound<'py, PyTuple>> {
@@ -166,7 +172,7 @@ impl PyTensor {
         } else if let Ok(n) = split_size_or_sections.extract::<isize>() {
             let n = usize::try_from(n)
                 .map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
-            self.inner.split(n, dim)
+            slf.borrow().inner.split(n, dim)
         } else {
             let sections = match args::ints("split", "sections", split_size_or_sections) {
                 // an int past the int64 range: a split size, not a list of sections
@@ -177,18 +183,20 @@ impl PyTensor {
                 }
                 sections => sections?,
             };
-            self.inner.split_sizes(&sizes("split", "sections", sections)?, dim)
+            slf.borrow().inner.split_sizes(&sizes("split", "sections", sections)?, dim)
         };
-        tuple_of(py, pieces.py()?)
+        crate::views::pieces(slf, pieces.py()?, dim)
     }
 
     /// At most `chunks` views of `ceil(size / chunks)` entries along `dim`.
     #[pyo3(signature = (chunks, dim = Dim::new(0)), text_signature = "($self, chunks, dim=0)")]
-    fn chunk<'py>(&self, py: Python<'py>, chunks: Int, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
+    fn chunk<'py>(slf: &Bound<'py, Self>, chunks: Int, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
         let chunks = chunks.get("chunk", "chunks")?;
         let n = usize::try_from(chunks)
             .map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
-        tuple_of(py, self.inner.chunk(n, dim.get("chunk", "dim")?).py()?)
+        let dim = dim.get("chunk", "dim")?;
+        let pieces = slf.borrow().inner.chunk(n, dim).py()?;
+        crate::views::pieces(slf, pieces, dim)
     }
 
     /// The entries `index` (1-d int64) of `dim`, in that order; differentiable.

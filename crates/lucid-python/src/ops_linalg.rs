@@ -59,11 +59,12 @@ impl PyTensor {
         wrap(self.inner.trace())
     }
     /// Diagonal `offset` (> 0: above the main one) of the plane `(dim1, dim2)`, as a
-    /// new last dim.
+    /// new last dim; a view (NOTE [views and in-place writes]).
     #[pyo3(signature = (offset = Int::new(0), dim1 = Dim::new(0), dim2 = Dim::new(1)), text_signature = "($self, offset=0, dim1=0, dim2=1)")]
-    fn diagonal(&self, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+    fn diagonal<'py>(slf: &Bound<'py, Self>, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<Bound<'py, PyTensor>> {
         let offset = offset.get("diagonal", "offset")?;
-        wrap(self.inner.diagonal(offset, dim1.get("diagonal", "dim1")?, dim2.get("diagonal", "dim2")?))
+        let (d1, d2) = (dim1.get("diagonal", "dim1")?, dim2.get("diagonal", "dim2")?);
+        crate::views::view(slf, move |t| t.diagonal(offset, d1, d2))
     }
     /// A 1-D tensor to a square matrix with it on diagonal `diagonal`, or a 2-D
     /// tensor's diagonal `diagonal` as a 1-D tensor.

@@ -11,16 +11,32 @@ use crate::args::Dim;
 use crate::convert::{operand, to_numpy};
 use crate::dtype::PyDType;
 use crate::errors::PyResultExt;
+use crate::views::{self, Alias, ViewList};
 use lucid_core::functional::note_escape;
+use pyo3::types::PyWeakrefReference;
+use std::sync::Mutex;
 
 #[pyclass(name = "Tensor", module = "lucid", weakref)]
 pub struct PyTensor {
+    /// The current value. In-place writes replace it (NOTE [views and in-place writes]).
     pub inner: Tensor,
+    /// What this tensor is a view of (or the gradient slot it aliases), if anything.
+    pub(crate) alias: Option<Alias>,
+    /// The live views whose root this tensor is, recomputed after each write.
+    pub(crate) views: ViewList,
+    /// The object `.grad` returned last, while it is alive.
+    pub(crate) grad_view: Mutex<Option<Py<PyWeakrefReference>>>,
+    /// How many in-place writes this tensor has seen (PyTorch's `_version`).
+    pub(crate) version: u64,
 }
 
 impl PyTensor {
     pub fn new(inner: Tensor) -> Self {
-        PyTensor { inner }
+        PyTensor { inner, alias: None, views: ViewList::default(), grad_view: Mutex::new(None), version: 0 }
+    }
+
+    pub(crate) fn aliasing(inner: Tensor, alias: Alias) -> Self {
+        PyTensor { alias: Some(alias), ..PyTensor::new(inner) }
     }
 }
 
@@ -152,13 +168,21 @@ impl PyTensor {
         slf.inner.set_requires_grad(flag).py()?;
         Ok(slf)
     }
+    /// The gradient accumulated by `backward` (None before). In-place writes to it
+    /// (`p.grad.zero_()`) write the gradient itself, as in PyTorch.
     #[getter]
-    fn grad(&self) -> Option<PyTensor> {
-        self.inner.grad().map(PyTensor::new)
+    fn grad<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyTensor>>> {
+        views::grad_alias(slf)
     }
     #[setter(grad)]
     fn set_grad_attr(&self, grad: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
         self.inner.set_grad(grad.map(|g| g.inner.clone())).py()
+    }
+    /// How many in-place writes this tensor has seen (PyTorch's counter; views count the
+    /// writes into their base too).
+    #[getter]
+    fn _version(&self) -> u64 {
+        self.version
     }
     #[getter]
     fn is_leaf(&self) -> bool {
@@ -169,8 +193,11 @@ impl PyTensor {
     fn grad_fn(&self) -> Option<&'static str> {
         self.inner.grad_fn_name()
     }
-    fn detach(&self) -> PyTensor {
-        PyTensor::new(self.inner.detach())
+    /// A view of this tensor outside the graph: same values, no gradient. As in
+    /// PyTorch it shares the data, so writes into either are seen by both.
+    fn detach<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
+        let value = slf.borrow().inner.detach();
+        views::view_of(slf, value, std::sync::Arc::new(|t: &Tensor| Ok(t.detach())), true)
     }
 
     // ---- conversion -------------------------------------------------------------------
@@ -427,30 +454,34 @@ impl PyTensor {
     fn __ge__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.ge(&operand(other, &self.inner, "ge")?))
     }
-    fn __hash__(slf: PyRef<'_, Self>) -> isize {
-        slf.inner.id() as isize
+    /// Identity, as in PyTorch (the value may change in place; the object does not).
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
     }
 
     // ---- indexing ---------------------------------------------------------------------
 
-    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    /// `t[key]`: basic indexing (ints, slices, None, Ellipsis) gives a view, which
+    /// sees writes into `t` and writes through to it; advanced indexing (tensors, lists)
+    /// gives a copy, as in PyTorch and NumPy.
+    fn __getitem__<'py>(slf: &Bound<'py, Self>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         match parse_index(key)? {
-            Some(items) => wrap(self.inner.index(&items)),
-            None => crate::ops_index::index_advanced(&self.inner, key),
+            Some(items) => views::view(slf, move |t| t.index(&items)),
+            None => Bound::new(slf.py(), crate::ops_index::index_advanced(&slf.borrow().inner, key)?),
         }
     }
 
-    /// Assign into a tensor that does not require grad (in-place ops on graph tensors
-    /// are not supported). Other views of the same data do not see the change.
-    fn __setitem__(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        if self.inner.requires_grad() {
-            return Err(PyRuntimeError::new_err(
-                "setitem: cannot assign into a tensor that requires grad (in-place ops on graph tensors are not supported); assign into a detached copy or build the result with lucid.where / lucid.cat",
-            ));
-        }
-        let value = operand(value, &self.inner, "setitem")?;
-        let updated = crate::ops_index::assign(&self.inner, key, &value)?;
-        self.inner = updated;
-        Ok(())
+    /// `t[key] = value`, written in place: aliases and views of `t` see it, and a view
+    /// writes through to its base. Differentiable in `t` and `value`; a leaf that
+    /// requires grad can be written only under `lucid.no_grad()`.
+    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let target = slf.borrow().inner.clone();
+        let value = operand(value, &target, "setitem")?;
+        let updated = if autograd::is_grad_enabled() && (target.requires_grad() || value.requires_grad()) {
+            crate::ops_index::assign_differentiable(&target, key, &value)?
+        } else {
+            crate::ops_index::assign(&target, key, &value)?
+        };
+        views::write(slf, &updated, "setitem")
     }
 }

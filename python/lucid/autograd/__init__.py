@@ -4,6 +4,8 @@ functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``,
 
 from __future__ import annotations
 
+from typing import Any, Literal, Optional, Sequence, Union, overload
+
 from .. import _core
 from .._core import Tensor
 from .._tensor import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
@@ -16,7 +18,17 @@ __all__ = [
 ]
 
 
-def _tensor_seq(value, name: str, fn: str, allow_none: bool = False) -> list:
+# One Tensor or a sequence of them (``grad``'s ``outputs``, ``inputs``, ...), and the
+# same where None stands for "ones" (``grad_outputs``).
+_Tensors = Union[Tensor, Sequence[Tensor]]
+_OptionalTensors = Optional[Union[Tensor, Sequence[Optional[Tensor]]]]
+
+
+@overload
+def _tensor_seq(value: Any, name: str, fn: str, allow_none: Literal[False] = False) -> list[Tensor]: ...
+@overload
+def _tensor_seq(value: Any, name: str, fn: str, allow_none: Literal[True]) -> list[Tensor | None]: ...
+def _tensor_seq(value: Any, name: str, fn: str, allow_none: bool = False) -> list[Tensor] | list[Tensor | None]:
     items = [value] if isinstance(value, Tensor) or (allow_none and value is None) else value
     try:
         items = list(items)
@@ -28,7 +40,8 @@ def _tensor_seq(value, name: str, fn: str, allow_none: bool = False) -> list:
     return items
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(outputs: _Tensors, inputs: _Tensors, grad_outputs: _OptionalTensors = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, as a tuple (one per input).
 
     ``grad_outputs`` weights each output (required for outputs with more than one
@@ -39,7 +52,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outs = _tensor_seq(outputs, "outputs", "grad")
     ins = _tensor_seq(inputs, "inputs", "grad")
     if grad_outputs is None:
-        gos = [None] * len(outs)
+        gos: list[Tensor | None] = [None] * len(outs)
     else:
         gos = _tensor_seq(grad_outputs, "grad_outputs", "grad", allow_none=True)
     if retain_graph is None:
@@ -47,12 +60,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(_core.grad(outs, ins, gos, bool(retain_graph), bool(create_graph), bool(allow_unused)))
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+def backward(tensors: _Tensors, grad_tensors: _OptionalTensors = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf that
     requires grad."""
     outs = _tensor_seq(tensors, "tensors", "backward")
     if grad_tensors is None:
-        gos = [None] * len(outs)
+        gos: list[Tensor | None] = [None] * len(outs)
     else:
         gos = _tensor_seq(grad_tensors, "grad_tensors", "backward", allow_none=True)
     if retain_graph is None:
