@@ -400,3 +400,47 @@ def test_dtypes_pickle_and_copy_by_name(dtype):
 def test_unpickling_an_unknown_dtype_is_a_value_error():
     with pytest.raises(ValueError, match=r'^unpickling a dtype: unknown dtype "complex64"'):
         lucid._core._rebuild_dtype("complex64")
+
+
+# ---- with in-place writes and views -----------------------------------------------------------
+
+def test_rows_from_iteration_are_views_that_write_through():
+    t = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+    for row in t:
+        row[0] = 9.0
+    assert t.tolist() == [[9.0, 2.0], [9.0, 4.0]]
+
+
+def test_copies_and_clones_do_not_see_writes_and_writes_into_them_stay_there():
+    t = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+    c, k, d, r = t[0].clone(), copy.copy(t), copy.deepcopy(t[1]), pickle.loads(pickle.dumps(t))
+    c += 1
+    k += 1
+    d[0] = -1.0
+    r.zero_()
+    assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    t += 10  # and the other way
+    assert (c.tolist(), k.tolist(), d.tolist()) == ([2.0, 3.0], [[2.0, 3.0], [4.0, 5.0]], [-1.0, 4.0])
+    assert pickle.loads(pickle.dumps(t[1])).tolist() == [13.0, 14.0]  # the current values travel
+
+
+def test_writing_into_a_clone_is_the_pytorch_way_to_modify_a_leaf():
+    # y = clone(x) with y[0] = 0: d sum(y²)/dx = 2x except at 0, which no longer depends on x
+    x = lucid.tensor([1.0, 2.0, 3.0], dtype=lucid.float64, requires_grad=True)
+    y = x.clone()
+    y[0] = 0.0
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 4.0, 6.0])
+
+
+def test_a_deep_copied_parameter_trains_alone():
+    w = lucid.tensor([1.0, 2.0], dtype=lucid.float64, requires_grad=True)
+    (w * w).sum().backward()
+    d = copy.deepcopy(w)
+    for _ in range(3):
+        with lucid.no_grad():
+            d -= 0.25 * d.grad
+    d.grad.zero_()
+    np.testing.assert_array_equal(d.numpy(), [-0.5, -1.0])
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])

@@ -59,7 +59,9 @@ impl PyTensor {
 
     /// ``copy.copy``: a new leaf over the same values (storage is immutable, so sharing
     /// it is safe), with the same ``requires_grad`` and no ``.grad``. A non-leaf
-    /// becomes a leaf, as in pickling.
+    /// becomes a leaf, as in pickling. In-place writes into the copy or the original
+    /// stay there, as with NumPy's ``copy.copy`` (PyTorch's shares memory, so there a
+    /// write shows in both; use a view, ``t[...]``, for that).
     ///
     /// >>> import copy
     /// >>> w = lucid.tensor([1.0, 2.0], requires_grad=True)
