@@ -112,7 +112,9 @@ PARAMS = {
     # the in-place write primitive behind Tensor.name_ (python/lucid/_inplace.py)
     "_write_inplace.target": "Tensor",
     # what a pickled tensor holds (NOTE [pickled tensors]): dtype name, shape, bytes
-    "_rebuild_tensor.dtype": "str", "_rebuild_tensor.data": "bytes",
+    "_rebuild_tensor.dtype": "str", "_rebuild_tensor.data": "bytes", "_rebuild_dtype.name": "str",
+    # the walk behind tensor()'s float64 rule (NOTE [float64 stays float64])
+    "any_leaf.data": "object", "any_leaf.test": "Callable[[Any], bool]",
     # _core.check_options validates what the user passed, whatever its type
     "check_options.*all*": "object", "check_options.op": "str",
 }
@@ -180,6 +182,7 @@ RETURNS = {
         "arange cat einsum filled from_numpy full identity linspace rand randint randn solve stack "
         "where").split()},
     "_write_inplace": "Tensor", "from_dlpack": "Tensor", "_rebuild_tensor": "Tensor",
+    "_rebuild_dtype": "dtype", "any_leaf": "bool",
     "backward": "None", "manual_seed": "None", "clear_sparsity_cache": "None",
     "check_options": "int | None", "is_grad_enabled": "bool", "set_grad_enabled": "bool",
     "grad": "list[Tensor | None]", "prepare_inputs": "list[Tensor]",

@@ -29,6 +29,8 @@ _METHOD_OPS = [
     "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "t", "expand",
     "broadcast_to", "narrow", "select",
     "flip", "roll", "tile", "split", "chunk", "index_select", "gather", "scatter_add", "scatter", "index_put",
+    # copies (protocols.rs)
+    "clone",
 ]
 
 

@@ -52,13 +52,32 @@ def _np_dtype(dtype: _DTypeLike) -> np.dtype[Any]:
 def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``.
 
-    ``data`` may be a Python number, a (nested) list or tuple, a NumPy array or a
-    Tensor. Python float literals give float32 (as in PyTorch); a NumPy array keeps
-    its floating dtype (float64 stays float64); Python ints give int64 and bools give
-    bool.
+    ``data`` may be a Python number, a (nested) list or tuple, a NumPy array or scalar,
+    a Tensor, or any other array: an object with ``__array__`` or the array interface
+    (JAX, PyTorch and CuPy arrays on the host), or a buffer (``array.array``,
+    ``memoryview``, ctypes arrays).
+
+    The dtype, unless ``dtype`` is given (NOTE [float64 stays float64]):
+
+    - Python floats give float32, PyTorch's default; Python ints give int64 and bools
+      give bool.
+    - Data that carries a dtype keeps it: float64 stays float64 (a NumPy array or
+      ``np.float64``, a float64 Tensor, an ``__array__`` or buffer of doubles such as
+      ``array.array('d')``), float32 stays float32. Float16 widens to float32 and
+      longdouble narrows to float64, the nearest dtypes Lucid has; other integers
+      become int64.
+    - A list or tuple takes the widest float among its elements, as PyTorch promotes:
+      one ``np.float64`` (or float64 array or Tensor) among Python floats makes the
+      whole tensor float64.
 
     >>> lucid.tensor([1.0, 2.0]).dtype
     lucid.float32
+    >>> import numpy as np
+    >>> lucid.tensor([np.float64(1.0), 2.0]).dtype
+    lucid.float64
+    >>> import array
+    >>> lucid.tensor(array.array("d", [1.0 + 1e-12])).item() == 1.0 + 1e-12
+    True
     """
     dtype = _resolve_dtype(dtype)
     if requires_grad.__class__ is not bool:
@@ -67,6 +86,11 @@ def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requir
         arr = data.numpy()
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
+    elif _carries_dtype(data):
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {exc}") from None
     else:
         try:
             arr = np.asarray(data)
@@ -86,7 +110,7 @@ def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requir
             big = _big_int(data, only_ints=True)
             if big is not None:
                 raise _int64_overflow(big)
-        if arr.dtype.kind == "f" and dtype is None:
+        if arr.dtype.kind == "f" and dtype is None and not (arr.dtype.itemsize >= 8 and _holds_float64(data)):
             arr = arr.astype(np.float32)  # Python float literals default to float32
     if arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} holding non-numeric values")
@@ -94,16 +118,65 @@ def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requir
         if dtype == int64:
             _check_uint64(arr)
         arr = arr.astype(_np_dtype(dtype))
-    elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float32)
+    elif arr.dtype.kind == "f":
+        # native float32 or float64; non-native byte order ('>f8') is still float64
+        arr = arr.astype(np.float64 if arr.dtype.itemsize >= 8 else np.float32, copy=False)
     elif arr.dtype.kind in "iu":
         _check_uint64(arr)
         arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "fb":
+    elif arr.dtype.kind != "b":
         raise TypeError(f"tensor: unsupported data of NumPy dtype {arr.dtype}")
     if requires_grad and arr.dtype.kind != "f":
         raise TypeError(f"tensor: only floating point tensors can require gradients, got {arr.dtype}")
     return _core.from_numpy(arr, requires_grad)
+
+
+# NOTE [float64 stays float64]: NumPy reads Python floats as float64, so an array built
+# from a list cannot tell `[1.0]` (a literal: PyTorch's float32 default) from
+# `[np.float64(1.0)]` (float64 data, which must not lose digits). `tensor` asks the
+# data instead: anything that carries a dtype (`_carries_dtype`) keeps NumPy's reading
+# of it, and a list is float64 only when `_holds_float64` finds such an element.
+
+# Exact types of Python numbers: their floats are literals (np.float64 subclasses float,
+# so exact types tell it apart; `_core.any_leaf` uses the same three).
+_PY_NUMBERS = frozenset({float, int, bool})
+
+
+def _carries_dtype(data: object) -> bool:
+    """Whether ``data`` (not a list, tuple or Python number) is an array that says its
+    own dtype: NumPy's array protocols or a buffer (``array.array``, ``memoryview``,
+    ctypes). bytes and str are text to NumPy, not arrays of numbers."""
+    if type(data) in _PY_NUMBERS or isinstance(data, (list, tuple, str, bytes)):
+        return False
+    if hasattr(data, "__array__") or hasattr(data, "__array_interface__") or hasattr(data, "__array_struct__"):
+        return True
+    try:
+        memoryview(data).release()  # type: ignore[arg-type]  # the call is the test
+    except TypeError:
+        return False
+    return True
+
+
+def _is_float64(value: object) -> bool:
+    """Whether one element of nested data is float64 data (not a Python float)."""
+    if isinstance(value, Tensor):
+        return value.dtype == float64
+    if isinstance(value, (np.ndarray, np.generic)):
+        dt = value.dtype
+    elif _carries_dtype(value):
+        try:
+            dt = np.asarray(value).dtype
+        except (ValueError, TypeError):
+            return False
+    else:
+        return False
+    return dt.kind == "f" and dt.itemsize >= 8
+
+
+def _holds_float64(data: object) -> bool:
+    """Whether nested Python ``data`` holds a float64 element that is not a Python
+    float (NOTE [float64 stays float64]); ``_core.any_leaf`` walks the lists in Rust."""
+    return _core.any_leaf(data, _is_float64)
 
 
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
@@ -189,11 +262,12 @@ def from_numpy(array: npt.NDArray[Any]) -> Tensor:
 
 
 def as_tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None) -> Tensor:
-    """``data`` itself when it is a Tensor of the requested dtype, else ``tensor(data)``.
+    """``data`` itself when it is a Tensor of the requested dtype, else ``tensor(data)``
+    (with its dtype rule: Python floats give float32, float64 data stays float64).
 
-    >>> x = lucid.tensor([1.0])
-    >>> lucid.as_tensor(x) is x, lucid.as_tensor([1, 2]).dtype
-    (True, lucid.int64)
+    >>> import numpy as np
+    >>> lucid.as_tensor(np.array([1.0, 2.0])).dtype
+    lucid.float64
     """
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
         return data

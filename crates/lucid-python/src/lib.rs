@@ -19,6 +19,7 @@ mod ops;
 mod ops_index;
 mod ops_linalg;
 mod ops_math;
+mod protocols;
 mod tape;
 mod tensor;
 mod views;
@@ -35,5 +36,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     autograd::register(m)?;
     tape::register(m)?;
     inplace::register(m)?;
+    protocols::register(m)?;
     Ok(())
 }

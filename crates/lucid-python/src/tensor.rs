@@ -292,18 +292,31 @@ impl PyTensor {
 
     // ---- conversion -------------------------------------------------------------------
 
-    /// The data as a new NumPy array of the same dtype (a copy: writing into it does not
-    /// change the tensor).
+    /// The data as a new NumPy array (a copy, always).
     ///
-    /// >>> lucid.tensor([1.0, 2.0]).numpy()
-    /// array([1., 2.], dtype=float32)
+    /// PyTorch's ``numpy()`` shares memory; Lucid's cannot. A tensor's storage is
+    /// immutable because the graph keeps the values an op read, to compute its
+    /// derivative later. A writable NumPy array over that storage would let
+    /// ``a[0] = 5`` change those saved values behind the graph's back and silently
+    /// corrupt every derivative computed afterwards (and every tensor sharing the data),
+    /// so the array handed out is a copy you may write freely.
+    ///
+    /// >>> t = lucid.tensor([1.0, 2.0])
+    /// >>> a = t.numpy()
+    /// >>> a[0] = 5.0
+    /// >>> t
+    /// tensor([1., 2.])
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         note_escape(&self.inner);
         to_numpy(py, &self.inner)
     }
-    /// The data as a NumPy array, so that `np.asarray(t)` and NumPy functions accept a
-    /// tensor (`dtype` converts it). The array is a copy of the data.
+    /// NumPy's array protocol (``np.asarray(t)``, ``np.array(t, dtype=...)``), with
+    /// NumPy 2's ``copy=`` contract: ``copy=True`` and ``copy=None`` give a new array
+    /// (of ``dtype`` when given); ``copy=False`` asks for no copy, which Lucid cannot
+    /// give (see ``numpy()``: the storage is immutable, so an array always comes out as
+    /// a copy), and raises ValueError as NumPy 2 requires.
     ///
+    /// >>> import numpy as np
     /// >>> np.asarray(lucid.tensor([1.0, 2.0]), dtype=np.float64)
     /// array([1., 2.])
     #[pyo3(signature = (dtype = None, copy = None))]
@@ -311,13 +324,28 @@ impl PyTensor {
         &self,
         py: Python<'py>,
         dtype: Option<Bound<'py, PyAny>>,
-        copy: Option<bool>,
+        copy: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = copy;
+        // NumPy passes True, False or None; anything else is read for its truth, as
+        // NumPy reads `copy=` itself
+        if let Some(c) = copy.as_ref().filter(|c| !c.is_none()) {
+            if !c.is_truthy()? {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "__array__: copy=False cannot be honoured: a Lucid tensor's storage is immutable (the graph keeps \
+                     these values for derivatives), so its data always comes out as a copy; use np.asarray(t) or \
+                     t.numpy(), which copy",
+                ));
+            }
+        }
         note_escape(&self.inner);
         let a = to_numpy(py, &self.inner)?;
-        match dtype {
-            Some(d) => a.call_method1("astype", (d,)),
+        match dtype.filter(|d| !d.is_none()) {
+            // the array is already ours: convert it without a second copy when it can
+            Some(d) => {
+                let kwargs = pyo3::types::PyDict::new(py);
+                kwargs.set_item("copy", false)?;
+                a.call_method("astype", (d,), Some(&kwargs))
+            }
             None => Ok(a),
         }
     }

@@ -93,6 +93,9 @@ pub enum UnaryOp {
     },
     /// A piecewise-constant function: zero derivative wherever it has one.
     Step(StepFn),
+    /// The identity into new memory (PyTorch's `clone`): a node of its own whose
+    /// cotangent passes through unchanged. Last, so tapes saved before it still load.
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -240,6 +243,8 @@ impl UnaryOp {
             }
             UnaryOp::Gelu { tanh } => map_float!(name, s, |v| via_f64(v, |u| special::gelu(u, tanh))),
             UnaryOp::Step(f) => f.forward(s),
+            // every dtype: the copy is data, whether or not it is differentiable
+            UnaryOp::Copy => Ok(crate::map_storage!(s, |a| a.as_standard_layout().into_owned().into_shared())),
         }
     }
 
@@ -277,6 +282,7 @@ impl UnaryOp {
             UnaryOp::Softplus { .. } => "softplus",
             UnaryOp::Gelu { .. } => "gelu",
             UnaryOp::Step(f) => f.name(),
+            UnaryOp::Copy => "clone",
         }
     }
 }
@@ -317,7 +323,7 @@ impl Rule for UnaryOp {
     fn structure(&self) -> Structure<'_> {
         use UnaryOp::*;
         Structure::Elementwise(match self {
-            Neg | Cast(_) | Step(_) => Reads::NOTHING,
+            Neg | Cast(_) | Step(_) | Copy => Reads::NOTHING,
             Exp | Expm1 | Sqrt | Tan | Tanh | Sigmoid | Reciprocal | Rsqrt => Reads { inputs: false, output: true },
             _ => Reads::INPUTS,
         })
@@ -427,6 +433,8 @@ impl Rule for UnaryOp {
             }
             // piecewise constant: zero (also at the jumps, as PyTorch)
             UnaryOp::Step(_) => Tensor::zeros(g.shape(), g.dtype()),
+            // d clone(x) = 1: the cotangent itself
+            UnaryOp::Copy => g.clone(),
         };
         Ok(vec![Some(gx)])
     }
@@ -519,6 +527,29 @@ unary_methods! {
 }
 
 impl Tensor {
+    /// A copy of this tensor in new memory that stays in the graph: PyTorch's `clone`
+    /// (`Tensor::clone`, the `Clone` trait, is the cheap handle copy and shares
+    /// everything). The copy of a tensor that requires grad is a non-leaf whose
+    /// gradient flows back to this one; otherwise it is a new leaf. Any dtype.
+    ///
+    /// Storage is immutable, so sharing it would be safe; the copy owns its memory
+    /// anyway so that nothing handed out over it (a DLPack or NumPy view) aliases the
+    /// original, as a PyTorch user expects of `clone`.
+    ///
+    /// ```
+    /// use lucid_core::{autograd, DType, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0], &[2], DType::F64).unwrap();
+    /// x.set_requires_grad(true).unwrap();
+    /// let y = x.copy().unwrap();
+    /// assert!(!y.is_leaf() && y.grad_fn_name() == Some("clone"));
+    /// // y = x, dy/dx = 1
+    /// autograd::backward(&[y.mul_scalar(3.0).unwrap().sum_all().unwrap()], &[None], false, false).unwrap();
+    /// assert_eq!(x.grad().unwrap().to_f64_vec(), vec![3.0, 3.0]);
+    /// ```
+    pub fn copy(&self) -> Result<Tensor> {
+        unary(self, UnaryOp::Copy)
+    }
+
     /// `x ** p` for a constant exponent.
     pub fn pow_scalar(&self, p: f64) -> Result<Tensor> {
         unary(self, UnaryOp::PowScalar(p))
