@@ -33,10 +33,10 @@ lint:
 	@cargo fmt --version >/dev/null 2>&1 || { echo "make lint: rustfmt is missing; install it with: rustup component add rustfmt" >&2; exit 1; }
 	@cargo clippy --version >/dev/null 2>&1 || { echo "make lint: clippy is missing; install it with: rustup component add clippy" >&2; exit 1; }
 	cargo fmt --all --check
-	cargo clippy -p lucid-core -p lucid-python --all-targets -- -D warnings
+	cargo clippy -p lucid-autodiff -p lucid-python --all-targets -- -D warnings
 
 test-rust:
-	cargo test -p lucid-core --quiet
+	cargo test -p lucid-autodiff --quiet
 
 test-python: build
 	$(PY) -m pytest -q
