@@ -65,7 +65,8 @@ WHEEL_SMOKE := import importlib.metadata as md, numpy as np, lucid; \
 	want = np.diag(2 * x.numpy() * np.cos(x.numpy() ** 2) + 2); \
 	assert np.allclose(J, want, rtol=1e-12, atol=0), J; \
 	assert 'site-packages' in lucid.__file__, lucid.__file__; \
-	assert md.version('lucid-autodiff') == '0.1.0' and md.metadata('lucid-autodiff')['License-Expression'] == 'MIT'; \
+	assert md.version('lucid-autodiff') == lucid.__version__, (md.version('lucid-autodiff'), lucid.__version__); \
+	assert md.metadata('lucid-autodiff')['License-Expression'] == 'MIT'; \
 	print('wheel ok: lucid-autodiff', md.version('lucid-autodiff'), 'imported from', lucid.__file__)
 
 wheel: $(STAMP)
