@@ -9,6 +9,7 @@ use ndarray::{ArcArray, IxDyn};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 pub(crate) mod graph;
+mod operators;
 pub(crate) mod recording;
 
 use graph::{is_grad_enabled, Node, Rule};
