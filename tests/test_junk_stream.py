@@ -71,10 +71,17 @@ SKIP = {"set_grad_enabled", "no_grad", "enable_grad", "manual_seed"}
 FUNCTIONS = sorted(n for n in lucid.__all__ if callable(getattr(lucid, n)) and n not in SKIP
                    and not isinstance(getattr(lucid, n), lucid.dtype))
 METHODS = sorted(n for n in dir(lucid.Tensor) if not n.startswith("_") and n not in SKIP)
-AUTOGRAD = sorted({f"autograd.{n}" for n in dir(lucid.autograd) if not n.startswith("_")
-                   and callable(getattr(lucid.autograd, n))} |
-                  {f"autograd.functional.{n}" for n in dir(lucid.autograd.functional) if not n.startswith("_")
-                   and callable(getattr(lucid.autograd.functional, n)) and not isinstance(getattr(lucid.autograd.functional, n), type)})
+
+
+def _ours(module, n):
+    # a public function of lucid's own, not a name it imports (typing.overload)
+    obj = getattr(module, n)
+    return not n.startswith("_") and callable(obj) and (getattr(obj, "__module__", "") or "").startswith("lucid")
+
+
+AUTOGRAD = sorted({f"autograd.{n}" for n in dir(lucid.autograd) if _ours(lucid.autograd, n)} |
+                  {f"autograd.functional.{n}" for n in dir(lucid.autograd.functional) if _ours(lucid.autograd.functional, n)
+                   and not isinstance(getattr(lucid.autograd.functional, n), type)})
 DUNDERS = ["__getitem__", "__setitem__", "__add__", "__matmul__", "__pow__", "__floordiv__", "__mod__", "__lt__"]
 bad = []
 calls = [0]
