@@ -9,6 +9,7 @@ outputs (nested tuples, lists and dicts of Tensors).
 (2, 2)
 
 NOTE [lucid.func]
+
 - Each transform is a thin layer over the engines of ``lucid.autograd``: one recording
   of the function and one Rust call (``jacrev`` is ``autograd.jacobian`` by reverse
   mode, ``jacfwd`` by forward mode, ``grad`` one reverse sweep), so no transform runs the
