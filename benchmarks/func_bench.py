@@ -125,6 +125,7 @@ class Row:
     to_np: object = None          # result -> ndarray
     clear: object = None          # () -> None, before each first call (jax.clear_caches)
     skipped: str = ""             # non-empty: why this row is not run
+    failed: str = ""              # non-empty: its set-up raised (an error of the run)
 
 
 def _lucid_rows(lib, case):
@@ -196,16 +197,20 @@ def _torch_rows(lib, case):
 def rows_for(case, libs, wanted):
     """Every row of ``case``: run where the library set up, else skipped with the reason."""
     by_name = {lib.name: lib for lib in libs}
-    out = _lucid_rows(by_name["lucid"], case)
-    for name, make, absent in (
-            ("jax", _jax_rows, "JAX not importable (`make bench` installs jax[cpu] into .venv)"),
-            ("torch", _torch_rows, "PyTorch not importable (the bench never installs it: pip install torch)")):
-        if name in by_name:
-            out += make(by_name[name], case)
-        else:
-            row = "jax jit(vmap)" if name == "jax" else "torch.func vmap"
+    out = []
+    for name, row, make, absent in (
+            ("lucid", "lucid.func vmap", _lucid_rows, ""),
+            ("jax", "jax jit(vmap)", _jax_rows, "JAX not importable (`make bench` installs jax[cpu] into .venv)"),
+            ("torch", "torch.func vmap", _torch_rows,
+             "PyTorch not importable (the bench never installs it: pip install torch)")):
+        if name not in by_name:
             why = absent if name in wanted else f"{name} left out by --libraries"
             out.append(Row(row, name, "", skipped=why))
+            continue
+        try:
+            out += make(by_name[name], case)
+        except Exception as e:  # noqa: BLE001  (a library's set-up failing is reported, not fatal)
+            out.append(Row(row, name, "", failed=f"set-up failed: {type(e).__name__}: {e}"))
     return out
 
 
@@ -236,6 +241,10 @@ def run_case(case, libs, wanted, cfg, log):
         rec["methods"].append(entry)
         if row.skipped:
             entry.update(status="skipped", note=row.skipped)
+            continue
+        if row.failed:
+            entry.update(status="error", note=row.failed)
+            log(f"  !! {row.row} FAILED on {case.title}: {row.failed}")
             continue
         try:
             first, first_samples, call, res = first_calls(row, cfg["first_repeats"])
@@ -343,11 +352,12 @@ def render(func):
 
 def target_table(func):
     """Issue 16's targets per workload, as report.py's issue-15 table: '*' = missed."""
-    head = (f"{'case':<6}{'lucid':>10}{'lucid 1st':>11}{'1st [<10ms]':>13}{'jax.jit':>10}"
+    head = (f"{'case':<6}{'lucid':>10}{'lucid 1st':>11}{'1st-steady':>12}{'1st [<10ms]':>13}{'jax.jit':>10}"
             f"{'lucid/jit [<=1.5]':>19}{'torch.func':>12}{'lucid/torch [<=0.2]':>21}{'jit 1st':>10}"
             f"{'|d| vs jax [<=1e-10]':>22}")
     lines = ["issue 16 targets: lucid.func vmap against jax.jit(vmap) and torch.func.vmap, steady medians "
-             "in ms; '*' = missed, '-' = not measured", head]
+             "in ms; 1st-steady = what the first call costs beyond a steady one; '*' = missed, "
+             "'-' = not measured", head]
     counts = {True: 0, False: 0}
     unmeasured, reasons = [], []
     for rec in func["cases"]:
@@ -360,7 +370,8 @@ def target_table(func):
         first_cell = "-" if f["meets"] is None else ("met" if f["meets"] else "missed*")
         diff = jax_row.get("max_abs_diff")
         diff_cell = "-" if diff is None else f"{diff:.1e}" + ("" if jax_row.get("agrees") else " !!")
-        lines.append(f"{rec['wid']:<6}{_ms(T['lucid_s']):>10}{_ms(f['seconds']):>11}"
+        extra = None if f["seconds"] is None else f["seconds"] - T["lucid_s"]
+        lines.append(f"{rec['wid']:<6}{_ms(T['lucid_s']):>10}{_ms(f['seconds']):>11}{_ms(extra):>12}"
                      f"{first_cell:>13}{_ms(j.get('peer_s')):>10}{cell(j):>19}{_ms(t.get('peer_s')):>12}"
                      f"{cell(t):>21}{_ms(f['jit_first_s']):>10}{diff_cell:>22}")
         for name, r in (("vs jax.jit", j), ("vs torch.func", t), ("first call", f)):
