@@ -5,6 +5,7 @@
     python benchmarks/bench.py --quick    # one size per workload, about a minute
     python benchmarks/bench.py --quick --smoke   # `make test`: harness check, writes nothing
     python benchmarks/bench.py --sparse   # only the sparse workloads (issue 14, sparse.py)
+    python benchmarks/bench.py --func     # only per-sample vmap(jacrev)/vmap(grad) (issue 16, func_bench.py)
 
 Every workload of DESIGN.md runs through every mode of Lucid (``lucid.tape`` included)
 and of each installed peer, one after another in this one process: warm-up, adaptive
@@ -37,6 +38,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import func_bench  # noqa: E402
 import memprobe  # noqa: E402
 import report  # noqa: E402
 import sparse  # noqa: E402
@@ -82,6 +84,10 @@ def parse_args(argv):
                    help="run only the sparse workloads W7, W8, W3s-W5s (issue 14); the default "
                         "run includes them after the dense ones")
     p.add_argument("--no-sparse", action="store_true", help="skip the sparse workloads")
+    p.add_argument("--func", action="store_true",
+                   help="run only issue 16's per-sample workloads VJ (vmap(jacrev) of W2 over 1 000 "
+                        "inputs) and VG (vmap(grad) over 10 000 samples); the default run includes them")
+    p.add_argument("--no-func", action="store_true", help="skip issue 16's per-sample workloads")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
     p.add_argument("--no-series", action="store_true", help="skip the scaling and chunk series")
     p.add_argument("--render", metavar="JSON",
@@ -292,7 +298,11 @@ def main(argv=None):
     keep = (lambda c: only is None or c.params["wid"] in only)
     if args.sparse and args.no_sparse:
         raise SystemExit("--sparse and --no-sparse contradict each other")
-    dense_part = not args.sparse
+    if args.func and args.no_func:
+        raise SystemExit("--func and --no-func contradict each other")
+    if args.func and args.sparse:
+        raise SystemExit("--func and --sparse each select one part only: run them one after the other")
+    dense_part = not (args.sparse or args.func)
 
     if dense_part:
         log("\n== main table ==")
@@ -339,15 +349,21 @@ def main(argv=None):
         results["tape_many"] = tape_many.main(["--points", "10000" if mode == "full" else "2000",
                                                "--repeats", "5" if mode == "full" else "3"])
 
+    func_keep = (lambda wid: only is None or wid in only)   # VJ, VG
+    if not args.sparse and not args.no_func and any(func_keep(w) for w in func_bench.SIZES):
+        log("\n== per-sample derivatives through vmap (issue 16) ==")
+        results["func"] = func_bench.run(mode, libs, [s.strip() for s in args.libraries.split(",")],
+                                         log, keep=func_keep)
+
     sparse_keep = (lambda wid: only is None or wid.upper() in only)   # W7, W8, W3S, W4S, W5S
     try:
         import scipy.sparse  # noqa: F401  (Lucid's sparse results are scipy arrays)
         have_scipy = True
     except ImportError:
         have_scipy = False
-        if not args.no_sparse:
+        if not args.no_sparse and not args.func:
             notes.append("sparse workloads skipped: SciPy is not installed (pip install scipy)")
-    if (have_scipy and not args.no_sparse
+    if (have_scipy and not args.no_sparse and not args.func
             and any(sparse_keep(c.params["wid"]) for c in sparse.sparse_cases(mode))):
         log("\n== sparse Jacobians (issue 14) ==")
         scfg = {"budget": cfg["budget"], "min_samples": cfg["min_samples"],
@@ -366,8 +382,9 @@ def main(argv=None):
     out_dir = args.out or (tempfile.mkdtemp(prefix="lucid-bench-") if args.smoke
                            else os.path.join(HERE, "results"))
     os.makedirs(out_dir, exist_ok=True)
+    part = "func" if args.func else "sparse"
     stem = ("bench" if mode == "full" else mode) if dense_part else (
-        "sparse" if mode == "full" else f"{mode}-sparse")
+        part if mode == "full" else f"{mode}-{part}")
     charts = report.charts(results, out_dir, stem)
     json_path = os.path.join(out_dir, f"{stem}.json")
     with open(json_path, "w") as fh:

@@ -148,6 +148,9 @@ def problems(results):
     if results.get("sparse"):
         from sparse import problems as sparse_problems
         out += sparse_problems(results["sparse"])
+    if results.get("func"):
+        from func_bench import problems as func_problems
+        out += func_problems(results["func"])
     return out
 
 
@@ -369,6 +372,9 @@ def render(results):
     if results.get("chunk_memory"):
         out += ["", memory_table(results["chunk_memory"],
                                  "chunk_size series, W2 64-256-out, chunk_size=64: peak MiB first / repeat call")]
+    if results.get("func"):
+        from func_bench import render as func_render
+        out += ["", func_render(results["func"])]
     if results.get("sparse"):
         from sparse import render as sparse_render
         out += ["", sparse_render(results["sparse"])]
