@@ -26,6 +26,10 @@ from ._core import einsum
 from . import linalg
 from .linalg import inv, slogdet, solve
 from ._tape import tape, Tape
+from ._core import from_dlpack
+from . import _numpy_protocol
+
+_numpy_protocol.install()
 
 float = float32  # noqa: A001  (PyTorch's aliases)
 double = float64
@@ -51,7 +55,7 @@ __all__ = [
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "eye", "arange",
     "linspace", "zeros_like", "ones_like", "full_like", "cat", "concatenate", "stack", "where",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
-    "linalg", "einsum", "inv", "slogdet", "solve", "tape", "Tape",
+    "linalg", "einsum", "inv", "slogdet", "solve", "tape", "Tape", "from_dlpack",
     "manual_seed", "rand", "randn", "randint", "rand_like", "randn_like",
     *_op_names,
 ]

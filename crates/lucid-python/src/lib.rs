@@ -12,6 +12,7 @@ mod alloc;
 mod args;
 mod autograd;
 mod convert;
+mod dlpack;
 mod dtype;
 mod errors;
 mod ops;
@@ -32,5 +33,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     autograd::register(m)?;
     tape::register(m)?;
+    dlpack::register(m)?;
     Ok(())
 }
