@@ -308,11 +308,12 @@ impl PyTensor {
     /// its memory. `np.from_dlpack(t)`, `torch.from_dlpack(t)` and
     /// `jax.dlpack.from_dlpack(t)` call this; you rarely call it yourself.
     ///
-    /// The export is read-only: with `max_version >= (1, 0)` (NumPy 2.1+) the capsule
-    /// is versioned, flagged read-only and zero-copy. A legacy consumer (no
-    /// `max_version`) cannot be told "read-only", so it gets a private copy and cannot
-    /// corrupt values the autograd graph keeps; `copy=False` then raises BufferError.
-    /// Like `.numpy()`, the result carries no derivatives.
+    /// With `max_version >= (1, 0)` (NumPy 2.1+) the capsule is versioned, zero-copy
+    /// and flagged read-only: Lucid tensors are immutable. A legacy consumer (no
+    /// `max_version`, e.g. JAX) cannot be told "read-only", so it gets a private copy
+    /// and cannot corrupt values the autograd graph keeps; `copy=False` then raises
+    /// BufferError. `copy=True` always gives a private, writable copy. Like `.numpy()`,
+    /// the result carries no derivatives.
     ///
     /// >>> import numpy as np
     /// >>> t = lucid.tensor([1.0, 2.0, 3.0])
@@ -356,7 +357,8 @@ impl PyTensor {
         note_escape(&self.inner);
         let dtype = self.inner.dtype();
         if versioned {
-            let flags = FLAG_READ_ONLY | if copied { FLAG_IS_COPIED } else { 0 };
+            // a copy is the consumer's own to write; the shared buffer is read-only
+            let flags = if copied { FLAG_IS_COPIED } else { FLAG_READ_ONLY };
             capsule(py, storage, dtype, |dl_tensor| DLManagedTensorVersioned {
                 version: VERSION,
                 manager_ctx: ptr::null_mut(),
@@ -598,33 +600,48 @@ impl Gather<'_> {
         if self.numel.checked_mul(std::mem::size_of::<U>().max(1)).is_none_or(|b| b > isize::MAX as usize) {
             return Err(too_big());
         }
-        let mut out = Vec::with_capacity(self.numel);
         let base = self.base.cast::<T>();
-        let contiguous = self.is_row_major();
-        if self.numel > 0 && contiguous {
-            for k in 0..self.numel {
-                // SAFETY: a row-major tensor's elements are `base[0..numel]`.
-                out.push(convert(unsafe { base.add(k).read_unaligned() }));
+        let out: Vec<U> = if self.numel == 0 {
+            Vec::new()
+        } else if self.is_row_major() && base.is_aligned() {
+            // SAFETY: a row-major tensor's elements are `base[0..numel]`, here aligned; a
+            // slice walk lets the compiler vectorise the copy.
+            unsafe { std::slice::from_raw_parts(base, self.numel) }.iter().map(|&v| convert(v)).collect()
+        } else {
+            self.gather_strided(base, convert)
+        };
+        ArcArray::from_shape_vec(IxDyn(self.shape), out).map_err(|_| too_big())
+    }
+
+    /// The elements of a strided (or unaligned) tensor in row-major order: rows along
+    /// the last dim, an odometer over the others keeping the row's offset in step.
+    fn gather_strided<T: Copy, U>(&self, base: *const T, convert: impl Fn(T) -> U) -> Vec<U> {
+        let mut out = Vec::with_capacity(self.numel);
+        let Some((&row_len, outer_shape)) = self.shape.split_last() else {
+            // SAFETY: a 0-d tensor has its one element at `base`.
+            out.push(convert(unsafe { base.read_unaligned() }));
+            return out;
+        };
+        let (&step, outer_strides) = self.strides.split_last().unwrap_or((&1, &[]));
+        let mut index = vec![0usize; outer_shape.len()];
+        let mut offset = 0isize;
+        for _ in 0..self.numel / row_len {
+            for j in 0..row_len as isize {
+                // SAFETY: `offset + j * step` is `sum(index * strides)` for an index inside
+                // `shape`, which DLPack promises addresses the producer's buffer.
+                out.push(convert(unsafe { base.offset(offset + j * step).read_unaligned() }));
             }
-        } else if self.numel > 0 {
-            // odometer over the multi-index, with the element offset kept in step
-            let mut index = vec![0usize; self.shape.len()];
-            let mut offset = 0isize;
-            for _ in 0..self.numel {
-                // SAFETY: `offset` is `sum(index * strides)` for an index inside `shape`.
-                out.push(convert(unsafe { base.offset(offset).read_unaligned() }));
-                for k in (0..index.len()).rev() {
-                    index[k] += 1;
-                    offset += self.strides[k];
-                    if index[k] < self.shape[k] {
-                        break;
-                    }
-                    offset -= self.strides[k] * self.shape[k] as isize;
-                    index[k] = 0;
+            for k in (0..index.len()).rev() {
+                index[k] += 1;
+                offset += outer_strides[k];
+                if index[k] < outer_shape[k] {
+                    break;
                 }
+                offset -= outer_strides[k] * outer_shape[k] as isize;
+                index[k] = 0;
             }
         }
-        ArcArray::from_shape_vec(IxDyn(self.shape), out).map_err(|_| too_big())
+        out
     }
 
     /// Whether the strides are those of a compact row-major layout (dims of extent 1
