@@ -202,7 +202,7 @@ struct Export<M> {
 /// The deleter we hand out: frees the box and with it our hold on the storage.
 unsafe extern "C" fn delete_export<M>(managed: *mut M) {
     if !managed.is_null() {
-        // SAFETY: `managed` is the pointer `Box::into_raw` gave in `export` (the
+        // SAFETY: `managed` is the pointer `Box::into_raw` gave in `capsule` (the
         // managed struct is the first field of the repr(C) box), and DLPack calls the
         // deleter once. Dropping it drops a `Storage` (an atomic `Arc` decrement) and
         // two Vecs: no Python object, so no GIL is needed.
@@ -265,15 +265,13 @@ fn capsule<'py, M: Managed>(
         strides: ptr::null_mut(),
         byte_offset: 0,
     };
-    let raw = Box::into_raw(Box::new(Export { managed: build(dl), storage, shape, strides }));
-    // SAFETY: `raw` is a fresh, unique box. The Vecs' heap buffers do not move with the
-    // box, and the box lives until the deleter, so the pointers stay valid that long.
-    unsafe {
-        let e = &mut *raw;
-        let t = e.managed.tensor_mut();
-        t.shape = e.shape.as_mut_ptr();
-        t.strides = e.strides.as_mut_ptr();
-    }
+    let mut export = Box::new(Export { managed: build(dl), storage, shape, strides });
+    // The Vecs' heap buffers do not move with the box, which lives until the deleter.
+    let e = &mut *export;
+    let t = e.managed.tensor_mut();
+    t.shape = e.shape.as_mut_ptr();
+    t.strides = e.strides.as_mut_ptr();
+    let raw = Box::into_raw(export);
     // SAFETY: the name is a 'static C string, the destructor matches the pointer's type.
     let cap = unsafe { ffi::PyCapsule_New(raw.cast(), M::NAME.as_ptr(), Some(capsule_destructor::<M>)) };
     if cap.is_null() {
@@ -386,13 +384,17 @@ impl PyTensor {
 
 // ---- import ----------------------------------------------------------------------------
 
-/// A new tensor with a copy of a DLPack producer's data (NOTE [DLPack import copies]).
+/// A new tensor holding the data of any DLPack producer.
 ///
 /// `obj` is anything with `__dlpack__` (a NumPy array, a PyTorch or JAX array, a Lucid
 /// tensor) or a DLPack capsule. float32, float64, int64 and bool keep their dtype;
 /// smaller integer types widen to int64 exactly. The data must be on the CPU. The
 /// result is a new leaf that does not require grad; a Lucid tensor is returned detached
 /// (sharing its storage).
+///
+/// Other producers' data is copied once, in any strides, into a new row-major buffer:
+/// a Lucid tensor owns its memory, so later writes to the source never reach it (the
+/// reverse direction, `np.from_dlpack(t)`, shares memory).
 ///
 /// >>> import numpy as np
 /// >>> lucid.from_dlpack(np.arange(3.0))
