@@ -246,6 +246,17 @@ def test_array_functions_run_the_lucid_op(label, call, mixed):
         _check(result, expected)
 
 
+@pytest.mark.parametrize("label,call", FUNCTIONS, ids=[f[0] for f in FUNCTIONS])
+def test_array_function_derivatives_match_central_differences(label, call):
+    # the mapping composes Lucid ops; their derivatives must come through it intact (the
+    # samples are distinct and away from the kinks of max, sort, clip, round and where)
+    def f(x, y):
+        r = call(x, y)
+        return lucid.stack([p.sum() for p in r]) if isinstance(r, list) else r
+
+    assert lucid.autograd.gradcheck(f, (lucid.tensor(A), lucid.tensor(B)))
+
+
 def test_index_and_bool_results():
     x = _leaf(A)
     for name in ("argmax", "argmin"):
@@ -327,3 +338,15 @@ def test_foreign_array_types_get_their_turn():
 
     # NumPy asks every type; Tensor declines a call it does not know all types of
     assert np.concatenate([lucid.tensor([1.0]), Other()]) == "other"
+
+
+def test_numpy_written_functions_record_on_tapes():
+    # a tape replays the Lucid ops the NumPy calls ran, at new inputs, with no Python
+    def f(x):
+        return np.sin(x) * np.sum(np.square(x)) + np.concatenate([x[1:], x[:1]])
+
+    x0 = lucid.tensor([0.3, -1.2, 2.0], dtype=lucid.float64)
+    tape = lucid.tape(f, x0)
+    x1 = lucid.tensor([1.0, 0.5, -0.7], dtype=lucid.float64)
+    np.testing.assert_allclose(tape(x1).numpy(), f(x1).numpy(), rtol=1e-15)
+    np.testing.assert_allclose(tape.jacobian(x1).numpy(), jacobian(f, x1).numpy(), rtol=1e-15)
