@@ -73,8 +73,8 @@ def _no(name: str, **given):
         if value is None or (arg == "where" and value is True):
             continue
         if arg == "out":
-            raise TypeError(f"{name}: out= is not supported with lucid.Tensor (a Tensor is an immutable "
-                            f"value, not a buffer); use the returned Tensor")
+            raise TypeError(f"{name}: out= is not supported with lucid.Tensor (NumPy would write the "
+                            f"result outside the autograd graph); use the returned Tensor")
         raise TypeError(f"{name}: {arg}={value!r} is not supported with lucid.Tensor")
 
 

@@ -23,7 +23,8 @@ copy of the values: the result would silently lose the derivative. So:
 - predicates whose result has no derivative (``np.allclose``, ``np.array_equal``,
   ``np.isclose``, ``np.shape``) read the values, as ``bool(t > 0)`` does, and return
   NumPy's result.
-- ``out=`` and ``where=`` raise TypeError: a Tensor is a value, not a buffer to write.
+- ``out=`` and ``where=`` raise TypeError: NumPy would write the result into a buffer
+  outside the autograd graph (an ndarray) or past Lucid's in-place rules (a Tensor).
 
 Explicit conversions (``np.asarray(t)``, ``np.array(t)``, ``t.numpy()``,
 ``np.from_dlpack(t)``) still give arrays: NumPy does not route them through these hooks.
