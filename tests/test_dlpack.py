@@ -179,6 +179,20 @@ def test_import_of_a_lucid_tensor_is_a_detached_alias():
     assert np.shares_memory(np.from_dlpack(t), np.from_dlpack(w))
 
 
+def test_import_keywords_of_the_array_api():
+    a = np.arange(3.0)
+    assert lucid.from_dlpack(a, device="cpu", copy=None).tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(BufferError, match="copy=False cannot be honoured"):
+        lucid.from_dlpack(a, copy=False)
+    with pytest.raises(ValueError, match="device must be None or 'cpu'.*got cuda"):
+        lucid.from_dlpack(a, device="cuda")
+    t = lucid.tensor([1.0, 2.0])
+    alias, fresh = lucid.from_dlpack(t, copy=False), lucid.from_dlpack(t, copy=True)
+    assert np.shares_memory(np.from_dlpack(alias), np.from_dlpack(t))
+    assert not np.shares_memory(np.from_dlpack(fresh), np.from_dlpack(t))
+    assert fresh.tolist() == [1.0, 2.0]
+
+
 def test_import_from_capsules():
     t = lucid.tensor([[1.0, 2.0]], dtype=lucid.float64)
     for cap in (t.__dlpack__(), t.__dlpack__(max_version=(1, 0))):

@@ -394,15 +394,42 @@ impl PyTensor {
 ///
 /// Other producers' data is copied once, in any strides, into a new row-major buffer:
 /// a Lucid tensor owns its memory, so later writes to the source never reach it (the
-/// reverse direction, `np.from_dlpack(t)`, shares memory).
+/// reverse direction, `np.from_dlpack(t)`, shares memory). The array API's keywords:
+/// `device` may only be None or `"cpu"`; `copy=False` is a BufferError for anything but
+/// a Lucid tensor, `copy=True` copies a Lucid tensor too.
 ///
 /// >>> import numpy as np
 /// >>> lucid.from_dlpack(np.arange(3.0))
 /// tensor([0., 1., 2.], dtype=lucid.float64)
 #[pyfunction]
-#[pyo3(signature = (obj, /))]
-pub fn from_dlpack(obj: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    Ok(PyTensor::new(import(obj)?))
+#[pyo3(signature = (obj, /, *, device = None, copy = None))]
+pub fn from_dlpack(
+    obj: &Bound<'_, PyAny>,
+    device: Option<&Bound<'_, PyAny>>,
+    copy: Option<bool>,
+) -> PyResult<PyTensor> {
+    // the array API's keywords: the only device is the CPU; only a Lucid tensor can be
+    // taken without a copy (NOTE [DLPack import copies])
+    if let Some(d) = device {
+        let cpu =
+            d.extract::<String>().is_ok_and(|n| n == "cpu") || d.extract::<(i32, i32)>().is_ok_and(|t| t == (CPU, 0));
+        if !cpu {
+            return Err(PyValueError::new_err(format!(
+                "from_dlpack: device must be None or 'cpu' (Lucid tensors live on the CPU), got {d}"
+            )));
+        }
+    }
+    let is_tensor = obj.downcast::<PyTensor>().is_ok();
+    if copy == Some(false) && !is_tensor {
+        return Err(PyBufferError::new_err(
+            "from_dlpack: copy=False cannot be honoured: Lucid copies data from other libraries into memory it owns",
+        ));
+    }
+    let t = import(obj)?;
+    if copy == Some(true) && is_tensor {
+        return Ok(PyTensor::new(Tensor::from_storage(standard_copy(t.storage()))));
+    }
+    Ok(PyTensor::new(t))
 }
 
 /// The tensor behind `from_dlpack`, for other conversions too.
