@@ -163,14 +163,14 @@ def test_methods_module_functions_and_operators_agree():
     assert "remainder" in lucid.__all__
 
 
-def test_augmented_assignment_rebinds():
-    # Tensors have no in-place arithmetic: `x //= 2` binds x to a new tensor, as `x /= 2`
+def test_augmented_assignment_writes_in_place():
+    # `x //= 2` and `x %= 3` write into x, as in PyTorch: an alias sees both
     x = lucid.tensor([7.0, -7.0])
     y = x
     x //= 2
-    y_before = y.tolist()
+    assert y.tolist() == [3.0, -4.0]
     x %= 3
-    assert x.tolist() == [0.0, 2.0] and y.tolist() == y_before == [7.0, -7.0]
+    assert x is y and y.tolist() == [0.0, 2.0]
 
 
 def test_dtype_promotion_like_the_other_binary_ops():

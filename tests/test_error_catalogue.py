@@ -464,3 +464,42 @@ def test_the_catalogue_is_large_and_its_ids_unique():
     ids = [c[0] for c in HUGE_INTS + NOT_INTS + FLAGS_AND_NUMBERS + NAMED_FOR_THE_CALL + DTYPES + WRONG_TYPES + FUNCTIONAL]
     assert len(ids) >= 150
     assert len(ids) == len(set(ids))
+
+
+# ---- Python protocols (issue 17) -----------------------------------------------------------------
+# 0-d iteration, round, format, __index__, NumPy 2's copy=False, clone and unpickling: each
+# bad use raises what PyTorch or NumPy raise there, naming the call and what was given.
+
+PROTOCOLS = [
+    ("iterate a 0-d tensor", lambda: list(lucid.tensor(1.0)), TypeError, r"^iteration over a 0-d tensor$"),
+    ("round of a vector", lambda: round(v3()), TypeError,
+     r"^round: only one-element tensors can be rounded to a Python number, got shape \(3,\)"),
+    ("round ndigits float", lambda: round(lucid.tensor(1.5), 2.0), TypeError, r"^round: ndigits must be an int, got float$"),
+    ("round ndigits str", lambda: round(lucid.tensor(1.5), "a"), TypeError, r"^round: ndigits must be an int, got str$"),
+    ("format spec on a matrix", lambda: format(x23(), ".2f"), TypeError,
+     r"^format: the spec \"\.2f\" needs a one-element tensor, got shape \(2, 3\)"),
+    ("index of a float64 tensor", lambda: [1, 2][lucid.tensor(1.0, dtype=lucid.float64)], TypeError,
+     r"__index__: .* got a float64 tensor of shape \[\]"),
+    ("array copy=False", lambda: np.array(v3(), copy=False), ValueError,
+     r"^__array__: copy=False cannot be honoured: a Lucid tensor's storage is immutable"),
+    ("clone of a str", lambda: lucid.clone("a"), TypeError, r"^clone: expected a Tensor as the first argument, got str$"),
+    ("unpickle unknown dtype", lambda: lucid._core._rebuild_tensor("float16", (1,), b"\0\0", False), ValueError,
+     r"^unpickling a Tensor: unknown dtype \"float16\""),
+    ("unpickle short data", lambda: lucid._core._rebuild_tensor("float64", (2,), b"\0" * 8, False), ValueError,
+     r"^unpickling a Tensor: 8 bytes of data do not fill shape \(2,\) of float64$"),
+    ("unpickle int requiring grad", lambda: lucid._core._rebuild_tensor("int64", (), b"\0" * 8, True), TypeError,
+     r"only floating point tensors can require gradients, got int64"),
+    ("unpickle huge shape", lambda: lucid._core._rebuild_tensor("float64", (2 ** 62, 4), b"", False), ValueError,
+     r"unpickling a Tensor"),
+]
+
+
+@catalogue(*PROTOCOLS)
+def test_python_protocols(fn, exc, pattern):
+    check(fn, exc, pattern)
+
+
+def test_the_protocol_ids_are_new():
+    others = HUGE_INTS + NOT_INTS + FLAGS_AND_NUMBERS + NAMED_FOR_THE_CALL + DTYPES + WRONG_TYPES + FUNCTIONAL
+    ids = [c[0] for c in PROTOCOLS]
+    assert len(ids) == len(set(ids)) and not set(ids) & {c[0] for c in others}

@@ -247,9 +247,10 @@ def test_truth_value_of_a_multi_element_tensor():
 
 def test_setitem_on_a_tensor_that_requires_grad():
     x = f64([1.0, 2.0], True)
-    with pytest.raises(RuntimeError, match=r"setitem: cannot assign into a tensor that requires grad"):
+    # a leaf that requires grad, with grad mode on (PyTorch's rule)
+    with pytest.raises(RuntimeError, match=r"setitem: a leaf tensor that requires grad cannot be modified in place"):
         x[0] = 5.0
-    assert x.tolist() == [1.0, 2.0]
+    assert x.tolist() == [1.0, 2.0] and x.is_leaf and x._version == 0
 
 
 # ---- errors leave state intact --------------------------------------------------------------------

@@ -199,11 +199,13 @@ def test_setitem_repeated_positions_take_the_last_value():
     assert t.tolist() == [0.0, 3.0, 0.0]
 
 
-def test_setitem_leaves_other_tensors_alone():
+def test_setitem_reaches_views_and_leaves_copies_alone():
     base = lucid.tensor([1.0, 2.0, 3.0])
-    view = base[:2]
+    view = base[:2]  # basic indexing: a view
+    copy = base[[0, 1]]  # advanced indexing: a copy
     base[[0]] = 9.0
-    assert view.tolist() == [1.0, 2.0]
+    assert view.tolist() == [9.0, 2.0]
+    assert copy.tolist() == [1.0, 2.0]
     assert base.tolist() == [9.0, 2.0, 3.0]
 
 

@@ -4,6 +4,7 @@ the two spellings can never drift apart."""
 from __future__ import annotations
 
 import inspect
+from typing import Any, Callable, NoReturn, Optional
 
 from ._core import Tensor
 
@@ -28,14 +29,16 @@ _METHOD_OPS = [
     "reshape", "flatten", "unsqueeze", "squeeze", "permute", "transpose", "t", "expand",
     "broadcast_to", "narrow", "select",
     "flip", "roll", "tile", "split", "chunk", "index_select", "gather", "scatter_add", "scatter", "index_put",
+    # copies (protocols.rs)
+    "clone",
 ]
 
 
-def _not_a_tensor(name: str, input):
+def _not_a_tensor(name: str, input: object) -> NoReturn:
     raise TypeError(f"{name}: expected a Tensor as the first argument, got {type(input).__name__}")
 
 
-def _method_function(name: str):
+def _method_function(name: str) -> Callable[..., Any]:
     """``name(input, ...)`` calling ``Tensor.name``. Generated with the method's own
     parameters and passing them on positionally, because recorded functions call these
     in their hot loop: a ``*args, **kwargs`` wrapper cost 0.2-0.5 us a call, and pyo3
@@ -49,7 +52,7 @@ def _method_function(name: str):
     return fn
 
 
-def _generated(name: str, method):
+def _generated(name: str, method: Callable[..., Any]) -> Optional[Callable[..., Any]]:
     try:
         params = list(inspect.signature(method).parameters.values())[1:]
     except (TypeError, ValueError):
@@ -89,8 +92,8 @@ def _generated(name: str, method):
     return env[name]
 
 
-def _forwarding(name: str, method):
-    def fn(input, *args, **kwargs):
+def _forwarding(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    def fn(input: object, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
             _not_a_tensor(name, input)
         return method(input, *args, **kwargs)

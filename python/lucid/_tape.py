@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Generic, List, Literal, Sequence, Tuple, TypeVar, Union, overload
 
 import numpy as np
 
@@ -16,10 +17,26 @@ from ._core import Tensor
 from ._tensor import from_numpy
 from .autograd import functional as _f
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .autograd._sparse import Sparsity
+    from ._core import _Strategy
+    from .autograd.functional import _Outputs, _Recorded, _Vectors
+
+    # A tape's inputs: a Tensor or a NumPy array, or a tuple or list of them.
+    _One = Union[Tensor, npt.NDArray[Any]]
+    _Many = Union[Tuple[_One, ...], List[_One]]
+    _TapeInputs = Union[_One, Sequence[_One]]
+
 __all__ = ["tape", "Tape"]
 
+# What the taped function returns (a Tensor or a tuple of Tensors): calling the tape
+# returns the same.
+_Out = TypeVar("_Out", bound=Union[Tensor, Tuple[Tensor, ...]], covariant=True)
 
-def _as_inputs(value, fn: str):
+
+def _as_inputs(value: object, fn: str) -> tuple[bool, tuple[Tensor, ...]]:
     """``(was_tuple, tuple_of_tensors)`` from a Tensor, a NumPy array, or a tuple or
     list of them (arrays keep their dtype)."""
     if value.__class__ is Tensor:
@@ -41,7 +58,7 @@ def _as_inputs(value, fn: str):
     return True, tuple(items)
 
 
-class Tape:
+class Tape(Generic[_Out]):
     """A function recorded once, replayed for new inputs (make one with ``lucid.tape``).
 
     Calling the tape evaluates the function; ``jacobian``, ``hessian``, ``vjp``,
@@ -66,9 +83,15 @@ class Tape:
     ``jax.jit`` bakes in closed-over arrays: make them inputs when they change).
     Writing into a tensor computed from the inputs (``y[0] = ...``) cannot be replayed:
     the tape warns once and runs the function on every call (the eager behaviour).
+
+    >>> t = lucid.tape(lambda x: x.sin() * x, lucid.tensor([1.0, 2.0]))
+    >>> t(lucid.tensor([0.0, 0.0]))          # replayed: the lambda does not run
+    tensor([0., 0.])
+    >>> t.records, t.replays
+    (1, 1)
     """
 
-    def __init__(self, func, example_inputs, max_tapes: int = 8):
+    def __init__(self, func: Callable[..., _Out], example_inputs: _TapeInputs, max_tapes: int = 8):
         if not callable(func):
             raise TypeError(f"tape: func must be callable, got {type(func).__name__}")
         if max_tapes.__class__ is not int:
@@ -80,22 +103,22 @@ class Tape:
         self._func = func
         self._cache = _core.TapeCache(max_tapes)
         self._max_tapes = max_tapes
-        self._warned = set()
+        self._warned: set[str] = set()
         self._graph(example_inputs, "tape", False)
 
     # ---- the graph at new inputs ------------------------------------------------------
 
-    def _graph(self, inputs, fn: str, grad: bool = True):
+    def _graph(self, inputs: _TapeInputs, fn: str, grad: bool = True) -> _Recorded:
         in_tuple, ins = _as_inputs(inputs, fn)
         leaves, outs, out_tuple, replayed = self._cache.graph(fn, self._func, list(ins), grad)
         self._recorded(not replayed)
         return in_tuple, leaves, out_tuple, outs
 
-    def _recorded(self, recorded: bool):
+    def _recorded(self, recorded: bool) -> None:
         if recorded:
             self._after_recording()
 
-    def _after_recording(self):
+    def _after_recording(self) -> None:
         steps, random, untraceable = self._cache.tapes()[0]
         if random:
             self._warn_once("random", "lucid.tape: the function draws random numbers; replays reuse the values "
@@ -110,25 +133,42 @@ class Tape:
                                      "(float(), .item(), .numpy(), an if on a tensor) changes from call to call, "
                                      "so replays rarely apply")
 
-    def _warn_once(self, key, message):
+    def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, RuntimeWarning, stacklevel=4)
 
     # ---- evaluation and derivatives ---------------------------------------------------
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs: _One) -> _Out:
         """``func(*inputs)``, replayed: what calling ``func`` returns (differentiable when
         an input requires grad, so tapes compose with each other and with the rest of
         Lucid)."""
         _, ins = _as_inputs(inputs, "tape")
         outs, out_tuple, recorded = self._cache.call(self._func, list(ins))
         self._recorded(recorded)
-        return tuple(outs) if out_tuple else outs[0]
+        return tuple(outs) if out_tuple else outs[0]  # type: ignore[return-value]  # what func returns: _Out
 
-    def jacobian(self, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="auto",
-                 sparse=False):
-        """``lucid.autograd.jacobian(func, inputs, ...)``, by replay."""
+    @overload
+    def jacobian(self, inputs: _One, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+                 chunk_size: int | None = ..., strategy: _Strategy = ..., sparse: Literal[False] = ...) -> Tensor: ...
+    @overload
+    def jacobian(self, inputs: _Many, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+                 chunk_size: int | None = ..., strategy: _Strategy = ...,
+                 sparse: Literal[False] = ...) -> tuple[Tensor, ...]: ...
+    @overload  # sparse=True: scipy.sparse.csr_array blocks (SciPy is not typed)
+    def jacobian(self, inputs: _TapeInputs, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+                 chunk_size: int | None = ..., strategy: _Strategy = ..., *, sparse: bool) -> Any: ...
+    def jacobian(self, inputs: _TapeInputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+                 chunk_size: int | None = None, strategy: _Strategy = "auto", sparse: bool = False) -> Any:
+        """``lucid.autograd.jacobian(func, inputs, ...)``, by replay: the same options, the
+        same result bit for bit.
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> t.jacobian(lucid.tensor([3.0, 4.0]))
+        tensor([[6., 0.],
+                [0., 8.]])
+        """
         chunk_size = _f._jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
         if sparse:
             return _f._jacobian_of(self._graph(inputs, "jacobian"), create_graph, strict, vectorize, chunk_size,
@@ -140,38 +180,104 @@ class Tape:
         self._recorded(recorded)
         return tuple(blocks) if in_tuple else blocks[0]
 
-    def hessian(self, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode",
-                sparse=False):
-        """``lucid.autograd.hessian(func, inputs, ...)``, by replay."""
+    @overload
+    def hessian(self, inputs: _One, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+                strategy: _Strategy = ..., sparse: Literal[False] = ...) -> Tensor: ...
+    @overload
+    def hessian(self, inputs: _Many, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+                strategy: _Strategy = ..., sparse: Literal[False] = ...) -> tuple[tuple[Tensor, ...], ...]: ...
+    @overload  # sparse=True: scipy.sparse.csr_array blocks (SciPy is not typed)
+    def hessian(self, inputs: _TapeInputs, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+                strategy: _Strategy = ..., *, sparse: bool) -> Any: ...
+    def hessian(self, inputs: _TapeInputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+                strategy: _Strategy = "reverse-mode", sparse: bool = False) -> Any:
+        """``lucid.autograd.hessian(func, inputs, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: (x ** 3).sum(), lucid.tensor([1.0, 2.0]))
+        >>> t.hessian(lucid.tensor([1.0, -1.0]))
+        tensor([[ 6.,  0.],
+                [ 0., -6.]])
+        """
         _f._hessian_options(create_graph, strict, vectorize, strategy, sparse)
         return _f._hessian_of(self._graph(inputs, "hessian"), create_graph, strict, vectorize, strategy, sparse)
 
-    def vjp(self, inputs, v=None, create_graph=False, strict=False):
-        """``lucid.autograd.vjp(func, inputs, v, ...)``, by replay."""
-        _f._product_options("vjp", create_graph, strict)
-        return _f._vjp_of(self._graph(inputs, "vjp"), v, create_graph, strict)
+    def vjp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
+            strict: bool = False) -> tuple[_Out, tuple[Tensor, ...]]:
+        """``lucid.autograd.vjp(func, inputs, v, ...)``, by replay.
 
-    def jvp(self, inputs, v=None, create_graph=False, strict=False):
-        """``lucid.autograd.jvp(func, inputs, v, ...)``, by replay."""
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> t.vjp(lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 1.0]))[1]
+        (tensor([2., 4.]),)
+        """
+        _f._product_options("vjp", create_graph, strict)
+        return _f._vjp_of(self._graph(inputs, "vjp"), v, create_graph, strict)  # type: ignore[return-value]  # _Out
+
+    @overload
+    def jvp(self: Tape[Tensor], inputs: _TapeInputs, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[Tensor, Tensor]: ...
+    @overload
+    def jvp(self: Tape[tuple[Tensor, ...]], inputs: _TapeInputs, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
+    @overload
+    def jvp(self, inputs: _TapeInputs, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[_Outputs, _Outputs]: ...
+    def jvp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
+            strict: bool = False) -> tuple[_Outputs, _Outputs]:
+        """``lucid.autograd.jvp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> t.jvp(lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 0.0]))[1]
+        tensor([2., 0.])
+        """
         _f._product_options("jvp", create_graph, strict)
         return _f._jvp_of(self._graph(inputs, "jvp"), v, create_graph, strict)
 
-    def hvp(self, inputs, v=None, create_graph=False, strict=False):
-        """``lucid.autograd.hvp(func, inputs, v, ...)``, by replay."""
+    @overload
+    def hvp(self, inputs: _One, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[Tensor, Tensor]: ...
+    @overload
+    def hvp(self, inputs: _Many, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
+    def hvp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
+            strict: bool = False) -> tuple[Tensor, _Outputs]:
+        """``lucid.autograd.hvp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: (x ** 3).sum(), lucid.tensor([1.0, 2.0]))
+        >>> t.hvp(lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 1.0]))[1]
+        tensor([ 6., 12.])
+        """
         _f._product_options("hvp", create_graph, strict)
         return _f._hessian_product_of("hvp", self._graph(inputs, "hvp"), v, create_graph, strict)
 
-    def vhp(self, inputs, v=None, create_graph=False, strict=False):
-        """``lucid.autograd.vhp(func, inputs, v, ...)``, by replay."""
+    @overload
+    def vhp(self, inputs: _One, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[Tensor, Tensor]: ...
+    @overload
+    def vhp(self, inputs: _Many, v: _Vectors = ..., create_graph: bool = ...,
+            strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
+    def vhp(self, inputs: _TapeInputs, v: _Vectors = None, create_graph: bool = False,
+            strict: bool = False) -> tuple[Tensor, _Outputs]:
+        """``lucid.autograd.vhp(func, inputs, v, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: (x ** 3).sum(), lucid.tensor([1.0, 2.0]))
+        >>> t.vhp(lucid.tensor([1.0, 2.0]), lucid.tensor([0.0, 1.0]))[1]
+        tensor([ 0., 12.])
+        """
         _f._product_options("vhp", create_graph, strict)
         return _f._hessian_product_of("vhp", self._graph(inputs, "vhp"), v, create_graph, strict)
 
-    def sparsity(self, inputs, strategy="auto", hessian=False):
-        """``lucid.autograd.sparsity(func, inputs, ...)``, by replay."""
+    def sparsity(self, inputs: _TapeInputs, strategy: _Strategy = "auto", hessian: bool = False) -> Sparsity:
+        """``lucid.autograd.sparsity(func, inputs, ...)``, by replay.
+
+        >>> t = lucid.tape(lambda x: x * 2, lucid.ones(4))
+        >>> t.sparsity(lucid.ones(4)).nnz
+        4
+        """
         _f._sparsity_options(strategy, hessian)
         return _f._sparsity_of(self._graph(inputs, "sparsity"), strategy, hessian)
 
-    def map(self, method, points, **options):
+    def map(self, method: Literal["jacobian", "hessian", "call"], points: Sequence[Any] | npt.NDArray[Any],
+            **options: Any) -> list[Any]:
         """``method`` ("jacobian", "hessian" or "call") at each of ``points``, replayed in
         Rust and spread over the cores: a list with one result per point, each exactly
         what ``self.jacobian(point, **options)`` (or ``hessian``, or ``self(*point)``)
@@ -179,6 +285,10 @@ class Tape:
         them), or a NumPy array whose first axis runs over the points of a single input.
         Points where a guard misses are recorded afterwards on this thread; ``sparse``
         is not offered here (call ``jacobian(..., sparse=True)`` per point).
+
+        >>> t = lucid.tape(lambda x: x ** 2, lucid.tensor([1.0, 2.0]))
+        >>> [J.diagonal().tolist() for J in t.map("jacobian", np.array([[1.0, 2.0], [3.0, 4.0]]))]
+        [[2.0, 4.0], [6.0, 8.0]]
         """
         if method not in ("jacobian", "hessian", "call"):
             raise ValueError(f"map: method must be 'jacobian', 'hessian' or 'call', got {method!r}")
@@ -190,8 +300,9 @@ class Tape:
         points = list(points)
         if not points:
             return []
-        single = {"jacobian": self.jacobian, "hessian": self.hessian,
-                  "call": lambda p: self(*_as_inputs(p, "map")[1])}[method]
+        single: Callable[..., Any] = {  # type: ignore[assignment]  # overloaded methods and a lambda
+            "jacobian": self.jacobian, "hessian": self.hessian,
+            "call": lambda p: self(*_as_inputs(p, "map")[1])}[method]
         # the first point goes the single-call way: it checks the options and the
         # outputs and raises exactly the errors a single call raises
         first = single(points[0], **options)
@@ -215,7 +326,7 @@ class Tape:
 
     # ---- pickling ----------------------------------------------------------------------
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[bytes, bytes | None, int], Tape[Any]], tuple[bytes, bytes | None, int]]:
         # The tapes travel as bytes (versioned, checksummed); the function travels beside
         # them so that a missed guard can record again in the other process: pickled by
         # reference when the standard pickle can (module-level functions), by value with
@@ -227,33 +338,51 @@ class Tape:
 
     @property
     def records(self) -> int:
-        """How many times the function ran to be recorded (the first call included)."""
+        """How many times the function ran to be recorded (the first call included).
+
+        >>> t = lucid.tape(lambda x: x * 2, lucid.ones(2))
+        >>> _ = t(lucid.zeros(2)), t(lucid.zeros(3))     # a new shape records again
+        >>> t.records
+        2
+        """
         return self._cache.records
 
     @property
     def replays(self) -> int:
-        """How many calls a replay answered."""
+        """How many calls a replay answered.
+
+        >>> t = lucid.tape(lambda x: x * 2, lucid.ones(2))
+        >>> _ = t(lucid.zeros(2)), t(lucid.ones(2))
+        >>> t.replays
+        2
+        """
         return self._cache.replays
 
     @property
     def tapes(self) -> int:
-        """How many recordings are kept (one per outcome of the guards seen lately)."""
+        """How many recordings are kept (one per outcome of the guards seen lately).
+
+        >>> t = lucid.tape(lambda x: x * 2 if x.sum() > 0 else -x, lucid.ones(2))
+        >>> _ = t(-lucid.ones(2))                        # the other branch: recorded too
+        >>> t.tapes
+        2
+        """
         return len(self._cache.tapes())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         steps = [s for s, _, _ in self._cache.tapes()]
         name = getattr(self._func, "__qualname__", type(self._func).__name__)
         return f"<lucid.Tape of {name}: {len(steps)} tape(s) of {steps} steps, {self.records} recording(s), {self.replays} replay(s)>"
 
 
-def _function_bytes(func):
+def _function_bytes(func: Callable[..., Any]) -> bytes | None:
     try:
         return pickle.dumps(func)
     except Exception:  # noqa: BLE001 (any failure to pickle means "try the next way")
         pass
     try:
         import cloudpickle
-        return cloudpickle.dumps(func)
+        return cloudpickle.dumps(func)  # type: ignore[no-any-return]  # cloudpickle is untyped
     except Exception:  # noqa: BLE001
         return None
 
@@ -261,13 +390,13 @@ def _function_bytes(func):
 class _Unpicklable:
     """The function of an unpickled tape whose function could not be pickled."""
 
-    def __call__(self, *args):
+    def __call__(self, *args: object) -> Any:
         raise RuntimeError("lucid.tape: this tape was unpickled without its function (it could not be pickled; "
                            "install cloudpickle, or tape a module-level function), and these inputs need a new "
                            "recording (a guard missed, or the input shapes or dtypes changed)")
 
 
-def _restore(tapes: bytes, func, max_tapes: int) -> Tape:
+def _restore(tapes: bytes, func: bytes | None, max_tapes: int) -> Tape[Any]:
     t = Tape.__new__(Tape)
     t._func = pickle.loads(func) if func is not None else _Unpicklable()
     t._cache = _core.TapeCache.from_bytes(tapes, max_tapes)
@@ -276,15 +405,18 @@ def _restore(tapes: bytes, func, max_tapes: int) -> Tape:
     return t
 
 
-def tape(func, example_inputs, max_tapes: int = 8) -> Tape:
+def tape(func: Callable[..., _Out], example_inputs: _TapeInputs, max_tapes: int = 8) -> Tape[_Out]:
     """Record ``func`` at ``example_inputs`` (a Tensor or a tuple, as ``inputs`` in
     ``jacobian``; ``func`` runs once now) and return a ``Tape`` that evaluates it and
-    its derivatives at new inputs by replay, without running ``func`` again::
+    its derivatives at new inputs by replay, without running ``func`` again. Newton's
+    method on ``x² = 2``:
 
-        f = lucid.tape(residual, x0)
-        for _ in range(20):
-            J = f.jacobian(x)          # replayed: no Python runs
-            x = x - lucid.linalg.solve(J, f(x))
+    >>> f = lucid.tape(lambda x: x * x - 2, lucid.tensor([1.0], dtype=lucid.float64))
+    >>> x = lucid.tensor([1.0], dtype=lucid.float64)
+    >>> for _ in range(6):
+    ...     x = x - lucid.linalg.solve(f.jacobian(x), f(x))   # replayed: no Python runs
+    >>> x.item(), f.records
+    (1.414213562373095..., 1)
 
     See ``Tape`` for the guards that keep replays correct when ``func`` branches on
     tensor values.

@@ -36,6 +36,7 @@ CASES = [
     OpCase("pow_scalar", lambda x: x ** 3, lambda x: x ** 3, S),
     OpCase("pow_scalar_frac", lambda x: x ** 1.5, lambda x: x ** 1.5, S, domain=(0.3, 2.0)),
     OpCase("square", lambda x: x.square(), np.square, S),
+    OpCase("clone", lambda x: x.clone(), np.copy, S),
     OpCase("add", lambda a, b: a + b, np.add, B),
     OpCase("sub", lambda a, b: a - b, np.subtract, B),
     OpCase("mul", lambda a, b: a * b, np.multiply, B),

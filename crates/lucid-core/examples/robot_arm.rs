@@ -1,6 +1,6 @@
 //! The Jacobian of a 2-link planar arm's forward kinematics, from Rust.
 //!
-//! Run with `cargo run -p lucid-core --example robot_arm`.
+//! Run with `cargo run -p lucid-autodiff --example robot_arm`.
 
 use lucid_core::functional::{jacobian, JacobianOptions};
 use lucid_core::{DType, Result, Tensor};
@@ -8,9 +8,10 @@ use lucid_core::{DType, Result, Tensor};
 /// Tip position of an arm with links l1, l2 at joint angles theta = [t1, t2].
 fn tip(theta: &Tensor, l1: f64, l2: f64) -> Result<Tensor> {
     let t1 = theta.select(0, 0)?;
-    let t12 = t1.add(&theta.select(0, 1)?)?;
-    let x = t1.cos()?.mul_scalar(l1)?.add(&t12.cos()?.mul_scalar(l2)?)?;
-    let y = t1.sin()?.mul_scalar(l1)?.add(&t12.sin()?.mul_scalar(l2)?)?;
+    let t12 = (&t1 + theta.select(0, 1)?)?;
+    // x = l1 cos t1 + l2 cos(t1 + t2), y = l1 sin t1 + l2 sin(t1 + t2)
+    let x = (l1 * t1.cos()? + (l2 * t12.cos()?)?)?;
+    let y = (l1 * t1.sin()? + (l2 * t12.sin()?)?)?;
     Tensor::stack(&[x, y], 0)
 }
 

@@ -4,7 +4,7 @@
 //! tridiagonal (Thomas) sweep over the CSR rows. Run:
 //!
 //! ```text
-//! cargo run --release -p lucid-core --example sparse_newton -- 100000
+//! cargo run --release -p lucid-autodiff --example sparse_newton -- 100000
 //! ```
 //!
 //! It prints the residual per iteration and what the first (pattern, colouring) and
@@ -21,8 +21,9 @@ fn residual(x: &[Tensor]) -> Result<Vec<Tensor>> {
     let z = Tensor::zeros(&[1], u.dtype());
     let left = Tensor::cat(&[z.clone(), u.narrow(0, 0, n - 1)?], 0)?;
     let right = Tensor::cat(&[u.narrow(0, 1, n - 1)?, z], 0)?;
-    let cubic = u.mul(u)?.mul(u)?;
-    Ok(vec![left.add(&right)?.sub(&u.mul_scalar(4.0)?)?.sub(&cubic)?.add_scalar(1.0)?])
+    // u_{i-1} + u_{i+1} - 4 u_i, then - u_i³ + 1
+    let linear = ((left + right)? - 4.0 * u)?;
+    Ok(vec![((linear - u * u * u)? + 1.0)?])
 }
 
 /// Solve `J d = -f` for a tridiagonal CSR `J` (rows hold columns i-1, i, i+1 as present).

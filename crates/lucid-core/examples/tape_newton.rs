@@ -6,7 +6,7 @@
 //! Run:
 //!
 //! ```text
-//! cargo run --release -p lucid-core --example tape_newton -- 50
+//! cargo run --release -p lucid-autodiff --example tape_newton -- 50
 //! ```
 //!
 //! It prints the residual per iteration, checks that the tape's Jacobians equal the eager
@@ -28,8 +28,8 @@ fn residual(x: &[Tensor]) -> Result<Vec<Tensor>> {
     let z = Tensor::zeros(&[1], u.dtype());
     let left = Tensor::cat(&[z.clone(), u.narrow(0, 0, n - 1)?], 0)?;
     let right = Tensor::cat(&[u.narrow(0, 1, n - 1)?, z], 0)?;
-    let second = left.add(&right)?.sub(&u.mul_scalar(2.0)?)?.mul_scalar(inv_h2)?;
-    Ok(vec![second.add(&u.exp()?.mul_scalar(LAMBDA)?)?])
+    let second = (inv_h2 * ((left + right)? - 2.0 * u)?)?;
+    Ok(vec![(second + (LAMBDA * u.exp()?)?)?])
 }
 
 /// The lower solution of the continuous problem,
@@ -84,7 +84,7 @@ fn main() -> Result<()> {
         }
         let j = taped.jacobian(std::slice::from_ref(&u), &opts)?.remove(0);
         identical &= same_bits(&j, &jacobian(residual, std::slice::from_ref(&u), &opts)?[0]);
-        u = u.sub(&j.solve(&f)?)?;
+        u = (&u - j.solve(&f)?)?;
     }
     assert!(converged, "Newton's method did not converge");
     assert!(identical, "a tape Jacobian differs from the eager one");

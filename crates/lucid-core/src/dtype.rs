@@ -8,18 +8,34 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 
+/// The element type of a tensor. Only the float dtypes carry derivatives; int64 and bool
+/// hold indices, counts and masks. Operands of mixed dtypes promote as in PyTorch
+/// ([`DType::promote`]).
+///
+/// ```
+/// use lucid_core::DType;
+/// assert_eq!(DType::promote(DType::F32, DType::I64), DType::F32);
+/// assert!(DType::F64.is_float() && !DType::Bool.is_float());
+/// assert_eq!(DType::F64.name(), "float64");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DType {
+    /// 32-bit IEEE 754 float (`f32`), the default of Python float literals.
     F32,
+    /// 64-bit IEEE 754 float (`f64`).
     F64,
+    /// 64-bit signed integer (`i64`).
     I64,
+    /// Boolean (`bool`), one byte per element.
     Bool,
 }
 
 impl DType {
+    /// Whether this is a floating dtype (one that can require grad).
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)
     }
+    /// The NumPy/PyTorch name: `"float32"`, `"float64"`, `"int64"` or `"bool"`.
     pub fn name(self) -> &'static str {
         match self {
             DType::F32 => "float32",
@@ -68,9 +84,13 @@ pub trait Float:
     + std::iter::Sum
     + 'static
 {
+    /// The [`DType`] of this element type.
     const DTYPE: DType;
+    /// The [`Storage`] variant holding an array of this element type.
     fn wrap(a: ArcArray<Self, IxDyn>) -> Storage;
+    /// `x` converted to this type (rounded to nearest for `f32`).
     fn of(x: f64) -> Self;
+    /// This value as an `f64` (exact for both `f32` and `f64`).
     fn to_f64(self) -> f64;
 }
 
@@ -103,9 +123,13 @@ impl Float for f64 {
 /// A tensor's data: one shared n-dimensional array of one dtype.
 #[derive(Clone, Debug)]
 pub enum Storage {
+    /// float32 data.
     F32(ArcArray<f32, IxDyn>),
+    /// float64 data.
     F64(ArcArray<f64, IxDyn>),
+    /// int64 data.
     I64(ArcArray<i64, IxDyn>),
+    /// bool data.
     Bool(ArcArray<bool, IxDyn>),
 }
 
@@ -157,6 +181,7 @@ macro_rules! map_float {
 }
 
 impl Storage {
+    /// The dtype of the data.
     pub fn dtype(&self) -> DType {
         match self {
             Storage::F32(_) => DType::F32,
@@ -166,10 +191,13 @@ impl Storage {
         }
     }
 
+    /// The shape of the array.
     pub fn shape(&self) -> &[usize] {
         with_storage!(self, |a| a.shape())
     }
 
+    /// Zeros (`false` for bool) of `dtype` and `shape`. Panics when the memory cannot be
+    /// allocated; [`Storage::try_full`] returns an error instead.
     pub fn zeros(dtype: DType, shape: &[usize]) -> Storage {
         let sh = IxDyn(shape);
         match dtype {
@@ -278,6 +306,10 @@ impl Storage {
         }
     }
 
+    /// Check that the data has `dtype`.
+    ///
+    /// # Errors
+    /// `DType`, naming `op`, the expected and the actual dtype.
     pub fn expect_dtype(&self, op: &'static str, dtype: DType) -> Result<()> {
         if self.dtype() != dtype {
             return Err(Error::dtype(op, format!("expected {dtype}, got {}", self.dtype())));

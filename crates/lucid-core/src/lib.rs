@@ -58,6 +58,7 @@
 //! batched sweep; each nonzero is read out of the compressed result into CSR.
 
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod autograd;
 pub mod dtype;

@@ -5,6 +5,14 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+/// The element type of a tensor: `lucid.float32`, `lucid.float64`, `lucid.int64` or
+/// `lucid.bool_` (also spelled `lucid.float`, `double`, `long` and `bool`). Only the
+/// float dtypes carry derivatives. Mixed operands promote as in PyTorch: float64 over
+/// float32, any float over int64, int64 over bool.
+///
+/// >>> x = lucid.tensor([1, 2])
+/// >>> x.dtype, (x * 0.5).dtype, (x * lucid.tensor([0.5], dtype=lucid.float64)).dtype
+/// (lucid.int64, lucid.float32, lucid.float64)
 #[pyclass(name = "dtype", module = "lucid", frozen, eq, hash)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDType(pub DType);
@@ -17,14 +25,26 @@ impl PyDType {
     fn __str__(&self) -> String {
         self.__repr__()
     }
+    /// The NumPy and PyTorch name of the dtype.
+    ///
+    /// >>> lucid.float64.name
+    /// 'float64'
     #[getter]
     fn name(&self) -> &'static str {
         self.0.name()
     }
+    /// Whether this is a float dtype (one that can require grad).
+    ///
+    /// >>> lucid.float32.is_floating_point, lucid.int64.is_floating_point
+    /// (True, False)
     #[getter]
     fn is_floating_point(&self) -> bool {
         self.0.is_float()
     }
+    /// Bytes per element.
+    ///
+    /// >>> lucid.float32.itemsize, lucid.bool_.itemsize
+    /// (4, 1)
     #[getter]
     fn itemsize(&self) -> usize {
         match self.0 {

@@ -15,12 +15,15 @@ mod convert;
 mod dlpack;
 mod dtype;
 mod errors;
+mod inplace;
 mod ops;
 mod ops_index;
 mod ops_linalg;
 mod ops_math;
+mod protocols;
 mod tape;
 mod tensor;
+mod views;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -33,6 +36,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     autograd::register(m)?;
     tape::register(m)?;
+    inplace::register(m)?;
+    protocols::register(m)?;
     dlpack::register(m)?;
     Ok(())
 }

@@ -105,14 +105,24 @@ pub fn assign(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Te
     t.index_assign(&items, value).py()
 }
 
-fn tuple_of<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, ts.into_iter().map(PyTensor::new))
+/// `t` with `value` written at `key`, differentiable in both (an `index_put`): for
+/// `__setitem__` on values in a graph.
+pub fn assign_differentiable(t: &Tensor, key: &Bound<'_, PyAny>, value: &Tensor) -> PyResult<Tensor> {
+    let items = match parse_index(key)? {
+        Some(items) => items,
+        None => index_items(key)?,
+    };
+    let value = value.to_dtype(t.dtype()).py()?;
+    t.index_put(&items, &value, false).map_err(|e| e.with_op("setitem")).py()
 }
 
 #[pymethods]
 impl PyTensor {
-    /// Reverse the order of entries along `dims` (ints, varargs or a tuple; `()` flips
-    /// nothing).
+    /// The entries along `dims` in reverse order (ints, varargs or a tuple; `()` flips nothing).
+    ///
+    /// >>> lucid.tensor([[1, 2], [3, 4]]).flip(1)
+    /// tensor([[2, 1],
+    ///         [4, 3]])
     #[pyo3(signature = (*args, dims = None))]
     fn flip(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let d = match args::dims("flip", "dims", dims)? {
@@ -122,8 +132,11 @@ impl PyTensor {
         wrap(self.inner.flip(&d))
     }
 
-    /// Shift entries cyclically by `shifts` along `dims`; with `dims=None` the flattened
+    /// Entries shifted cyclically by `shifts` along `dims`; with `dims=None` the flattened
     /// tensor is rolled and reshaped back.
+    ///
+    /// >>> lucid.tensor([1, 2, 3, 4]).roll(1)
+    /// tensor([4, 1, 2, 3])
     #[pyo3(signature = (shifts, dims = None))]
     fn roll(&self, shifts: &Bound<'_, PyAny>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let s = args::ints("roll", "shifts", shifts)?;
@@ -131,14 +144,22 @@ impl PyTensor {
         wrap(self.inner.roll(&s, &d))
     }
 
-    /// Tile the tensor `sizes[i]` times along dim i (PyTorch's `Tensor.repeat`; more
-    /// sizes than dims add leading dims).
+    /// The tensor tiled `sizes[i]` times along dim `i` (PyTorch's `Tensor.repeat`; more sizes
+    /// than dims add leading dims).
+    ///
+    /// >>> lucid.tensor([1, 2]).repeat(2, 2)
+    /// tensor([[1, 2, 1, 2],
+    ///         [1, 2, 1, 2]])
     #[pyo3(signature = (*sizes))]
     fn repeat(&self, sizes: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         wrap(self.inner.repeat(&self::sizes("repeat", "sizes", args::sizes_varargs("repeat", "sizes", sizes)?)?))
     }
 
-    /// Like `repeat`, but fewer reps than dims are padded with leading 1s.
+    /// Like `repeat`, but fewer reps than dims are padded with leading 1s (NumPy's `tile`).
+    ///
+    /// >>> lucid.tensor([[1, 2], [3, 4]]).tile(2)
+    /// tensor([[1, 2, 1, 2],
+    ///         [3, 4, 3, 4]])
     #[pyo3(signature = (*args, dims = None))]
     fn tile(&self, args: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let reps = match dims {
@@ -149,12 +170,16 @@ impl PyTensor {
         wrap(self.inner.tile(&reps))
     }
 
-    /// Views of consecutive pieces along `dim`: of `split_size_or_sections` entries each
-    /// (an int; the last may be shorter) or of the listed sizes.
+    /// Views of consecutive pieces along `dim`: of `split_size_or_sections` entries each (an
+    /// int; the last may be shorter) or of the listed sizes.
+    ///
+    /// >>> [t.tolist() for t in lucid.arange(5).split(2)]
+    /// [[0, 1], [2, 3], [4]]
+    /// >>> [t.tolist() for t in lucid.arange(5).split([1, 4])]
+    /// [[0], [1, 2, 3, 4]]
     #[pyo3(signature = (split_size_or_sections, dim = Dim::new(0)), text_signature = "($self, split_size_or_sections, dim=0)")]
     fn split<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         split_size_or_sections: &Bound<'py, PyAny>,
         dim: Dim,
     ) -> PyResult<Bound<'py, PyTuple>> {
@@ -166,7 +191,7 @@ impl PyTensor {
         } else if let Ok(n) = split_size_or_sections.extract::<isize>() {
             let n = usize::try_from(n)
                 .map_err(|_| PyValueError::new_err(format!("split: split_size must be non-negative, got {n}")))?;
-            self.inner.split(n, dim)
+            slf.borrow().inner.split(n, dim)
         } else {
             let sections = match args::ints("split", "sections", split_size_or_sections) {
                 // an int past the int64 range: a split size, not a list of sections
@@ -177,32 +202,51 @@ impl PyTensor {
                 }
                 sections => sections?,
             };
-            self.inner.split_sizes(&sizes("split", "sections", sections)?, dim)
+            slf.borrow().inner.split_sizes(&sizes("split", "sections", sections)?, dim)
         };
-        tuple_of(py, pieces.py()?)
+        crate::views::pieces(slf, pieces.py()?, dim)
     }
 
-    /// At most `chunks` views of `ceil(size / chunks)` entries along `dim`.
+    /// At most `chunks` views of `ceil(size / chunks)` entries each along `dim`.
+    ///
+    /// >>> [t.tolist() for t in lucid.arange(5).chunk(2)]
+    /// [[0, 1, 2], [3, 4]]
     #[pyo3(signature = (chunks, dim = Dim::new(0)), text_signature = "($self, chunks, dim=0)")]
-    fn chunk<'py>(&self, py: Python<'py>, chunks: Int, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
+    fn chunk<'py>(slf: &Bound<'py, Self>, chunks: Int, dim: Dim) -> PyResult<Bound<'py, PyTuple>> {
         let chunks = chunks.get("chunk", "chunks")?;
         let n = usize::try_from(chunks)
             .map_err(|_| PyValueError::new_err(format!("chunk: chunks must be greater than 0, got {chunks}")))?;
-        tuple_of(py, self.inner.chunk(n, dim.get("chunk", "dim")?).py()?)
+        let dim = dim.get("chunk", "dim")?;
+        let pieces = slf.borrow().inner.chunk(n, dim).py()?;
+        crate::views::pieces(slf, pieces, dim)
     }
 
-    /// The entries `index` (1-d int64) of `dim`, in that order; differentiable.
+    /// The entries `index` (a 1-D int64 tensor) of `dim`, in that order; differentiable
+    /// (the cotangent is scattered back, repeats adding up).
+    ///
+    /// >>> lucid.tensor([10.0, 20.0, 30.0]).index_select(0, lucid.tensor([2, 0, 2]))
+    /// tensor([30., 10., 30.])
     fn index_select(&self, dim: Dim, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.index_select(dim.get("index_select", "dim")?, &index_tensor(index, "index_select")?))
     }
 
-    /// `out[i][j] = self[i][index[i][j]]` for dim 1 (PyTorch's gather); differentiable.
+    /// Values picked along `dim` by `index` (PyTorch's gather): for `dim=1`,
+    /// `out[i][j] = self[i][index[i][j]]`; differentiable in `self`.
+    ///
+    /// >>> x = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+    /// >>> x.gather(1, lucid.tensor([[1], [0]]))
+    /// tensor([[2.],
+    ///         [3.]])
     fn gather(&self, dim: Dim, index: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.gather(dim.get("gather", "dim")?, &index_tensor(index, "gather")?))
     }
 
-    /// Out-of-place scatter-add: `self` plus `src` added at the positions `index`
-    /// addresses along `dim` (repeats add up); differentiable in `self` and `src`.
+    /// Out of place: `self` plus `src` added at the positions `index` addresses along `dim`
+    /// (for `dim=0`, `out[index[i][j]][j] += src[i][j]`; repeats add up); differentiable in
+    /// `self` and `src`.
+    ///
+    /// >>> lucid.zeros(3).scatter_add(0, lucid.tensor([0, 2, 0]), lucid.tensor([1.0, 2.0, 3.0]))
+    /// tensor([4., 0., 2.])
     fn scatter_add(&self, dim: Dim, index: &Bound<'_, PyAny>, src: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         let dim = dim.get("scatter_add", "dim")?;
         let src = src
@@ -211,9 +255,13 @@ impl PyTensor {
         wrap(self.inner.scatter_add(dim, &index_tensor(index, "scatter_add")?, &src.borrow().inner))
     }
 
-    /// Out-of-place scatter: `self` with `src` (a tensor, or a number filling the
-    /// index's shape) written where `index` points along `dim`; where positions repeat
-    /// the last write wins. Differentiable in `self` and `src`.
+    /// Out of place: `self` with `src` (a tensor, or `value`, a number filling the index's
+    /// shape) written where `index` points along `dim` (for `dim=0`, `out[index[i][j]][j] =
+    /// src[i][j]`); where positions repeat the last write wins. Differentiable in `self` and
+    /// `src`.
+    ///
+    /// >>> lucid.zeros(3).scatter(0, lucid.tensor([2, 0]), lucid.tensor([1.0, 2.0]))
+    /// tensor([2., 0., 1.])
     #[pyo3(signature = (dim, index, src = None, value = None))]
     fn scatter(
         &self,
@@ -236,10 +284,13 @@ impl PyTensor {
         wrap(self.inner.scatter(dim, &index, &src))
     }
 
-    /// Out-of-place `index_put`: `self` with `values` written at `indices` (a tuple or
-    /// list of index tensors for the leading dims; slices, ints, None and Ellipsis work
-    /// as in `__getitem__`), or added there when `accumulate`. Differentiable in `self`
-    /// and `values`.
+    /// Out of place: `self` with `values` written at `indices` (a tuple or list of index
+    /// tensors for the leading dims; slices, ints, None and Ellipsis work as in indexing), or
+    /// added there when `accumulate`. Differentiable in `self` and `values`.
+    ///
+    /// >>> x = lucid.zeros(3)
+    /// >>> x.index_put((lucid.tensor([0, 0]),), lucid.tensor([1.0, 2.0]), accumulate=True)
+    /// tensor([3., 0., 0.])
     #[pyo3(signature = (indices, values, accumulate = Flag::new(false)), text_signature = "($self, indices, values, accumulate=False)")]
     fn index_put(&self, indices: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>, accumulate: Flag) -> PyResult<PyTensor> {
         let accumulate = accumulate.get("index_put", "accumulate")?;

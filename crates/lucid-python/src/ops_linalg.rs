@@ -26,64 +26,107 @@ fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str, name: &str) -> PyResult<Tensor> 
 impl PyTensor {
     // ---- products ---------------------------------------------------------------------
 
-    /// Inner product of two 1-D tensors of the same length.
+    /// The inner product `Σ self_i vec_i` of two 1-D tensors of the same length.
+    ///
+    /// >>> lucid.tensor([1.0, 2.0]).dot(lucid.tensor([3.0, 4.0]))
+    /// tensor(11.)
     fn dot(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.dot(&tensor_arg(other, "dot", "other")?))
     }
-    /// Cross product of 3-vectors along `dim` (size 3 in both; other dims broadcast).
+    /// The cross product of 3-vectors along `dim` (size 3 in both; other dims broadcast).
+    ///
+    /// >>> lucid.tensor([1.0, 0.0, 0.0]).cross(lucid.tensor([0.0, 1.0, 0.0]))
+    /// tensor([0., 0., 1.])
     #[pyo3(signature = (other, dim = Dim::new(-1)), text_signature = "($self, other, dim=-1)")]
     fn cross(&self, other: &Bound<'_, PyAny>, dim: Dim) -> PyResult<PyTensor> {
         wrap(self.inner.cross(&tensor_arg(other, "cross", "other")?, dim.get("cross", "dim")?))
     }
-    /// Outer product of two 1-D tensors: `out[i, j] = self[i] * vec2[j]`.
+    /// The outer product of two 1-D tensors: `out[i, j] = self[i] * vec2[j]`.
+    ///
+    /// >>> lucid.tensor([1.0, 2.0]).outer(lucid.tensor([1.0, 10.0]))
+    /// tensor([[ 1., 10.],
+    ///         [ 2., 20.]])
     fn outer(&self, vec2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.outer(&tensor_arg(vec2, "outer", "vec2")?))
     }
-    /// Matrix `[n, m]` times vector `[m]`.
+    /// The matrix `[n, m]` times the vector `[m]`.
+    ///
+    /// >>> lucid.eye(2).mv(lucid.tensor([3.0, 4.0]))
+    /// tensor([3., 4.])
     fn mv(&self, vec: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.mv(&tensor_arg(vec, "mv", "vec")?))
     }
-    /// Matrix `[n, m]` times matrix `[m, p]` (no broadcasting; see `matmul`).
+    /// The matrix product of `[n, m]` and `[m, p]` (no broadcasting; see `matmul`).
+    ///
+    /// >>> lucid.tensor([[1.0, 2.0]]).mm(lucid.tensor([[3.0], [4.0]]))
+    /// tensor([[11.]])
     fn mm(&self, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.mm(&tensor_arg(mat2, "mm", "mat2")?))
     }
-    /// Batched matrix product `[b, n, m] @ [b, m, p]` (no broadcasting).
+    /// The batched matrix product `[b, n, m] @ [b, m, p] -> [b, n, p]` (no broadcasting; see
+    /// `matmul`).
+    ///
+    /// >>> lucid.ones(4, 2, 3).bmm(lucid.ones(4, 3, 5)).shape
+    /// (4, 2, 5)
     fn bmm(&self, mat2: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.bmm(&tensor_arg(mat2, "bmm", "mat2")?))
     }
 
     // ---- diagonals and triangles --------------------------------------------------------
 
-    /// Sum of the main diagonal of a 2-D tensor.
+    /// The sum of the main diagonal of a 2-D tensor.
+    ///
+    /// >>> lucid.tensor([[1.0, 2.0], [3.0, 4.0]]).trace()
+    /// tensor(5.)
     fn trace(&self) -> PyResult<PyTensor> {
         wrap(self.inner.trace())
     }
-    /// Diagonal `offset` (> 0: above the main one) of the plane `(dim1, dim2)`, as a
-    /// new last dim.
+    /// Diagonal `offset` (> 0: above the main one, < 0: below) of the plane `(dim1, dim2)`,
+    /// as a new last dim; a view (NOTE [views and in-place writes]).
+    ///
+    /// >>> x = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+    /// >>> x.diagonal(), x.diagonal(1)
+    /// (tensor([1., 4.]), tensor([2.]))
     #[pyo3(signature = (offset = Int::new(0), dim1 = Dim::new(0), dim2 = Dim::new(1)), text_signature = "($self, offset=0, dim1=0, dim2=1)")]
-    fn diagonal(&self, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
+    fn diagonal<'py>(slf: &Bound<'py, Self>, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<Bound<'py, PyTensor>> {
         let offset = offset.get("diagonal", "offset")?;
-        wrap(self.inner.diagonal(offset, dim1.get("diagonal", "dim1")?, dim2.get("diagonal", "dim2")?))
+        let (d1, d2) = (dim1.get("diagonal", "dim1")?, dim2.get("diagonal", "dim2")?);
+        crate::views::view(slf, move |t| t.diagonal(offset, d1, d2))
     }
-    /// A 1-D tensor to a square matrix with it on diagonal `diagonal`, or a 2-D
-    /// tensor's diagonal `diagonal` as a 1-D tensor.
+    /// A 1-D tensor to a square matrix with it on diagonal `diagonal`; a 2-D tensor's
+    /// diagonal `diagonal` as a 1-D tensor.
+    ///
+    /// >>> lucid.tensor([1.0, 2.0]).diag()
+    /// tensor([[1., 0.],
+    ///         [0., 2.]])
     #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
     fn diag(&self, diagonal: Int) -> PyResult<PyTensor> {
         wrap(self.inner.diag(diagonal.get("diag", "diagonal")?))
     }
-    /// The last dim written on diagonal `offset` of the new plane `(dim1, dim2)` of
-    /// the result (zeros elsewhere).
+    /// The last dim written on diagonal `offset` of a new plane `(dim1, dim2)` of the result
+    /// (zeros elsewhere): a batch of diagonal matrices.
+    ///
+    /// >>> lucid.tensor([[1.0, 2.0], [3.0, 4.0]]).diag_embed().shape
+    /// (2, 2, 2)
     #[pyo3(signature = (offset = Int::new(0), dim1 = Dim::new(-2), dim2 = Dim::new(-1)), text_signature = "($self, offset=0, dim1=-2, dim2=-1)")]
     fn diag_embed(&self, offset: Int, dim1: Dim, dim2: Dim) -> PyResult<PyTensor> {
         let offset = offset.get("diag_embed", "offset")?;
         wrap(self.inner.diag_embed(offset, dim1.get("diag_embed", "dim1")?, dim2.get("diag_embed", "dim2")?))
     }
-    /// Lower triangle of the last two dims from diagonal `diagonal` down.
+    /// The lower triangle of the last two dims, from diagonal `diagonal` down; the rest zeroed.
+    ///
+    /// >>> lucid.ones(2, 2).tril()
+    /// tensor([[1., 0.],
+    ///         [1., 1.]])
     #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
     fn tril(&self, diagonal: Int) -> PyResult<PyTensor> {
         wrap(self.inner.tril(diagonal.get("tril", "diagonal")?))
     }
-    /// Upper triangle of the last two dims from diagonal `diagonal` up.
+    /// The upper triangle of the last two dims, from diagonal `diagonal` up; the rest zeroed.
+    ///
+    /// >>> lucid.ones(2, 2).triu(1)
+    /// tensor([[0., 1.],
+    ///         [0., 0.]])
     #[pyo3(signature = (diagonal = Int::new(0)), text_signature = "($self, diagonal=0)")]
     fn triu(&self, diagonal: Int) -> PyResult<PyTensor> {
         wrap(self.inner.triu(diagonal.get("triu", "diagonal")?))
@@ -91,25 +134,47 @@ impl PyTensor {
 
     // ---- square matrices -----------------------------------------------------------------
 
-    /// Inverse of a square matrix or a batch of them (RuntimeError if singular).
+    /// The inverse of a square matrix or of a batch of them (`[..., n, n]`):
+    /// d(A⁻¹) = -A⁻¹ dA A⁻¹. RuntimeError naming the batch index when a matrix is singular.
+    ///
+    /// >>> lucid.tensor([[2.0, 0.0], [0.0, 4.0]]).inverse()
+    /// tensor([[0.5 , 0.  ],
+    ///         [0.  , 0.25]])
     fn inverse(&self) -> PyResult<PyTensor> {
         wrap(self.inner.inverse())
     }
-    /// Determinant of a square matrix or a batch of them.
+    /// The determinant of a square matrix or of a batch of them (0 for a singular one):
+    /// ∂det A/∂A = det A · A⁻ᵀ.
+    ///
+    /// >>> lucid.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lucid.float64).det()
+    /// tensor(-2., dtype=lucid.float64)
     fn det(&self) -> PyResult<PyTensor> {
         wrap(self.inner.det())
     }
-    /// `log(det)`: NaN for a negative determinant, -inf for a zero one.
+    /// `log det A`: NaN for a negative determinant, -inf for a zero one; ∂/∂A = A⁻ᵀ.
+    ///
+    /// >>> lucid.tensor([[2.0, 0.0], [0.0, 3.0]], dtype=lucid.float64).logdet().exp()
+    /// tensor(6., dtype=lucid.float64)
     fn logdet(&self) -> PyResult<PyTensor> {
         wrap(self.inner.logdet())
     }
-    /// `(sign, logabsdet)` of the determinant; `sign` carries no gradient.
+    /// `(sign, logabsdet)` with `det A = sign · exp(logabsdet)`; `sign` carries no gradient,
+    /// a singular matrix gives `(0, -inf)`.
+    ///
+    /// >>> sign, logabsdet = lucid.tensor([[0.0, 1.0], [1.0, 0.0]]).slogdet()
+    /// >>> sign, logabsdet
+    /// (tensor(-1.), tensor(0.))
     fn slogdet<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let (s, l) = self.inner.slogdet().py()?;
         PyTuple::new(py, [PyTensor::new(s), PyTensor::new(l)])
     }
-    /// Cholesky factor of a symmetric positive definite matrix: lower `L` with
-    /// `A = L Lᵀ`, or upper `U` with `A = Uᵀ U` (RuntimeError if not positive definite).
+    /// The Cholesky factor of a symmetric positive definite matrix: lower `L` with
+    /// `A = L Lᵀ`, or with `upper=True` `U = Lᵀ`. Only the lower triangle is read;
+    /// RuntimeError when a matrix is not positive definite.
+    ///
+    /// >>> lucid.tensor([[4.0, 2.0], [2.0, 5.0]]).cholesky()
+    /// tensor([[2., 0.],
+    ///         [1., 2.]])
     #[pyo3(signature = (upper = Flag::new(false)), text_signature = "($self, upper=False)")]
     fn cholesky(&self, upper: Flag) -> PyResult<PyTensor> {
         let upper = upper.get("cholesky", "upper")?;
@@ -121,6 +186,10 @@ impl PyTensor {
 /// Repeated subscripts in an operand take diagonals, subscripts missing from the
 /// output are summed, `...` broadcasts; without `->` the output is the subscripts
 /// used once, in alphabetical order. Differentiable to any order.
+///
+/// >>> a = lucid.tensor([[1.0, 2.0], [3.0, 4.0]])
+/// >>> lucid.einsum("ij,j->i", a, lucid.tensor([1.0, 1.0])), lucid.einsum("ii", a)
+/// (tensor([3., 7.]), tensor(5.))
 #[pyfunction]
 #[pyo3(signature = (equation, *operands))]
 fn einsum(equation: &Bound<'_, PyAny>, operands: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {

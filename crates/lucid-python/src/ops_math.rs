@@ -107,53 +107,125 @@ macro_rules! math_unary {
 }
 
 math_unary! {
-    /// `1 / x`, differentiable.
+    /// `1 / x`, elementwise: d/dx = -1/x².
+    ///
+    /// >>> lucid.tensor([2.0, 4.0]).reciprocal()
+    /// tensor([0.5 , 0.25])
     reciprocal => reciprocal;
-    /// `1 / sqrt(x)`, differentiable.
+    /// `1 / √x`, elementwise: d/dx = -x^(-3/2) / 2.
+    ///
+    /// >>> lucid.tensor([4.0]).rsqrt()
+    /// tensor([0.5])
     rsqrt => rsqrt;
-    /// Base-2 logarithm, differentiable.
+    /// The base-2 logarithm, elementwise: d/dx = 1/(x ln 2).
+    ///
+    /// >>> lucid.tensor([8.0]).log2()
+    /// tensor([3.])
     log2 => log2;
-    /// Base-10 logarithm, differentiable.
+    /// The base-10 logarithm, elementwise: d/dx = 1/(x ln 10).
+    ///
+    /// >>> lucid.tensor([100.0]).log10()
+    /// tensor([2.])
     log10 => log10;
-    /// Inverse sine, differentiable.
+    /// The inverse sine (NaN outside [-1, 1]), elementwise: d/dx = 1/√(1 - x²).
+    ///
+    /// >>> lucid.tensor([0.0]).asin()
+    /// tensor([0.])
     asin => asin;
-    /// Inverse cosine, differentiable.
+    /// The inverse cosine (NaN outside [-1, 1]), elementwise: d/dx = -1/√(1 - x²).
+    ///
+    /// >>> lucid.tensor([1.0]).acos()
+    /// tensor([0.])
     acos => acos;
-    /// Inverse tangent, differentiable.
+    /// The inverse tangent, elementwise: d/dx = 1/(1 + x²).
+    ///
+    /// >>> lucid.tensor([0.0]).atan()
+    /// tensor([0.])
     atan => atan;
-    /// Hyperbolic sine, differentiable.
+    /// The hyperbolic sine, elementwise: d/dx = cosh x.
+    ///
+    /// >>> lucid.tensor([0.0]).sinh()
+    /// tensor([0.])
     sinh => sinh;
-    /// Hyperbolic cosine, differentiable.
+    /// The hyperbolic cosine, elementwise: d/dx = sinh x.
+    ///
+    /// >>> lucid.tensor([0.0]).cosh()
+    /// tensor([1.])
     cosh => cosh;
-    /// Inverse hyperbolic sine, differentiable.
+    /// The inverse hyperbolic sine, elementwise: d/dx = 1/√(x² + 1).
+    ///
+    /// >>> lucid.tensor([0.0]).asinh()
+    /// tensor([0.])
     asinh => asinh;
-    /// Inverse hyperbolic cosine, differentiable.
+    /// The inverse hyperbolic cosine (NaN below 1), elementwise: d/dx = 1/√(x² - 1).
+    ///
+    /// >>> lucid.tensor([1.0]).acosh()
+    /// tensor([0.])
     acosh => acosh;
-    /// Inverse hyperbolic tangent, differentiable.
+    /// The inverse hyperbolic tangent (NaN outside [-1, 1]), elementwise: d/dx = 1/(1 - x²).
+    ///
+    /// >>> lucid.tensor([0.0]).atanh()
+    /// tensor([0.])
     atanh => atanh;
-    /// Alias of `asin`.
+    /// NumPy's name for `asin`.
+    ///
+    /// >>> lucid.tensor([0.5]).arcsin().item() == lucid.tensor([0.5]).asin().item()
+    /// True
     arcsin => asin;
-    /// Alias of `acos`.
+    /// NumPy's name for `acos`.
+    ///
+    /// >>> lucid.tensor([0.5]).arccos().item() == lucid.tensor([0.5]).acos().item()
+    /// True
     arccos => acos;
-    /// Alias of `atan`.
+    /// NumPy's name for `atan`.
+    ///
+    /// >>> lucid.tensor([0.5]).arctan().item() == lucid.tensor([0.5]).atan().item()
+    /// True
     arctan => atan;
-    /// Alias of `asinh`.
+    /// NumPy's name for `asinh`.
+    ///
+    /// >>> lucid.tensor([0.5]).arcsinh().item() == lucid.tensor([0.5]).asinh().item()
+    /// True
     arcsinh => asinh;
-    /// Alias of `acosh`.
+    /// NumPy's name for `acosh`.
+    ///
+    /// >>> lucid.tensor([1.5]).arccosh().item() == lucid.tensor([1.5]).acosh().item()
+    /// True
     arccosh => acosh;
-    /// Alias of `atanh`.
+    /// NumPy's name for `atanh`.
+    ///
+    /// >>> lucid.tensor([0.5]).arctanh().item() == lucid.tensor([0.5]).atanh().item()
+    /// True
     arctanh => atanh;
-    /// The error function (relative accuracy ~1e-15), differentiable.
+    /// The error function `2/√π ∫₀ˣ e^(-t²) dt` (relative accuracy ~1e-15), elementwise: d/dx = 2/√π e^(-x²).
+    ///
+    /// >>> lucid.tensor([0.0]).erf()
+    /// tensor([0.])
     erf => erf;
-    /// Largest integer <= x; its gradient is zero.
+    /// The largest integer `<= x`, elementwise: zero gradient.
+    ///
+    /// >>> lucid.tensor([-1.5, 1.5]).floor()
+    /// tensor([-2.,  1.])
     floor => floor;
-    /// Smallest integer >= x; its gradient is zero.
+    /// The smallest integer `>= x`, elementwise: zero gradient.
+    ///
+    /// >>> lucid.tensor([-1.5, 1.5]).ceil()
+    /// tensor([-1.,  2.])
     ceil => ceil;
-    /// Elementwise `x is NaN`, a bool tensor.
+    /// Where `x` is NaN, as a bool tensor (no gradient).
+    ///
+    /// >>> lucid.tensor([1.0, float("nan")]).isnan()
+    /// tensor([False,  True], dtype=lucid.bool)
     isnan => isnan;
-    /// Elementwise `x is finite` (not NaN or inf), a bool tensor.
+    /// Where `x` is neither NaN nor infinite, as a bool tensor (no gradient).
+    ///
+    /// >>> lucid.tensor([1.0, float("inf"), float("nan")]).isfinite()
+    /// tensor([ True, False, False], dtype=lucid.bool)
     isfinite => isfinite;
-    /// Elementwise `x is +inf or -inf`, a bool tensor.
+    /// Where `x` is +inf or -inf, as a bool tensor (no gradient).
+    ///
+    /// >>> lucid.tensor([1.0, float("-inf")]).isinf()
+    /// tensor([False,  True], dtype=lucid.bool)
     isinf => isinf;
 }
 
@@ -161,7 +233,11 @@ math_unary! {
 impl PyTensor {
     // ---- elementwise with parameters ---------------------------------------------------
 
-    /// Round half to even at `decimals` places (negative: tens, hundreds, ...); zero gradient.
+    /// Rounded half to even at `decimals` places (negative: to tens, hundreds, ...);
+    /// zero gradient.
+    ///
+    /// >>> lucid.tensor([0.5, 1.5, 2.25]).round(), lucid.tensor([1234.0]).round(-2)
+    /// (tensor([0., 2., 2.]), tensor([1200.]))
     #[pyo3(signature = (decimals = Int::new(0)), text_signature = "($self, decimals=0)")]
     fn round(&self, decimals: Int) -> PyResult<PyTensor> {
         let decimals = decimals.get("round", "decimals")?;
@@ -170,14 +246,21 @@ impl PyTensor {
         wrap(self.inner.round(decimals))
     }
 
-    /// `log(1 + exp(beta * x)) / beta`, and `x` where `beta * x > threshold` (PyTorch's
-    /// softplus). Stable for any x.
+    /// `log(1 + exp(beta x)) / beta`, and `x` itself where `beta x > threshold` (PyTorch's
+    /// softplus), stable for any `x`: d/dx = σ(beta x).
+    ///
+    /// >>> lucid.tensor([0.0], dtype=lucid.float64).softplus()
+    /// tensor([0.69314718], dtype=lucid.float64)
     #[pyo3(signature = (beta = Real::new(1.0), threshold = Real::new(20.0)), text_signature = "($self, beta=1.0, threshold=20.0)")]
     fn softplus(&self, beta: Real, threshold: Real) -> PyResult<PyTensor> {
         wrap(self.inner.softplus(beta.get("softplus", "beta")?, threshold.get("softplus", "threshold")?))
     }
 
-    /// `x * Phi(x)` with the exact normal CDF (`approximate='none'`) or PyTorch's tanh form.
+    /// The GELU activation `x Φ(x)`, with the exact normal CDF Φ (`approximate='none'`)
+    /// or PyTorch's tanh approximation (`approximate='tanh'`).
+    ///
+    /// >>> lucid.tensor([0.0, 1.0], dtype=lucid.float64).gelu()
+    /// tensor([0.        , 0.84134475], dtype=lucid.float64)
     #[pyo3(signature = (approximate = None), text_signature = "($self, approximate=\"none\")")]
     fn gelu(&self, approximate: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let approximate = match approximate {
@@ -199,52 +282,74 @@ impl PyTensor {
         }
     }
 
-    /// Clamp into `[min, max]` (numbers or tensors; at least one given). The gradient
-    /// passes to `self` where `min <= x <= max` (bounds included, as PyTorch), to `min`
+    /// Values clamped into `[min, max]` (numbers or tensors; at least one given). The
+    /// gradient goes to `self` where `min <= x <= max` (bounds included, as PyTorch), to `min`
     /// where `x < min` and to `max` where `x > max`.
+    ///
+    /// >>> lucid.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1)
+    /// tensor([-1. ,  0.5,  1. ])
     #[pyo3(signature = (min = None, max = None))]
     fn clamp(&self, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         let (lo, hi) = (bound(min, &self.inner)?, bound(max, &self.inner)?);
         wrap(self.inner.clamp(lo.as_ref(), hi.as_ref()))
     }
 
-    /// Alias of `clamp`.
+    /// NumPy's name for `clamp`.
+    ///
+    /// >>> lucid.tensor([-2.0, 3.0]).clip(max=1.0)
+    /// tensor([-2.,  1.])
     #[pyo3(signature = (min = None, max = None))]
     fn clip(&self, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<PyTensor> {
         self.clamp(min, max)
     }
 
-    /// `clamp(min=min)`.
+    /// `clamp(min=min)`: values below `min` raised to it.
+    ///
+    /// >>> lucid.tensor([-2.0, 3.0]).clamp_min(0)
+    /// tensor([0., 3.])
     fn clamp_min(&self, min: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.clamp_min(&operand(min, &self.inner, "clamp_min")?))
     }
 
-    /// `clamp(max=max)`.
+    /// `clamp(max=max)`: values above `max` lowered to it.
+    ///
+    /// >>> lucid.tensor([-2.0, 3.0]).clamp_max(0)
+    /// tensor([-2.,  0.])
     fn clamp_max(&self, max: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.clamp_max(&operand(max, &self.inner, "clamp_max")?))
     }
 
     // ---- reductions --------------------------------------------------------------------
 
-    /// Product over `dim` (int, tuple, or None for all); the gradient is exact with zeros.
+    /// The product over `dim` (an int, a tuple, or None for all); ∂/∂x_k = ∏_{j≠k} x_j,
+    /// exact even where elements are zero.
+    ///
+    /// >>> lucid.tensor([[1.0, 2.0], [3.0, 4.0]]).prod(1)
+    /// tensor([ 2., 12.])
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn prod(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let (d, keepdim) = args::reduction("prod", dim, keepdim)?;
         wrap(self.inner.prod(d.as_deref(), keepdim))
     }
 
-    /// Largest value over `dim` (int, tuple, or None/() for all). Ties split the
-    /// gradient evenly among the tied elements.
+    /// The largest value over `dim` (an int, a tuple, or None or `()` for all). Ties
+    /// split the gradient evenly among the tied elements.
+    ///
+    /// >>> lucid.tensor([[1.0, 5.0], [3.0, 4.0]]).amax(0)
+    /// tensor([3., 5.])
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let (d, keepdim) = args::reduction("amax", dim, keepdim)?;
         wrap(self.inner.amax(d.as_deref(), keepdim))
     }
 
-    /// `(values, indices)` sorted along `dim`, ascending or `descending`. The sort is
-    /// always stable (equal values keep their order; `stable` is accepted for
-    /// PyTorch's signature) and puts NaN above every number; the values are
-    /// differentiable (a gather by the indices).
+    /// `(values, indices)` sorted along `dim`, ascending or `descending`. The sort is always
+    /// stable (equal values keep their order; `stable` is accepted for PyTorch's signature)
+    /// and puts NaN above every number; the values are differentiable (a gather by the
+    /// indices).
+    ///
+    /// >>> lucid.tensor([3.0, 1.0, 2.0]).sort()
+    /// sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
     #[pyo3(signature = (dim = Dim::new(-1), descending = Flag::new(false), stable = Flag::new(false)), text_signature = "($self, dim=-1, descending=False, stable=False)")]
     fn sort(&self, py: Python<'_>, dim: Dim, descending: Flag, stable: Flag) -> PyResult<PyObject> {
         let descending = descending.get("sort", "descending")?;
@@ -253,8 +358,10 @@ impl PyTensor {
         values_indices(py, &SORT_RESULT, "sort", values, indices)
     }
 
-    /// The int64 indices that sort along `dim` (see `sort`: stable, NaN last when
-    /// ascending).
+    /// The int64 indices that sort along `dim` (see `sort`: stable, NaN last when ascending).
+    ///
+    /// >>> lucid.tensor([3.0, 1.0, 2.0]).argsort(descending=True)
+    /// tensor([0, 2, 1])
     #[pyo3(signature = (dim = Dim::new(-1), descending = Flag::new(false), stable = Flag::new(false)), text_signature = "($self, dim=-1, descending=False, stable=False)")]
     fn argsort(&self, dim: Dim, descending: Flag, stable: Flag) -> PyResult<PyTensor> {
         let descending = descending.get("argsort", "descending")?;
@@ -262,32 +369,48 @@ impl PyTensor {
         wrap(self.inner.argsort(dim.get("argsort", "dim")?, descending))
     }
 
-    /// Whether any element over `dim` (int, tuple, or None/() for all) is nonzero, as a
-    /// bool tensor (NaN counts as nonzero; an empty reduction is False).
+    /// Whether any element over `dim` (an int, a tuple, or None or `()` for all) is nonzero,
+    /// as a bool tensor (NaN counts as nonzero; an empty reduction is False).
+    ///
+    /// >>> lucid.tensor([[0.0, 1.0], [0.0, 0.0]]).any(1)
+    /// tensor([ True, False], dtype=lucid.bool)
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn any(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let (d, keepdim) = args::reduction("any", dim, keepdim)?;
         wrap(self.inner.any(d.as_deref(), keepdim))
     }
 
-    /// Whether every element over `dim` (int, tuple, or None/() for all) is nonzero, as a
-    /// bool tensor (an empty reduction is True).
+    /// Whether every element over `dim` (an int, a tuple, or None or `()` for all) is
+    /// nonzero, as a bool tensor (an empty reduction is True).
+    ///
+    /// >>> lucid.tensor([[1.0, 1.0], [0.0, 1.0]]).all(1)
+    /// tensor([ True, False], dtype=lucid.bool)
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn all(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let (d, keepdim) = args::reduction("all", dim, keepdim)?;
         wrap(self.inner.all(d.as_deref(), keepdim))
     }
 
-    /// Smallest value over `dim` (int, tuple, or None/() for all); ties split the gradient.
+    /// The smallest value over `dim` (an int, a tuple, or None or `()` for all); ties split
+    /// the gradient evenly.
+    ///
+    /// >>> lucid.tensor([[1.0, 5.0], [3.0, 4.0]]).amin(1)
+    /// tensor([1., 3.])
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let (d, keepdim) = args::reduction("amin", dim, keepdim)?;
         wrap(self.inner.amin(d.as_deref(), keepdim))
     }
 
-    /// `max()`: the largest value; `max(dim, keepdim=False)`: a named tuple
-    /// `(values, indices)` (indices of the first maximum; values differentiable with ties
-    /// split evenly); `max(other)`: the elementwise maximum.
+    /// Three forms, as in PyTorch: `max()` is the largest value; `max(dim, keepdim=False)`
+    /// a named tuple `(values, indices)` (indices of the first maximum; values differentiable,
+    /// ties splitting the gradient evenly); `max(other)` the elementwise `maximum`.
+    ///
+    /// >>> x = lucid.tensor([[1.0, 5.0], [3.0, 4.0]])
+    /// >>> x.max()
+    /// tensor(5.)
+    /// >>> x.max(1)
+    /// max(values=tensor([5., 4.]), indices=tensor([1, 1]))
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn max(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyObject> {
         let keepdim = keepdim.get("max", "keepdim")?;
@@ -295,36 +418,55 @@ impl PyTensor {
     }
 
     /// `min()`, `min(dim, keepdim=False) -> (values, indices)` or `min(other)`; see `max`.
+    ///
+    /// >>> lucid.tensor([[1.0, 5.0], [3.0, 4.0]]).min(0)
+    /// min(values=tensor([1., 4.]), indices=tensor([0, 1]))
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn min(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyObject> {
         let keepdim = keepdim.get("min", "keepdim")?;
         extreme(py, &self.inner, dim, keepdim, false)
     }
 
-    /// Index of the first largest element along `dim` (into the flattened tensor when
-    /// None), int64.
+    /// The int64 index of the first largest element along `dim` (into the flattened
+    /// tensor when `dim` is None).
+    ///
+    /// >>> lucid.tensor([[1.0, 5.0], [3.0, 4.0]]).argmax(), lucid.tensor([[1.0, 5.0], [3.0, 4.0]]).argmax(0)
+    /// (tensor(1), tensor([1, 0]))
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn argmax(&self, dim: Option<Dim>, keepdim: Flag) -> PyResult<PyTensor> {
         let keepdim = keepdim.get("argmax", "keepdim")?;
         wrap(self.inner.argmax(dim.map(|d| d.get("argmax", "dim")).transpose()?, keepdim))
     }
 
-    /// Index of the first smallest element along `dim`, int64.
+    /// The int64 index of the first smallest element along `dim` (into the flattened
+    /// tensor when `dim` is None).
+    ///
+    /// >>> lucid.tensor([[1.0, 5.0], [3.0, 4.0]]).argmin(1)
+    /// tensor([0, 0])
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn argmin(&self, dim: Option<Dim>, keepdim: Flag) -> PyResult<PyTensor> {
         let keepdim = keepdim.get("argmin", "keepdim")?;
         wrap(self.inner.argmin(dim.map(|d| d.get("argmin", "dim")).transpose()?, keepdim))
     }
 
-    /// `log(sum(exp(x)))` over `dim` (None for all), computed stably.
+    /// `log Σ exp x` over `dim` (None for all), computed stably (the maximum is taken out
+    /// first); d/dx = softmax(x).
+    ///
+    /// >>> lucid.tensor([1000.0, 1000.0], dtype=lucid.float64).logsumexp(0).item() - 1000.0
+    /// 0.693147...
     #[pyo3(signature = (dim = None, keepdim = Flag::new(false)), text_signature = "($self, dim=None, keepdim=False)")]
     fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let (d, keepdim) = args::reduction("logsumexp", dim, keepdim)?;
         wrap(self.inner.logsumexp(d.as_deref(), keepdim))
     }
 
-    /// Vector p-norm over `dim` (None for all): p >= 1, inf or -inf; `'fro'` (the
-    /// default) is the 2-norm of all elements of `dim`. The gradient at 0 is 0.
+    /// The vector `p`-norm `(Σ|x|^p)^(1/p)` over `dim` (None for all): `p >= 1`, `inf`
+    /// (the largest `|x|`) or `-inf`; `'fro'` (the default) is the 2-norm of all elements of
+    /// `dim`. The gradient at 0 is 0 (a subgradient). Matrix norms: `lucid.linalg.matrix_norm`.
+    ///
+    /// >>> x = lucid.tensor([3.0, -4.0])
+    /// >>> x.norm(), x.norm(1), x.norm(float("inf"))
+    /// (tensor(5.), tensor(7.), tensor(4.))
     #[pyo3(signature = (p = None, dim = None, keepdim = Flag::new(false)), text_signature = "($self, p=None, dim=None, keepdim=False)")]
     fn norm(&self, p: Option<&Bound<'_, PyAny>>, dim: Option<&Bound<'_, PyAny>>, keepdim: Flag) -> PyResult<PyTensor> {
         let keepdim = keepdim.get("norm", "keepdim")?;
@@ -344,8 +486,12 @@ impl PyTensor {
         wrap(self.inner.norm(p, d.as_deref(), keepdim))
     }
 
-    /// Variance over `dim` with `correction` (default 1, Bessel's); `unbiased=False`
-    /// means correction 0.
+    /// The variance over `dim`, `Σ(x - mean)² / (N - correction)`: `correction` 1 (Bessel's,
+    /// the default) or as given; `unbiased=False` means correction 0.
+    ///
+    /// >>> x = lucid.tensor([1.0, 2.0, 3.0, 4.0])
+    /// >>> x.var(), x.var(unbiased=False)
+    /// (tensor(1.6666666), tensor(1.25))
     #[pyo3(signature = (dim = None, unbiased = None, keepdim = Flag::new(false), *, correction = None), text_signature = "($self, dim=None, unbiased=None, keepdim=False, *, correction=None)")]
     fn var(
         &self,
@@ -360,7 +506,10 @@ impl PyTensor {
         wrap(self.inner.var(d.as_deref(), c, keepdim))
     }
 
-    /// Standard deviation over `dim`; arguments as `var`.
+    /// The standard deviation over `dim`, `√var`; arguments as `var`.
+    ///
+    /// >>> lucid.tensor([1.0, 3.0]).std(correction=0)
+    /// tensor(1.)
     #[pyo3(signature = (dim = None, unbiased = None, keepdim = Flag::new(false), *, correction = None), text_signature = "($self, dim=None, unbiased=None, keepdim=False, *, correction=None)")]
     fn std(
         &self,
@@ -377,22 +526,36 @@ impl PyTensor {
 
     // ---- along one dim -----------------------------------------------------------------
 
-    /// `exp(x) / sum(exp(x))` along `dim`, stable for large inputs.
+    /// `exp(x_i) / Σ_j exp(x_j)` along `dim`, stable for large inputs:
+    /// ∂s_i/∂x_j = s_i (δ_ij - s_j).
+    ///
+    /// >>> lucid.tensor([1.0, 1.0, 1.0, 1.0]).softmax(0)
+    /// tensor([0.25, 0.25, 0.25, 0.25])
     fn softmax(&self, dim: Dim) -> PyResult<PyTensor> {
         wrap(self.inner.softmax(dim.get("softmax", "dim")?))
     }
 
     /// `x - logsumexp(x)` along `dim`, stable for large inputs.
+    ///
+    /// >>> lucid.tensor([0.0, 0.0], dtype=lucid.float64).log_softmax(0).exp()
+    /// tensor([0.5, 0.5], dtype=lucid.float64)
     fn log_softmax(&self, dim: Dim) -> PyResult<PyTensor> {
         wrap(self.inner.log_softmax(dim.get("log_softmax", "dim")?))
     }
 
-    /// Cumulative sum along `dim` (int64 for integer and bool tensors).
+    /// The cumulative sum along `dim` (int64 for integer and bool tensors).
+    ///
+    /// >>> lucid.tensor([1, 2, 3]).cumsum(0)
+    /// tensor([1, 3, 6])
     fn cumsum(&self, dim: Dim) -> PyResult<PyTensor> {
         wrap(self.inner.cumsum(dim.get("cumsum", "dim")?))
     }
 
-    /// Cumulative product along `dim`; the gradient is exact with zeros, to any order.
+    /// The cumulative product along `dim`; its gradient is exact where elements are zero,
+    /// to any order.
+    ///
+    /// >>> lucid.tensor([1.0, 2.0, 3.0]).cumprod(0)
+    /// tensor([1., 2., 6.])
     fn cumprod(&self, dim: Dim) -> PyResult<PyTensor> {
         wrap(self.inner.cumprod(dim.get("cumprod", "dim")?))
     }

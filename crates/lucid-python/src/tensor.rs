@@ -11,16 +11,60 @@ use crate::args::Dim;
 use crate::convert::{operand, to_numpy};
 use crate::dtype::PyDType;
 use crate::errors::PyResultExt;
+use crate::views::{self, Alias, ViewList};
 use lucid_core::functional::note_escape;
+use pyo3::types::PyWeakrefReference;
+use std::sync::Mutex;
 
+/// An n-dimensional array of float32, float64, int64 or bool values that records the
+/// operations applied to it, so that derivatives of any order can be taken exactly.
+///
+/// Make one with `lucid.tensor(data)` or a constructor (`zeros`, `arange`, `randn`,
+/// ...). Operators work with tensors and numbers on either side, with NumPy's
+/// broadcasting, and every op is both a method (`x.exp()`) and a function
+/// (`lucid.exp(x)`). A tensor with `requires_grad=True` is a leaf of the graph that
+/// ops on it record; `backward()` fills the leaves' `.grad`, and `lucid.autograd`
+/// computes gradients, Jacobians and Hessians of whole functions.
+///
+/// >>> x = lucid.tensor([1.0, 2.0, 3.0], requires_grad=True)
+/// >>> y = (x * x).sum()
+/// >>> y.backward()
+/// >>> x.grad
+/// tensor([2., 4., 6.])
+///
+/// Indexing works as in NumPy and PyTorch: ints, slices, None and Ellipsis give views
+/// of the data; int64 tensors, lists and bool masks (advanced indexing) give copies.
+/// Reading is differentiable (the cotangent is scattered back to the indexed entries);
+/// assignment (`x[i] = value`, a tensor or a number, broadcast) writes into a tensor
+/// that does not require grad.
+///
+/// >>> x = lucid.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+/// >>> x[1, ::2], x[:, lucid.tensor([2, 0])][0], x[x > 4]
+/// (tensor([4., 6.]), tensor([3., 1.]), tensor([5., 6.]))
+/// >>> x[0, 1:] = 0.0
+/// >>> x[0]
+/// tensor([1., 0., 0.])
 #[pyclass(name = "Tensor", module = "lucid", weakref)]
 pub struct PyTensor {
+    /// The current value. In-place writes replace it (NOTE [views and in-place writes]).
     pub inner: Tensor,
+    /// What this tensor is a view of (or the gradient slot it aliases), if anything.
+    pub(crate) alias: Option<Alias>,
+    /// The live views whose root this tensor is, recomputed after each write.
+    pub(crate) views: ViewList,
+    /// The object `.grad` returned last, while it is alive.
+    pub(crate) grad_view: Mutex<Option<Py<PyWeakrefReference>>>,
+    /// How many in-place writes this tensor has seen (PyTorch's `_version`).
+    pub(crate) version: u64,
 }
 
 impl PyTensor {
     pub fn new(inner: Tensor) -> Self {
-        PyTensor { inner }
+        PyTensor { inner, alias: None, views: ViewList::default(), grad_view: Mutex::new(None), version: 0 }
+    }
+
+    pub(crate) fn aliasing(inner: Tensor, alias: Alias) -> Self {
+        PyTensor { alias: Some(alias), ..PyTensor::new(inner) }
     }
 }
 
@@ -100,25 +144,49 @@ impl PyTensor {
 
     // ---- attributes -------------------------------------------------------------------
 
+    /// The size of each dim, as a tuple of ints.
+    ///
+    /// >>> lucid.zeros(2, 3).shape
+    /// (2, 3)
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.inner.shape())
     }
+    /// The number of dims.
+    ///
+    /// >>> lucid.zeros(2, 3).ndim, lucid.tensor(1.0).ndim
+    /// (2, 0)
     #[getter]
     fn ndim(&self) -> usize {
         self.inner.ndim()
     }
+    /// The element type: `lucid.float32`, `float64`, `int64` or `bool`.
+    ///
+    /// >>> lucid.tensor([1.0]).dtype, lucid.tensor(np.array([1.0])).dtype
+    /// (lucid.float32, lucid.float64)
     #[getter]
     fn dtype(&self) -> PyDType {
         PyDType(self.inner.dtype())
     }
+    /// The number of elements (the product of the shape; 1 for a 0-d tensor).
+    ///
+    /// >>> lucid.zeros(2, 3).numel()
+    /// 6
     fn numel(&self) -> usize {
         self.inner.numel()
     }
+    /// The number of dims (PyTorch's name for `ndim`).
+    ///
+    /// >>> lucid.zeros(2, 3).dim()
+    /// 2
     fn dim(&self) -> usize {
         self.inner.ndim()
     }
-    /// Size of one dim, or the shape tuple when `dim` is None.
+    /// The size of dim `dim`, or the shape tuple when `dim` is None.
+    ///
+    /// >>> x = lucid.zeros(2, 3)
+    /// >>> x.size(), x.size(-1)
+    /// ((2, 3), 3)
     #[pyo3(signature = (dim = None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<Dim>) -> PyResult<Bound<'py, PyAny>> {
         match dim.map(|d| d.get("size", "dim")).transpose()? {
@@ -134,6 +202,13 @@ impl PyTensor {
             }
         }
     }
+    /// Whether ops on this tensor record a graph so that derivatives reach it. Settable on
+    /// a leaf (a floating one to True); a non-leaf's flag cannot be turned off (use `detach`).
+    ///
+    /// >>> x = lucid.tensor([1.0])
+    /// >>> x.requires_grad = True
+    /// >>> (x * 2).requires_grad
+    /// True
     #[getter]
     fn requires_grad(&self) -> bool {
         self.inner.requires_grad()
@@ -142,7 +217,12 @@ impl PyTensor {
     fn set_requires_grad(&self, flag: &Bound<'_, PyAny>) -> PyResult<()> {
         self.inner.set_requires_grad(crate::args::flag("requires_grad", "the value", flag)?).py()
     }
-    /// Set `requires_grad` in place and return the tensor.
+    /// Set `requires_grad` in place (True when called without an argument) and return the
+    /// tensor itself.
+    ///
+    /// >>> x = lucid.tensor([1.0]).requires_grad_()
+    /// >>> x.requires_grad, x.is_leaf
+    /// (True, True)
     #[pyo3(signature = (requires_grad = None))]
     fn requires_grad_<'py>(
         slf: PyRef<'py, Self>,
@@ -152,54 +232,135 @@ impl PyTensor {
         slf.inner.set_requires_grad(flag).py()?;
         Ok(slf)
     }
+    /// The gradient `backward` accumulated into this leaf (None before any); settable to a
+    /// tensor of the same shape and dtype, or None to clear it. In-place writes to it
+    /// (`p.grad.zero_()`) write the gradient itself, as in PyTorch.
+    ///
+    /// >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    /// >>> (x * x).sum().backward()
+    /// >>> x.grad
+    /// tensor([2., 4.])
     #[getter]
-    fn grad(&self) -> Option<PyTensor> {
-        self.inner.grad().map(PyTensor::new)
+    fn grad<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyTensor>>> {
+        views::grad_alias(slf)
     }
     #[setter(grad)]
     fn set_grad_attr(&self, grad: Option<PyRef<'_, PyTensor>>) -> PyResult<()> {
         self.inner.set_grad(grad.map(|g| g.inner.clone())).py()
     }
+    /// How many in-place writes this tensor has seen (PyTorch's counter; views count the
+    /// writes into their base too).
+    ///
+    /// >>> x = lucid.zeros(2)
+    /// >>> x += 1
+    /// >>> x._version
+    /// 1
+    #[getter]
+    fn _version(&self) -> u64 {
+        self.version
+    }
+    /// Whether this tensor was not computed by a recorded op (created by the user, or
+    /// detached): the tensors whose `.grad` `backward` fills.
+    ///
+    /// >>> x = lucid.tensor([1.0], requires_grad=True)
+    /// >>> x.is_leaf, (x * 2).is_leaf
+    /// (True, False)
     #[getter]
     fn is_leaf(&self) -> bool {
         self.inner.is_leaf()
     }
-    /// Name of the op that produced this tensor (None for a leaf).
+    /// The name of the op that produced this tensor in the graph (None for a leaf).
+    ///
+    /// >>> x = lucid.tensor([1.0], requires_grad=True)
+    /// >>> (x * 2).grad_fn, x.grad_fn
+    /// ('mul', None)
     #[getter]
     fn grad_fn(&self) -> Option<&'static str> {
         self.inner.grad_fn_name()
     }
-    fn detach(&self) -> PyTensor {
-        PyTensor::new(self.inner.detach())
+    /// A view of this tensor outside the graph: same values, no gradient. As in
+    /// PyTorch it shares the data, so writes into either are seen by both.
+    ///
+    /// >>> x = lucid.tensor([1.0], requires_grad=True)
+    /// >>> y = (x * 2).detach()
+    /// >>> y.requires_grad, y.is_leaf
+    /// (False, True)
+    fn detach<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
+        let value = slf.borrow().inner.detach();
+        views::view_of(slf, value, std::sync::Arc::new(|t: &Tensor| Ok(t.detach())), true)
     }
 
     // ---- conversion -------------------------------------------------------------------
 
-    /// The data as a new NumPy array.
+    /// The data as a new NumPy array (a copy, always).
+    ///
+    /// PyTorch's ``numpy()`` shares memory; Lucid's cannot. A tensor's storage is
+    /// immutable because the graph keeps the values an op read, to compute its
+    /// derivative later. A writable NumPy array over that storage would let
+    /// ``a[0] = 5`` change those saved values behind the graph's back and silently
+    /// corrupt every derivative computed afterwards (and every tensor sharing the data),
+    /// so the array handed out is a copy you may write freely.
+    ///
+    /// >>> t = lucid.tensor([1.0, 2.0])
+    /// >>> a = t.numpy()
+    /// >>> a[0] = 5.0
+    /// >>> t
+    /// tensor([1., 2.])
     fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         note_escape(&self.inner);
         to_numpy(py, &self.inner)
     }
+    /// NumPy's array protocol (``np.asarray(t)``, ``np.array(t, dtype=...)``), with
+    /// NumPy 2's ``copy=`` contract: ``copy=True`` and ``copy=None`` give a new array
+    /// (of ``dtype`` when given); ``copy=False`` asks for no copy, which Lucid cannot
+    /// give (see ``numpy()``: the storage is immutable, so an array always comes out as
+    /// a copy), and raises ValueError as NumPy 2 requires.
+    ///
+    /// >>> import numpy as np
+    /// >>> np.asarray(lucid.tensor([1.0, 2.0]), dtype=np.float64)
+    /// array([1., 2.])
     #[pyo3(signature = (dtype = None, copy = None))]
     fn __array__<'py>(
         &self,
         py: Python<'py>,
         dtype: Option<Bound<'py, PyAny>>,
-        copy: Option<bool>,
+        copy: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = copy;
+        // NumPy passes True, False or None; anything else is read for its truth, as
+        // NumPy reads `copy=` itself
+        if let Some(c) = copy.as_ref().filter(|c| !c.is_none()) {
+            if !c.is_truthy()? {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "__array__: copy=False cannot be honoured: a Lucid tensor's storage is immutable (the graph keeps \
+                     these values for derivatives), so its data always comes out as a copy; use np.asarray(t) or \
+                     t.numpy(), which copy",
+                ));
+            }
+        }
         note_escape(&self.inner);
         let a = to_numpy(py, &self.inner)?;
-        match dtype {
-            Some(d) => a.call_method1("astype", (d,)),
+        match dtype.filter(|d| !d.is_none()) {
+            // the array is already ours: convert it without a second copy when it can
+            Some(d) => {
+                let kwargs = pyo3::types::PyDict::new(py);
+                kwargs.set_item("copy", false)?;
+                a.call_method("astype", (d,), Some(&kwargs))
+            }
             None => Ok(a),
         }
     }
+    /// The data as (nested) Python lists of numbers; a 0-d tensor gives a number.
+    ///
+    /// >>> lucid.tensor([[1, 2], [3, 4]]).tolist()
+    /// [[1, 2], [3, 4]]
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         note_escape(&self.inner);
         to_numpy(py, &self.inner)?.call_method0("tolist")
     }
-    /// The value of a one-element tensor as a Python number.
+    /// The value of a one-element tensor as a Python number (ValueError for more elements).
+    ///
+    /// >>> lucid.tensor([2.5]).item()
+    /// 2.5
     fn item<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         if self.inner.numel() != 1 {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -269,8 +430,17 @@ impl PyTensor {
 
     // ---- autograd ---------------------------------------------------------------------
 
-    /// Accumulate the gradient of this tensor into the `.grad` of every leaf that
-    /// requires grad. `gradient` is required for tensors with more than one element.
+    /// Accumulate the gradient of this tensor into the `.grad` of every leaf that requires
+    /// grad. `gradient` (the cotangent, of this tensor's shape) is required when it has more
+    /// than one element. The graph is freed afterwards unless `retain_graph` (default:
+    /// `create_graph`); `create_graph=True` records the backward pass so that the gradients
+    /// can be differentiated again.
+    ///
+    /// >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+    /// >>> y = x ** 2
+    /// >>> y.backward(lucid.tensor([1.0, 1.0]))
+    /// >>> x.grad
+    /// tensor([2., 4.])
     #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
     fn backward(
         &self,
@@ -389,30 +559,34 @@ impl PyTensor {
     fn __ge__(&self, other: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
         wrap(self.inner.ge(&operand(other, &self.inner, "ge")?))
     }
-    fn __hash__(slf: PyRef<'_, Self>) -> isize {
-        slf.inner.id() as isize
+    /// Identity, as in PyTorch (the value may change in place; the object does not).
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
     }
 
     // ---- indexing ---------------------------------------------------------------------
 
-    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    /// `t[key]`: basic indexing (ints, slices, None, Ellipsis) gives a view, which
+    /// sees writes into `t` and writes through to it; advanced indexing (tensors, lists)
+    /// gives a copy, as in PyTorch and NumPy.
+    fn __getitem__<'py>(slf: &Bound<'py, Self>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         match parse_index(key)? {
-            Some(items) => wrap(self.inner.index(&items)),
-            None => crate::ops_index::index_advanced(&self.inner, key),
+            Some(items) => views::view(slf, move |t| t.index(&items)),
+            None => Bound::new(slf.py(), crate::ops_index::index_advanced(&slf.borrow().inner, key)?),
         }
     }
 
-    /// Assign into a tensor that does not require grad (in-place ops on graph tensors
-    /// are not supported). Other views of the same data do not see the change.
-    fn __setitem__(&mut self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        if self.inner.requires_grad() {
-            return Err(PyRuntimeError::new_err(
-                "setitem: cannot assign into a tensor that requires grad (in-place ops on graph tensors are not supported); assign into a detached copy or build the result with lucid.where / lucid.cat",
-            ));
-        }
-        let value = operand(value, &self.inner, "setitem")?;
-        let updated = crate::ops_index::assign(&self.inner, key, &value)?;
-        self.inner = updated;
-        Ok(())
+    /// `t[key] = value`, written in place: aliases and views of `t` see it, and a view
+    /// writes through to its base. Differentiable in `t` and `value`; a leaf that
+    /// requires grad can be written only under `lucid.no_grad()`.
+    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let target = slf.borrow().inner.clone();
+        let value = operand(value, &target, "setitem")?;
+        let updated = if autograd::is_grad_enabled() && (target.requires_grad() || value.requires_grad()) {
+            crate::ops_index::assign_differentiable(&target, key, &value)?
+        } else {
+            crate::ops_index::assign(&target, key, &value)?
+        };
+        views::write(slf, &updated, "setitem")
     }
 }

@@ -9,12 +9,18 @@ a sparse result without it raises ImportError naming the fix, before ``func`` ru
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .._core import _CsrBlock, _RawSparsity
 
 _FIX = "pip install scipy (or lucid[sparse])"
 
 
-def require_scipy(fn: str):
+def require_scipy(fn: str) -> Any:
     """``scipy.sparse``, or ImportError saying how to get it."""
     try:
         import scipy.sparse as sp
@@ -23,7 +29,7 @@ def require_scipy(fn: str):
     return sp
 
 
-def csr(block):
+def csr(block: _CsrBlock) -> Any:
     """A ``csr_array`` from lucid-core's ``(data, indices, indptr, shape, dtype)``."""
     data, indices, indptr, shape, dtype = block
     if dtype != "float64":
@@ -31,7 +37,8 @@ def csr(block):
     return _assemble(data, indices, indptr, shape)
 
 
-def _checked_csr(data, indices, indptr, shape):
+def _checked_csr(data: npt.NDArray[Any], indices: npt.NDArray[Any], indptr: npt.NDArray[Any],
+                 shape: tuple[int, int]) -> Any:
     import scipy.sparse as sp
 
     m = sp.csr_array((data, indices, indptr), shape=shape, copy=False)
@@ -39,7 +46,8 @@ def _checked_csr(data, indices, indptr, shape):
     return m
 
 
-def _direct_csr(data, indices, indptr, shape):
+def _direct_csr(data: npt.NDArray[Any], indices: npt.NDArray[Any], indptr: npt.NDArray[Any],
+                shape: tuple[int, int]) -> Any:
     import scipy.sparse as sp
 
     m = sp.csr_array.__new__(sp.csr_array)
@@ -48,7 +56,7 @@ def _direct_csr(data, indices, indptr, shape):
     return m
 
 
-def _pick_assembly():
+def _pick_assembly() -> None:
     """NOTE [assembling csr_array]: SciPy's constructor re-validates the arrays (index
     dtypes, bounds, sortedness) and costs 12 µs, as much as a whole sparse Jacobian of
     a 1000-point stencil. lucid-core builds them valid, sorted and unique, so they are
@@ -72,7 +80,8 @@ def _pick_assembly():
 _MAXPRINT = 50
 
 
-def _assemble(data, indices, indptr, shape):
+def _assemble(data: npt.NDArray[Any], indices: npt.NDArray[Any], indptr: npt.NDArray[Any],
+              shape: tuple[int, int]) -> Any:
     _pick_assembly()
     return _assemble(data, indices, indptr, shape)
 
@@ -91,7 +100,15 @@ class Sparsity:
     - ``shape`` and ``nnz``: of the whole matrix, all blocks side by side.
     """
 
-    def __init__(self, raw, nest, shape):
+    pattern: Any
+    colors: int
+    direction: str
+    order: str
+    coloring: npt.NDArray[Any]
+    nnz: int
+    shape: tuple[int, int]
+
+    def __init__(self, raw: _RawSparsity, nest: Callable[[list[Any]], Any], shape: tuple[int, int]):
         blocks, self.colors, self.direction, self.order, self.coloring = raw
         sp = require_scipy("sparsity")
         mats = [sp.csr_array((np.ones(len(ind)), ind, ptr), shape=s) for ind, ptr, s in blocks]
@@ -99,6 +116,6 @@ class Sparsity:
         self.shape = shape
         self.pattern = nest(mats)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Sparsity(shape={self.shape}, nnz={self.nnz}, colors={self.colors}, "
                 f"direction={self.direction!r}, order={self.order!r})")

@@ -7,14 +7,30 @@ call, which sweeps it with the GIL released. See ``lucid_core::functional``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable, List, Literal, Optional, Sequence, Tuple, Union, overload
+
 from .. import _core
 from .._core import Tensor
 from . import _sparse
 
+if TYPE_CHECKING:
+    # A recorded graph: (inputs_were_tuple, leaves, outputs_were_tuple, outputs).
+    _Recorded = Tuple[bool, List[Tensor], bool, Sequence[Tensor]]
+    from .._core import _Strategy
+
+# What ``func`` may return, what it is, what ``inputs`` may be (a Tensor, or a tuple or
+# list of them), and ``v`` (spelled with typing's Union and Tuple: these run on Python
+# 3.9).
+_Outputs = Union[Tensor, Tuple[Tensor, ...]]
+_Func = Callable[..., _Outputs]
+_Inputs = Union[Tensor, Sequence[Tensor]]
+_TupleInputs = Union[Tuple[Tensor, ...], List[Tensor]]
+_Vectors = Optional[Union[Tensor, Sequence[Tensor]]]
+
 __all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity", "sparsity_cache_clear"]
 
 
-def _as_tuple(value, arg: str, fn: str):
+def _as_tuple(value: object, arg: str, fn: str) -> tuple[bool, tuple[Tensor, ...]]:
     """``(was_tuple, tuple_of_tensors)``; TypeError naming the offending entry."""
     if isinstance(value, Tensor):
         return False, (value,)
@@ -26,7 +42,7 @@ def _as_tuple(value, arg: str, fn: str):
     return True, tuple(value)
 
 
-def _outputs_as_tuple(value, fn: str):
+def _outputs_as_tuple(value: object, fn: str) -> tuple[bool, tuple[Tensor, ...]]:
     if isinstance(value, Tensor):
         return False, (value,)
     if isinstance(value, (tuple, list)):
@@ -39,7 +55,7 @@ def _outputs_as_tuple(value, fn: str):
     raise TypeError(f"{fn}: the function must return a Tensor or a tuple of Tensors, got {type(value).__name__}")
 
 
-def _record(func, inputs, fn: str):
+def _record(func: _Func, inputs: _Inputs, fn: str) -> _Recorded:
     """Run ``func`` once on fresh leaves; returns (inputs_were_tuple, leaves, outputs_were_tuple, outputs)."""
     in_tuple, ins = _as_tuple(inputs, "inputs", fn)
     if not ins:
@@ -63,13 +79,23 @@ def _record(func, inputs, fn: str):
 _STRATEGIES = ("reverse-mode", "forward-mode", "auto")
 
 
-def _finish_outputs(outs, out_tuple: bool, create_graph: bool):
+def _finish_outputs(outs: Sequence[Tensor], out_tuple: bool, create_graph: bool) -> _Outputs:
     outs = tuple(o if create_graph else o.detach() for o in outs)
     return outs if out_tuple else outs[0]
 
 
-def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, chunk_size=None, strategy="auto",
-             sparse=False):
+@overload
+def jacobian(func: _Func, inputs: Tensor, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+             chunk_size: int | None = ..., strategy: _Strategy = ..., sparse: Literal[False] = ...) -> Tensor: ...
+@overload
+def jacobian(func: _Func, inputs: _TupleInputs, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+             chunk_size: int | None = ..., strategy: _Strategy = ...,
+             sparse: Literal[False] = ...) -> tuple[Tensor, ...]: ...
+@overload  # sparse=True: scipy.sparse.csr_array blocks (SciPy is not typed)
+def jacobian(func: _Func, inputs: _Inputs, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+             chunk_size: int | None = ..., strategy: _Strategy = ..., *, sparse: bool) -> Any: ...
+def jacobian(func: _Func, inputs: _Inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+             chunk_size: int | None = None, strategy: _Strategy = "auto", sparse: bool = False) -> Any:
     """The Jacobian of ``func`` at ``inputs``: ``J[i, j] = d f_i / d x_j``.
 
     ``func`` maps Tensors to a Tensor or a tuple of Tensors and is called once.
@@ -97,8 +123,14 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
       sweep. Entries in the pattern whose value is zero at this point are stored as
       explicit zeros. See ``sparsity`` to inspect them; needs SciPy.
 
-    >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0])).shape
-    (3, 3)
+    >>> from lucid.autograd import jacobian
+    >>> jacobian(lambda x: x * x, lucid.tensor([1.0, 2.0, 3.0]))
+    tensor([[2., 0., 0.],
+            [0., 4., 0.],
+            [0., 0., 6.]])
+    >>> a, b = lucid.tensor([1.0, 2.0]), lucid.tensor([3.0])
+    >>> [J.shape for J in jacobian(lambda a, b: (a * b, b.sum()), (a, b))]
+    [(3, 2), (3, 1)]
     """
     chunk_size = _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse)
     return _jacobian_of(_record(func, inputs, "jacobian"), create_graph, strict, vectorize, chunk_size, strategy, sparse)
@@ -108,7 +140,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, ch
 # the flags before the function runs, ``_*_of`` finishes from a recorded (or replayed)
 # graph ``(inputs_were_tuple, leaves, outputs_were_tuple, outputs)``.
 
-def _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse):
+def _jacobian_options(create_graph: bool, strict: bool, vectorize: bool, chunk_size: int | None, strategy: str,
+                      sparse: bool) -> int | None:
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
             and chunk_size is None and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
         chunk_size = _core.check_options("jacobian", create_graph, strict, vectorize, chunk_size, strategy, sparse)
@@ -117,7 +150,8 @@ def _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, spa
     return chunk_size
 
 
-def _jacobian_of(recorded, create_graph, strict, vectorize, chunk_size, strategy, sparse):
+def _jacobian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool, chunk_size: int | None,
+                 strategy: _Strategy, sparse: bool) -> Any:
     in_tuple, leaves, _, outs = recorded
     if sparse:
         blocks = [_sparse.csr(b) for b in _core.sparse_jacobian_from_graph(list(outs), leaves, strict, strategy)]
@@ -126,7 +160,17 @@ def _jacobian_of(recorded, create_graph, strict, vectorize, chunk_size, strategy
     return tuple(blocks) if in_tuple else blocks[0]
 
 
-def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode", sparse=False):
+@overload
+def hessian(func: _Func, inputs: Tensor, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+            strategy: _Strategy = ..., sparse: Literal[False] = ...) -> Tensor: ...
+@overload
+def hessian(func: _Func, inputs: _TupleInputs, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+            strategy: _Strategy = ..., sparse: Literal[False] = ...) -> tuple[tuple[Tensor, ...], ...]: ...
+@overload  # sparse=True: scipy.sparse.csr_array blocks (SciPy is not typed)
+def hessian(func: _Func, inputs: _Inputs, create_graph: bool = ..., strict: bool = ..., vectorize: bool = ...,
+            strategy: _Strategy = ..., *, sparse: bool) -> Any: ...
+def hessian(func: _Func, inputs: _Inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
+            strategy: _Strategy = "reverse-mode", sparse: bool = False) -> Any:
     """The Hessian of a scalar ``func`` at ``inputs``: ``(n, n)`` for one input of
     ``n`` elements; for a tuple of inputs a nested tuple of blocks ``H[i][j]`` of shape
     ``(x_i.numel(), x_j.numel())``. ``func`` is called once.
@@ -140,12 +184,17 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, str
     Hessian's structural pattern (symmetrized) is star-coloured and all colours go
     through one forward-over-reverse sweep (``strategy`` does not apply); the pattern
     and colouring are cached per graph structure.
+
+    >>> f = lambda x: (x[0] ** 2 * x[1]).sum()        # H = [[2 x1, 2 x0], [2 x0, 0]]
+    >>> lucid.autograd.hessian(f, lucid.tensor([1.0, 3.0], dtype=lucid.float64))
+    tensor([[6., 2.],
+            [2., 0.]], dtype=lucid.float64)
     """
     _hessian_options(create_graph, strict, vectorize, strategy, sparse)
     return _hessian_of(_record(func, inputs, "hessian"), create_graph, strict, vectorize, strategy, sparse)
 
 
-def _hessian_options(create_graph, strict, vectorize, strategy, sparse):
+def _hessian_options(create_graph: bool, strict: bool, vectorize: bool, strategy: str, sparse: bool) -> None:
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
             and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
         _core.check_options("hessian", create_graph, strict, vectorize, None, strategy, sparse)
@@ -153,7 +202,8 @@ def _hessian_options(create_graph, strict, vectorize, strategy, sparse):
         _sparse.require_scipy("hessian")
 
 
-def _hessian_of(recorded, create_graph, strict, vectorize, strategy, sparse):
+def _hessian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool, strategy: _Strategy,
+                sparse: bool) -> Any:
     in_tuple, leaves, out_tuple, outs = recorded
     if out_tuple and len(outs) != 1:
         raise TypeError(f"hessian: the function must return a single Tensor, got a tuple of {len(outs)}")
@@ -168,7 +218,7 @@ def _hessian_of(recorded, create_graph, strict, vectorize, strategy, sparse):
     return tuple(tuple(r) for r in rows)
 
 
-def sparsity(func, inputs, strategy="auto", hessian=False):
+def sparsity(func: _Func, inputs: _Inputs, strategy: _Strategy = "auto", hessian: bool = False) -> _sparse.Sparsity:
     """The structural sparsity pattern ``jacobian(func, inputs, sparse=True)`` would
     use, and its colouring, without computing values (``func`` is called once): a
     ``Sparsity`` with ``pattern``, ``colors``, ``direction``, ``shape`` and ``nnz``.
@@ -179,12 +229,18 @@ def sparsity(func, inputs, strategy="auto", hessian=False):
     records the same graph: an entry that happens to be zero at this point is still in
     it. Patterns and colourings are cached per graph structure (``sparsity_cache_clear``
     empties the cache).
+
+    >>> s = lucid.autograd.sparsity(lambda x: x[1:] * x[:-1], lucid.ones(5))
+    >>> s.shape, s.nnz, s.colors                      # rows or columns: two colours either way
+    ((4, 5), 8, 2)
+    >>> s.pattern.toarray()[0]
+    array([1., 1., 0., 0., 0.])
     """
     _sparsity_options(strategy, hessian)
     return _sparsity_of(_record(func, inputs, "sparsity"), strategy, hessian)
 
 
-def _sparsity_options(strategy, hessian):
+def _sparsity_options(strategy: str, hessian: bool) -> None:
     if strategy.__class__ is not str or strategy not in _STRATEGIES:
         _core.check_options("sparsity", False, False, False, None, strategy)
     if hessian.__class__ is not bool:
@@ -192,7 +248,7 @@ def _sparsity_options(strategy, hessian):
     _sparse.require_scipy("sparsity")
 
 
-def _sparsity_of(recorded, strategy, hessian):
+def _sparsity_of(recorded: _Recorded, strategy: _Strategy, hessian: bool) -> _sparse.Sparsity:
     in_tuple, leaves, out_tuple, outs = recorded
     if hessian:
         if len(outs) != 1 or outs[0].numel() != 1:
@@ -208,13 +264,16 @@ def _sparsity_of(recorded, strategy, hessian):
     return _sparse.Sparsity(raw, (lambda b: tuple(b)) if in_tuple else (lambda b: b[0]), (m, n))
 
 
-def sparsity_cache_clear():
+def sparsity_cache_clear() -> None:
     """Forget every cached sparsity pattern and colouring: the next sparse call detects
-    and colours afresh (its first-call cost again)."""
+    and colours afresh (its first-call cost again).
+
+    >>> lucid.autograd.sparsity_cache_clear()
+    """
     _core.clear_sparsity_cache()
 
 
-def _vectors(v, like, what: str, fn: str, default_ok: bool):
+def _vectors(v: _Vectors, like: Sequence[Tensor], what: str, fn: str, default_ok: bool) -> list[Tensor]:
     """Check ``v`` against ``like`` (the tensors it pairs with): count and shapes."""
     if v is None:
         if default_ok:
@@ -230,48 +289,83 @@ def _vectors(v, like, what: str, fn: str, default_ok: bool):
     return list(vs)
 
 
-def vjp(func, inputs, v=None, create_graph=False, strict=False):
+@overload
+def vjp(func: Callable[..., Tensor], inputs: _Inputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
+@overload
+def vjp(func: Callable[..., tuple[Tensor, ...]], inputs: _Inputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
+@overload
+def vjp(func: _Func, inputs: _Inputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[_Outputs, tuple[Tensor, ...]]: ...
+def vjp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[_Outputs, tuple[Tensor, ...]]:
     """``(func(inputs), vᵀ J)``: the outputs and a tuple with one cotangent per input.
 
     ``v`` matches the outputs (a Tensor or a tuple); it may be omitted only for a
-    single one-element output. Inputs the outputs do not depend on get zeros."""
+    single one-element output. Inputs the outputs do not depend on get zeros (a
+    RuntimeError with ``strict=True``). One reverse sweep, however many outputs.
+
+    >>> x = lucid.tensor([1.0, 2.0])
+    >>> y, (vJ,) = lucid.autograd.vjp(lambda x: x ** 2, x, lucid.tensor([1.0, 10.0]))
+    >>> y, vJ                                # vᵀ diag(2x)
+    (tensor([1., 4.]), tensor([ 2., 40.]))
+    """
     _product_options("vjp", create_graph, strict)
     return _vjp_of(_record(func, inputs, "vjp"), v, create_graph, strict)
 
 
-def _product_options(fn, create_graph, strict):
+def _product_options(fn: str, create_graph: bool, strict: bool) -> None:
     if not (create_graph.__class__ is bool and strict.__class__ is bool):
         _core.check_options(fn, create_graph, strict, False, None, "reverse-mode")
 
 
-def _vjp_of(recorded, v, create_graph, strict):
+def _vjp_of(recorded: _Recorded, v: _Vectors, create_graph: bool, strict: bool) -> tuple[_Outputs, tuple[Tensor, ...]]:
     _, leaves, out_tuple, outs = recorded
     vs = _vectors(v, outs, "output", "vjp", default_ok=len(outs) == 1 and outs[0].numel() == 1)
     grads = _core.vjp_from_graph(list(outs), leaves, vs, create_graph, strict)
     return _finish_outputs(outs, out_tuple, create_graph), tuple(grads)
 
 
-def jvp(func, inputs, v=None, create_graph=False, strict=False):
+@overload
+def jvp(func: Callable[..., Tensor], inputs: _Inputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[Tensor, Tensor]: ...
+@overload
+def jvp(func: Callable[..., tuple[Tensor, ...]], inputs: _Inputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
+@overload
+def jvp(func: _Func, inputs: _Inputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[_Outputs, _Outputs]: ...
+def jvp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[_Outputs, _Outputs]:
     """``(func(inputs), J v)``, exact: the tangents are a Tensor for a single output and
     a tuple for a tuple of outputs. ``v`` matches the inputs; it may be omitted only
-    for a single one-element input."""
+    for a single one-element input. One forward (tangent) sweep over the recorded graph.
+
+    >>> x = lucid.tensor([1.0, 2.0])
+    >>> y, Jv = lucid.autograd.jvp(lambda x: x ** 2, x, lucid.tensor([1.0, 0.0]))
+    >>> Jv                                   # diag(2x) v
+    tensor([2., 0.])
+    """
     _product_options("jvp", create_graph, strict)
     return _jvp_of(_record(func, inputs, "jvp"), v, create_graph, strict)
 
 
-def _jvp_of(recorded, v, create_graph, strict):
+def _jvp_of(recorded: _Recorded, v: _Vectors, create_graph: bool, strict: bool) -> tuple[_Outputs, _Outputs]:
     _, leaves, out_tuple, outs = recorded
     vs = _vectors(v, leaves, "input", "jvp", default_ok=len(leaves) == 1 and leaves[0].numel() == 1)
     tangents = _core.jvp_from_graph(list(outs), leaves, vs, create_graph, strict)
     return _finish_outputs(outs, out_tuple, create_graph), (tuple(tangents) if out_tuple else tangents[0])
 
 
-def _hessian_product(fn: str, func, inputs, v, create_graph, strict):
+def _hessian_product(fn: str, func: _Func, inputs: _Inputs, v: _Vectors, create_graph: bool,
+                     strict: bool) -> tuple[Tensor, _Outputs]:
     _product_options(fn, create_graph, strict)
     return _hessian_product_of(fn, _record(func, inputs, fn), v, create_graph, strict)
 
 
-def _hessian_product_of(fn: str, recorded, v, create_graph, strict):
+def _hessian_product_of(fn: str, recorded: _Recorded, v: _Vectors, create_graph: bool,
+                        strict: bool) -> tuple[Tensor, _Outputs]:
     in_tuple, leaves, out_tuple, outs = recorded
     if out_tuple and len(outs) != 1:
         raise TypeError(f"{fn}: the function must return a single Tensor, got a tuple of {len(outs)}")
@@ -283,12 +377,36 @@ def _hessian_product_of(fn: str, recorded, v, create_graph, strict):
     return out, (tuple(prods) if in_tuple else prods[0])
 
 
-def hvp(func, inputs, v=None, create_graph=False, strict=False):
+@overload
+def hvp(func: _Func, inputs: Tensor, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[Tensor, Tensor]: ...
+@overload
+def hvp(func: _Func, inputs: _TupleInputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
+def hvp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Tensor, _Outputs]:
     """``(func(inputs), H v)`` for a scalar ``func``; the product is a Tensor for a
-    single input and a tuple for a tuple of inputs."""
+    single input and a tuple for a tuple of inputs. The Hessian is never formed.
+
+    >>> f = lambda x: (x ** 3).sum()                  # H = diag(6x)
+    >>> lucid.autograd.hvp(f, lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 1.0]))
+    (tensor(9.), tensor([ 6., 12.]))
+    """
     return _hessian_product("hvp", func, inputs, v, create_graph, strict)
 
 
-def vhp(func, inputs, v=None, create_graph=False, strict=False):
-    """``(func(inputs), vᵀ H)`` for a scalar ``func`` (equal to ``H v``: H is symmetric)."""
+@overload
+def vhp(func: _Func, inputs: Tensor, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[Tensor, Tensor]: ...
+@overload
+def vhp(func: _Func, inputs: _TupleInputs, v: _Vectors = ..., create_graph: bool = ...,
+        strict: bool = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
+def vhp(func: _Func, inputs: _Inputs, v: _Vectors = None, create_graph: bool = False,
+        strict: bool = False) -> tuple[Tensor, _Outputs]:
+    """``(func(inputs), vᵀ H)`` for a scalar ``func`` (equal to ``H v``: H is symmetric).
+
+    >>> f = lambda x: (x ** 3).sum()
+    >>> lucid.autograd.vhp(f, lucid.tensor([1.0, 2.0]), lucid.tensor([1.0, 0.0]))[1]
+    tensor([6., 0.])
+    """
     return _hessian_product("vhp", func, inputs, v, create_graph, strict)

@@ -20,8 +20,12 @@ use crate::tensor::Tensor;
 /// element `e = r - offset` of the tensor it belongs to (zero when `e` is out of range).
 #[derive(Clone, Debug)]
 pub struct DiagRows {
+    /// The diagonal: one value per element of the tensor the rows belong to (its shape).
     pub d: Tensor,
+    /// The number of rows in the batch (the Jacobian rows or columns this sweep carries).
     pub rows: usize,
+    /// Row `r` holds element `r - offset`: the shift of this tensor's elements within the
+    /// seeded identity (nonzero when several outputs or inputs are stacked).
     pub offset: isize,
 }
 

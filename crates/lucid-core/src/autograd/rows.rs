@@ -24,8 +24,11 @@ use crate::tensor::Tensor;
 /// the tensor it belongs to).
 #[derive(Clone, Debug)]
 pub enum Rows {
+    /// The rows as a dense tensor of shape `[rows, *shape]`.
     Dense(Tensor),
+    /// A scaled, possibly shifted identity: each row holds one element (NOTE \[diagonal rows\]).
     Diag(DiagRows),
+    /// Few elements per row, in compressed sparse row form (NOTE \[sparse rows\]).
     Sparse(SparseRows),
     /// Parts not yet added: the rows of a tensor several ops read, when adding them
     /// would densify. A Jacobian writes the parts into its result one after the other;

@@ -42,10 +42,15 @@ use crate::tensor::Tensor;
 /// may repeat: the values add).
 #[derive(Clone, Debug)]
 pub struct SparseRows {
+    /// The number of rows in the batch.
     pub rows: usize,
+    /// Row `r`'s entries are `ptr[r]..ptr[r + 1]` (length `rows + 1`, non-decreasing).
     pub ptr: Arc<Vec<usize>>,
+    /// The shape of the tensor the rows belong to; `idx` indexes its flat elements.
     pub shape: Vec<usize>,
+    /// The flat element index of each entry.
     pub idx: Positions,
+    /// The value of each entry: a 1-D tensor as long as `idx`.
     pub val: Tensor,
 }
 

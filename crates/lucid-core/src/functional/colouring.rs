@@ -14,17 +14,23 @@
 /// sorted ascending and unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
+    /// The number of rows.
     pub rows: usize,
+    /// The number of columns.
     pub cols: usize,
+    /// Row `i`'s entries are `indptr[i]..indptr[i + 1]` of `indices` (length `rows + 1`).
     pub indptr: Vec<usize>,
+    /// The column of each structural nonzero, row by row.
     pub indices: Vec<usize>,
 }
 
 impl Pattern {
+    /// The number of structural nonzeros.
     pub fn nnz(&self) -> usize {
         self.indices.len()
     }
 
+    /// The columns of row `i`'s structural nonzeros, ascending. Panics when `i >= rows`.
     pub fn row(&self, i: usize) -> &[usize] {
         &self.indices[self.indptr[i]..self.indptr[i + 1]]
     }
@@ -78,6 +84,7 @@ impl Pattern {
 /// The vertex order a greedy colouring visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Order {
+    /// Index order: vertex 0 first.
     Natural,
     /// By decreasing degree (the number of other vertices a vertex conflicts with).
     LargestFirst,

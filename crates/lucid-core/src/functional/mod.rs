@@ -11,7 +11,7 @@ mod sparse;
 mod tape;
 mod tape_bytes;
 
-pub use crate::tensor::recording::note_escape;
+pub use crate::tensor::recording::{note_escape, note_untraceable};
 pub use colouring::{Order, Pattern};
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{

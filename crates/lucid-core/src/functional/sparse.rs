@@ -34,12 +34,17 @@ use crate::tensor::Tensor;
 /// `indptr[i]..indptr[i + 1]` of `indices` (their columns, ascending) and `data`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Csr {
+    /// The number of rows (output elements).
     pub rows: usize,
+    /// The number of columns (input elements).
     pub cols: usize,
+    /// Row `i`'s entries are `indptr[i]..indptr[i + 1]` (length `rows + 1`).
     pub indptr: Vec<usize>,
+    /// The column of each entry, ascending within a row, unique.
     pub indices: Vec<usize>,
     /// The values, widened to f64 (exactly) from `dtype`, the dtype they were computed in.
     pub data: Vec<f64>,
+    /// The dtype the Jacobian was computed in (the input's), which `data` widens exactly.
     pub dtype: DType,
 }
 
@@ -76,6 +81,8 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The name Python's `Sparsity.direction` shows: `"forward"`, `"reverse"`, `"star"`,
+    /// `"mixed"` or `"dense"`.
     pub fn name(self) -> &'static str {
         match self {
             Direction::Forward => "forward",
@@ -96,6 +103,7 @@ pub struct Sparsity {
     /// The number of colours: the batch of the one compressed sweep (for `Mixed`, the
     /// forward colours plus the rows swept in reverse).
     pub colours: usize,
+    /// How the colours are swept (columns forward, rows reverse, star for a Hessian, …).
     pub direction: Direction,
     /// The vertex order of the colouring that won.
     pub order: Order,
@@ -513,6 +521,7 @@ impl Compressed {
 /// A sparse result as values beside the (shared, cached) pattern they fill: what the
 /// Python bindings take, which keep their own index arrays per pattern.
 pub struct SparseValues {
+    /// The pattern and colouring the values fill (shared with the cache).
     pub sparsity: Arc<Sparsity>,
     /// One array per block, in the order of `sparsity.blocks`, aligned with its entries.
     pub values: Vec<Vec<f64>>,

@@ -55,7 +55,7 @@ pub(super) struct Step {
     pub(super) guard: Option<Storage>,
 }
 
-/// One recorded call of a function, replayable for new inputs (NOTE [tape]).
+/// One recorded call of a function, replayable for new inputs (NOTE \[tape\]).
 pub struct Tape {
     pub(super) inputs: Vec<(Vec<usize>, DType)>,
     pub(super) steps: Vec<Step>,
@@ -70,8 +70,12 @@ pub struct Tape {
 
 /// A graph of the function at some inputs: replayed from a tape or freshly recorded.
 pub struct Graph {
+    /// The graph's leaves, one per input, requiring grad: what derivatives are taken with
+    /// respect to.
     pub leaves: Vec<Tensor>,
+    /// The function's outputs, computed from `leaves`.
     pub outputs: Vec<Tensor>,
+    /// Whether the function returned a tuple (for the Python face).
     pub tuple_output: bool,
     /// False when the function ran (the first call, or a guard missed).
     pub replayed: bool,
@@ -220,6 +224,7 @@ impl Tape {
         self.steps.len()
     }
 
+    /// Whether the tape recorded no step (a function that returns its inputs).
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
@@ -304,7 +309,7 @@ impl Tape {
     }
 }
 
-/// A few tapes of one function, one per outcome of its guards (NOTE [tape]).
+/// A few tapes of one function, one per outcome of its guards (NOTE \[tape\]).
 pub struct TapeCache {
     tapes: Mutex<Vec<Arc<Tape>>>,
     capacity: usize,
@@ -438,7 +443,7 @@ impl TapeCache {
 }
 
 /// A Rust function with its tapes: record once, then evaluate it and its derivatives at
-/// new inputs by replay (NOTE [tape]). It re-records by itself when a guard misses.
+/// new inputs by replay (NOTE \[tape\]). It re-records by itself when a guard misses.
 ///
 /// ```
 /// use lucid_core::{functional::{JacobianOptions, Taped}, Tensor, DType};

@@ -15,15 +15,25 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 use crate::zip_storage;
 
+/// The elementwise binary ops with broadcasting: the recorded op of a node, carrying the
+/// VJP, JVP and structure rules of each. Made by the `Tensor` methods of the same names.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum BinaryOp {
+    /// `a + b`: ∂/∂a = 1, ∂/∂b = 1.
     Add,
+    /// `a - b`: ∂/∂a = 1, ∂/∂b = -1.
     Sub,
+    /// `a * b`: ∂/∂a = b, ∂/∂b = a.
     Mul,
+    /// `a / b`: ∂/∂a = 1/b, ∂/∂b = -a/b².
     Div,
+    /// `a ** b`: ∂/∂a = b a^(b-1), ∂/∂b = a^b ln a.
     Pow,
+    /// The larger of `a` and `b`; a tie splits the gradient evenly between them.
     Maximum,
+    /// The smaller of `a` and `b`; a tie splits the gradient evenly between them.
     Minimum,
+    /// `atan2(a, b)`, the angle of the point `(b, a)`: ∂/∂a = b/(a² + b²), ∂/∂b = -a/(a² + b²).
     Atan2,
     /// `a // b`: the quotient rounded toward -∞ (Python's `//`).
     FloorDivide,
@@ -530,21 +540,39 @@ fn compare(name: &'static str, a: &Tensor, b: &Tensor, f64cmp: fn(f64, f64) -> b
 }
 
 impl Tensor {
+    /// Elementwise `self == other` with broadcasting, as a bool tensor (no derivative).
+    ///
+    /// # Errors
+    /// `Shape` when the shapes do not broadcast; `DType` for operands that cannot be compared.
+    ///
+    /// ```
+    /// use lucid_core::{DType, Tensor};
+    /// let a = Tensor::from_vec(vec![1.0, 2.0], &[2], DType::F64).unwrap();
+    /// let b = Tensor::scalar(2.0, DType::F64);
+    /// assert_eq!(a.eq(&b).unwrap().to_f64_vec(), vec![0.0, 1.0]);
+    /// assert_eq!(a.lt(&b).unwrap().to_f64_vec(), vec![1.0, 0.0]);
+    /// ```
     pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
         compare("eq", self, other, |x, y| x == y, Comparison::Eq)
     }
+    /// Elementwise `self != other` with broadcasting, a bool tensor (NaN != NaN is true); see
+    /// [`Tensor::eq`] for the errors.
     pub fn ne(&self, other: &Tensor) -> Result<Tensor> {
         compare("ne", self, other, |x, y| x != y, Comparison::Ne)
     }
+    /// Elementwise `self < other` with broadcasting, a bool tensor; see [`Tensor::eq`].
     pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
         compare("lt", self, other, |x, y| x < y, Comparison::Lt)
     }
+    /// Elementwise `self <= other` with broadcasting, a bool tensor; see [`Tensor::eq`].
     pub fn le(&self, other: &Tensor) -> Result<Tensor> {
         compare("le", self, other, |x, y| x <= y, Comparison::Le)
     }
+    /// Elementwise `self > other` with broadcasting, a bool tensor; see [`Tensor::eq`].
     pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
         compare("gt", self, other, |x, y| x > y, Comparison::Gt)
     }
+    /// Elementwise `self >= other` with broadcasting, a bool tensor; see [`Tensor::eq`].
     pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
         compare("ge", self, other, |x, y| x >= y, Comparison::Ge)
     }

@@ -66,6 +66,9 @@ impl Positions {
     }
 }
 
+/// Gathers and their adjoint scatters over precomputed flat positions (advanced
+/// indexing, `gather`, `index_select`, `take`): `Take`'s VJP is a `Put` and `Put`'s a
+/// `Take`, so both sweeps and all orders stay in this family.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum GatherOp {
     /// `lead + full → lead + part`: `out[l, k] = x[l, pos[k]]`
@@ -432,6 +435,36 @@ impl Tensor {
         } else {
             self.overwrite("index_put", &values, &pos)
         }
+    }
+
+    /// `self` with the elements of `values` (read row-major, any shape) written at the
+    /// flat row-major positions `pos`, one position per element; differentiable in both,
+    /// like `index_put`. The bindings write a view into its base through this
+    /// (NOTE [views and in-place writes] in lucid-python). A position past the end, a
+    /// count that differs from the values' or a repeated position (a write through a
+    /// broadcast view, whose result would depend on the order) is an error.
+    pub fn overwrite_at(&self, op: &'static str, pos: &[usize], values: &Tensor) -> Result<Tensor> {
+        expect_same_dtype(op, "values", self, values)?;
+        if pos.len() != values.numel() {
+            return Err(Error::shape(
+                op,
+                format!("{} positions for {} values of shape {:?}", pos.len(), values.numel(), values.shape()),
+            ));
+        }
+        let n = self.numel();
+        let mut seen = vec![false; n];
+        for &q in pos {
+            if q >= n {
+                return Err(Error::index(op, format!("position {q} is out of bounds for {n} elements")));
+            }
+            if std::mem::replace(&mut seen[q], true) {
+                return Err(Error::graph(
+                    op,
+                    "more than one element of the written-to tensor refers to the same element of its base (a broadcast view); clone() it before writing",
+                ));
+            }
+        }
+        self.overwrite(op, values, pos)
     }
 
     /// `self` with the elements of `values` (row-major) written at the flat positions

@@ -21,13 +21,21 @@ use crate::tensor::Tensor;
 /// One entry of an index expression, as a user writes it (`x[1, ::2, None, ..., idx]`).
 #[derive(Debug, Clone)]
 pub enum IndexItem {
+    /// An integer: picks one entry and removes the dim (negative counts from the end).
     Int(isize),
+    /// `start:stop:step` over one dim (`None` bounds take the whole range in `step`'s
+    /// direction, as in Python).
     Slice {
+        /// The first entry (`None`: the start for a positive step, the end for a negative one).
         start: Option<isize>,
+        /// The entry to stop before (`None`: past the last entry in `step`'s direction).
         stop: Option<isize>,
+        /// The stride; negative walks backwards; zero is an `Argument` error.
         step: isize,
     },
+    /// `None` in Python: inserts a dim of size 1.
     NewAxis,
+    /// `...`: as many full slices as the other items leave dims.
     Ellipsis,
     /// An int64 tensor (picks entries of one dim; negative values count from the end)
     /// or a bool mask over one or more dims (picks the entries where it is true).
@@ -55,14 +63,19 @@ impl PartialEq for IndexItem {
     }
 }
 
+/// Basic indexing (ints, slices, new axes) as a recorded op, and its adjoint.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum IndexOp {
+    /// The window `x[items]`: a view of the input's elements.
     Slice {
+        /// The index items resolved against the input's shape (no negative or open bounds).
         items: Vec<Resolved>,
     },
     /// Scatter into zeros of `shape` at `items` (the adjoint of `Slice`).
     SliceBackward {
+        /// The items of the `Slice` this op is the adjoint of.
         items: Vec<Resolved>,
+        /// The shape of the sliced tensor, which the result has.
         shape: Vec<usize>,
     },
 }

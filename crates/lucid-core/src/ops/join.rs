@@ -11,8 +11,13 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Joins of several tensors into one.
 pub enum JoinOp {
-    Cat { dim: usize },
+    /// `cat` along `dim`: each input's cotangent is its slab of the output's.
+    Cat {
+        /// The dim the inputs are joined along (non-negative).
+        dim: usize,
+    },
 }
 
 impl Rule for JoinOp {

@@ -26,6 +26,7 @@ pub use diag::DiagOp;
 /// The linear-algebra family, as recorded in the graph.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum LinalgOp {
+    /// Diagonals and triangles: `diagonal`, `diag_embed`, `tril`, `triu`.
     Diag(DiagOp),
     /// `A⁻¹`
     Inv,

@@ -28,11 +28,14 @@ use std::sync::Arc;
 macro_rules! op_codes {
     ($($variant:ident($ty:ty)),* $(,)?) => {
         /// Every recorded op as data (the family's op with its parameters): what a
-        /// serialised tape holds (NOTE [tape] in `functional/tape.rs`). `of` reads it off a
+        /// serialised tape holds (NOTE \[tape\] in `functional/tape.rs`). `of` reads it off a
         /// recorded rule, `rule` turns it back into one.
         #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub enum OpCode {
-            $($variant($ty),)*
+            $(
+                #[doc = concat!("An op of the [`", stringify!($ty), "`] family.")]
+                $variant($ty),
+            )*
         }
 
         impl OpCode {

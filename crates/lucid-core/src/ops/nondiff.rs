@@ -12,38 +12,60 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// An elementwise comparison, giving a bool tensor.
 pub enum Comparison {
+    /// `a == b`.
     Eq,
+    /// `a != b`.
     Ne,
+    /// `a < b`.
     Lt,
+    /// `a <= b`.
     Le,
+    /// `a > b`.
     Gt,
+    /// `a >= b`.
     Ge,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// An elementwise test of float values, giving a bool tensor.
 pub enum FloatTest {
+    /// `isnan`.
     IsNan,
+    /// `isfinite`: neither NaN nor infinite.
     IsFinite,
+    /// `isinf`: +∞ or -∞.
     IsInf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Values computed from tensors that carry no derivative (comparisons, indices,
+/// casts from integers): recorded only while a tape records, so that a replay
+/// recomputes them; their VJP and JVP are absent.
 pub enum NondiffOp {
     /// A copy of the input's value, outside the graph.
     Detach,
+    /// An elementwise comparison of two inputs.
     Compare(Comparison),
     /// The index of the first largest (`max`) or smallest element of each lane along
     /// `axis` (of the already flattened input, for the all-elements form).
     ArgExtreme {
+        /// The dim searched (non-negative).
         axis: usize,
+        /// Keep `axis` as a dim of size 1.
         keep: bool,
+        /// `argmax` when true, `argmin` otherwise.
         max: bool,
     },
+    /// The int64 indices that sort each lane along `dim` (stable, NaN last ascending).
     Argsort {
+        /// The dim sorted along (negative counts from the end).
         dim: isize,
+        /// Largest first.
         descending: bool,
     },
+    /// An elementwise test of a float input.
     Test(FloatTest),
     /// A conversion from an integer or bool dtype (to the recorded output dtype).
     Cast,

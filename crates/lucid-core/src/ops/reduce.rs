@@ -18,32 +18,51 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Reductions over a set of dims, each with its derivative rules: the cotangent is
+/// broadcast back over the reduced dims and weighted by `∂y/∂x`.
 pub enum ReduceOp {
     /// Sum over `axes` (sorted, non-negative).
     Sum {
+        /// The reduced dims (sorted, non-negative).
         axes: Vec<usize>,
+        /// Keep each reduced dim with size 1.
         keepdim: bool,
     },
+    /// Product over `axes`; ∂y/∂x_k = ∏_{j≠k} x_j, exact with zeros.
     Prod {
+        /// The reduced dims (sorted, non-negative).
         axes: Vec<usize>,
+        /// Keep each reduced dim with size 1.
         keepdim: bool,
     },
+    /// Largest value over `axes`; the gradient is split evenly among ties.
     Amax {
+        /// The reduced dims (sorted, non-negative).
         axes: Vec<usize>,
+        /// Keep each reduced dim with size 1.
         keepdim: bool,
     },
+    /// Smallest value over `axes`; the gradient is split evenly among ties.
     Amin {
+        /// The reduced dims (sorted, non-negative).
         axes: Vec<usize>,
+        /// Keep each reduced dim with size 1.
         keepdim: bool,
     },
+    /// `log Σ exp x` over `axes`, computed stably; ∂y/∂x = softmax(x).
     LogSumExp {
+        /// The reduced dims (sorted, non-negative).
         axes: Vec<usize>,
+        /// Keep each reduced dim with size 1.
         keepdim: bool,
     },
     /// `(Σ |x|^p)^(1/p)` for a finite `p ≥ 1`.
     Norm {
+        /// The order of the norm.
         p: f64,
+        /// The reduced dims (sorted, non-negative).
         axes: Vec<usize>,
+        /// Keep each reduced dim with size 1.
         keepdim: bool,
     },
 }

@@ -22,14 +22,30 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Scans along one dim: each output element reads a prefix (or suffix) of its lane.
 pub enum ScanOp {
     /// `y_j = Σ_{k≤j} x_k` (`k ≥ j` when reversed)
-    CumSum { axis: isize, reverse: bool },
+    CumSum {
+        /// The dim scanned (negative counts from the end).
+        axis: isize,
+        /// Scan from the end of the lane.
+        reverse: bool,
+    },
     /// `y_j = ∏_{k≤j} x_k` (`k ≥ j` when reversed)
-    CumProd { axis: isize, reverse: bool },
+    CumProd {
+        /// The dim scanned (negative counts from the end).
+        axis: isize,
+        /// Scan from the end of the lane.
+        reverse: bool,
+    },
     /// inputs `(a, b)` of equal shape: `h_j = a_j h_{j-1} + b_j`, `h_{-1} = 0`
     /// (reversed: `h_j = a_j h_{j+1} + b_j`)
-    LinRec { axis: isize, reverse: bool },
+    LinRec {
+        /// The dim scanned (negative counts from the end).
+        axis: isize,
+        /// Run the recurrence from the end of the lane.
+        reverse: bool,
+    },
 }
 
 impl Rule for ScanOp {

@@ -12,12 +12,17 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Softmax and log-softmax along one dim. Each output element reads its whole lane,
+/// so the rules are dense within a lane: for `s = softmax(x)`, `∂s_i/∂x_j = s_i (δ_ij - s_j)`.
 pub enum SoftmaxOp {
-    /// Along `axis`, counted from the end (`-1` is the last dim).
+    /// `exp(x_i) / Σ_j exp(x_j)` along `axis`.
     Softmax {
+        /// The dim, counted from the end (`-1` is the last dim).
         axis: isize,
     },
+    /// `x_i - log Σ_j exp(x_j)` along `axis`.
     LogSoftmax {
+        /// The dim, counted from the end (`-1` is the last dim).
         axis: isize,
     },
 }

@@ -18,58 +18,96 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The elementwise unary ops: the recorded op of a node. Each Jacobian is diagonal,
+/// `∂y_i/∂x_i = f'(x_i)`, and the rule uses the forward output where that is cheaper.
 pub enum UnaryOp {
+    /// `-x`: y' = -1.
     Neg,
+    /// `eˣ`: y' = y.
     Exp,
+    /// `eˣ - 1`, accurate near 0: y' = eˣ.
     Expm1,
+    /// Natural logarithm: y' = 1/x.
     Log,
+    /// `ln(1 + x)`, accurate near 0: y' = 1/(1 + x).
     Log1p,
+    /// `√x`: y' = 1/(2y).
     Sqrt,
+    /// `sin x`: y' = cos x.
     Sin,
+    /// `cos x`: y' = -sin x.
     Cos,
+    /// `tan x`: y' = 1 + y².
     Tan,
+    /// `tanh x`: y' = 1 - y².
     Tanh,
+    /// `1/(1 + e⁻ˣ)`: y' = y(1 - y).
     Sigmoid,
+    /// `|x|`: y' = sign x (0 at 0).
     Abs,
+    /// `max(x, 0)`: y' = 1 where x > 0, else 0.
     Relu,
     /// `x ** p` for a constant exponent.
     PowScalar(f64),
     /// A dtype conversion; the field is the input's dtype (the cotangent converts back).
     Cast(DType),
+    /// `1/x`: y' = -y².
     Reciprocal,
+    /// `1/√x`: y' = -y³/2.
     Rsqrt,
+    /// `log₂ x`: y' = 1/(x ln 2).
     Log2,
+    /// `log₁₀ x`: y' = 1/(x ln 10).
     Log10,
+    /// `asin x`: y' = 1/√(1 - x²).
     Asin,
+    /// `acos x`: y' = -1/√(1 - x²).
     Acos,
+    /// `atan x`: y' = 1/(1 + x²).
     Atan,
+    /// `sinh x`: y' = cosh x.
     Sinh,
+    /// `cosh x`: y' = sinh x.
     Cosh,
+    /// `asinh x`: y' = 1/√(x² + 1).
     Asinh,
+    /// `acosh x`: y' = 1/√(x² - 1).
     Acosh,
+    /// `atanh x`: y' = 1/(1 - x²).
     Atanh,
+    /// The error function: y' = 2/√π e^(-x²).
     Erf,
     /// The standard normal CDF Φ (used by gelu's rule; accurate in the left tail).
     NormalCdf,
     /// `log(1 + e^{βx}) / β`, linear (`x`) where `βx > threshold`.
     Softplus {
+        /// The sharpness β (> 0).
         beta: f64,
+        /// Where `βx` exceeds it the function is `x` itself.
         threshold: f64,
     },
     /// `x Φ(x)`, or its tanh approximation.
     Gelu {
+        /// Use PyTorch's tanh approximation instead of the exact Φ.
         tanh: bool,
     },
     /// A piecewise-constant function: zero derivative wherever it has one.
     Step(StepFn),
+    /// The identity into new memory (PyTorch's `clone`): a node of its own whose
+    /// cotangent passes through unchanged. Last, so tapes saved before it still load.
+    Copy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The piecewise-constant functions of [`UnaryOp::Step`].
 pub enum StepFn {
+    /// The largest integer `<= x`.
     Floor,
+    /// The smallest integer `>= x`.
     Ceil,
     /// Round half to even at `decimals` decimal places (negative: tens, hundreds, …).
     Round(i32),
+    /// -1, 0 or 1 by the sign of `x` (NaN stays NaN).
     Sign,
 }
 
@@ -205,6 +243,8 @@ impl UnaryOp {
             }
             UnaryOp::Gelu { tanh } => map_float!(name, s, |v| via_f64(v, |u| special::gelu(u, tanh))),
             UnaryOp::Step(f) => f.forward(s),
+            // every dtype: the copy is data, whether or not it is differentiable
+            UnaryOp::Copy => Ok(crate::map_storage!(s, |a| a.as_standard_layout().into_owned().into_shared())),
         }
     }
 
@@ -242,6 +282,7 @@ impl UnaryOp {
             UnaryOp::Softplus { .. } => "softplus",
             UnaryOp::Gelu { .. } => "gelu",
             UnaryOp::Step(f) => f.name(),
+            UnaryOp::Copy => "clone",
         }
     }
 }
@@ -282,7 +323,7 @@ impl Rule for UnaryOp {
     fn structure(&self) -> Structure<'_> {
         use UnaryOp::*;
         Structure::Elementwise(match self {
-            Neg | Cast(_) | Step(_) => Reads::NOTHING,
+            Neg | Cast(_) | Step(_) | Copy => Reads::NOTHING,
             Exp | Expm1 | Sqrt | Tan | Tanh | Sigmoid | Reciprocal | Rsqrt => Reads { inputs: false, output: true },
             _ => Reads::INPUTS,
         })
@@ -392,6 +433,8 @@ impl Rule for UnaryOp {
             }
             // piecewise constant: zero (also at the jumps, as PyTorch)
             UnaryOp::Step(_) => Tensor::zeros(g.shape(), g.dtype()),
+            // d clone(x) = 1: the cotangent itself
+            UnaryOp::Copy => g.clone(),
         };
         Ok(vec![Some(gx)])
     }
@@ -484,6 +527,29 @@ unary_methods! {
 }
 
 impl Tensor {
+    /// A copy of this tensor in new memory that stays in the graph: PyTorch's `clone`
+    /// (`Tensor::clone`, the `Clone` trait, is the cheap handle copy and shares
+    /// everything). The copy of a tensor that requires grad is a non-leaf whose
+    /// gradient flows back to this one; otherwise it is a new leaf. Any dtype.
+    ///
+    /// Storage is immutable, so sharing it would be safe; the copy owns its memory
+    /// anyway so that nothing handed out over it (a DLPack or NumPy view) aliases the
+    /// original, as a PyTorch user expects of `clone`.
+    ///
+    /// ```
+    /// use lucid_core::{autograd, DType, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0, 2.0], &[2], DType::F64).unwrap();
+    /// x.set_requires_grad(true).unwrap();
+    /// let y = x.copy().unwrap();
+    /// assert!(!y.is_leaf() && y.grad_fn_name() == Some("clone"));
+    /// // y = x, dy/dx = 1
+    /// autograd::backward(&[y.mul_scalar(3.0).unwrap().sum_all().unwrap()], &[None], false, false).unwrap();
+    /// assert_eq!(x.grad().unwrap().to_f64_vec(), vec![3.0, 3.0]);
+    /// ```
+    pub fn copy(&self) -> Result<Tensor> {
+        unary(self, UnaryOp::Copy)
+    }
+
     /// `x ** p` for a constant exponent.
     pub fn pow_scalar(&self, p: f64) -> Result<Tensor> {
         unary(self, UnaryOp::PowScalar(p))

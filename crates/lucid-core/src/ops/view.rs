@@ -20,10 +20,15 @@ use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Ops that rearrange elements without arithmetic; the result shares the input's data
+/// when it can. Each VJP is the inverse move of the cotangent.
 pub enum ViewOp {
+    /// The same elements in row-major order under the recorded output's shape.
     Reshape,
     /// `out.axis(i) = x.axis(perm[i])`
     Permute(Vec<usize>),
+    /// Broadcast to the recorded output's shape (size-1 dims repeated, leading dims
+    /// added); the VJP sums the cotangent back over the broadcast dims.
     Expand,
 }
 

@@ -20,36 +20,89 @@ pub enum Dependence<'a> {
     All,
     /// Input 0 reduced over `axes` (sorted, non-negative), as a sum would be: each
     /// output element on the block it reduces (`prod`, `amax`, `logsumexp`, norms).
-    Blocks { axes: &'a [usize], keepdim: bool },
+    Blocks {
+        /// The reduced dims (sorted, non-negative).
+        axes: &'a [usize],
+        /// Whether the reduced dims are kept with size 1.
+        keepdim: bool,
+    },
     /// The output has input 0's shape; each element reads the whole line through it
     /// along `axis` (counted from the end: -1 is the last dim), as a softmax does.
-    Lines { axis: isize },
+    Lines {
+        /// The dim of the lines, counted from the end.
+        axis: isize,
+    },
     /// The output has the inputs' shape; each element reads every input's elements up
     /// to it along `axis` (counted from the end), or from it on when `reverse` (scans).
-    Prefix { axis: isize, reverse: bool },
+    Prefix {
+        /// The dim scanned, counted from the end.
+        axis: isize,
+        /// Read the suffix (from the element on) instead of the prefix.
+        reverse: bool,
+    },
     /// `out[l, k] = x[l, pos[k]]`: trailing dims `full` of the input, `part` of the
     /// output, leading dims `l` passing through.
-    Take { pos: &'a [usize], full: &'a [usize], part: &'a [usize] },
+    Take {
+        /// `pos[k]`: the flat position, within the trailing `full` dims, of entry `k`.
+        pos: &'a [usize],
+        /// The trailing dims of the larger side (the input of `Take`, the output of `Put`).
+        full: &'a [usize],
+        /// The trailing dims of the smaller side, `pos.len()` elements in all.
+        part: &'a [usize],
+    },
     /// The transpose of `Take`: zeros of trailing dims `full` with `out[l, pos[k]] +=
     /// x[l, k]`, `x` of trailing dims `part`.
-    Put { pos: &'a [usize], full: &'a [usize], part: &'a [usize] },
+    Put {
+        /// `pos[k]`: the flat position, within the trailing `full` dims, of entry `k`.
+        pos: &'a [usize],
+        /// The trailing dims of the larger side (the input of `Take`, the output of `Put`).
+        full: &'a [usize],
+        /// The trailing dims of the smaller side, `pos.len()` elements in all.
+        part: &'a [usize],
+    },
     /// Batches of square matrices (the last two dims of every input, batch dims
     /// broadcast): every element of output batch b, whose trailing `out_dims` dims
     /// belong to the matrix, reads every element of each input's matrix at b.
-    Matrices { out_dims: usize },
+    Matrices {
+        /// How many trailing dims of the output belong to one matrix's result (0 for a
+        /// determinant, 2 for an inverse).
+        out_dims: usize,
+    },
     /// Diagonal `offset` of input 0's plane `(dim1, dim2)`, as a new last dim.
-    Diagonal { offset: isize, dim1: usize, dim2: usize },
+    Diagonal {
+        /// Which diagonal: 0 the main one, > 0 above it, < 0 below.
+        offset: isize,
+        /// The first dim of the plane (non-negative).
+        dim1: usize,
+        /// The second dim of the plane (non-negative).
+        dim2: usize,
+    },
     /// Input 0's last dim written on diagonal `offset` of the output's plane
     /// `(dim1, dim2)`, zeros elsewhere (the transpose of `Diagonal`).
-    DiagEmbed { offset: isize, dim1: usize, dim2: usize },
+    DiagEmbed {
+        /// Which diagonal: 0 the main one, > 0 above it, < 0 below.
+        offset: isize,
+        /// The first dim of the plane (non-negative).
+        dim1: usize,
+        /// The second dim of the plane (non-negative).
+        dim2: usize,
+    },
     /// Input 0 with all but a triangle of its last two dims zeroed: the elements with
     /// `j - i >= k` (`upper`) or `j - i <= k` read themselves, the others nothing.
-    Triangle { upper: bool, k: isize },
+    Triangle {
+        /// Keep the upper triangle rather than the lower.
+        upper: bool,
+        /// The diagonal the triangle starts at (0 the main one, > 0 above it).
+        k: isize,
+    },
 }
 
 /// For every output element `e`, the input elements it reads: `idx[ptr[e]..ptr[e + 1]]`.
 pub struct Sources {
+    /// Output element `e`'s sources are `ptr[e]..ptr[e + 1]` of `idx` (length
+    /// `numel(out) + 1`).
     pub ptr: Vec<usize>,
+    /// Flat input element indices.
     pub idx: Vec<usize>,
 }
 

@@ -31,10 +31,18 @@ pub enum Structure<'a> {
     /// The output is input 0's elements moved (a linear map of positions, no values).
     Moves(Move<'a>),
     /// The output sums input 0 over `axes` (sorted, non-negative).
-    Sum { axes: &'a [usize], keepdim: bool },
+    Sum {
+        /// The summed dims (sorted, non-negative).
+        axes: &'a [usize],
+        /// Whether the summed dims are kept with size 1.
+        keepdim: bool,
+    },
     /// The inputs joined along `dim` of the output (`cat`): each output element is one
     /// input's element, moved.
-    Concat { dim: usize },
+    Concat {
+        /// The dim of the output the inputs are joined along.
+        dim: usize,
+    },
     /// `inputs[0] @ inputs[1]` with NumPy's matmul semantics.
     Product,
     /// None of the above: the sweeps densify and run the op's dense rules. The
@@ -48,13 +56,18 @@ pub enum Structure<'a> {
 /// shape error, never a wrong value.
 #[derive(Debug, Clone, Copy, Hash)]
 pub struct Reads {
+    /// The rule reads the op's inputs.
     pub inputs: bool,
+    /// The rule reads the op's output (`exp`: `g * out`).
     pub output: bool,
 }
 
 impl Reads {
+    /// The rule reads the inputs and the output.
     pub const ALL: Reads = Reads { inputs: true, output: true };
+    /// The rule reads only the inputs.
     pub const INPUTS: Reads = Reads { inputs: true, output: false };
+    /// The rule reads neither (a constant derivative: `add`, `neg`).
     pub const NOTHING: Reads = Reads { inputs: false, output: false };
 }
 
@@ -77,13 +90,18 @@ pub enum Move<'a> {
 /// An index entry resolved against a shape: in range, Python slice semantics applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Resolved {
+    /// One entry of the dim, which the result drops.
     Index(usize),
     /// `len` elements `start, start + step, …`
     Range {
+        /// The first entry.
         start: usize,
+        /// The stride between entries (negative walks backwards; never 0).
         step: isize,
+        /// The number of entries.
         len: usize,
     },
+    /// A new dim of size 1.
     NewAxis,
 }
 
@@ -95,10 +113,20 @@ pub enum Mapped {
     /// Entry j lands on `idx[j]` (shared, not copied, when the map is the identity).
     Each(Positions),
     /// Entry j lands on `idx[j]` where `keep[j]`; the others fall outside and drop.
-    Kept { keep: Vec<bool>, idx: Vec<usize> },
+    Kept {
+        /// Whether entry j lands inside.
+        keep: Vec<bool>,
+        /// Where entry j lands (meaningless where `keep[j]` is false).
+        idx: Vec<usize>,
+    },
     /// Entry j is copied to `base[j] + Σ c_d step_d` for every `c_d < size_d` of
     /// `blocks = [(size_d, step_d)]` (one element to a block of elements).
-    Spread { base: Positions, blocks: Vec<(usize, usize)> },
+    Spread {
+        /// The first element each entry lands on.
+        base: Positions,
+        /// `(size_d, step_d)` of each spread dim.
+        blocks: Vec<(usize, usize)>,
+    },
 }
 
 /// The number of copies a spread makes of each entry.
@@ -255,6 +283,7 @@ pub fn broadcast_spread(x: &[usize], out: &[usize], idx: &Positions) -> Mapped {
     Mapped::Spread { base: Affine { from: x.to_vec(), stride, base: 0 }.apply(idx), blocks }
 }
 
+/// The number of elements of `shape` (1 for `[]`).
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
@@ -271,8 +300,11 @@ pub fn row_major(shape: &[usize]) -> Vec<usize> {
 /// An affine map of flat indices: `from` shape's element with coordinates `c` goes to
 /// `base + Σ c[d] stride[d]`. Views (slices, permutes, broadcasts) are such maps.
 pub struct Affine {
+    /// The shape of the source tensor.
     pub from: Vec<usize>,
+    /// How far the image moves per step along each source dim.
     pub stride: Vec<isize>,
+    /// The image of element 0.
     pub base: isize,
 }
 

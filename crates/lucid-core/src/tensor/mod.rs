@@ -9,6 +9,7 @@ use ndarray::{ArcArray, IxDyn};
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
 pub(crate) mod graph;
+mod operators;
 pub(crate) mod recording;
 
 use graph::{is_grad_enabled, Node, Rule};
@@ -90,6 +91,7 @@ impl Tensor {
         t
     }
 
+    /// A leaf tensor over an ndarray of floats (`f32` or `f64`), sharing its buffer.
     pub fn from_array<T: Float>(a: ArcArray<T, IxDyn>) -> Tensor {
         Tensor::from_storage(T::wrap(a))
     }
@@ -104,15 +106,28 @@ impl Tensor {
         Ok(Tensor::from_storage(Storage::F64(a).cast(dtype)))
     }
 
+    /// A 0-d tensor holding `value` converted to `dtype`.
+    ///
+    /// ```
+    /// use lucid_core::{DType, Tensor};
+    /// let t = Tensor::scalar(2.5, DType::F32);
+    /// assert_eq!(t.ndim(), 0);
+    /// assert_eq!(t.item().unwrap(), 2.5);
+    /// ```
     pub fn scalar(value: f64, dtype: DType) -> Tensor {
         Tensor::from_storage(Storage::full(dtype, &[], value))
     }
+    /// A tensor of zeros (`false` for bool). Panics when the memory cannot be allocated;
+    /// user-given sizes go through [`Tensor::try_full`].
     pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
         Tensor::from_storage(Storage::zeros(dtype, shape))
     }
+    /// A tensor of ones (`true` for bool); see [`Tensor::zeros`] for allocation failures.
     pub fn ones(shape: &[usize], dtype: DType) -> Tensor {
         Tensor::full(shape, 1.0, dtype)
     }
+    /// A tensor of `shape` filled with `value` converted to `dtype` (truncated toward zero for
+    /// int64, `value != 0` for bool); see [`Tensor::zeros`] for allocation failures.
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
         Tensor::from_storage(Storage::full(dtype, shape, value))
     }
@@ -142,9 +157,11 @@ impl Tensor {
         Ok(Tensor::from_storage(data))
     }
 
+    /// Zeros of this tensor's shape and dtype: a new leaf outside any graph.
     pub fn zeros_like(&self) -> Tensor {
         Tensor::zeros(self.shape(), self.dtype())
     }
+    /// Ones of this tensor's shape and dtype: a new leaf outside any graph.
     pub fn ones_like(&self) -> Tensor {
         Tensor::ones(self.shape(), self.dtype())
     }
@@ -187,18 +204,24 @@ impl Tensor {
 
     // ---- accessors ------------------------------------------------------------------
 
+    /// The data, with its dtype (a view's data: the shared buffer with this tensor's shape
+    /// and strides).
     pub fn storage(&self) -> &Storage {
         &self.0.data
     }
+    /// The element type.
     pub fn dtype(&self) -> DType {
         self.0.data.dtype()
     }
+    /// The size of each dim (empty for a 0-d tensor).
     pub fn shape(&self) -> &[usize] {
         self.0.data.shape()
     }
+    /// The number of dims.
     pub fn ndim(&self) -> usize {
         self.shape().len()
     }
+    /// The number of elements: the product of the shape (1 for a 0-d tensor).
     pub fn numel(&self) -> usize {
         self.shape().iter().product()
     }
@@ -206,12 +229,17 @@ impl Tensor {
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
     }
+    /// Whether `other` is this very tensor (a clone of the handle), not merely equal values.
     pub fn same(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+    /// Whether ops on this tensor record a graph (under grad mode) so that derivatives can
+    /// reach it.
     pub fn requires_grad(&self) -> bool {
         self.0.requires_grad.load(Ordering::Relaxed)
     }
+    /// Whether this tensor was not computed by a recorded op (created by the user, or
+    /// detached): the tensors whose `.grad` [`crate::autograd::backward`] fills.
     pub fn is_leaf(&self) -> bool {
         self.0.node.is_none()
     }
@@ -252,10 +280,15 @@ impl Tensor {
         Ok(t)
     }
 
+    /// The gradient accumulated into this leaf by [`crate::autograd::backward`], if any.
     pub fn grad(&self) -> Option<Tensor> {
         self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Replace the accumulated gradient (`None` clears it).
+    ///
+    /// # Errors
+    /// `Shape` or `DType` when `grad` does not have this tensor's shape and dtype.
     pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
         if let Some(g) = &grad {
             if g.shape() != self.shape() {
@@ -330,6 +363,10 @@ impl Tensor {
         }
     }
 
+    /// The float64 ndarray behind this tensor.
+    ///
+    /// # Errors
+    /// `DType` when the tensor is not float64.
     pub fn array_f64(&self) -> Result<&ArcArray<f64, IxDyn>> {
         match &self.0.data {
             Storage::F64(a) => Ok(a),

@@ -98,7 +98,7 @@ pub(crate) fn note_random() {
 }
 
 /// Something happened to a traced value that a tape cannot replay (`why` says what).
-pub(crate) fn note_untraceable(why: &str, inputs: &[&Tensor]) {
+pub fn note_untraceable(why: &str, inputs: &[&Tensor]) {
     if !active() || !inputs.iter().any(|t| t.is_traced()) {
         return;
     }

@@ -19,16 +19,42 @@ use crate::structure::{Dependence, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
 
+/// Ops that read or write diagonals and triangles of matrices: each moves elements
+/// without arithmetic, so its VJP is its adjoint move (`Diagonal` ↔ `Scatter`, `Tri`
+/// itself).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum DiagOp {
     /// Diagonal `offset` of the input's plane `(dim1, dim2)`, as a new last dim.
-    Diagonal { offset: isize, dim1: usize, dim2: usize },
+    Diagonal {
+        /// Which diagonal: 0 the main one, > 0 above it, < 0 below.
+        offset: isize,
+        /// The first dim of the plane (non-negative).
+        dim1: usize,
+        /// The second dim of the plane (non-negative, not `dim1`).
+        dim2: usize,
+    },
     /// The input's last dim written on diagonal `offset` of the output's plane
     /// `(dim1, dim2)`, of sizes `(n1, n2)`, zeros elsewhere.
-    Scatter { offset: isize, dim1: usize, dim2: usize, n1: usize, n2: usize },
+    Scatter {
+        /// Which diagonal: 0 the main one, > 0 above it, < 0 below.
+        offset: isize,
+        /// The output dim of the plane's rows.
+        dim1: usize,
+        /// The output dim of the plane's columns.
+        dim2: usize,
+        /// The size of `dim1`.
+        n1: usize,
+        /// The size of `dim2`.
+        n2: usize,
+    },
     /// The lower (`upper == false`) or upper triangle of the last two dims, from
     /// diagonal `k` on; the rest zeroed.
-    Tri { upper: bool, k: isize },
+    Tri {
+        /// Keep the upper triangle (`triu`) rather than the lower (`tril`).
+        upper: bool,
+        /// The diagonal the triangle starts at (0 the main one, > 0 above it).
+        k: isize,
+    },
 }
 
 impl Rule for DiagOp {
