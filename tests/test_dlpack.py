@@ -118,6 +118,16 @@ def test_export_is_read_only():
     assert t.tolist() == [1.0, 2.0, 3.0]
 
 
+def test_export_keeps_its_values_under_in_place_ops():
+    # in-place ops give the tensor new storage; the exported buffer is never written
+    t = lucid.tensor([1.0, 2.0])
+    a = np.from_dlpack(t)
+    t += 1
+    t[0] = 7.0
+    assert t.tolist() == [7.0, 3.0]
+    assert a.tolist() == [1.0, 2.0]
+
+
 def test_copy_true_gives_a_private_writable_array():
     t = lucid.tensor([1.0, 2.0, 3.0])
     a = np.from_dlpack(t, copy=True)

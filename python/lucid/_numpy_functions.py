@@ -6,6 +6,8 @@ NOTE [NumPy on Tensors] there says why a function is here, refused, or neither.
 
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
+
 import numpy as np
 
 from . import _core, linalg
@@ -15,7 +17,7 @@ from ._tensor import _resolve_dtype, tensor, zeros_like, ones_like, full_like
 # ---- operands --------------------------------------------------------------------------
 
 
-def _lift(x, like=None) -> Tensor:
+def _lift(x: Any, like: Any = None) -> Tensor:
     """``x`` as a Tensor. A number next to a floating tensor takes its dtype (PyTorch's
     rule, as in ``t * 2``); arrays keep theirs (``lucid.tensor``)."""
     if isinstance(x, Tensor):
@@ -25,17 +27,17 @@ def _lift(x, like=None) -> Tensor:
     return tensor(x)
 
 
-def _lifted(x, dtype) -> Tensor:
+def _lifted(x: Any, dtype: Any) -> Tensor:
     """``x`` as a Tensor, converted to NumPy's ``dtype=`` argument when given."""
     t = _lift(x)
     return t if dtype is None else t.to(_resolve_dtype(dtype))
 
 
-def _first_tensor(xs):
+def _first_tensor(xs: Any) -> Any:
     return next((x for x in xs if isinstance(x, Tensor)), None)
 
 
-def _operand(x):
+def _operand(x: Any) -> Any:
     """The other operand of a Tensor method: numbers pass through (the method applies
     the scalar rule itself), arrays and lists become Tensors."""
     if isinstance(x, (Tensor, int, float, np.number, np.bool_)):
@@ -43,7 +45,7 @@ def _operand(x):
     return tensor(x)
 
 
-def _requires_grad(values) -> bool:
+def _requires_grad(values: Any) -> bool:
     stack = list(values)
     while stack:
         v = stack.pop()
@@ -57,7 +59,7 @@ def _requires_grad(values) -> bool:
     return False
 
 
-def _refuse(name: str, values, lucid_hint: str | None = None) -> TypeError:
+def _refuse(name: str, values: Any, lucid_hint: str | None = None) -> TypeError:
     conv = "t.detach().numpy()" if _requires_grad(values) else "t.numpy()"
     hint = f"use {lucid_hint} instead" if lucid_hint else "Lucid has no equivalent op"
     return TypeError(
@@ -67,7 +69,7 @@ def _refuse(name: str, values, lucid_hint: str | None = None) -> TypeError:
     )
 
 
-def _no(name: str, **given):
+def _no(name: str, **given: Any) -> Any:
     """TypeError for NumPy arguments Lucid does not take (given as not None)."""
     for arg, value in given.items():
         if value is None or (arg == "where" and value is True):
@@ -80,16 +82,19 @@ def _no(name: str, **given):
 
 # ---- array functions -------------------------------------------------------------------
 
-FUNCTIONS: dict = {}
+FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 _NOTHING = object()
 
 
-def _implements(*names: str):
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _implements(*names: str) -> Callable[[_F], _F]:
     """Register an implementation for the NumPy functions ``names`` ("linalg.inv" for
     ``np.linalg.inv``) that this NumPy has."""
-    def register(impl):
+    def register(impl: _F) -> _F:
         for name in names:
-            owner = np
+            owner: Any = np
             for part in name.split("."):
                 owner = getattr(owner, part, None)
             if owner is not None:
@@ -98,8 +103,9 @@ def _implements(*names: str):
     return register
 
 
-def _reduction(method: str, *names: str):
-    def impl(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def _reduction(method: str, *names: str) -> None:
+    def impl(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False,
+            initial: Any = None, where: Any = None) -> Any:
         _no(f"np.{names[0]}", out=out, initial=initial, where=where)
         t = _lifted(a, dtype)
         return getattr(t, method)(axis, keepdims)
@@ -111,14 +117,16 @@ _reduction("prod", "prod")
 
 
 @_implements("mean")
-def _mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = False, *,
+        where: Any = None) -> Any:
     _no("np.mean", out=out, where=where)
     t = _lifted(a, dtype)
     return t.mean(axis, keepdims)
 
 
-def _extremum(method: str, *names: str):
-    def impl(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+def _extremum(method: str, *names: str) -> None:
+    def impl(a: Any, axis: Any = None, out: Any = None, keepdims: Any = False, initial: Any = None,
+            where: Any = None) -> Any:
         _no(f"np.{names[0]}", out=out, initial=initial, where=where)
         return getattr(_lift(a), method)(axis, keepdims)
     _implements(*names)(impl)
@@ -128,8 +136,8 @@ _extremum("amax", "max", "amax")
 _extremum("amin", "min", "amin")
 
 
-def _index_reduction(method: str, name: str):
-    def impl(a, axis=None, out=None, *, keepdims=False):
+def _index_reduction(method: str, name: str) -> None:
+    def impl(a: Any, axis: Any = None, out: Any = None, *, keepdims: Any = False) -> Any:
         _no(f"np.{name}", out=out)
         return getattr(_lift(a), method)(axis, keepdims)
     _implements(name)(impl)
@@ -139,8 +147,8 @@ _index_reduction("argmax", "argmax")
 _index_reduction("argmin", "argmin")
 
 
-def _logical_reduction(method: str, name: str):
-    def impl(a, axis=None, out=None, keepdims=False, *, where=None):
+def _logical_reduction(method: str, name: str) -> None:
+    def impl(a: Any, axis: Any = None, out: Any = None, keepdims: Any = False, *, where: Any = None) -> Any:
         _no(f"np.{name}", out=out, where=where)
         return getattr(_lift(a), method)(axis, keepdims)
     _implements(name)(impl)
@@ -150,9 +158,10 @@ _logical_reduction("any", "any")
 _logical_reduction("all", "all")
 
 
-def _spread(method: str, name: str):
-    def impl(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
-             correction=None):
+def _spread(method: str, name: str) -> None:
+    def impl(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+            keepdims: Any = False, *, where: Any = None, mean: Any = None,
+            correction: Any = None) -> Any:
         _no(f"np.{name}", out=out, where=where, mean=mean)
         t = _lifted(a, dtype)
         # NumPy divides by n - ddof (ddof=0 by default); Lucid's default is PyTorch's n - 1
@@ -164,8 +173,8 @@ _spread("var", "var")
 _spread("std", "std")
 
 
-def _scan(method: str, *names: str):
-    def impl(a, axis=None, dtype=None, out=None, **kw):
+def _scan(method: str, *names: str) -> None:
+    def impl(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
         include_initial = kw.pop("include_initial", False)
         _no(f"np.{names[0]}", out=out, include_initial=include_initial or None, **kw)
         t = _lifted(a, dtype)
@@ -180,7 +189,8 @@ _scan("cumprod", "cumprod", "cumulative_prod")
 
 
 @_implements("average")
-def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+def _average(a: Any, axis: Any = None, weights: Any = None, returned: Any = False, *,
+        keepdims: Any = False) -> Any:
     _no("np.average", returned=returned or None)
     t = _lift(a)
     if weights is None:
@@ -194,7 +204,7 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 
 @_implements("sort")
-def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
+def _sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
     _no("np.sort", order=order)
     t = _lift(a)
     if axis is None:
@@ -203,7 +213,7 @@ def _sort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 @_implements("argsort")
-def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
+def _argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
     _no("np.argsort", order=order)
     t = _lift(a)
     if axis is None:
@@ -214,13 +224,14 @@ def _argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 # ---- shapes ----------------------------------------------------------------------------
 
 
-def _check_order(name: str, order):
+def _check_order(name: str, order: Any) -> Any:
     if order not in ("C", "K", "A", None):
         raise TypeError(f"{name}: order={order!r} is not supported; Lucid tensors are read in C (row-major) order")
 
 
 @_implements("reshape")
-def _reshape(a, shape=_NOTHING, order="C", *, newshape=_NOTHING, copy=None):
+def _reshape(a: Any, shape: Any = _NOTHING, order: Any = "C", *, newshape: Any = _NOTHING,
+        copy: Any = None) -> Any:
     _check_order("np.reshape", order)
     shape = newshape if shape is _NOTHING else shape
     if shape is _NOTHING:
@@ -229,28 +240,28 @@ def _reshape(a, shape=_NOTHING, order="C", *, newshape=_NOTHING, copy=None):
 
 
 @_implements("ravel")
-def _ravel(a, order="C"):
+def _ravel(a: Any, order: Any = "C") -> Any:
     _check_order("np.ravel", order)
     return _lift(a).flatten()
 
 
 @_implements("transpose", "permute_dims")
-def _transpose(a, axes=None):
+def _transpose(a: Any, axes: Any = None) -> Any:
     t = _lift(a)
     return t.permute(*(reversed(range(t.ndim)) if axes is None else axes))
 
 
 @_implements("matrix_transpose", "linalg.matrix_transpose")
-def _matrix_transpose(x, /):
+def _matrix_transpose(x: Any) -> Any:
     return _lift(x).mT
 
 
 @_implements("swapaxes")
-def _swapaxes(a, axis1, axis2):
+def _swapaxes(a: Any, axis1: Any, axis2: Any) -> Any:
     return _lift(a).transpose(axis1, axis2)
 
 
-def _axes(axes, ndim: int, name: str) -> list[int]:
+def _axes(axes: Any, ndim: int, name: str) -> list[int]:
     axes = [axes] if isinstance(axes, int) else list(axes)
     out = []
     for ax in axes:
@@ -262,7 +273,7 @@ def _axes(axes, ndim: int, name: str) -> list[int]:
 
 
 @_implements("moveaxis")
-def _moveaxis(a, source, destination):
+def _moveaxis(a: Any, source: Any, destination: Any) -> Any:
     t = _lift(a)
     src, dst = _axes(source, t.ndim, "np.moveaxis"), _axes(destination, t.ndim, "np.moveaxis")
     if len(src) != len(dst):
@@ -274,7 +285,7 @@ def _moveaxis(a, source, destination):
 
 
 @_implements("squeeze")
-def _squeeze(a, axis=None):
+def _squeeze(a: Any, axis: Any = None) -> Any:
     t = _lift(a)
     if axis is None or isinstance(axis, int):
         return t.squeeze(axis)
@@ -284,7 +295,7 @@ def _squeeze(a, axis=None):
 
 
 @_implements("expand_dims")
-def _expand_dims(a, axis):
+def _expand_dims(a: Any, axis: Any) -> Any:
     t = _lift(a)
     n = (1 if isinstance(axis, int) else len(axis)) + t.ndim
     for ax in sorted(_axes(axis, n, "np.expand_dims")):
@@ -293,55 +304,56 @@ def _expand_dims(a, axis):
 
 
 @_implements("flip")
-def _flip(m, axis=None):
+def _flip(m: Any, axis: Any = None) -> Any:
     t = _lift(m)
     return t.flip(tuple(range(t.ndim)) if axis is None else axis)
 
 
 @_implements("roll")
-def _roll(a, shift, axis=None):
+def _roll(a: Any, shift: Any, axis: Any = None) -> Any:
     return _lift(a).roll(shift, axis)
 
 
 @_implements("tile")
-def _tile(A, reps):
+def _tile(A: Any, reps: Any) -> Any:
     return _lift(A).tile((reps,) if isinstance(reps, int) else tuple(reps))
 
 
 @_implements("broadcast_to")
-def _broadcast_to(array, shape, subok=False):
+def _broadcast_to(array: Any, shape: Any, subok: Any = False) -> Any:
     return _lift(array).broadcast_to((shape,) if isinstance(shape, int) else tuple(shape))
 
 
 @_implements("diagonal")
-def _diagonal(a, offset=0, axis1=0, axis2=1):
+def _diagonal(a: Any, offset: Any = 0, axis1: Any = 0, axis2: Any = 1) -> Any:
     return _lift(a).diagonal(offset, axis1, axis2)
 
 
 @_implements("trace")
-def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+def _trace(a: Any, offset: Any = 0, axis1: Any = 0, axis2: Any = 1, dtype: Any = None,
+        out: Any = None) -> Any:
     _no("np.trace", out=out)
     t = _lifted(a, dtype)
     return t.diagonal(offset, axis1, axis2).sum(-1)
 
 
 @_implements("diag")
-def _diag(v, k=0):
+def _diag(v: Any, k: Any = 0) -> Any:
     return _lift(v).diag(k)
 
 
 @_implements("tril")
-def _tril(m, k=0):
+def _tril(m: Any, k: Any = 0) -> Any:
     return _lift(m).tril(k)
 
 
 @_implements("triu")
-def _triu(m, k=0):
+def _triu(m: Any, k: Any = 0) -> Any:
     return _lift(m).triu(k)
 
 
 @_implements("diff")
-def _diff(a, n=1, axis=-1, prepend=None, append=None):
+def _diff(a: Any, n: Any = 1, axis: Any = -1, prepend: Any = None, append: Any = None) -> Any:
     _no("np.diff", prepend=prepend, append=append)
     t = _lift(a)
     for _ in range(n):  # x[1:] - x[:-1] along axis, n times
@@ -350,7 +362,7 @@ def _diff(a, n=1, axis=-1, prepend=None, append=None):
     return t
 
 
-def _pieces(t: Tensor, bounds, axis: int):
+def _pieces(t: Tensor, bounds: Any, axis: int) -> Any:
     size = t.shape[axis]
     out = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
@@ -360,7 +372,7 @@ def _pieces(t: Tensor, bounds, axis: int):
 
 
 @_implements("split")
-def _split(ary, indices_or_sections, axis=0):
+def _split(ary: Any, indices_or_sections: Any, axis: Any = 0) -> Any:
     t = _lift(ary)
     if isinstance(indices_or_sections, int):
         n = indices_or_sections
@@ -372,7 +384,7 @@ def _split(ary, indices_or_sections, axis=0):
 
 
 @_implements("array_split")
-def _array_split(ary, indices_or_sections, axis=0):
+def _array_split(ary: Any, indices_or_sections: Any, axis: Any = 0) -> Any:
     t = _lift(ary)
     if isinstance(indices_or_sections, int):
         n, size = indices_or_sections, t.shape[axis]
@@ -389,8 +401,8 @@ def _array_split(ary, indices_or_sections, axis=0):
 # ---- joining, selecting, products ------------------------------------------------------
 
 
-def _join(name: str, joiner):
-    def impl(arrays, axis=0, out=None, *, dtype=None, casting=None):
+def _join(name: str, joiner: Any) -> Any:
+    def impl(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: Any = None) -> Any:
         _no(f"np.{name}", out=out, casting=casting)
         like = _first_tensor(arrays)
         ts = [_lift(x, like) for x in arrays]
@@ -407,7 +419,7 @@ _implements("stack")(_join("stack", _core.stack))
 
 
 @_implements("where")
-def _where(condition, x=_NOTHING, y=_NOTHING):
+def _where(condition: Any, x: Any = _NOTHING, y: Any = _NOTHING) -> Any:
     if x is _NOTHING and y is _NOTHING:
         raise _refuse("np.where(condition)", [condition], "lucid.where(condition, x, y) with both branches")
     if x is _NOTHING or y is _NOTHING:
@@ -418,7 +430,8 @@ def _where(condition, x=_NOTHING, y=_NOTHING):
 
 
 @_implements("clip")
-def _clip(a, a_min=_NOTHING, a_max=_NOTHING, out=None, *, min=_NOTHING, max=_NOTHING, **kwargs):  # noqa: A002
+def _clip(a: Any, a_min: Any = _NOTHING, a_max: Any = _NOTHING, out: Any = None, *, min: Any = _NOTHING,
+        max: Any = _NOTHING, **kwargs: Any) -> Any:  # noqa: A002
     _no("np.clip", out=out, **kwargs)
     lo = min if a_min is _NOTHING else a_min
     hi = max if a_max is _NOTHING else a_max
@@ -430,13 +443,13 @@ def _clip(a, a_min=_NOTHING, a_max=_NOTHING, out=None, *, min=_NOTHING, max=_NOT
 
 
 @_implements("round", "around")
-def _round(a, decimals=0, out=None):
+def _round(a: Any, decimals: Any = 0, out: Any = None) -> Any:
     _no("np.round", out=out)
     return _lift(a).round(decimals)
 
 
 @_implements("dot")
-def _dot(a, b, out=None):
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
     _no("np.dot", out=out)
     like = _first_tensor([a, b])
     a, b = _lift(a, like), _lift(b, like)
@@ -451,21 +464,21 @@ def _dot(a, b, out=None):
 
 
 @_implements("vecdot", "linalg.vecdot")
-def _vecdot(x1, x2, /, *, axis=-1, **kwargs):
+def _vecdot(x1: Any, x2: Any, *, axis: Any = -1, **kwargs: Any) -> Any:
     _no("np.vecdot", **kwargs)
     like = _first_tensor([x1, x2])
     return (_lift(x1, like) * _lift(x2, like)).sum(axis)
 
 
 @_implements("outer", "linalg.outer")
-def _outer(a, b, out=None):
+def _outer(a: Any, b: Any, out: Any = None) -> Any:
     _no("np.outer", out=out)
     like = _first_tensor([a, b])
     return _lift(a, like).flatten().outer(_lift(b, like).flatten())
 
 
 @_implements("cross", "linalg.cross")
-def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+def _cross(a: Any, b: Any, axisa: Any = -1, axisb: Any = -1, axisc: Any = -1, axis: Any = None) -> Any:
     like = _first_tensor([a, b])
     if axis is None and (axisa, axisb, axisc) != (-1, -1, -1):
         raise TypeError("np.cross: separate axisa/axisb/axisc are not supported; move the axes first")
@@ -473,7 +486,8 @@ def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 @_implements("einsum")
-def _einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe", optimize=False):
+def _einsum(subscripts: Any, *operands: Any, out: Any = None, dtype: Any = None, order: Any = "K",
+        casting: Any = "safe", optimize: Any = False) -> Any:
     # `optimize` only picks the contraction order, never the result
     _no("np.einsum", out=out, dtype=dtype)
     if not isinstance(subscripts, str):
@@ -483,51 +497,52 @@ def _einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="saf
 
 
 @_implements("linalg.inv")
-def _inv(a):
+def _inv(a: Any) -> Any:
     return linalg.inv(_lift(a))
 
 
 @_implements("linalg.det")
-def _det(a):
+def _det(a: Any) -> Any:
     return linalg.det(_lift(a))
 
 
 @_implements("linalg.slogdet")
-def _slogdet(a):
+def _slogdet(a: Any) -> Any:
     return linalg.slogdet(_lift(a))
 
 
 @_implements("linalg.solve")
-def _solve(a, b):
+def _solve(a: Any, b: Any) -> Any:
     like = _first_tensor([a, b])
     return linalg.solve(_lift(a, like), _lift(b, like))
 
 
 @_implements("linalg.cholesky")
-def _cholesky(a, /, *, upper=False):
+def _cholesky(a: Any, *, upper: Any = False) -> Any:
     return linalg.cholesky(_lift(a), upper=upper)
 
 
 @_implements("linalg.norm")
-def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> Any:  # noqa: A002
     return linalg.norm(_lift(x), ord, axis, keepdims)
 
 
 @_implements("linalg.vector_norm")
-def _vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
+def _vector_norm(x: Any, *, axis: Any = None, keepdims: Any = False, ord: Any = 2) -> Any:  # noqa: A002
     return linalg.vector_norm(_lift(x), ord, axis, keepdims)
 
 
 @_implements("linalg.matrix_norm")
-def _matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
+def _matrix_norm(x: Any, *, keepdims: Any = False, ord: Any = "fro") -> Any:  # noqa: A002
     return linalg.matrix_norm(_lift(x), ord, (-2, -1), keepdims)
 
 
 # ---- constructors and dtypes -----------------------------------------------------------
 
 
-def _like(name: str, make):
-    def impl(a, *args, dtype=None, order="K", subok=True, shape=None, device=None):
+def _like(name: str, make: Any) -> None:
+    def impl(a: Any, *args: Any, dtype: Any = None, order: Any = "K", subok: Any = True, shape: Any = None,
+            device: Any = None) -> Any:
         _no(f"np.{name}", shape=shape, device=None if device in (None, "cpu") else device)
         return make(_lift(a), *args, dtype=_resolve_dtype(dtype))
     _implements(name)(impl)
@@ -540,20 +555,20 @@ _like("full_like", full_like)
 
 
 @_implements("astype")
-def _astype(x, dtype, /, *, copy=True, device=None):
+def _astype(x: Any, dtype: Any, *, copy: Any = True, device: Any = None) -> Any:
     return _lift(x).to(_resolve_dtype(dtype))
 
 
 # ---- values that carry no derivative ---------------------------------------------------
 
 
-def _values(x):
+def _values(x: Any) -> Any:
     # an explicit read of the values, as `bool(t > 0)` is: a tape guards it
     return x.numpy() if isinstance(x, Tensor) else x
 
 
-def _on_values(fn):
-    def impl(*args, **kwargs):
+def _on_values(fn: Any) -> Any:
+    def impl(*args: Any, **kwargs: Any) -> Any:
         return fn(*(_values(a) for a in args), **{k: _values(v) for k, v in kwargs.items()})
     return impl
 
@@ -563,17 +578,17 @@ for _name in ("allclose", "isclose", "array_equal", "array_equiv"):
 
 
 @_implements("shape")
-def _shape(a):
+def _shape(a: Any) -> Any:
     return tuple(a.shape) if isinstance(a, Tensor) else np.shape(a)
 
 
 @_implements("ndim")
-def _ndim(a):
+def _ndim(a: Any) -> Any:
     return a.ndim if isinstance(a, Tensor) else np.ndim(a)
 
 
 @_implements("size")
-def _size(a, axis=None):
+def _size(a: Any, axis: Any = None) -> Any:
     if not isinstance(a, Tensor):
         return np.size(a, axis)
     return a.numel() if axis is None else a.shape[axis]
@@ -581,7 +596,7 @@ def _size(a, axis=None):
 
 # The nearest Lucid spelling of array functions Lucid cannot run as they are.
 FUNCTION_HINTS = {
-    "copy": "t.clone() if Tensor has it, else lucid.tensor(t) (a new leaf)",
+    "copy": "Tensor.clone() (differentiable) or lucid.tensor(t) (a new leaf)",
     "tensordot": "lucid.einsum", "inner": "lucid.einsum or Tensor.dot",
     "nonzero": "a boolean mask with lucid.where", "argwhere": "a boolean mask with lucid.where",
     "take": "lucid.index_select or lucid.gather", "take_along_axis": "lucid.gather",

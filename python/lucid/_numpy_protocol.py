@@ -38,6 +38,7 @@ tensor([ 2., 12.], dtype=lucid.float64, grad_fn=<mul>)
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -50,7 +51,7 @@ from ._numpy_functions import (
 
 _DEG = math.pi / 180.0
 
-_UNARY = {
+_UNARY: dict[str, Callable[[Any], Any]] = {
     "negative": Tensor.neg, "positive": lambda x: x, "absolute": Tensor.abs, "fabs": Tensor.abs,
     "exp": Tensor.exp, "expm1": Tensor.expm1, "exp2": lambda x: 2.0 ** x, "log": Tensor.log,
     "log1p": Tensor.log1p, "log2": Tensor.log2, "log10": Tensor.log10, "sqrt": Tensor.sqrt,
@@ -65,7 +66,7 @@ _UNARY = {
 
 # Binary ufuncs: the Tensor method, and the operator that Python would call when the
 # left operand is not a Tensor (so `arr - t` is `t.__rsub__(arr)`, in Lucid's rules).
-_BINARY = {
+_BINARY: dict[str, tuple[Callable[..., Any], Callable[..., Any] | None]] = {
     "add": (Tensor.add, Tensor.__radd__), "subtract": (Tensor.sub, Tensor.__rsub__),
     "multiply": (Tensor.mul, Tensor.__rmul__), "divide": (Tensor.div, Tensor.__rtruediv__),
     "true_divide": (Tensor.div, Tensor.__rtruediv__),
@@ -89,7 +90,7 @@ _UFUNC_HINTS = {
 }
 
 
-def _binary(name: str, a, b):
+def _binary(name: str, a: Any, b: Any) -> Any:
     method, reflected = _BINARY[name]
     if isinstance(a, Tensor):
         return method(a, _operand(b))
@@ -100,12 +101,16 @@ def _binary(name: str, a, b):
 
 # `ufunc(*inputs)` without keywords (every operator and nearly every call) skips the
 # argument checks: `np.float64(2) * t` costs a few microseconds more than `2.0 * t`.
-_PLAIN_CALLS = {(getattr(np, name), 1): fn for name, fn in _UNARY.items() if hasattr(np, name)}
-_PLAIN_CALLS.update({(getattr(np, name), 2): (lambda a, b, _name=name: _binary(_name, a, b))
-                     for name in _BINARY if hasattr(np, name)})
+def _binary_call(name: str) -> Callable[[Any, Any], Any]:
+    return lambda a, b: _binary(name, a, b)
 
 
-def _call_ufunc(ufunc, method: str, inputs, kwargs):
+_PLAIN_CALLS: dict[tuple[np.ufunc, int], Callable[..., Any]] = {
+    (getattr(np, name), 1): fn for name, fn in _UNARY.items() if hasattr(np, name)}
+_PLAIN_CALLS.update({(getattr(np, name), 2): _binary_call(name) for name in _BINARY if hasattr(np, name)})
+
+
+def _call_ufunc(ufunc: Any, method: str, inputs: Any, kwargs: Any) -> Any:
     if method == "__call__" and not kwargs:
         plain = _PLAIN_CALLS.get((ufunc, len(inputs)))
         if plain is not None:
@@ -151,7 +156,7 @@ def _call_ufunc(ufunc, method: str, inputs, kwargs):
     raise _refuse(name, inputs, hint)
 
 
-def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+def __array_ufunc__(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """NumPy ufuncs on Tensors (``np.sin(t)``, ``arr * t``) run the Lucid op and return
     a Tensor in the graph; see NOTE [NumPy on Tensors] in ``lucid._numpy_protocol``.
 
@@ -168,7 +173,7 @@ _PLAIN = frozenset([Tensor, np.ndarray, int, float, bool])
 _NDARRAY_UFUNC = np.ndarray.__array_ufunc__
 
 
-def _foreign(x) -> bool:
+def _foreign(x: Any) -> bool:
     """Whether ``x`` is another library's array with its own ufunc hook (an ndarray
     subclass such as a unit-carrying quantity included): NumPy then asks it next."""
     if type(x) in _PLAIN or isinstance(x, np.generic):
@@ -180,7 +185,7 @@ def _foreign(x) -> bool:
 # ---- array functions (implemented in lucid._numpy_functions) -----------------------
 
 
-def __array_function__(self, func, types, args, kwargs):
+def __array_function__(self: Tensor, func: Callable[..., Any], types: Any, args: Any, kwargs: Any) -> Any:
     """NumPy functions on Tensors (``np.sum(t, axis=0)``, ``np.concatenate``) run the
     Lucid op; functions Lucid cannot run raise TypeError naming the way out. See NOTE
     [NumPy on Tensors] in ``lucid._numpy_protocol``.
@@ -202,8 +207,8 @@ def __array_function__(self, func, types, args, kwargs):
 def install() -> None:
     """Attach the protocol methods to ``lucid.Tensor`` (pyo3 classes accept new
     attributes; the Rust type needs no change)."""
-    Tensor.__array_ufunc__ = __array_ufunc__
-    Tensor.__array_function__ = __array_function__
+    setattr(Tensor, "__array_ufunc__", __array_ufunc__)
+    setattr(Tensor, "__array_function__", __array_function__)
 
 
 __all__ = ["install"]

@@ -311,7 +311,9 @@ impl PyTensor {
     /// `max_version`, e.g. JAX) cannot be told "read-only", so it gets a private copy
     /// and cannot corrupt values the autograd graph keeps; `copy=False` then raises
     /// BufferError. `copy=True` always gives a private, writable copy. Like `.numpy()`,
-    /// the result carries no derivatives.
+    /// the result carries no derivatives, and it keeps the values the tensor had when
+    /// exported: an in-place op gives the tensor new storage rather than writing into
+    /// the shared buffer (a PyTorch array would see the write).
     ///
     /// >>> import numpy as np
     /// >>> t = lucid.tensor([1.0, 2.0, 3.0])
