@@ -102,7 +102,16 @@ def _binary(name: str, a: Any, b: Any) -> Any:
 # `ufunc(*inputs)` without keywords (every operator and nearly every call) skips the
 # argument checks: `np.float64(2) * t` costs a few microseconds more than `2.0 * t`.
 def _binary_call(name: str) -> Callable[[Any, Any], Any]:
-    return lambda a, b: _binary(name, a, b)
+    method, reflected = _BINARY[name]
+
+    def call(a: Any, b: Any) -> Any:
+        if reflected is not None and not isinstance(a, Tensor) and isinstance(b, Tensor):
+            try:  # `arr * t` as `t.__rmul__(arr)`: the extension converts the array itself
+                return reflected(b, a)
+            except TypeError:  # a dtype it does not take (int32, float16): lift it first
+                pass
+        return _binary(name, a, b)
+    return call
 
 
 _PLAIN_CALLS: dict[tuple[np.ufunc, int], Callable[..., Any]] = {
@@ -164,8 +173,16 @@ def __array_ufunc__(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **
     >>> np.exp(lucid.tensor([0.0]))
     tensor([1.])
     """
-    if any(_foreign(x) for x in inputs) or any(_foreign(x) for x in kwargs.get("out", None) or ()):
-        return NotImplemented
+    for x in inputs:
+        if _foreign(x):
+            return NotImplemented
+    if kwargs:
+        if any(_foreign(x) for x in kwargs.get("out", None) or ()):
+            return NotImplemented
+    elif method == "__call__":
+        plain = _PLAIN_CALLS.get((ufunc, len(inputs)))
+        if plain is not None:
+            return plain(*inputs)
     return _call_ufunc(ufunc, method, inputs, kwargs)
 
 
