@@ -97,6 +97,7 @@ PARAMS = {
     "func": "Callable[..., Any]", "types": "Sequence[type]", "args": "tuple[Any, ...]",
     "kwargs": "dict[str, Any]", "state": "Any",
     "stream": "int | Any", "max_version": "tuple[int, int]", "dl_device": "tuple[int, int]",
+    "from_dlpack.device": "str | tuple[int, int]",
     # module functions (lucid._core's own; the public ones wrap them in Python)
     "outputs": "Sequence[Tensor]", "inputs": "Sequence[Tensor]", "output": "Tensor",
     "grad_outputs": "Sequence[Tensor | None]", "v": "Sequence[Tensor]",

@@ -30,6 +30,10 @@ from .linalg import inv, slogdet, solve
 from ._tape import tape, Tape
 from . import _inplace  # noqa: F401  (Tensor's in-place name_ methods)
 from . import func
+from ._core import from_dlpack
+from . import _numpy_protocol
+
+_numpy_protocol.install()
 
 if _typing.TYPE_CHECKING:
     from ._core import _Operand
@@ -68,7 +72,7 @@ __all__ = [
     "tensor", "from_numpy", "as_tensor", "zeros", "ones", "full", "empty", "eye", "arange",
     "linspace", "zeros_like", "ones_like", "full_like", "cat", "concatenate", "stack", "where",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
-    "linalg", "func", "einsum", "inv", "slogdet", "solve", "tape", "Tape",
+    "linalg", "func", "einsum", "inv", "slogdet", "solve", "tape", "Tape", "from_dlpack",
     "manual_seed", "rand", "randn", "randint", "rand_like", "randn_like",
     *_op_names,
 ]

@@ -144,6 +144,10 @@ pub fn operand(other: &Bound<'_, PyAny>, like: &Tensor, op: &str) -> PyResult<Te
     } else {
         let np = other.py().import("numpy")?;
         if !other.is_instance(&np.getattr("generic")?)? {
+            // another library's array (JAX, PyTorch): its values, through DLPack
+            if other.hasattr(pyo3::intern!(other.py(), "__dlpack__"))? {
+                return crate::dlpack::import(other);
+            }
             return unsupported();
         }
         match other.getattr("dtype")?.getattr("kind")?.extract::<String>()?.as_str() {

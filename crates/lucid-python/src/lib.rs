@@ -12,6 +12,7 @@ mod alloc;
 mod args;
 mod autograd;
 mod convert;
+mod dlpack;
 mod dtype;
 mod errors;
 mod inplace;
@@ -37,5 +38,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tape::register(m)?;
     inplace::register(m)?;
     protocols::register(m)?;
+    dlpack::register(m)?;
     Ok(())
 }
