@@ -12,6 +12,8 @@ use super::rows::Rows;
 use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
 use crate::interrupt::checkpoint;
+use crate::ops::zero_in_zero_out;
+use crate::structure::Structure;
 use crate::tensor::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
 
@@ -260,6 +262,12 @@ impl Plan {
                 None => {
                     let g = g.dense()?;
                     let grads = rule.vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
+                    // NOTE [zero in, zero out] (ops/mod.rs): a zero cotangent entry of an
+                    // elementwise op contributes zero, before broadcast dims are summed
+                    let elementwise = matches!(rule.structure(), Structure::Elementwise(_));
+                    let guard = |gi: Tensor| if elementwise { zero_in_zero_out(&g, gi) } else { Ok(gi) };
+                    let grads: Vec<Option<Tensor>> =
+                        grads.into_iter().map(|gi| gi.map(guard).transpose()).collect::<Result<_>>()?;
                     drop(g);
                     grads
                         .into_iter()
