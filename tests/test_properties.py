@@ -104,6 +104,13 @@ EXAMPLES = int(os.environ.get("LUCID_FUZZ_EXAMPLES", "60"))
 # |f| ~ 1e13: the stencil's rounding once read a structural zero as -10 (the long run)
 @example(((1, 2), (1, 2), [("exp_damped", "add", "mean_first"), ("square", "add", "mean_first"),
                            ("square", "add", "mean_first"), ("exp_damped", "add", "mean_first")], 1))
+# exp of exp overflows to inf: J is inf in every strategy (a nonzero weight meets the
+# infinity), where HIPS autograd's 0 * inf gives NaN (NOTE [zero in, zero out])
+@example(((1, 3), (1, 3), [("exp_damped", "add", "sum_last"), ("square", "add", "sum_last"),
+                           ("exp_damped", "add", "mean_first"), ("exp_damped", "add", "mean_first")], 0))
+# fifth derivatives of 1e9: the stencil's O(h^4) error was 3e-5 of J (HIPS agreed to 1e-10)
+@example(((1, 3), (1, 3), [("exp_damped", "add", "sum_last"), ("square", "add", "sum_last"),
+                           ("exp_damped", "add", "mean_first"), ("cos", "add", "mean_first")], 0))
 def test_random_programs_all_modes_agree_with_central_differences(prog):
     shape_a, shape_b, steps, seed = prog
     rng = np.random.default_rng(seed)
@@ -113,22 +120,32 @@ def test_random_programs_all_modes_agree_with_central_differences(prog):
     inputs = (lucid.tensor(a0), lucid.tensor(b0))
 
     value = f(*inputs).numpy()
-    np.testing.assert_allclose(value, run(steps, a0, b0, "numpy"), rtol=1e-12, atol=1e-12)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.testing.assert_allclose(value, run(steps, a0, b0, "numpy"), rtol=1e-12, atol=1e-12)
 
     J = [j.numpy() for j in jacobian(f, inputs)]
     for kwargs in STRATEGIES:
         for got, want in zip(jacobian(f, inputs, **kwargs), J):
             np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-13, err_msg=str(kwargs))
 
-    # HIPS autograd, an independent reverse mode over the same program in NumPy
-    for j in range(2):
-        np.testing.assert_allclose(J[j], hips_jacobian(steps, a0, b0, j), rtol=1e-10, atol=1e-12)
-
     # sparse results equal the dense one in every direction
     for strategy in ("auto", "forward-mode", "reverse-mode"):
         for got, want in zip(jacobian(f, inputs, sparse=True, strategy=strategy), J):
             np.testing.assert_allclose(got.toarray(), want, rtol=1e-12, atol=1e-13, err_msg=strategy)
     pattern = sparsity(f, inputs).pattern
+
+    # HIPS autograd, an independent reverse mode over the same program in NumPy. Where a
+    # value overflowed it computes 0 * inf = NaN for zero weights and Lucid does not
+    # (NOTE [zero in, zero out]): there only its finite entries are compared, and
+    # central differences mean nothing
+    for j in range(2):
+        with np.errstate(over="ignore", invalid="ignore"):
+            want = hips_jacobian(steps, a0, b0, j)
+        finite = np.isfinite(want)
+        np.testing.assert_allclose(J[j][finite], want[finite], rtol=1e-10, atol=1e-12)
+        assert finite.all() or not np.isfinite(value).all(), "HIPS autograd is not finite on a finite program"
+    if not (np.isfinite(value).all() and all(np.isfinite(Jj).all() for Jj in J)):
+        return
 
     # five-point central differences (error O(h^4)): composed squares, exp and cos reach
     # slopes of 1e4 that turn over within 1e-4, where the two-point stencil's O(h^2)
@@ -148,7 +165,9 @@ def test_random_programs_all_modes_agree_with_central_differences(prog):
         # structural zero reads as up to ~18 ulp(|f|) / (12 eps); at |f| ~ 1e13 that is
         # 10 (a long run found it: J[1, 0] = 0 exactly, agreeing with HIPS autograd)
         rounding = 100 * np.finfo(np.float64).eps * np.abs(value).max() / eps
-        np.testing.assert_allclose(J[j], num, rtol=1e-5, atol=1e-6 + rounding)
+        # rtol 1e-4: exp of exp has fifth derivatives of 1e9, an O(h^4) error of 3e-5 of J
+        # (HIPS autograd above is the exact oracle; this one only needs to catch gross errors)
+        np.testing.assert_allclose(J[j], num, rtol=1e-4, atol=1e-6 + rounding)
         # the structural pattern holds every entry central differences see
         missing = (np.abs(num) > 1e-6 + rounding) & (pattern[j].toarray() == 0)
         assert not missing.any(), f"input {j}: entries {np.argwhere(missing)[:3].tolist()} missing from the pattern"

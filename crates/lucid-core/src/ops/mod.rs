@@ -125,8 +125,12 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
 // weight they may not, because such products do not associate: in `√(x - x)` reverse
 // mode adds `1·∞ - 1·∞ = NaN`, while forward mode carries the tangent `1 - 1 = 0` into
 // `√` and gets 0 (the function is constant). The guard sits on the elementwise rules,
-// where such derivatives live, and costs the plain sweep one scan of the rule's result
-// for a non-finite value; only a result with one pays for the `where`.
+// where such derivatives live. It would cost a plain sweep a scan of every rule's result,
+// so a sweep first runs without it and runs again with it only when a result it delivers
+// holds a NaN or inf (`with_zero_guard`): unguarded and guarded sweeps differ only in
+// entries the guard turns from non-finite to 0, and a non-finite entry reaches every
+// result it feeds (0 · NaN is NaN) unless a selection drops it, which drops the guard's
+// 0 alike. So a finite result is the guarded one, and costs one scan of the result.
 
 /// The contribution `part` of an incoming cotangent or tangent `incoming`, with the
 /// entries where `incoming` is exactly 0 set to 0 (NOTE [zero in, zero out]).
@@ -134,7 +138,7 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
 /// it is. The `where` is recorded while the sweep records (create_graph), and its
 /// derivative in `part` is the same mask, so higher orders follow the rule too.
 pub(crate) fn zero_in_zero_out(incoming: &Tensor, part: Tensor) -> Result<Tensor> {
-    if all_finite(&part) {
+    if !ZERO_GUARD.get() || all_finite(&part) {
         return Ok(part);
     }
     let zero = part.scalar_like(0.0);
@@ -142,8 +146,33 @@ pub(crate) fn zero_in_zero_out(incoming: &Tensor, part: Tensor) -> Result<Tensor
     where_(&is_zero, &zero, &part)
 }
 
+thread_local! {
+    /// Whether [`zero_in_zero_out`] acts on this thread: only in a sweep's second run.
+    static ZERO_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `sweep` without the guard of NOTE [zero in, zero out]; when `finite` says its
+/// result holds a NaN or inf, run it again with the guard on (each sweep, on whatever
+/// thread, decides for itself; a sweep nested in another restores the outer setting).
+pub(crate) fn with_zero_guard<T>(sweep: impl Fn() -> Result<T>, finite: impl Fn(&T) -> bool) -> Result<T> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ZERO_GUARD.set(self.0);
+        }
+    }
+    let _restore = Restore(ZERO_GUARD.replace(false));
+    let first = sweep()?;
+    if finite(&first) {
+        return Ok(first);
+    }
+    drop(first);
+    ZERO_GUARD.set(true);
+    sweep()
+}
+
 /// Whether no element of `t` is NaN or ±inf (integer and bool tensors always are).
-fn all_finite(t: &Tensor) -> bool {
+pub(crate) fn all_finite(t: &Tensor) -> bool {
     use crate::dtype::Storage;
     match t.storage() {
         // a fold without an early exit: the common, finite case vectorises
