@@ -117,7 +117,7 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
 //
 // as ForwardDiff.jl's NaN-safe mode and ChainRules' strong zeros. A nonzero entry that
 // meets an infinite local derivative still gives ±inf or NaN, as in PyTorch and JAX
-// (`std` over one element, `√(x - x)`): use JAX's `where` trick there, differentiating
+// (`std` of a constant row, `√(x - x)`): use JAX's `where` trick there, differentiating
 // `sqrt(where(x > 0, x, 1))` and selecting afterwards. So every reverse strategy
 // (one sweep per row or vectorized, in chunks, create_graph on or off, sparse, `grad`,
 // `vjp`) gives the same entries, and so does every forward one. Reverse and forward mode
@@ -125,7 +125,8 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
 // weight they may not, because such products do not associate: in `√(x - x)` reverse
 // mode adds `1·∞ - 1·∞ = NaN`, while forward mode carries the tangent `1 - 1 = 0` into
 // `√` and gets 0 (the function is constant). The guard sits on the elementwise rules,
-// where such derivatives live. It would cost a plain sweep a scan of every rule's result,
+// where such derivatives live; the other rules (products, scans, linear algebra) are
+// not guarded, so a zero weight times an infinite matrix entry there is still NaN. It would cost a plain sweep a scan of every rule's result,
 // so a sweep first runs without it and runs again with it only when a result it delivers
 // holds a NaN or inf (`with_zero_guard`): unguarded and guarded sweeps differ only in
 // entries the guard turns from non-finite to 0, and a non-finite entry reaches every
