@@ -141,7 +141,7 @@ HUGE_INTS = [
     ("reshape 2**64", lambda: v3().reshape(2 ** 64), ValueError, r"reshape: shape 18446744073709551616 is out of range"),
     ("reshape second 2**64", lambda: v3().reshape(3, 2 ** 64), ValueError, r"reshape: shape\[1\] 18446744073709551616 is out of range"),
     ("reshape -2**64", lambda: v3().reshape(-2 ** 64), ValueError, r"reshape: shape -18446744073709551616 is out of range"),
-    ("view 2**63", lambda: v3().view(2 ** 63), ValueError, r"reshape: shape 9223372036854775808 is out of range"),
+    ("view 2**63", lambda: v3().view(2 ** 63), ValueError, r"^view: shape 9223372036854775808 is out of range"),
     ("expand 2**64", lambda: v3().expand(2 ** 64), ValueError, r"expand: shape 18446744073709551616 is out of range"),
     ("broadcast_to 2**64", lambda: v3().broadcast_to((2 ** 64,)), ValueError,
      r"broadcast_to: shape\[0\] 18446744073709551616 is out of range"),
@@ -206,7 +206,7 @@ NOT_INTS = [
     ("reshape float", lambda: v3().reshape(1.5), TypeError, r"reshape: shape must be ints or a tuple of ints, got float"),
     ("reshape nan", lambda: v3().reshape(NAN), TypeError, r"reshape: shape must be ints or a tuple of ints, got float"),
     ("reshape None entry", lambda: v3().reshape([3, None]), TypeError, r"reshape: shape\[1\] must be an int, got NoneType"),
-    ("view str", lambda: v3().view("a"), TypeError, r"reshape: shape must be ints or a tuple of ints, got str"),
+    ("view str", lambda: v3().view("a"), TypeError, r"^view: shape must be ints or a tuple of ints, got str"),
     ("expand str entry", lambda: v3().expand(3, "a"), TypeError, r"expand: shape\[1\] must be an int, got str"),
     ("broadcast_to str entry", lambda: v3().broadcast_to((2, "a")), TypeError, r"broadcast_to: shape\[1\] must be an int, got str"),
     ("broadcast_to None", lambda: v3().broadcast_to(None), TypeError, r"broadcast_to: shape must be an int or a tuple of ints, got NoneType"),
@@ -503,3 +503,70 @@ def test_the_protocol_ids_are_new():
     others = HUGE_INTS + NOT_INTS + FLAGS_AND_NUMBERS + NAMED_FOR_THE_CALL + DTYPES + WRONG_TYPES + FUNCTIONAL
     ids = [c[0] for c in PROTOCOLS]
     assert len(ids) == len(set(ids)) and not set(ids) & {c[0] for c in others}
+
+
+# ---- issue 18's last messages ------------------------------------------------------------------------
+# Tensor.backward's arguments, `to`'s dtype, ragged nested lists and `view` said pyo3's
+# extraction text, no op, NumPy's "inhomogeneous shape after 1 dimensions" or `reshape`.
+
+def w():
+    return lucid.ones(2, requires_grad=True) * 2
+
+
+LAST_MESSAGES = [
+    ("backward gradient str", lambda: w().backward(gradient="a"), TypeError,
+     r"^backward: gradient must be a Tensor or None, got str$"),
+    ("backward gradient list", lambda: w().backward([1.0, 1.0]), TypeError,
+     r"^backward: gradient must be a Tensor or None, got list$"),
+    ("backward retain_graph str", lambda: w().sum().backward(retain_graph="a"), TypeError,
+     r"^backward: retain_graph must be a bool, got str$"),
+    ("backward retain_graph int", lambda: w().sum().backward(retain_graph=1), TypeError,
+     r"^backward: retain_graph must be a bool, got int$"),
+    ("backward create_graph str", lambda: w().sum().backward(create_graph="a"), TypeError,
+     r"^backward: create_graph must be a bool, got str$"),
+    ("to int", lambda: v3().to(3), TypeError,
+     r"^to: expected a dtype \(lucid\.float32, lucid\.float64, lucid\.int64, lucid\.bool_, a NumPy dtype or its name\), got int 3$"),
+    ("to list", lambda: v3().to([1]), TypeError, r"^to: expected a dtype .*, got list \[1\]$"),
+    ("to float16", lambda: v3().to(np.float16), TypeError,
+     r"^to: unsupported dtype float16; lucid has float32, float64, int64 and bool$"),
+    ("to float16 name", lambda: v3().to("float16"), TypeError, r"^to: unsupported dtype float16;"),
+    ("to complex", lambda: v3().to(np.complex128), TypeError, r"^to: unsupported dtype complex128;"),
+    ("tensor ragged rows", lambda: lucid.tensor([[1, 2], [3]]), TypeError,
+     r"^tensor: cannot build a tensor from list: the nested lists are ragged: data\[1\] has length 1 where data\[0\] has length 2$"),
+    ("tensor ragged deeper", lambda: lucid.tensor([[[1, 2], [3, 4]], [[1], [3]]]), TypeError,
+     r"ragged: data\[1\]\[0\] has length 1 where data\[0\]\[0\] has length 2$"),
+    ("tensor ragged number", lambda: lucid.tensor([[1.0, 2.0], 3.0]), TypeError,
+     r"ragged: data\[1\] is a number where data\[0\] has length 2$"),
+    ("view numel", lambda: x23().view(4), ValueError, r"^view: shape \[4\] is invalid for input of size 6 \(shape \[2, 3\]\)$"),
+    ("view two -1", lambda: x23().view(-1, -1), ValueError, r"^view: invalid shape \[-1, -1\]"),
+    ("view past int64", lambda: x23().view(2 ** 63), ValueError, r"^view: shape 9223372036854775808 is out of range"),
+    ("view of a str shape", lambda: x23().view("a"), TypeError, r"^view: shape must be ints or a tuple of ints, got str$"),
+]
+
+
+@catalogue(*LAST_MESSAGES)
+def test_last_messages(fn, exc, pattern):
+    check(fn, exc, pattern)
+
+
+def test_the_last_message_ids_are_new():
+    others = HUGE_INTS + NOT_INTS + FLAGS_AND_NUMBERS + NAMED_FOR_THE_CALL + DTYPES + WRONG_TYPES + FUNCTIONAL + PROTOCOLS
+    ids = [c[0] for c in LAST_MESSAGES]
+    assert len(ids) == len(set(ids)) and not set(ids) & {c[0] for c in others}
+
+
+def test_backward_still_takes_its_valid_arguments():
+    x = lucid.ones(2, requires_grad=True)
+    (x * 2).backward(lucid.ones(2), retain_graph=None, create_graph=False)
+    (x * 2).backward(gradient=lucid.ones(2), retain_graph=np.bool_(True))
+    assert x.grad.tolist() == [4.0, 4.0]
+
+
+def test_to_none_keeps_the_dtype_and_float16_data_widens_exactly():
+    # PyTorch's to(None) changes nothing; NumPy would read None as float64
+    assert v3().to(None).dtype == lucid.float32
+    assert lucid.tensor([1], dtype=lucid.int64).to(None).dtype == lucid.int64
+    # float16 data becomes float32, which holds every float16 exactly
+    half = np.array([0.1, 65504.0, 6e-8], dtype=np.float16)
+    t = lucid.tensor(half)
+    assert t.dtype == lucid.float32 and t.numpy().tolist() == half.astype(np.float32).tolist()

@@ -49,6 +49,35 @@ def _np_dtype(dtype: _DTypeLike) -> np.dtype[Any]:
     return np.dtype(dtype.name if isinstance(dtype, _core.dtype) else dtype)
 
 
+def _ragged(data: Any) -> str | None:
+    """Where nested lists first disagree, depth by depth, naming the lengths
+    ("the nested lists are ragged: data[1] has length 1 where data[0] has length 2"), or
+    None when they do not. Only run on the error path."""
+    def length(v: Any) -> int | None:
+        if isinstance(v, (list, tuple)) or (isinstance(v, np.ndarray) and v.ndim > 0):
+            return len(v)
+        return None
+
+    level = [("data", data)]
+    while level:
+        (path0, v0), n0 = level[0], length(level[0][1])
+        for path, v in level[1:]:
+            n = length(v)
+            if n == n0:
+                continue
+            have = "a number" if n is None else f"length {n}"
+            want = "a number" if n0 is None else f"length {n0}"
+            if n is None or n0 is None:
+                have = f"is {have}" if n is None else f"has {have}"
+                want = f"is {want}" if n0 is None else f"has {want}"
+                return f"the nested lists are ragged: {path} {have} where {path0} {want}"
+            return f"the nested lists are ragged: {path} has {have} where {path0} has {want}"
+        if n0 is None:
+            return None
+        level = [(f"{p}[{i}]", c) for p, v in level for i, c in enumerate(v)]
+    return None
+
+
 def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``.
 
@@ -97,7 +126,8 @@ def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requir
         except OverflowError:
             raise OverflowError("tensor: an integer in the data is out of the int64 range") from None
         except (ValueError, TypeError) as exc:
-            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {exc}") from None
+            why = _ragged(data) or str(exc)  # not NumPy's "inhomogeneous shape after 1 dimensions"
+            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}: {why}") from None
         if arr.dtype.kind == "O":
             big = _big_int(data)
             if big is not None:

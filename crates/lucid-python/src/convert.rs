@@ -218,8 +218,8 @@ fn from_numpy_py(array: &Bound<'_, PyAny>, requires_grad: bool) -> PyResult<PyTe
 #[pyfunction]
 #[pyo3(signature = (op, shape, value, dtype))]
 fn filled(op: &str, shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    let dt = crate::dtype::parse(dtype)?;
     let name = constructor_name(op);
+    let dt = crate::dtype::parse_for(name, dtype)?;
     Tensor::try_full(name, &shape, value, dt).py().map(PyTensor::new)
 }
 
@@ -227,7 +227,7 @@ fn filled(op: &str, shape: Vec<usize>, value: f64, dtype: &Bound<'_, PyAny>) -> 
 #[pyfunction]
 #[pyo3(signature = (n, m, dtype))]
 fn identity(n: usize, m: Option<usize>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-    Tensor::try_eye(n, m, crate::dtype::parse(dtype)?).py().map(PyTensor::new)
+    Tensor::try_eye(n, m, crate::dtype::parse_for("eye", dtype)?).py().map(PyTensor::new)
 }
 
 fn constructor_name(op: &str) -> &'static str {

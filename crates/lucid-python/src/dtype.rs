@@ -58,8 +58,20 @@ impl PyDType {
 /// Parse a dtype given as a `lucid.dtype`, a name ("float64"), or anything NumPy
 /// accepts as a dtype (`np.float32`, `float`).
 pub fn parse(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
+    parse_or_explain(obj)?.map_err(PyTypeError::new_err)
+}
+
+/// [`parse`] for the function `op`, whose name leads its TypeError:
+/// `to: unsupported dtype float16; lucid has float32, float64, int64 and bool`.
+pub fn parse_for(op: &str, obj: &Bound<'_, PyAny>) -> PyResult<DType> {
+    parse_or_explain(obj)?.map_err(|why| PyTypeError::new_err(format!("{op}: {why}")))
+}
+
+/// The dtype `obj` names, or why it names none (the outer error is Python's own,
+/// from importing NumPy or reading a name).
+fn parse_or_explain(obj: &Bound<'_, PyAny>) -> PyResult<Result<DType, String>> {
     if let Ok(d) = obj.downcast::<PyDType>() {
-        return Ok(d.get().0);
+        return Ok(Ok(d.get().0));
     }
     let name: String = if let Ok(s) = obj.downcast::<PyString>() {
         s.to_string()
@@ -67,18 +79,23 @@ pub fn parse(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
         let np = obj.py().import("numpy")?;
         match np.getattr("dtype")?.call1((obj,)) {
             Ok(d) => d.getattr("name")?.extract()?,
-            Err(_) => return Err(PyTypeError::new_err(format!("expected a dtype, got {}", obj.repr()?))),
+            Err(_) => {
+                return Ok(Err(format!(
+                    "expected a dtype (lucid.float32, lucid.float64, lucid.int64, lucid.bool_, a NumPy dtype \
+                     or its name), got {} {}",
+                    obj.get_type().name()?,
+                    obj.repr()?
+                )))
+            }
         }
     };
-    match name.as_str() {
+    Ok(match name.as_str() {
         "float32" | "float" => Ok(DType::F32),
         "float64" | "double" => Ok(DType::F64),
         "int64" | "long" | "int" => Ok(DType::I64),
         "bool" => Ok(DType::Bool),
-        other => {
-            Err(PyTypeError::new_err(format!("unsupported dtype {other}; lucid has float32, float64, int64 and bool")))
-        }
-    }
+        other => Err(format!("unsupported dtype {other}; lucid has float32, float64, int64 and bool")),
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -242,13 +242,15 @@ impl PyTensor {
 
     // ---- dtype ------------------------------------------------------------------------
 
-    /// A copy converted to `dtype` (a `lucid.dtype`, a NumPy dtype or its name);
-    /// differentiable between float dtypes.
+    /// A copy converted to `dtype` (a `lucid.dtype`, a NumPy dtype or its name; `None`
+    /// keeps the dtype, as in PyTorch); differentiable between float dtypes.
     ///
     /// >>> lucid.tensor([1.5, 2.5]).to(lucid.int64)
     /// tensor([1, 2])
     fn to(&self, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
-        wrap(self.inner.to_dtype(dtype::parse(dtype)?))
+        // not NumPy's reading of None (float64): PyTorch's to(None) changes nothing
+        let dtype = if dtype.is_none() { self.inner.dtype() } else { dtype::parse_for("to", dtype)? };
+        wrap(self.inner.to_dtype(dtype))
     }
     /// A float32 copy (`to(lucid.float32)`).
     ///
@@ -322,7 +324,9 @@ impl PyTensor {
     /// (2, 2)
     #[pyo3(signature = (*shape))]
     fn view<'py>(slf: &Bound<'py, Self>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        Self::reshape(slf, shape)
+        // reshape's own code, its errors naming what the user called
+        let shape = args::sizes_varargs("view", "shape", shape)?;
+        views::view(slf, move |t| t.reshape(&shape).map_err(|e| e.with_op("view")))
     }
     /// Dims `start_dim` to `end_dim` (inclusive) merged into one.
     ///

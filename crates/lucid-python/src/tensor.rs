@@ -7,7 +7,7 @@ use pyo3::exceptions::{PyIndexError, PyOverflowError, PyRuntimeError, PyTypeErro
 use pyo3::prelude::*;
 use pyo3::types::{PyEllipsis, PyNone, PySlice, PyTuple};
 
-use crate::args::Dim;
+use crate::args::{self, Dim, Flag};
 use crate::convert::{operand, to_numpy};
 use crate::dtype::PyDType;
 use crate::errors::PyResultExt;
@@ -441,17 +441,31 @@ impl PyTensor {
     /// >>> y.backward(lucid.tensor([1.0, 1.0]))
     /// >>> x.grad
     /// tensor([2., 4.])
-    #[pyo3(signature = (gradient = None, retain_graph = None, create_graph = false))]
+    #[pyo3(
+        signature = (gradient = None, retain_graph = None, create_graph = Flag::new(false)),
+        text_signature = "($self, gradient=None, retain_graph=None, create_graph=False)"
+    )]
     fn backward(
         &self,
         py: Python<'_>,
-        gradient: Option<PyRef<'_, PyTensor>>,
-        retain_graph: Option<bool>,
-        create_graph: bool,
+        gradient: Option<&Bound<'_, PyAny>>,
+        retain_graph: Option<Flag>,
+        create_graph: Flag,
     ) -> PyResult<()> {
-        let g = gradient.map(|g| g.inner.clone());
+        // the arguments as Python objects, so a wrong type is a TypeError naming
+        // backward (pyo3's would say "'str' object cannot be converted to 'PyBool'")
+        let g = match gradient {
+            None => None,
+            Some(g) => Some(g.downcast::<PyTensor>().map(|g| g.borrow().inner.clone()).map_err(|_| {
+                PyTypeError::new_err(format!("backward: gradient must be a Tensor or None, got {}", args::type_name(g)))
+            })?),
+        };
+        let create_graph = create_graph.get("backward", "create_graph")?;
+        let retain = match retain_graph {
+            None => create_graph,
+            Some(flag) => flag.get("backward", "retain_graph")?,
+        };
         let out = self.inner.clone();
-        let retain = retain_graph.unwrap_or(create_graph);
         py.allow_threads(move || {
             let _mode = autograd::set_grad_enabled(create_graph);
             autograd::backward(&[out], &[g], retain, create_graph)

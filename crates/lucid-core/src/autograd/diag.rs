@@ -12,6 +12,7 @@ use super::product;
 use super::rows::{float_of, seed_zeros, Rows};
 use super::sparse::SparseRows;
 use crate::error::Result;
+use crate::ops::zero_in_zero_out;
 use crate::structure::{Move, Structure};
 use crate::tensor::graph::Rule;
 use crate::tensor::Tensor;
@@ -34,8 +35,10 @@ impl DiagRows {
         Rows::Diag(DiagRows { d, rows: self.rows, offset: self.offset })
     }
 
-    /// The dense rows as a recorded op, `E * d` with `E[r, e] = 1` where
-    /// `r = e + offset`, so the graph to `d` is kept (the sweep records).
+    /// The dense rows as a recorded op, `where(E, d, 0)` with `E[r, e]` true where
+    /// `r = e + offset`, so the graph to `d` is kept (the sweep records). Not `E * d`:
+    /// an infinite `d[e]` would put `0 · ∞ = NaN` in every row (NOTE [zero in, zero
+    /// out] in ops/mod.rs).
     pub(super) fn recorded_dense(&self) -> Result<Tensor> {
         let n = self.d.numel();
         let mut e_mat = seed_zeros(float_of(&self.d), self.rows, n)?;
@@ -51,7 +54,9 @@ impl DiagRows {
         let e_mat = Tensor::from_storage(e_mat).to_dtype(self.d.dtype())?;
         let mut shape = vec![self.rows];
         shape.extend_from_slice(self.d.shape());
-        e_mat.mul(&self.d.reshape_exact(&[1, n])?)?.reshape_exact(&shape)
+        let zero = self.d.scalar_like(0.0);
+        let off = e_mat.eq(&e_mat.scalar_like(0.0))?;
+        crate::ops::where_(&off, &zero, &self.d.reshape_exact(&[1, n])?)?.reshape_exact(&shape)
     }
 }
 
@@ -128,6 +133,7 @@ fn elementwise_vjp(
         .zip(inputs)
         .map(|(g, x)| {
             let Some(g) = g else { return Ok(None) };
+            let g = zero_in_zero_out(&dr.d, g)?; // NOTE [zero in, zero out] (ops/mod.rs)
             if g.shape() == x.shape() {
                 return Ok(Some(dr.with(g)));
             }

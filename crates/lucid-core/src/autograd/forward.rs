@@ -41,6 +41,13 @@ impl Plan {
     ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
         super::reverse::note_sweep_while_recording(self);
+        // NOTE [zero in, zero out] (ops/mod.rs): guarded again only for a non-finite result
+        let finite = |out: &Vec<Option<Rows>>| out.iter().flatten().all(Rows::all_finite);
+        crate::ops::with_zero_guard(|| self.push(tangents.clone(), batch), finite)
+    }
+
+    /// One run of [`Plan::pushforward`]'s sweep.
+    fn push(&self, tangents: Vec<Option<Rows>>, batch: usize) -> Result<Vec<Option<Rows>>> {
         let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
         // readers left per slot (the roots count as readers): a tangent is dropped once
         // its last reader has run, so the sweep holds a frontier of tangents, not all

@@ -12,6 +12,8 @@ use super::rows::Rows;
 use super::{diag, sparse_rules};
 use crate::error::{Error, Result};
 use crate::interrupt::checkpoint;
+use crate::ops::zero_in_zero_out;
+use crate::structure::Structure;
 use crate::tensor::graph::{set_grad_enabled, Rule};
 use crate::tensor::Tensor;
 
@@ -212,6 +214,35 @@ impl Plan {
     ) -> Result<Vec<Option<Rows>>> {
         let _mode = set_grad_enabled(create_graph);
         note_sweep_while_recording(self);
+        // NOTE [zero in, zero out] (ops/mod.rs): guarded again only for a non-finite result
+        let finite = |(out, leaf_grads): &Swept| {
+            out.iter().flatten().all(Rows::all_finite) && leaf_grads.iter().all(|(_, g)| crate::ops::all_finite(g))
+        };
+        let (out, leaf_grads) = crate::ops::with_zero_guard(|| self.pull(seeds.clone(), batch), finite)?;
+        if !retain_graph {
+            for step in &self.steps {
+                if let Some(node) = step.tensor.node() {
+                    node.released.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        if self.leaves {
+            for (i, g) in leaf_grads {
+                let leaf = &self.steps[i].tensor;
+                let g = if create_graph { g } else { g.detach() };
+                let total = match leaf.grad() {
+                    Some(old) => old.add(&g)?,
+                    None => g,
+                };
+                leaf.set_grad(Some(total))?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One run of [`Plan::pullback`]'s sweep: the targets' cotangents and, when the plan
+    /// goes to the leaves, each leaf's gradient by its slot. Releases nothing.
+    fn pull(&self, seeds: Vec<Option<Rows>>, batch: usize) -> Result<Swept> {
         let mut slots: Vec<Option<Rows>> = vec![None; self.steps.len()];
         for (seed, slot) in seeds.into_iter().zip(&self.root_slots) {
             if let (Some(seed), Some(slot)) = (seed, slot) {
@@ -260,6 +291,12 @@ impl Plan {
                 None => {
                     let g = g.dense()?;
                     let grads = rule.vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
+                    // NOTE [zero in, zero out] (ops/mod.rs): a zero cotangent entry of an
+                    // elementwise op contributes zero, before broadcast dims are summed
+                    let elementwise = matches!(rule.structure(), Structure::Elementwise(_));
+                    let guard = |gi: Tensor| if elementwise { zero_in_zero_out(&g, gi) } else { Ok(gi) };
+                    let grads: Vec<Option<Tensor>> =
+                        grads.into_iter().map(|gi| gi.map(guard).transpose()).collect::<Result<_>>()?;
                     drop(g);
                     grads
                         .into_iter()
@@ -275,27 +312,12 @@ impl Plan {
                 }
             }
         }
-        if !retain_graph {
-            for step in &self.steps {
-                if let Some(node) = step.tensor.node() {
-                    node.released.store(true, Ordering::Relaxed);
-                }
-            }
-        }
-        if self.leaves {
-            for (i, g) in leaf_grads {
-                let leaf = &self.steps[i].tensor;
-                let g = if create_graph { g } else { g.detach() };
-                let total = match leaf.grad() {
-                    Some(old) => old.add(&g)?,
-                    None => g,
-                };
-                leaf.set_grad(Some(total))?;
-            }
-        }
-        Ok(out)
+        Ok((out, leaf_grads))
     }
 }
+
+/// A reverse sweep's result: the targets' cotangents, and the leaves' gradients by slot.
+type Swept = (Vec<Option<Rows>>, Vec<(usize, Tensor)>);
 
 impl Plan {
     /// Whether step `i`'s cotangent only leaves the sweep (delivered, or a leaf's

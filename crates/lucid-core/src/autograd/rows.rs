@@ -61,6 +61,16 @@ pub(super) fn float_of(t: &Tensor) -> DType {
 }
 
 impl Rows {
+    /// Whether no stored value is NaN or ±inf (NOTE [zero in, zero out] in ops/mod.rs).
+    pub(crate) fn all_finite(&self) -> bool {
+        match self {
+            Rows::Dense(t) => crate::ops::all_finite(t),
+            Rows::Diag(dr) => crate::ops::all_finite(&dr.d),
+            Rows::Sparse(sr) => crate::ops::all_finite(&sr.val),
+            Rows::Sum(parts) => parts.iter().all(Rows::all_finite),
+        }
+    }
+
     /// The dense rows, shape `[rows, *shape]`.
     pub fn dense(self) -> Result<Tensor> {
         match self {

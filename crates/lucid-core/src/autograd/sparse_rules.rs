@@ -204,7 +204,17 @@ fn rule_at(
     let grads = rule
         .vjp(&xs, &y, val, 0, needs)?
         .into_iter()
-        .map(|g| g.map(|g| if g.shape() == [n] { Ok(g) } else { g.expand(&[n])?.reshape_exact(&[n]) }).transpose())
+        .map(|g| {
+            g.map(|g| {
+                let g = crate::ops::zero_in_zero_out(val, g)?; // NOTE [zero in, zero out] (ops/mod.rs)
+                if g.shape() == [n] {
+                    Ok(g)
+                } else {
+                    g.expand(&[n])?.reshape_exact(&[n])
+                }
+            })
+            .transpose()
+        })
         .collect::<Result<_>>()?;
     Ok((at, grads))
 }

@@ -95,10 +95,90 @@ pub(crate) fn elementwise_jvp<R: Rule + ?Sized>(
         let t = t.pad_after_batch(batch, out.ndim().saturating_sub(inputs[k].ndim()))?;
         let needs: Vec<bool> = (0..inputs.len()).map(|i| i == k).collect();
         let Some(part) = rule.vjp(inputs, out, &t, batch, &needs)?.into_iter().nth(k).flatten() else { continue };
+        let part = zero_in_zero_out(&t, part)?; // NOTE [zero in, zero out]
         total = Some(match total {
             Some(acc) => acc.add(&part)?,
             None => part,
         });
     }
     total.map(|t| t.to_dtype(out.dtype())).transpose()
+}
+
+// NOTE [zero in, zero out]: a derivative rule multiplies what comes in (a cotangent in
+// reverse mode, a tangent in forward mode) by a local derivative, which can be infinite
+// or undefined at a finite point: `√x` at 0 (`1 / 2√x`), `atan2(0, 0)`, `log` at 0, a
+// quotient by 0, an `exp` that overflowed. IEEE makes `0 · ∞ = NaN`, so a NaN would land
+// in Jacobian entries that no path reaches, and where it lands would depend on how the
+// zeros are stored: the diagonal and sparse rows of a Jacobian never multiply the zeros
+// they do not store, while dense rows (create_graph, `grad`, `vjp`, `jvp`, `backward`,
+// a sweep past an op that densifies) do. The rule, in every mode and representation:
+//
+//     an entry that comes in as exactly 0 contributes exactly 0 (0 · ∞ := 0),
+//
+// as ForwardDiff.jl's NaN-safe mode and ChainRules' strong zeros. A nonzero entry that
+// meets an infinite local derivative still gives ±inf or NaN, as in PyTorch and JAX
+// (`std` of a constant row, `√(x - x)`): use JAX's `where` trick there, differentiating
+// `sqrt(where(x > 0, x, 1))` and selecting afterwards. So every reverse strategy
+// (one sweep per row or vectorized, in chunks, create_graph on or off, sparse, `grad`,
+// `vjp`) gives the same entries, and so does every forward one. Reverse and forward mode
+// agree wherever the chain-rule products are finite; where an infinity meets a nonzero
+// weight they may not, because such products do not associate: in `√(x - x)` reverse
+// mode adds `1·∞ - 1·∞ = NaN`, while forward mode carries the tangent `1 - 1 = 0` into
+// `√` and gets 0 (the function is constant). The guard sits on the elementwise rules,
+// where such derivatives live; the other rules (products, scans, linear algebra) are
+// not guarded, so a zero weight times an infinite matrix entry there is still NaN. It would cost a plain sweep a scan of every rule's result,
+// so a sweep first runs without it and runs again with it only when a result it delivers
+// holds a NaN or inf (`with_zero_guard`): unguarded and guarded sweeps differ only in
+// entries the guard turns from non-finite to 0, and a non-finite entry reaches every
+// result it feeds (0 · NaN is NaN) unless a selection drops it, which drops the guard's
+// 0 alike. So a finite result is the guarded one, and costs one scan of the result.
+
+/// The contribution `part` of an incoming cotangent or tangent `incoming`, with the
+/// entries where `incoming` is exactly 0 set to 0 (NOTE [zero in, zero out]).
+/// `part` has `incoming`'s shape or broadcasts with it; a finite `part` is returned as
+/// it is. The `where` is recorded while the sweep records (create_graph), and its
+/// derivative in `part` is the same mask, so higher orders follow the rule too.
+pub(crate) fn zero_in_zero_out(incoming: &Tensor, part: Tensor) -> Result<Tensor> {
+    if !ZERO_GUARD.get() || all_finite(&part) {
+        return Ok(part);
+    }
+    let zero = part.scalar_like(0.0);
+    let is_zero = incoming.eq(&incoming.scalar_like(0.0))?;
+    where_(&is_zero, &zero, &part)
+}
+
+thread_local! {
+    /// Whether [`zero_in_zero_out`] acts on this thread: only in a sweep's second run.
+    static ZERO_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `sweep` without the guard of NOTE [zero in, zero out]; when `finite` says its
+/// result holds a NaN or inf, run it again with the guard on (each sweep, on whatever
+/// thread, decides for itself; a sweep nested in another restores the outer setting).
+pub(crate) fn with_zero_guard<T>(sweep: impl Fn() -> Result<T>, finite: impl Fn(&T) -> bool) -> Result<T> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ZERO_GUARD.set(self.0);
+        }
+    }
+    let _restore = Restore(ZERO_GUARD.replace(false));
+    let first = sweep()?;
+    if finite(&first) {
+        return Ok(first);
+    }
+    drop(first);
+    ZERO_GUARD.set(true);
+    sweep()
+}
+
+/// Whether no element of `t` is NaN or ±inf (integer and bool tensors always are).
+pub(crate) fn all_finite(t: &Tensor) -> bool {
+    use crate::dtype::Storage;
+    match t.storage() {
+        // a fold without an early exit: the common, finite case vectorises
+        Storage::F32(a) => a.iter().fold(true, |ok, v| ok & v.is_finite()),
+        Storage::F64(a) => a.iter().fold(true, |ok, v| ok & v.is_finite()),
+        _ => true,
+    }
 }

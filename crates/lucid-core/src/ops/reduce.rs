@@ -672,8 +672,20 @@ impl Tensor {
     }
 
     /// Standard deviation, `√var` (see [`Tensor::var`]). Its gradient is NaN where the
-    /// std is 0, as PyTorch's.
+    /// std of several elements is 0, as PyTorch's. Over one element (with fewer than one
+    /// degree of freedom corrected away) the std is identically 0, so its gradient is
+    /// exactly 0 in every mode, as HIPS autograd's.
     pub fn std(&self, dims: Option<&[isize]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+        self.expect_float("std")?;
+        let axes = normalize_axes("std", dims, self.ndim())?;
+        let n: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        if n == 1 && correction < 1.0 {
+            // √((x - x)² / dof): the chain rule would meet √'s infinite slope at 0 with
+            // the square's zero one (∞ · 0 = NaN in reverse mode, 0 in forward mode,
+            // NOTE [zero in, zero out] in ops/mod.rs); `0 · Σx` is the same value (NaN
+            // for NaN or ±inf, as x - mean(x) there) with the exact derivative 0
+            return self.sum(dims, keepdim)?.mul_scalar(0.0);
+        }
         self.variance("std", dims, correction, keepdim)?.sqrt()
     }
 }
