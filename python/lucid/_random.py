@@ -49,7 +49,7 @@ def _size(op: str, size: Sequence[Any]) -> list[int]:
 
 
 def _float_dtype(op: str, dtype: _DTypeLike | None) -> _dtype:
-    dtype = _resolve_dtype(dtype) or float32
+    dtype = _resolve_dtype(dtype, op) or float32
     if not dtype.is_floating_point:
         raise TypeError(f"{op}: dtype must be a floating point dtype, got {dtype}")
     return dtype
@@ -109,7 +109,7 @@ def randint(*args: Any, size: Any = None, dtype: _DTypeLike | None = None, requi
             raise ValueError(f"randint: {name} must be within the int64 range [-2**63, 2**63), got {v}")
     if isinstance(size, numbers.Integral):
         raise TypeError("randint: size must be a tuple of ints, e.g. (3,)")
-    dtype = _resolve_dtype(dtype) or int64
+    dtype = _resolve_dtype(dtype, "randint") or int64
     if requires_grad and not dtype.is_floating_point:
         raise TypeError(f"randint: only floating point tensors can require gradients, got {dtype}")
     return _finish(_core.randint(int(low), int(high), _size("randint", tuple(size)), dtype), requires_grad, "randint")

@@ -30,18 +30,20 @@ _NP_TO_LUCID = {"float32": float32, "float64": float64, "int64": int64, "bool": 
 
 
 @overload
-def _resolve_dtype(dtype: None) -> None: ...
+def _resolve_dtype(dtype: None, fn: str = ...) -> None: ...
 @overload
-def _resolve_dtype(dtype: _DTypeLike) -> _core.dtype: ...
-def _resolve_dtype(dtype: _DTypeLike | None) -> _core.dtype | None:
+def _resolve_dtype(dtype: _DTypeLike, fn: str = ...) -> _core.dtype: ...
+def _resolve_dtype(dtype: _DTypeLike | None, fn: str = "dtype") -> _core.dtype | None:
+    """The lucid dtype ``dtype`` names; a TypeError naming ``fn`` (the function given
+    it) for anything else."""
     if dtype is None or isinstance(dtype, _core.dtype):
         return dtype
     try:
         name = np.dtype(dtype).name
     except TypeError:
-        raise TypeError(f"unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool") from None
+        raise TypeError(f"{fn}: unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool") from None
     if name not in _NP_TO_LUCID:
-        raise TypeError(f"unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool")
+        raise TypeError(f"{fn}: unsupported dtype {dtype!r}; lucid has float32, float64, int64 and bool")
     return _NP_TO_LUCID[name]
 
 
@@ -108,7 +110,7 @@ def tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None, requir
     >>> lucid.tensor(array.array("d", [1.0 + 1e-12])).item() == 1.0 + 1e-12
     True
     """
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "tensor")
     if requires_grad.__class__ is not bool:
         raise TypeError(f"tensor: requires_grad must be a bool, got {type(requires_grad).__name__}")
     if isinstance(data, Tensor):
@@ -299,7 +301,7 @@ def as_tensor(data: npt.ArrayLike | Tensor, dtype: _DTypeLike | None = None) -> 
     >>> lucid.as_tensor(np.array([1.0, 2.0])).dtype
     lucid.float64
     """
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype, "as_tensor")):
         return data
     return tensor(data, dtype=dtype)
 
@@ -342,7 +344,7 @@ def full(size: Any, fill_value: float, dtype: _DTypeLike | None = None, requires
     """
     size = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
     _number_arg("full", "fill_value", fill_value)
-    dtype = _resolve_dtype(dtype) or (float32 if isinstance(fill_value, float) else
+    dtype = _resolve_dtype(dtype, "full") or (float32 if isinstance(fill_value, float) else
                                        bool_ if isinstance(fill_value, bool) else
                                        int64 if isinstance(fill_value, numbers.Integral) else float32)
     return _finish(_core.filled("full", size, float(fill_value), dtype), requires_grad, "full")
@@ -355,7 +357,7 @@ def zeros(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool 
     >>> lucid.zeros(2, 3).shape, lucid.zeros((2,), dtype=lucid.int64)
     ((2, 3), tensor([0, 0]))
     """
-    return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype) or float32), requires_grad, "zeros")
+    return _finish(_core.filled("zeros", _shape(size, "zeros"), 0.0, _resolve_dtype(dtype, "zeros") or float32), requires_grad, "zeros")
 
 
 def ones(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
@@ -365,7 +367,7 @@ def ones(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool =
     >>> lucid.ones(2, dtype=lucid.float64)
     tensor([1., 1.], dtype=lucid.float64)
     """
-    return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype) or float32), requires_grad, "ones")
+    return _finish(_core.filled("ones", _shape(size, "ones"), 1.0, _resolve_dtype(dtype, "ones") or float32), requires_grad, "ones")
 
 
 def empty(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
@@ -374,7 +376,7 @@ def empty(*size: _SizeArg, dtype: _DTypeLike | None = None, requires_grad: bool 
     >>> lucid.empty(2)
     tensor([0., 0.])
     """
-    return _finish(_core.filled("empty", _shape(size, "empty"), 0.0, _resolve_dtype(dtype) or float32), requires_grad,
+    return _finish(_core.filled("empty", _shape(size, "empty"), 0.0, _resolve_dtype(dtype, "empty") or float32), requires_grad,
                    "empty")
 
 
@@ -387,7 +389,7 @@ def eye(n: int, m: int | None = None, dtype: _DTypeLike | None = None, requires_
     """
     n = _int_arg("eye", "n", n)
     m = None if m is None else _int_arg("eye", "m", m)
-    return _finish(_core.identity(n, m, _resolve_dtype(dtype) or float32), requires_grad, "eye")
+    return _finish(_core.identity(n, m, _resolve_dtype(dtype, "eye") or float32), requires_grad, "eye")
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: _DTypeLike | None = None,
@@ -406,7 +408,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: _DTyp
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if ints else float32
-    return _finish(_core.arange(float(start), float(end), float(step), _resolve_dtype(dtype)), requires_grad, "arange")
+    return _finish(_core.arange(float(start), float(end), float(step), _resolve_dtype(dtype, "arange")), requires_grad, "arange")
 
 
 def linspace(start: float, end: float, steps: int, dtype: _DTypeLike | None = None,
@@ -420,7 +422,7 @@ def linspace(start: float, end: float, steps: int, dtype: _DTypeLike | None = No
     steps = _int_arg("linspace", "steps", steps)
     _number_arg("linspace", "start", start)
     _number_arg("linspace", "end", end)
-    return _finish(_core.linspace(float(start), float(end), steps, _resolve_dtype(dtype) or float32), requires_grad, "linspace")
+    return _finish(_core.linspace(float(start), float(end), steps, _resolve_dtype(dtype, "linspace") or float32), requires_grad, "linspace")
 
 
 def _like(fn: str, t: object) -> Tensor:
@@ -436,7 +438,7 @@ def zeros_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool =
     tensor([[0, 0]])
     """
     t = _like("zeros_like", t)
-    return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "zeros_like")
+    return _finish(_core.filled("zeros_like", list(t.shape), 0.0, _resolve_dtype(dtype, "zeros_like") or t.dtype), requires_grad, "zeros_like")
 
 
 def ones_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
@@ -446,7 +448,7 @@ def ones_like(t: Tensor, dtype: _DTypeLike | None = None, requires_grad: bool = 
     tensor([1., 1.], dtype=lucid.float64)
     """
     t = _like("ones_like", t)
-    return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype) or t.dtype), requires_grad, "ones_like")
+    return _finish(_core.filled("ones_like", list(t.shape), 1.0, _resolve_dtype(dtype, "ones_like") or t.dtype), requires_grad, "ones_like")
 
 
 def full_like(t: Tensor, fill_value: float, dtype: _DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
@@ -457,7 +459,7 @@ def full_like(t: Tensor, fill_value: float, dtype: _DTypeLike | None = None, req
     """
     t = _like("full_like", t)
     _number_arg("full_like", "fill_value", fill_value)
-    return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype) or t.dtype), requires_grad, "full_like")
+    return _finish(_core.filled("full_like", list(t.shape), float(fill_value), _resolve_dtype(dtype, "full_like") or t.dtype), requires_grad, "full_like")
 
 
 class _GradMode(contextlib.ContextDecorator):
