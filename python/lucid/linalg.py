@@ -61,7 +61,9 @@ def det(A: Tensor) -> Tensor:
 
 def slogdet(A: Tensor) -> SlogdetResult:
     """``(sign, logabsdet)`` with ``det A = sign * exp(logabsdet)``; a singular
-    matrix gives ``(0, -inf)``. Stable where ``det`` under- or overflows.
+    matrix gives ``(0, -inf)``. Stable where ``det`` under- or overflows. At a singular
+    matrix ``logabsdet`` has no derivative (its gradient ``A^-T`` is unbounded):
+    backward raises RuntimeError naming the zero pivot, as PyTorch's does.
 
     >>> sign, logabsdet = lucid.linalg.slogdet(lucid.eye(3) * 1e-200)
     >>> sign, logabsdet.item()

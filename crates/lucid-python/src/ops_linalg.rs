@@ -159,7 +159,10 @@ impl PyTensor {
         wrap(self.inner.logdet())
     }
     /// `(sign, logabsdet)` with `det A = sign · exp(logabsdet)`; `sign` carries no gradient,
-    /// a singular matrix gives `(0, -inf)`.
+    /// a singular matrix gives `(0, -inf)`. At a singular matrix `logabsdet` has no
+    /// derivative (its gradient `A⁻ᵀ` is unbounded there): backward raises RuntimeError
+    /// naming the zero pivot, as PyTorch's does (its solve fails), rather than return
+    /// infinities.
     ///
     /// >>> sign, logabsdet = lucid.tensor([[0.0, 1.0], [1.0, 0.0]]).slogdet()
     /// >>> sign, logabsdet

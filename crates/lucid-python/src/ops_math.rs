@@ -406,6 +406,12 @@ impl PyTensor {
     /// a named tuple `(values, indices)` (indices of the first maximum; values differentiable,
     /// ties splitting the gradient evenly); `max(other)` the elementwise `maximum`.
     ///
+    /// Ties: the gradient is split evenly among the tied maxima, as for `amax` and in
+    /// JAX, where PyTorch's `max(dim)` gives all of it to the returned index. Both are
+    /// valid subgradients and the values agree; the even split is the one that does not
+    /// depend on which index is returned, so every strategy, the sparse pattern and a
+    /// replayed tape (which would otherwise have to guard the index) give the same answer.
+    ///
     /// >>> x = lucid.tensor([[1.0, 5.0], [3.0, 4.0]])
     /// >>> x.max()
     /// tensor(5.)
