@@ -60,20 +60,17 @@ def _ragged(data: Any) -> str | None:
             return len(v)
         return None
 
+    def what(n: int | None) -> str:
+        return "is a number" if n is None else f"has length {n}"
+
     level = [("data", data)]
     while level:
-        (path0, v0), n0 = level[0], length(level[0][1])
+        path0, v0 = level[0]
+        n0 = length(v0)
         for path, v in level[1:]:
             n = length(v)
-            if n == n0:
-                continue
-            have = "a number" if n is None else f"length {n}"
-            want = "a number" if n0 is None else f"length {n0}"
-            if n is None or n0 is None:
-                have = f"is {have}" if n is None else f"has {have}"
-                want = f"is {want}" if n0 is None else f"has {want}"
-                return f"the nested lists are ragged: {path} {have} where {path0} {want}"
-            return f"the nested lists are ragged: {path} has {have} where {path0} has {want}"
+            if n != n0:
+                return f"the nested lists are ragged: {path} {what(n)} where {path0} {what(n0)}"
         if n0 is None:
             return None
         level = [(f"{p}[{i}]", c) for p, v in level for i, c in enumerate(v)]
