@@ -147,44 +147,34 @@ trait Managed {
     unsafe fn delete(this: *mut Self);
 }
 
-impl Managed for DLManagedTensor {
-    const NAME: &'static CStr = NAME_LEGACY;
-    const USED: &'static CStr = USED_LEGACY;
-    fn tensor(&self) -> &DLTensor {
-        &self.dl_tensor
-    }
-    fn tensor_mut(&mut self) -> &mut DLTensor {
-        &mut self.dl_tensor
-    }
-    unsafe fn delete(this: *mut Self) {
-        // SAFETY: the caller guarantees `this` is live and owned; the deleter is the
-        // producer's own function for exactly this pointer.
-        unsafe {
-            if let Some(d) = (*this).deleter {
-                d(this)
+/// The two layouts differ only in their capsule names (and the versioned one's extra
+/// header fields, which `Managed` does not touch): one impl, written once.
+macro_rules! managed {
+    ($layout:ty, $name:expr, $used:expr) => {
+        impl Managed for $layout {
+            const NAME: &'static CStr = $name;
+            const USED: &'static CStr = $used;
+            fn tensor(&self) -> &DLTensor {
+                &self.dl_tensor
+            }
+            fn tensor_mut(&mut self) -> &mut DLTensor {
+                &mut self.dl_tensor
+            }
+            unsafe fn delete(this: *mut Self) {
+                // SAFETY: the caller guarantees `this` is live and owned; the deleter is
+                // the producer's own function for exactly this pointer.
+                unsafe {
+                    if let Some(d) = (*this).deleter {
+                        d(this)
+                    }
+                }
             }
         }
-    }
+    };
 }
 
-impl Managed for DLManagedTensorVersioned {
-    const NAME: &'static CStr = NAME_VERSIONED;
-    const USED: &'static CStr = USED_VERSIONED;
-    fn tensor(&self) -> &DLTensor {
-        &self.dl_tensor
-    }
-    fn tensor_mut(&mut self) -> &mut DLTensor {
-        &mut self.dl_tensor
-    }
-    unsafe fn delete(this: *mut Self) {
-        // SAFETY: as for the legacy layout.
-        unsafe {
-            if let Some(d) = (*this).deleter {
-                d(this)
-            }
-        }
-    }
-}
+managed!(DLManagedTensor, NAME_LEGACY, USED_LEGACY);
+managed!(DLManagedTensorVersioned, NAME_VERSIONED, USED_VERSIONED);
 
 // ---- export ----------------------------------------------------------------------------
 
