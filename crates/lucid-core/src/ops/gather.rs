@@ -17,7 +17,7 @@ use ndarray::{ArcArray, IxDyn};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::ops::binary::where_;
-use crate::ops::index::{resolve_positions, resolve_take, IndexItem};
+use crate::ops::index::{outer_add, resolve_positions, resolve_take, IndexItem};
 use crate::ops::nondiff;
 use crate::shape::{batched, normalize_axis};
 use crate::structure::{Dependence, Structure};
@@ -263,12 +263,7 @@ fn along_dim(op: &'static str, shape: &[usize], dim: usize, index: &ArcArray<i64
     // built one dim at a time in row-major order of the index (as `x[idx]` builds its own)
     let base = is.iter().enumerate().fold(vec![0usize], |acc, (d, &len)| {
         let step = if d == dim { 0 } else { st[d] };
-        let offs: Vec<usize> = (0..len).map(|c| c * step).collect();
-        let mut out = Vec::with_capacity(acc.len() * len);
-        for p in acc {
-            out.extend(offs.iter().map(|&o| p + o));
-        }
-        out
+        outer_add(acc, &(0..len).map(|c| c * step).collect::<Vec<_>>())
     });
     let values = index.as_standard_layout();
     let values = values.as_slice().ok_or_else(|| Error::index(op, "internal: non-contiguous index"))?;

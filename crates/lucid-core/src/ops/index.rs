@@ -586,7 +586,7 @@ fn parts_of(items: &[IndexItem], shape: &[usize]) -> Result<Vec<Part>> {
 /// positions of the output dims so far followed by one more dim (or block of dims)
 /// whose own offsets are `offs`. Positions are sums of per-dim offsets, so a chain of
 /// these builds them in one pass per dim, with no multi-dim iteration.
-fn outer_add(acc: Vec<usize>, offs: &[usize]) -> Vec<usize> {
+pub(crate) fn outer_add(acc: Vec<usize>, offs: &[usize]) -> Vec<usize> {
     match offs {
         [0] => acc,
         [o] => acc.into_iter().map(|p| p + o).collect(),
