@@ -526,10 +526,12 @@ fn parts_of(items: &[IndexItem], shape: &[usize]) -> Result<Vec<Part>> {
                 Storage::I64(a) => {
                     let n = shape[dim];
                     let values = row_major_values(a)?;
-                    let mut at = Vec::with_capacity(values.len());
-                    for &v in values.iter() {
-                        at.push(wrap_index(v, dim, n)?);
+                    // checked in one pass, then wrapped in another: both loops vectorise
+                    let n64 = n as i64;
+                    if let Some(&bad) = values.iter().find(|&&v| v < -n64 || v >= n64) {
+                        wrap_index(bad, dim, n)?; // the error naming it
                     }
+                    let at: Vec<usize> = values.iter().map(|&v| (if v < 0 { v + n64 } else { v }) as usize).collect();
                     parts.push(Part::Adv {
                         picks: vec![Pick { dim, at, shape: a.shape().to_vec() }],
                         shape: a.shape().to_vec(),
@@ -591,9 +593,9 @@ pub(crate) fn outer_add(acc: Vec<usize>, offs: &[usize]) -> Vec<usize> {
         [0] => acc,
         [o] => acc.into_iter().map(|p| p + o).collect(),
         _ => {
-            let mut out = Vec::with_capacity(acc.len() * offs.len());
-            for p in acc {
-                out.extend(offs.iter().map(|&o| p + o));
+            let mut out = vec![0; acc.len() * offs.len()];
+            for (chunk, p) in out.chunks_exact_mut(offs.len().max(1)).zip(acc) {
+                chunk.iter_mut().zip(offs).for_each(|(q, &o)| *q = p + o);
             }
             out
         }
