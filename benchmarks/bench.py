@@ -89,6 +89,8 @@ def parse_args(argv):
                         "inputs) and VG (vmap(grad) over 10 000 samples); the default run includes them")
     p.add_argument("--no-func", action="store_true", help="skip issue 16's per-sample workloads")
     p.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    p.add_argument("--slowpaths", action="store_true",
+                   help="only issue 19's slow paths against NumPy / separate leaves (benchmarks/slowpaths.py)")
     p.add_argument("--no-series", action="store_true", help="skip the scaling and chunk series")
     p.add_argument("--render", metavar="JSON",
                    help="run nothing: re-print the tables of a results JSON and redraw its charts "
@@ -261,6 +263,9 @@ def main(argv=None):
         for path in report.charts(results, os.path.dirname(os.path.abspath(args.render)), stem):
             print("wrote " + os.path.relpath(path))
         return 0
+    if args.slowpaths:
+        import slowpaths
+        return slowpaths.main(["--quick"] if args.quick or args.smoke else [])
     quick = args.quick or args.smoke
     t_start = time.perf_counter()
     if args.smoke:

@@ -90,7 +90,7 @@ pub(super) fn jvp(
     let mut diag: Option<&DiagRows> = None;
     for t in tangents.iter().flatten() {
         match (t, diag) {
-            (Rows::Dense(_) | Rows::Sparse(_) | Rows::Sum(_), _) => return None,
+            (Rows::Dense(_) | Rows::Sparse(_) | Rows::Sum(_) | Rows::Embedded(_), _) => return None,
             (Rows::Diag(a), Some(b)) if a.rows != b.rows || a.offset != b.offset => return None,
             (Rows::Diag(a), _) => diag = Some(a),
         }

@@ -5,7 +5,8 @@
 //! - `forward.rs`: the forward (tangent) sweep over the same plan ([`Plan::pushforward`]).
 //! - `rows.rs`: [`Rows`], a batch of cotangents or tangents, dense or structured, and
 //!   its algebra; `diag.rs` and `sparse.rs` are the structured forms, `product.rs` and
-//!   `sparse_rules.rs` carry them through an op by the structure it declares.
+//!   `sparse_rules.rs` carry them through an op by the structure it declares;
+//!   `embed.rs` keeps a slice's cotangent as its window (NOTE [embedded rows]).
 //!
 //! - `pattern.rs`: the sparsity pattern of a Jacobian, pushed through the same plan
 //!   by each op's declared structure, and the signature it is cached under.
@@ -14,6 +15,7 @@
 //! JVP) and read its declared `Structure` (`structure.rs`).
 
 mod diag;
+mod embed;
 mod forward;
 mod pattern;
 mod product;
@@ -24,6 +26,7 @@ mod sparse_rules;
 
 pub use crate::tensor::graph::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, GradModeGuard};
 pub use diag::DiagRows;
+pub use embed::EmbedRows;
 pub use pattern::{jacobian_pattern, signature};
 pub use reverse::{backward, grad, GradOptions, Plan};
 pub use rows::Rows;

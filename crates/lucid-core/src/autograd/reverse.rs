@@ -9,7 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::Ordering;
 
 use super::rows::Rows;
-use super::{diag, sparse_rules};
+use super::{diag, embed, sparse_rules};
 use crate::error::{Error, Result};
 use crate::interrupt::checkpoint;
 use crate::ops::zero_in_zero_out;
@@ -281,7 +281,7 @@ impl Plan {
                     ),
                 ));
             }
-            if let Rows::Sum(_) = g {
+            if let Rows::Sum(_) | Rows::Embedded(_) = g {
                 g = Rows::Dense(g.dense()?); // a rule needs the parts added
             }
             let rule: &dyn Rule = node.op.as_ref();
@@ -290,6 +290,11 @@ impl Plan {
                 Some(grads) => grads,
                 None => {
                     let g = g.dense()?;
+                    // NOTE [embedded rows] (embed.rs): a slice's cotangent stays its window
+                    if let Some(gx) = embed::vjp(rule, &node.inputs, &g) {
+                        accumulate_into(&mut slots, step.input_slots[0], gx, |s| self.is_final(s))?;
+                        continue;
+                    }
                     let grads = rule.vjp(&node.inputs, &step.tensor, &g, batch, &needs)?;
                     // NOTE [zero in, zero out] (ops/mod.rs): a zero cotangent entry of an
                     // elementwise op contributes zero, before broadcast dims are summed
@@ -339,10 +344,23 @@ fn structured_vjp(
     needs: &[bool],
 ) -> Option<Result<Vec<Option<Rows>>>> {
     match g {
-        Rows::Dense(_) | Rows::Sum(_) => None,
+        Rows::Dense(_) | Rows::Sum(_) | Rows::Embedded(_) => None,
         Rows::Diag(dr) => diag::vjp(rule, inputs, out, dr, needs)
             .or_else(|| g.sparse().and_then(|sr| sparse_rules::vjp(rule, inputs, out, &sr, needs))),
         Rows::Sparse(sr) => sparse_rules::vjp(rule, inputs, out, sr, needs),
+    }
+}
+
+/// Add `g` into the slot `slot` of `slots`, if the input leads to a target.
+fn accumulate_into(
+    slots: &mut [Option<Rows>],
+    slot: Option<usize>,
+    g: Rows,
+    is_final: impl Fn(usize) -> bool,
+) -> Result<()> {
+    match slot {
+        Some(s) => accumulate(&mut slots[s], g, is_final(s)),
+        None => Ok(()),
     }
 }
 

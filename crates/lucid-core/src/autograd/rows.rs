@@ -13,6 +13,7 @@
 //! optimisation only: every path ends in the same numbers as the dense rules.
 
 use super::diag::DiagRows;
+use super::embed::EmbedRows;
 use super::sparse::SparseRows;
 use crate::dtype::{DType, Float, Storage};
 use crate::error::{Error, Result};
@@ -36,6 +37,9 @@ pub enum Rows {
     /// allocation, no per-part densify and add). Only built while the sweep records
     /// nothing: the writes are not recorded ops.
     Sum(Vec<Rows>),
+    /// Zeros outside one window, which holds the values (a slice's cotangent; NOTE
+    /// \[embedded rows\]). Only built while the sweep records nothing.
+    Embedded(EmbedRows),
 }
 
 /// Zeros for `rows` dense rows of `n` elements, allocated with a check: a seed too
@@ -68,6 +72,7 @@ impl Rows {
             Rows::Diag(dr) => crate::ops::all_finite(&dr.d),
             Rows::Sparse(sr) => crate::ops::all_finite(&sr.val),
             Rows::Sum(parts) => parts.iter().all(Rows::all_finite),
+            Rows::Embedded(e) => crate::ops::all_finite(&e.g),
         }
     }
 
@@ -76,6 +81,7 @@ impl Rows {
         match self {
             Rows::Dense(t) => Ok(t),
             Rows::Diag(dr) if is_grad_enabled() && dr.d.requires_grad() => dr.recorded_dense(),
+            Rows::Embedded(e) => e.dense(),
             structured => structured.scatter(),
         }
     }
@@ -86,9 +92,20 @@ impl Rows {
         let n = numel(&shape);
         let mut out = seed_zeros(self.float_dtype(), rows, n)?;
         self.write_into(&mut out, n, 0, 0)?;
-        let mut full = vec![rows];
-        full.extend_from_slice(&shape);
-        Tensor::from_storage(out).reshape_exact(&full)
+        Tensor::from_storage(out).reshape_exact(&self.full_shape())
+    }
+
+    /// The shape of the dense tensor these rows stand for.
+    fn full_shape(&self) -> Vec<usize> {
+        match self {
+            Rows::Dense(t) => t.shape().to_vec(),
+            Rows::Embedded(e) => e.shape.clone(),
+            Rows::Sum(parts) => parts.first().map_or(vec![0], Rows::full_shape),
+            structured => {
+                let (rows, shape) = structured.layout();
+                crate::shape::batched(&[rows], &shape)
+            }
+        }
     }
 
     /// Rows and the shape of the tensor these rows belong to.
@@ -98,6 +115,7 @@ impl Rows {
             Rows::Diag(dr) => (dr.rows, dr.d.shape().to_vec()),
             Rows::Sparse(sr) => (sr.rows, sr.shape.clone()),
             Rows::Sum(parts) => parts.first().map_or((0, vec![]), Rows::layout),
+            Rows::Embedded(e) => (e.shape.first().copied().unwrap_or(1), e.shape.get(1..).unwrap_or(&[]).to_vec()),
         }
     }
 
@@ -109,6 +127,7 @@ impl Rows {
             Rows::Sparse(sr) => float_of(&sr.val),
             Rows::Sum(parts) if parts.iter().all(|p| p.float_dtype() == DType::F32) => DType::F32,
             Rows::Sum(_) => DType::F64,
+            Rows::Embedded(e) => float_of(&e.g),
         }
     }
 
@@ -116,7 +135,7 @@ impl Rows {
     /// `rows × numel` matrix.
     pub fn is_structured(&self) -> bool {
         match self {
-            Rows::Dense(_) => false,
+            Rows::Dense(_) | Rows::Embedded(_) => false,
             Rows::Diag(_) | Rows::Sparse(_) => true,
             Rows::Sum(parts) => parts.iter().all(Rows::is_structured),
         }
@@ -149,6 +168,7 @@ impl Rows {
                 }
                 return Ok(());
             }
+            (_, Rows::Embedded(e)) => return e.write_into(out, ld, row0, col0),
             _ => {}
         }
         match out {
@@ -197,6 +217,10 @@ impl Rows {
                     part.write_values(z, ld, row0, col0)?;
                 }
             }
+            // written by `write_into` before values are converted one by one
+            Rows::Embedded(_) => {
+                return Err(Error::argument("jacobian", "internal: embedded rows reached write_values"))
+            }
         }
         Ok(())
     }
@@ -224,6 +248,7 @@ impl Rows {
             Rows::Diag(dr) => dr.d.numel(),
             Rows::Sparse(sr) => sr.idx.len(),
             Rows::Sum(parts) => parts.iter().map(Rows::stored).sum(),
+            Rows::Embedded(e) => e.g.numel(),
         }
     }
 
@@ -234,6 +259,7 @@ impl Rows {
             Rows::Diag(dr) => dr.rows * dr.d.numel(),
             Rows::Sparse(sr) => sr.rows * numel(&sr.shape),
             Rows::Sum(parts) => parts.first().map_or(0, Rows::full_size),
+            Rows::Embedded(e) => numel(&e.shape),
         }
     }
 
@@ -267,6 +293,8 @@ impl Rows {
                 Ok(Rows::Diag(DiagRows { d: a.d.add(&b.d)?, rows: a.rows, offset: a.offset }))
             }
             (Rows::Dense(a), Rows::Dense(b)) => Ok(Rows::Dense(a.add(&b)?)),
+            // the same window read twice: its values add, window-sized
+            (Rows::Embedded(a), Rows::Embedded(b)) if a.same_window(&b) => Ok(Rows::Embedded(a.plus_same(&b)?)),
             (a, b) => match (a.sparse(), b.sparse()) {
                 // many contributions (a tensor read in a loop) pile up entries: past half
                 // the dense size, dense is cheaper

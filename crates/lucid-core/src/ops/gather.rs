@@ -17,7 +17,7 @@ use ndarray::{ArcArray, IxDyn};
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::ops::binary::where_;
-use crate::ops::index::{resolve_positions, IndexItem};
+use crate::ops::index::{outer_add, resolve_positions, resolve_take, IndexItem};
 use crate::ops::nondiff;
 use crate::shape::{batched, normalize_axis};
 use crate::structure::{Dependence, Structure};
@@ -259,13 +259,20 @@ fn along_dim(op: &'static str, shape: &[usize], dim: usize, index: &ArcArray<i64
     }
     let st = strides(shape);
     let n = shape[dim] as i64;
-    let mut out = Vec::with_capacity(index.len());
-    for (coord, &v) in index.indexed_iter() {
+    // element i's position with its `dim` coordinate at 0: a sum of per-dim offsets,
+    // built one dim at a time in row-major order of the index (as `x[idx]` builds its own)
+    let base = is.iter().enumerate().fold(vec![0usize], |acc, (d, &len)| {
+        let step = if d == dim { 0 } else { st[d] };
+        outer_add(acc, &(0..len).map(|c| c * step).collect::<Vec<_>>())
+    });
+    let values = index.as_standard_layout();
+    let values = values.as_slice().ok_or_else(|| Error::index(op, "internal: non-contiguous index"))?;
+    let mut out = base;
+    for (p, &v) in out.iter_mut().zip(values) {
         if v < 0 || v >= n {
             return Err(Error::index(op, format!("index {v} is out of bounds for dim {dim} with size {n}")));
         }
-        let base: usize = (0..is.len()).filter(|&d| d != dim).map(|d| coord[d] * st[d]).sum();
-        out.push(base + v as usize * st[dim]);
+        *p += v as usize * st[dim];
     }
     Ok(out)
 }
@@ -358,7 +365,9 @@ impl Tensor {
             return as_1d_if_scalar(self)?.index_select(0, index)?.reshape_exact(&[]);
         }
         let n = self.shape()[d] as i64;
-        if let Some(&v) = idx.iter().find(|&&v| v < 0 || v >= n) {
+        let values = idx.as_standard_layout();
+        let values = values.as_slice().ok_or_else(|| Error::index("index_select", "internal: non-contiguous index"))?;
+        if let Some(&v) = values.iter().find(|&&v| v < 0 || v >= n) {
             return Err(Error::index("index_select", format!("index {v} is out of bounds for dim {d} with size {n}")));
         }
         let mut items: Vec<IndexItem> = (0..d).map(|_| IndexItem::full()).collect();
@@ -491,8 +500,9 @@ impl Tensor {
 
     /// `x[items]` with at least one tensor item: NumPy advanced indexing, a copy.
     pub(crate) fn index_advanced(&self, items: &[IndexItem]) -> Result<Tensor> {
-        let (shape, pos) = resolve_positions(items, self.shape())?;
-        take(self, &Positions::new("index", pos, self.shape(), &shape)?)
+        // leading full slices stay leading dims of the gather (`x[:, idx]`)
+        let (lead, shape, pos) = resolve_take(items, self.shape())?;
+        take(self, &Positions::new("index", pos, &self.shape()[lead..], &shape)?)
     }
 
     /// A copy of `self` with `value` (broadcast, cast to this dtype) written at

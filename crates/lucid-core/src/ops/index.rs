@@ -8,7 +8,7 @@
 //! to flat positions here (`resolve_positions`, NumPy's rules) and reads them with the
 //! gather family's `Take` (ops/gather.rs).
 
-use ndarray::{ArcArray, ArrayD, IxDyn, SliceInfo, SliceInfoElem, Zip};
+use ndarray::{ArcArray, IxDyn, SliceInfo, SliceInfoElem};
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
@@ -405,12 +405,30 @@ enum Part {
         at: usize,
     },
     NewAxis,
-    /// Advanced: index arrays (in range, non-negative) for some input dims, all
-    /// broadcast together with the other advanced parts.
+    /// Advanced: index arrays for some input dims, all broadcast together with the
+    /// other advanced parts to one shape.
     Adv {
-        picks: Vec<(usize, ArcArray<i64, IxDyn>)>,
+        picks: Vec<Pick>,
         shape: Vec<usize>,
     },
+}
+
+/// The entries of input dim `dim` an index array picks: `at` in row-major order of
+/// `shape`, each in range and non-negative.
+struct Pick {
+    dim: usize,
+    at: Vec<usize>,
+    shape: Vec<usize>,
+}
+
+/// A contiguous row-major copy (or view) of an index tensor's values.
+fn row_major_values<T: Clone>(a: &ArcArray<T, IxDyn>) -> Result<std::borrow::Cow<'_, [T]>> {
+    if let Some(s) = a.as_slice() {
+        return Ok(std::borrow::Cow::Borrowed(s));
+    }
+    let std = a.as_standard_layout();
+    let s = std.as_slice().ok_or_else(|| Error::index("index", "internal: non-contiguous index copy"))?;
+    Ok(std::borrow::Cow::Owned(s.to_vec()))
 }
 
 /// Output shape and flat row-major positions into `shape` of `x[items]` under NumPy's
@@ -422,6 +440,37 @@ enum Part {
 /// - R replaces the indexed dims in place when the advanced entries are adjacent in the
 ///   expression, and goes first otherwise; slices, None and Ellipsis keep their dims.
 pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
+    let parts = parts_of(items, shape)?;
+    positions_of(&parts, shape, 0)
+}
+
+/// [`resolve_positions`] for a read `x[items]`: the full slices in front of the
+/// advanced entries (`x[:, idx]`, `x[..., idx]`) stay leading dims of the gather, which
+/// passes them through, instead of being spelled out in the positions (a tangent batch
+/// gathered by `t[:, idx]` then needs positions for one tangent, not all of them).
+/// Returns those `lead` dims, the output's shape after them and the positions into
+/// `shape[lead..]`.
+pub(crate) fn resolve_take(items: &[IndexItem], shape: &[usize]) -> Result<(usize, Vec<usize>, Vec<usize>)> {
+    let parts = parts_of(items, shape)?;
+    let adv_at: Vec<usize> = (0..parts.len()).filter(|&i| matches!(parts[i], Part::Adv { .. })).collect();
+    let adjacent = adv_at.windows(2).all(|w| w[1] == w[0] + 1);
+    // non-adjacent advanced entries move R to the front, past any leading slices
+    let lead = match adv_at.first() {
+        Some(&first) if adjacent => parts[..first]
+            .iter()
+            .enumerate()
+            .take_while(
+                |&(i, p)| matches!(*p, Part::Range { dim, start: 0, step: 1, len } if dim == i && len == shape[dim]),
+            )
+            .count(),
+        _ => 0,
+    };
+    let (out, pos) = positions_of(&parts[lead..], shape, lead)?;
+    Ok((lead, out, pos))
+}
+
+/// The items of an index expression as [`Part`]s over the dims of `shape`.
+fn parts_of(items: &[IndexItem], shape: &[usize]) -> Result<Vec<Part>> {
     let advanced = items.iter().any(|i| matches!(i, IndexItem::Tensor(_)));
     for item in items {
         if let IndexItem::Tensor(t) = item {
@@ -454,7 +503,7 @@ pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<
             IndexItem::Int(i) => {
                 let at = wrap_index(*i as i64, dim, shape[dim])?;
                 parts.push(if advanced {
-                    Part::Adv { picks: vec![(dim, ArcArray::from_elem(IxDyn(&[]), at as i64))], shape: vec![] }
+                    Part::Adv { picks: vec![Pick { dim, at: vec![at], shape: vec![] }], shape: vec![] }
                 } else {
                     Part::Fixed { dim, at }
                 });
@@ -476,13 +525,17 @@ pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<
             IndexItem::Tensor(t) => match t.storage() {
                 Storage::I64(a) => {
                     let n = shape[dim];
-                    let mut wrapped = Vec::with_capacity(a.len());
-                    for &v in a.iter() {
-                        wrapped.push(wrap_index(v, dim, n)? as i64);
+                    let values = row_major_values(a)?;
+                    // checked in one pass, then wrapped in another: both loops vectorise
+                    let n64 = n as i64;
+                    if let Some(&bad) = values.iter().find(|&&v| v < -n64 || v >= n64) {
+                        wrap_index(bad, dim, n)?; // the error naming it
                     }
-                    let arr = ArcArray::from_shape_vec(IxDyn(a.shape()), wrapped)
-                        .map_err(|e| Error::index("index", e.to_string()))?;
-                    parts.push(Part::Adv { picks: vec![(dim, arr)], shape: a.shape().to_vec() });
+                    let at: Vec<usize> = values.iter().map(|&v| (if v < 0 { v + n64 } else { v }) as usize).collect();
+                    parts.push(Part::Adv {
+                        picks: vec![Pick { dim, at, shape: a.shape().to_vec() }],
+                        shape: a.shape().to_vec(),
+                    });
                     dim += 1;
                 }
                 Storage::Bool(m) => {
@@ -498,20 +551,19 @@ pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<
                             ),
                         ));
                     }
-                    let mut coords: Vec<Vec<i64>> = vec![Vec::new(); k];
-                    let mut nnz = 0;
-                    for (ix, &b) in m.indexed_iter() {
-                        if b {
-                            nnz += 1;
-                            for (j, c) in coords.iter_mut().enumerate() {
-                                c.push(ix[j] as i64);
-                            }
+                    // the coordinates of each true element, row-major, one list per mask dim
+                    let mst = crate::ops::gather::strides(m.shape());
+                    let mut coords: Vec<Vec<usize>> = vec![Vec::new(); k];
+                    for (f, _) in row_major_values(m)?.iter().enumerate().filter(|(_, &b)| b) {
+                        for (j, c) in coords.iter_mut().enumerate() {
+                            c.push((f / mst[j]) % m.shape()[j]);
                         }
                     }
+                    let nnz = if k == 0 { usize::from(m.iter().any(|&b| b)) } else { coords[0].len() };
                     let picks = coords
                         .into_iter()
                         .enumerate()
-                        .map(|(j, c)| (dim + j, ArcArray::from_vec(c).into_dyn()))
+                        .map(|(j, at)| Pick { dim: dim + j, at, shape: vec![nnz] })
                         .collect();
                     parts.push(Part::Adv { picks, shape: vec![nnz] });
                     dim += k;
@@ -529,12 +581,43 @@ pub(crate) fn resolve_positions(items: &[IndexItem], shape: &[usize]) -> Result<
         parts.push(full(dim));
         dim += 1;
     }
-    positions_of(&parts, shape)
+    Ok(parts)
+}
+
+/// Every `p + o` for `p` in `acc` and `o` in `offs`, `acc` outer (row-major): the flat
+/// positions of the output dims so far followed by one more dim (or block of dims)
+/// whose own offsets are `offs`. Positions are sums of per-dim offsets, so a chain of
+/// these builds them in one pass per dim, with no multi-dim iteration.
+pub(crate) fn outer_add(acc: Vec<usize>, offs: &[usize]) -> Vec<usize> {
+    match offs {
+        [0] => acc,
+        [o] => acc.into_iter().map(|p| p + o).collect(),
+        _ => {
+            let mut out = vec![0; acc.len() * offs.len()];
+            for (chunk, p) in out.chunks_exact_mut(offs.len().max(1)).zip(acc) {
+                chunk.iter_mut().zip(offs).for_each(|(q, &o)| *q = p + o);
+            }
+            out
+        }
+    }
+}
+
+/// For each element of `r` (row-major), the flat index of the element of `s` (which
+/// broadcasts to `r`, aligned on the right) it reads.
+fn broadcast_source(s: &[usize], r: &[usize]) -> Vec<usize> {
+    let lead = r.len() - s.len();
+    let st = crate::ops::gather::strides(s);
+    r.iter().enumerate().fold(vec![0], |idx, (d, &n)| {
+        let step = if d < lead || s[d - lead] == 1 { 0 } else { st[d - lead] };
+        outer_add(idx, &(0..n).map(|c| c * step).collect::<Vec<_>>())
+    })
 }
 
 /// Lay out the output dims of resolved `parts` and sum each dim's offset contribution.
-fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usize>)> {
-    let strides = crate::ops::gather::strides(shape);
+/// `parts` cover the dims `lead..` of `shape`; positions are into `shape[lead..]`.
+fn positions_of(parts: &[Part], shape: &[usize], lead: usize) -> Result<(Vec<usize>, Vec<usize>)> {
+    let strides = crate::ops::gather::strides(&shape[lead..]);
+    let stride = |dim: usize| strides[dim - lead];
     let adv_at: Vec<usize> = (0..parts.len()).filter(|&i| matches!(parts[i], Part::Adv { .. })).collect();
 
     // The advanced block: broadcast shape R and the summed offsets over R.
@@ -562,67 +645,50 @@ fn positions_of(parts: &[Part], shape: &[usize]) -> Result<(Vec<usize>, Vec<usiz
     // positions (8 bytes each, as many as the result has elements) for a result whose
     // shape the index tensors decide: broadcasting two long ones can ask for any size
     crate::kernels::elementwise::ensure_allocatable::<i64>("index", &r)?;
-    let mut adv = ArrayD::<i64>::zeros(IxDyn(&r));
+    let mut adv = vec![0usize; r.iter().product()];
     for &i in &adv_at {
         if let Part::Adv { picks, .. } = &parts[i] {
-            for (d, arr) in picks {
-                add_broadcast(&mut adv, arr, strides[*d] as i64)?;
+            for p in picks {
+                let s = stride(p.dim);
+                if p.shape == r {
+                    adv.iter_mut().zip(&p.at).for_each(|(a, &v)| *a += v * s);
+                } else {
+                    let from = broadcast_source(&p.shape, &r);
+                    adv.iter_mut().zip(&from).for_each(|(a, &k)| *a += p.at[k] * s);
+                }
             }
         }
     }
     let adjacent = adv_at.windows(2).all(|w| w[1] == w[0] + 1);
     let r_first = !adv_at.is_empty() && !adjacent;
 
-    // Output dims in order: (axis offsets) for basic dims, the R block as one entry.
+    // Output dims in order, each with its offsets (the R block as one entry).
     let mut out_shape: Vec<usize> = Vec::new();
-    let mut axes: Vec<(usize, Vec<i64>)> = Vec::new(); // (output axis, offsets)
-    let mut r_axis = 0;
-    let mut base: i64 = 0;
+    let mut offsets: Vec<Vec<usize>> = Vec::new();
+    let mut adv = (!adv_at.is_empty()).then_some(adv);
+    let mut base = 0;
     if r_first {
         out_shape.extend_from_slice(&r);
+        offsets.extend(adv.take());
     }
-    for (i, p) in parts.iter().enumerate() {
-        match p {
+    for p in parts {
+        match *p {
             Part::Range { dim, start, step, len } => {
-                let offs =
-                    (0..*len as i64).map(|k| (*start as i64 + *step as i64 * k) * strides[*dim] as i64).collect();
-                axes.push((out_shape.len(), offs));
-                out_shape.push(*len);
+                // start + step·k stays in 0..shape[dim] (resolve_slice), so never negative
+                offsets.push((0..len).map(|k| (start as isize + step * k as isize) as usize * stride(dim)).collect());
+                out_shape.push(len);
             }
-            Part::Fixed { dim, at } => base += (*at * strides[*dim]) as i64,
+            Part::Fixed { dim, at } => base += at * stride(dim),
             Part::NewAxis => out_shape.push(1),
             Part::Adv { .. } => {
-                if !r_first && adv_at.first() == Some(&i) {
-                    r_axis = out_shape.len();
+                if let Some(adv) = adv.take() {
                     out_shape.extend_from_slice(&r);
+                    offsets.push(adv);
                 }
             }
         }
     }
-
-    let nd = out_shape.len();
     crate::kernels::elementwise::ensure_allocatable::<i64>("index", &out_shape)?;
-    let mut pos = ArrayD::<i64>::from_elem(IxDyn(&out_shape), base);
-    for (a, offs) in axes {
-        let mut sh = vec![1; nd];
-        sh[a] = offs.len();
-        let v = ArrayD::from_shape_vec(IxDyn(&sh), offs).map_err(|e| Error::index("index", e.to_string()))?;
-        add_broadcast(&mut pos, &v.into_shared(), 1)?;
-    }
-    if !adv_at.is_empty() {
-        let mut sh = vec![1; nd];
-        sh[r_axis..r_axis + r.len()].copy_from_slice(&r);
-        let v = adv.into_shape_with_order(IxDyn(&sh)).map_err(|e| Error::index("index", e.to_string()))?;
-        add_broadcast(&mut pos, &v.into_shared(), 1)?;
-    }
-    Ok((out_shape, pos.iter().map(|&v| v as usize).collect()))
-}
-
-/// `acc += scale · v` with `v` broadcast to `acc`'s shape.
-fn add_broadcast(acc: &mut ArrayD<i64>, v: &ArcArray<i64, IxDyn>, scale: i64) -> Result<()> {
-    let b = v.broadcast(acc.raw_dim()).ok_or_else(|| {
-        Error::index("index", format!("internal: {:?} does not broadcast to {:?}", v.shape(), acc.shape()))
-    })?;
-    Zip::from(acc).and(&b).for_each(|a, &x| *a += x * scale);
-    Ok(())
+    let pos = offsets.iter().fold(vec![base], |pos, offs| outer_add(pos, offs));
+    Ok((out_shape, pos))
 }
