@@ -16,7 +16,8 @@ use lucid_core::functional::{jacobian, value_and_jacobian, JacobianOptions, Stra
 use lucid_core::{Result, Tensor};
 
 fn every_mode() -> Vec<(&'static str, JacobianOptions)> {
-    let with = |vectorize, chunk_size, strategy| JacobianOptions { vectorize, chunk_size, strategy, ..Default::default() };
+    let with =
+        |vectorize, chunk_size, strategy| JacobianOptions { vectorize, chunk_size, strategy, ..Default::default() };
     let mut modes = Vec::new();
     for (name, strategy) in
         [("reverse", Strategy::ReverseMode), ("forward", Strategy::ForwardMode), ("auto", Strategy::Auto)]

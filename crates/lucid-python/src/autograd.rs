@@ -195,8 +195,7 @@ fn value_and_jacobian_from_graph(
 ) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>)> {
     let (outs, ins) = (inners(&outputs), inners(&inputs));
     let opts = options("value_and_jacobian", create_graph, strict, vectorize, chunk_size, strategy)?;
-    let (values, blocks) =
-        interruptible(py, move || functional::value_and_jacobian_from_graph(&outs, &ins, &opts))?;
+    let (values, blocks) = interruptible(py, move || functional::value_and_jacobian_from_graph(&outs, &ins, &opts))?;
     Ok((wrap_all(values), wrap_all(blocks)))
 }
 

@@ -13,8 +13,8 @@ mod tape_bytes;
 
 pub use crate::tensor::recording::{note_escape, note_untraceable};
 pub use colouring::{Order, Pattern};
-pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 use jacobian::jacobian_named;
+pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{
     check_sparse_options, clear_sparsity_cache, hessian_sparsity_from_graph, sparse_hessian_from_graph,
     sparse_hessian_values, sparse_jacobian, sparse_jacobian_from_graph, sparse_jacobian_values, sparsity_from_graph,
