@@ -185,7 +185,8 @@ def value_and_jacobian(func: Callable[..., Tensor], inputs: Tensor, create_graph
 @overload
 def value_and_jacobian(func: Callable[..., tuple[Tensor, ...]], inputs: Tensor, create_graph: bool = ...,
                        strict: bool = ..., vectorize: bool = ..., chunk_size: int | None = ...,
-                       strategy: _Strategy = ..., sparse: Literal[False] = ...) -> tuple[tuple[Tensor, ...], Tensor]: ...
+                       strategy: _Strategy = ...,
+                       sparse: Literal[False] = ...) -> tuple[tuple[Tensor, ...], Tensor]: ...
 @overload
 def value_and_jacobian(func: Callable[..., Tensor], inputs: _TupleInputs, create_graph: bool = ..., strict: bool = ...,
                        vectorize: bool = ..., chunk_size: int | None = ..., strategy: _Strategy = ...,
