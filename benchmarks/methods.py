@@ -63,6 +63,20 @@ def nested_blocks(result, case, to_np):
     return blocks
 
 
+def sparse_to_blocks(J, in_shape):
+    """The per-sample blocks ``(N, m, d)`` held in a sparse ``(N m, N d)`` Jacobian of
+    samples that depend only on themselves (for the check: never timed)."""
+    N, d = in_shape
+    m = J.shape[0] // N
+    coo = J.tocoo()
+    sample = coo.row // m
+    if np.any(coo.col // d != sample):
+        raise ValueError("the sparse Jacobian couples different samples")
+    blocks = np.zeros((N, m, d), dtype=J.dtype)
+    blocks[sample, coo.row % m, coo.col % d] = coo.data
+    return blocks
+
+
 def _chunk(case, total):
     """chunk_size for the chunked modes: the case's fixed one, else a quarter of the rows."""
     return int(case.params.get("chunk") or max(1, math.ceil(total / 4)))
@@ -84,11 +98,15 @@ class LucidLib:
         L = lucid
 
         class B:
-            sin, tanh, sqrt, reshape = L.sin, L.tanh, L.sqrt, L.reshape
+            sin, cos, tanh, sqrt, reshape, cross = L.sin, L.cos, L.tanh, L.sqrt, L.reshape, L.cross
 
             @staticmethod
             def sum(x, axis, keepdims):
                 return L.sum(x, dim=axis, keepdim=keepdims)
+
+            @staticmethod
+            def stack(xs):
+                return L.stack(xs)
         self.B = B
 
     def modes(self, kind):
@@ -115,6 +133,8 @@ class LucidLib:
         xs = [L.tensor(a) for a in case.inputs]
         consts = {k: (L.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in case.consts.items()}
         f = case.build(self.B, consts)
+        if case.kind == "blocks":
+            return self._block_methods(case, f, xs, consts)
         inp = tuple(xs) if case.in_tuple else xs[0]
         fn = self.ag.jacobian if case.kind == "jacobian" else self.ag.hessian
         fname = f"lucid.autograd.{case.kind}"
@@ -136,6 +156,30 @@ class LucidLib:
             out.append(Method(row, "lucid", "lucid", (lambda kw=kw: fn(f, inp, **kw)), blocks,
                               api=api, default=default))
         out.append(self._tape_method(case, f, inp, blocks))
+        return out
+
+    def _block_methods(self, case, f, xs, consts):
+        """Per-sample Jacobian blocks (W10), as a user writes them with ``lucid.func``:
+        ``vmap(jacrev(f, argnums))`` over the samples (the default row) and ``jacfwd``;
+        and with the functional API: the sparse Jacobian of every sample's output at
+        once (``f`` written on the last axis takes the whole batch), whose pattern is the
+        blocks and whose colouring needs one colour per column of a block."""
+        F = self.lucid.func
+        argnums = tuple(range(len(xs)))
+        data = [consts[k] for k in case.consts]        # per-sample data, not differentiated
+        out = []
+        for name, transform in (("jacrev", F.jacrev), ("jacfwd", F.jacfwd)):
+            batched = F.vmap(transform(f, argnums=argnums))
+            out.append(Method(f"lucid vmap {name}", "lucid", "lucid", (lambda g=batched: g(*xs, *data)),
+                              lambda res: [np.asarray(r.numpy()) for r in res],
+                              api=f"lucid.func.vmap(lucid.func.{name}(f, argnums={argnums}))(*x, *data)",
+                              default=name == "jacrev"))
+        whole = (lambda *x: f(*x, *data))                # (N, 9), (N, 3) -> (N, 2)
+        out.append(Method("lucid sparse", "lucid", "lucid",
+                          (lambda: self.ag.jacobian(whole, tuple(xs), sparse=True)),
+                          lambda res: [sparse_to_blocks(J, x.shape) for J, x in zip(res, case.inputs)],
+                          api="lucid.autograd.jacobian(lambda *x: f(*x, *data), x, sparse=True) "
+                              "(f on all observations at once; CSR blocks)"))
         return out
 
     def _tape_method(self, case, f, inp, blocks):
@@ -183,11 +227,19 @@ class TorchLib:
         T = torch
 
         class B:
-            sin, tanh, sqrt, reshape = T.sin, T.tanh, T.sqrt, T.reshape
+            sin, cos, tanh, sqrt, reshape = T.sin, T.cos, T.tanh, T.sqrt, T.reshape
 
             @staticmethod
             def sum(x, axis, keepdims):
                 return T.sum(x) if axis is None else T.sum(x, dim=axis, keepdim=keepdims)
+
+            @staticmethod
+            def stack(xs):
+                return T.stack(xs)
+
+            @staticmethod
+            def cross(a, b):
+                return T.linalg.cross(a, b)
         self.B = B
 
     def methods(self, case):
@@ -201,6 +253,16 @@ class TorchLib:
         to_np = lambda t: t.detach().cpu().numpy()  # noqa: E731
         blocks = lambda r: nested_blocks(r, case, to_np)  # noqa: E731
         out = []
+        if case.kind == "blocks":
+            if self.func is None:
+                return out
+            data = [consts[k] for k in case.consts]
+            for name in ("jacrev", "jacfwd"):
+                g = self.func.vmap(getattr(self.func, name)(f, argnums=argnums))
+                out.append(Method(f"torch.func {name}", "torch", "eager", (lambda g=g: g(*xs, *data)),
+                                  lambda r: [to_np(b) for b in r],
+                                  f"torch.func.vmap(torch.func.{name}(f, argnums))(*x, *data)"))
+            return out
         if case.kind == "jacobian":
             J = AF.jacobian
             out += [
@@ -267,11 +329,15 @@ class JaxLib:
         jax.block_until_ready(jax.jit(lambda v: v * 2.0)(jnp.ones(3)))
 
         class B:
-            sin, tanh, sqrt, reshape = jnp.sin, jnp.tanh, jnp.sqrt, jnp.reshape
+            sin, cos, tanh, sqrt, reshape, cross = jnp.sin, jnp.cos, jnp.tanh, jnp.sqrt, jnp.reshape, jnp.cross
 
             @staticmethod
             def sum(x, axis, keepdims):
                 return jnp.sum(x, axis=axis, keepdims=keepdims)
+
+            @staticmethod
+            def stack(xs):
+                return jnp.stack(xs)
         self.B = B
 
     def clear_caches(self):
@@ -286,7 +352,17 @@ class JaxLib:
         f = case.build(self.B, consts)
         argnums = tuple(range(len(xs))) if case.in_tuple else 0
         blocks = lambda r: nested_blocks(r, case, np.asarray)  # noqa: E731
-        if case.kind == "jacobian":
+        data = []
+        if case.kind == "blocks":
+            # per-sample blocks: vmap of the transform over the samples (and their data)
+            data = [consts[k] for k in case.consts]
+            blocks = lambda r: [np.asarray(b) for b in r]  # noqa: E731
+            transforms = {
+                "jacrev": lambda: jax.vmap(jax.jacrev(f, argnums=argnums)),
+                "jacfwd": lambda: jax.vmap(jax.jacfwd(f, argnums=argnums)),
+            }
+            apis = {"jacrev": "jax.vmap(jax.jacrev(f, argnums))", "jacfwd": "jax.vmap(jax.jacfwd(f, argnums))"}
+        elif case.kind == "jacobian":
             transforms = {
                 "jacrev": lambda: jax.jacrev(f, argnums=argnums),
                 "jacfwd": lambda: jax.jacfwd(f, argnums=argnums),
@@ -298,17 +374,19 @@ class JaxLib:
                 "jacfwd": lambda: jax.hessian(f),
             }
             apis = {"jacrev": "jax.jacrev(jax.jacrev(f))", "jacfwd": "jax.hessian(f)  (jacfwd of jacrev)"}
+        args = xs + data
+        call_api = "(*x, *data)" if data else "(*x)"
         out = []
         for name, make in transforms.items():
             eager = make()
             out.append(Method(f"jax {name} (eager)", "jax", "eager",
-                              lambda g=eager: jax.block_until_ready(g(*xs)), blocks, apis[name] + "(*x)"))
+                              lambda g=eager: jax.block_until_ready(g(*args)), blocks, apis[name] + call_api))
         for name, make in transforms.items():
             def fresh(make=make):
                 g = jax.jit(make())
-                return lambda: jax.block_until_ready(g(*xs))
+                return lambda: jax.block_until_ready(g(*args))
             out.append(Method(f"jax jit {name}", "jax", "compiled", fresh(), blocks,
-                              f"jax.jit({apis[name]})(*x)", fresh=fresh))
+                              f"jax.jit({apis[name]}){call_api}", fresh=fresh))
         return out
 
 
@@ -506,7 +584,8 @@ LIBRARIES = {"lucid": LucidLib, "torch": TorchLib, "jax": JaxLib, "hips": HipsLi
 # The order of the table's rows (rows a run does not have are left out).
 ROW_ORDER = [
     "lucid default (loop)", "lucid rev loop", "lucid rev vec", "lucid rev vec chunk", "lucid fwd",
-    "lucid fwd chunk", "lucid auto", "lucid tape",
+    "lucid fwd chunk", "lucid auto", "lucid tape", "lucid vmap jacrev", "lucid vmap jacfwd",
+    "lucid sparse",
     "torch AF vec=False (default)", "torch AF vec=True", "torch AF fwd vec=True",
     "torch.func jacrev", "torch.func jacfwd",
     "jax jacrev (eager)", "jax jacfwd (eager)", "jax jit jacrev", "jax jit jacfwd",

@@ -1,9 +1,11 @@
 """Lucid demo: exact Jacobians doing real work.
 
 1. Newton's method on a nonlinear system (steady state of a chemical reaction network
-   with conservation laws). The residual is recorded once with ``lucid.tape`` and the
-   loop replays it and its Jacobian in Rust; the eager ``lucid.autograd.jacobian`` loop
-   runs beside it, gives the same Jacobians bit for bit, and both are timed.
+   with conservation laws). Each iteration takes F and J from one call,
+   ``value_and_jacobian``. The residual is recorded once with ``lucid.tape`` and the
+   loop replays it and its Jacobian in Rust; the eager
+   ``lucid.autograd.value_and_jacobian`` loop runs beside it, gives the same iterates
+   and Jacobians bit for bit, and both are timed.
 2. The Jacobian of a 2-link robot arm's forward kinematics, checked against the
    closed form, and used for inverse kinematics (damped least squares), on a tape too.
 3. The Hessian of the Rosenbrock function, checked against the closed form.
@@ -23,7 +25,7 @@ import time
 import numpy as np
 
 import lucid
-from lucid.autograd import hessian, jacobian, jvp, sparsity, vjp
+from lucid.autograd import hessian, jacobian, jvp, sparsity, value_and_jacobian, vjp
 
 failures = []
 
@@ -46,17 +48,17 @@ def per_call(fn, number: int = 50, repeat: int = 5) -> float:
 
 
 def against_eager(label: str, run, func, tape) -> None:
-    """Run the loop ``run(F_of, J_of) -> (final point, Jacobians)`` on the tape and
-    eagerly: identical Jacobians at every iterate, the time per iteration both ways, and
-    the function recorded once."""
-    eager = lambda x: jacobian(func, x)
-    x, Js = run(tape, tape.jacobian)
-    x_eager, Js_eager = run(func, eager)
+    """Run the loop ``run(FJ_of) -> (final point, Jacobians)``, where ``FJ_of(x)`` gives
+    ``(f(x), J(x))`` from one call, on the tape and eagerly: identical Jacobians at
+    every iterate, the time per iteration both ways, and the function recorded once."""
+    eager = lambda x: value_and_jacobian(func, x)
+    x, Js = run(tape.value_and_jacobian)
+    x_eager, Js_eager = run(eager)
     check("tape and eager Jacobians are identical at every iterate",
           len(Js) == len(Js_eager) and all(np.array_equal(a, b) for a, b in zip(Js, Js_eager))
           and np.array_equal(x.numpy(), x_eager.numpy()), f"{len(Js)} iterates, np.array_equal")
-    per_tape = per_call(lambda: run(tape, tape.jacobian)) / len(Js)
-    per_eager = per_call(lambda: run(func, eager)) / len(Js)
+    per_tape = per_call(lambda: run(tape.value_and_jacobian)) / len(Js)
+    per_eager = per_call(lambda: run(eager)) / len(Js)
     print(f"   {label}: tape {per_tape * 1e6:.1f} µs, eager {per_eager * 1e6:.1f} µs"
           f" (eager/tape {per_eager / per_tape:.2f}); records = {tape.records}")
     check(f"{func.__name__} was recorded once", tape.records == 1, f"{tape.replays} replays")
@@ -80,12 +82,13 @@ def residual(c):
     ])
 
 
-def newton(F_of, J_of, c):
-    """Newton's method from c: the root, the residual norm and the Jacobian at each iterate."""
+def newton(FJ_of, c):
+    """Newton's method from c: the root, the residual norm and the Jacobian at each
+    iterate. ``FJ_of(c)`` is ``(F(c), J(c))`` from one call of the residual."""
     norms, Js = [], []
     for _ in range(30):
-        F = F_of(c).numpy()
-        J = J_of(c).numpy()  # (4, 4), exact
+        F, J = FJ_of(c)
+        F, J = F.numpy(), J.numpy()  # J: (4, 4), exact
         c = lucid.tensor(c.numpy() - np.linalg.solve(J, F))
         norms.append(float(np.linalg.norm(F)))
         Js.append(J)
@@ -96,14 +99,14 @@ def newton(F_of, J_of, c):
 
 c0 = lucid.tensor(np.array([0.5, 1.0, 0.3, 0.2]))
 tape = lucid.tape(residual, c0)  # runs residual once and records it
-c, norms, Js = newton(tape, tape.jacobian, c0)  # replays: residual's Python never runs again
+c, norms, Js = newton(tape.value_and_jacobian, c0)  # replays: residual's Python never runs again
 for it, norm in enumerate(norms):
     print(f"   iter {it}: |F| = {norm:.3e}")
 final = np.linalg.norm(residual(c).numpy())
 print(f"   concentrations [A, B, C, D] = {np.round(c.numpy(), 10)}")
 check("Newton converged quadratically to |F| < 1e-12", final < 1e-12, f"|F| = {final:.2e} after {len(norms)} iterations")
 
-against_eager("per Newton iteration", lambda F_of, J_of: newton(F_of, J_of, c0)[::2], residual, tape)
+against_eager("per Newton iteration", lambda FJ_of: newton(FJ_of, c0)[::2], residual, tape)
 
 # --------------------------------------------------------------------------------------
 print("\n2. Robot arm: Jacobian of the forward kinematics of a 2-link planar arm")
@@ -130,14 +133,16 @@ target = np.array([0.9, 1.0])
 lam = 1e-3
 
 
-def inverse_kinematics(tip_of, J_of, theta):
-    """Damped least squares from theta: the joint angles and the Jacobian at each iterate."""
+def inverse_kinematics(tipJ_of, theta):
+    """Damped least squares from theta: the joint angles and the Jacobian at each
+    iterate. ``tipJ_of(theta)`` is ``(tip(theta), J(theta))`` from one call of tip."""
     Js = []
     for _ in range(50):
-        e = target - tip_of(theta).numpy()
+        tip_now, Jt = tipJ_of(theta)
+        e = target - tip_now.numpy()
         if np.linalg.norm(e) < 1e-12:
             break
-        Jn = J_of(theta).numpy()
+        Jn = Jt.numpy()
         Js.append(Jn)
         dtheta = Jn.T @ np.linalg.solve(Jn @ Jn.T + lam * np.eye(2), e)
         theta = lucid.tensor(theta.numpy() + dtheta)
@@ -146,13 +151,13 @@ def inverse_kinematics(tip_of, J_of, theta):
 
 tip_tape = lucid.tape(tip, theta)
 theta0 = theta
-theta, Js = inverse_kinematics(tip_tape, tip_tape.jacobian, theta0)
+theta, Js = inverse_kinematics(tip_tape.value_and_jacobian, theta0)
 reached = tip(theta).numpy()
 print(f"   inverse kinematics: joint angles {np.round(theta.numpy(), 6)} reach {np.round(reached, 9)}")
 check("inverse kinematics reached the target", np.linalg.norm(reached - target) < 1e-9,
       f"{len(Js)} iterations, error {np.linalg.norm(reached - target):.1e}")
 
-against_eager("per iteration", lambda F_of, J_of: inverse_kinematics(F_of, J_of, theta0), tip, tip_tape)
+against_eager("per iteration", lambda FJ_of: inverse_kinematics(FJ_of, theta0), tip, tip_tape)
 
 # --------------------------------------------------------------------------------------
 print("\n3. Hessian of the Rosenbrock function sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2")

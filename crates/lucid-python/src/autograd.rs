@@ -109,6 +109,7 @@ fn backward(
 pub(crate) fn static_op(op: &str) -> &'static str {
     match op {
         "jacobian" => "jacobian",
+        "value_and_jacobian" => "value_and_jacobian",
         "hessian" => "hessian",
         "vjp" => "vjp",
         "jvp" => "jvp",
@@ -175,6 +176,27 @@ fn jacobian_from_graph(
     let (outs, ins) = (inners(&outputs), inners(&inputs));
     let opts = options("jacobian", create_graph, strict, vectorize, chunk_size, strategy)?;
     interruptible(py, move || functional::jacobian_from_graph(&outs, &ins, &opts)).map(wrap_all)
+}
+
+/// `(outputs, blocks)`: the outputs (detached unless `create_graph`) and the Jacobian
+/// of one recorded call, errors naming `value_and_jacobian`.
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, create_graph, strict, vectorize, chunk_size, strategy = "auto"))]
+#[allow(clippy::too_many_arguments)]
+fn value_and_jacobian_from_graph(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyTensor>>,
+    inputs: Vec<PyRef<'_, PyTensor>>,
+    create_graph: bool,
+    strict: bool,
+    vectorize: bool,
+    chunk_size: Option<usize>,
+    strategy: &str,
+) -> PyResult<(Vec<PyTensor>, Vec<PyTensor>)> {
+    let (outs, ins) = (inners(&outputs), inners(&inputs));
+    let opts = options("value_and_jacobian", create_graph, strict, vectorize, chunk_size, strategy)?;
+    let (values, blocks) = interruptible(py, move || functional::value_and_jacobian_from_graph(&outs, &ins, &opts))?;
+    Ok((wrap_all(values), wrap_all(blocks)))
 }
 
 /// The options of a Jacobian (or Hessian) call whose flags Python has checked.
@@ -318,19 +340,23 @@ fn csr_tuples<'py>(py: Python<'py>, result: functional::SparseValues) -> PyResul
         .collect()
 }
 
+/// The sparse Jacobian blocks as CSR tuples; errors name `op` (`jacobian`, or
+/// `value_and_jacobian`).
 #[pyfunction]
-#[pyo3(signature = (outputs, inputs, strict, strategy))]
+#[pyo3(signature = (outputs, inputs, strict, strategy, op = "jacobian"))]
 fn sparse_jacobian_from_graph<'py>(
     py: Python<'py>,
     outputs: Vec<PyRef<'py, PyTensor>>,
     inputs: Vec<PyRef<'py, PyTensor>>,
     strict: bool,
     strategy: &str,
+    op: &str,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     let (outs, ins) = (inners(&outputs), inners(&inputs));
-    let strategy = Strategy::parse("jacobian", strategy).py()?;
+    let op = static_op(op);
+    let strategy = Strategy::parse(op, strategy).py()?;
     let opts = JacobianOptions { strict, strategy, ..Default::default() };
-    let result = interruptible(py, move || functional::sparse_jacobian_values(&outs, &ins, &opts))?;
+    let result = interruptible(py, move || functional::sparse_jacobian_values_named(op, &outs, &ins, &opts))?;
     csr_tuples(py, result)
 }
 
@@ -405,6 +431,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prepare_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(check_options, m)?)?;
     m.add_function(wrap_pyfunction!(jacobian_from_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(value_and_jacobian_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(hessian_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(vjp_from_graph, m)?)?;
     m.add_function(wrap_pyfunction!(jvp_from_graph, m)?)?;

@@ -116,6 +116,32 @@ impl PyTapeCache {
         Ok((wrap_all(blocks), recorded))
     }
 
+    /// `(outputs, tuple_output, blocks, recorded)`: the outputs of `func` at `inputs`
+    /// (detached unless `create_graph`) and their dense Jacobian, from one replay and
+    /// one sweep (`value_and_jacobian_from_graph`); `recorded` when the function had to
+    /// run.
+    #[pyo3(signature = (func, inputs, create_graph, strict, vectorize, chunk_size, strategy))]
+    #[allow(clippy::too_many_arguments)]
+    fn value_and_jacobian(
+        &self,
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        inputs: Vec<PyRef<'_, PyTensor>>,
+        create_graph: bool,
+        strict: bool,
+        vectorize: bool,
+        chunk_size: Option<usize>,
+        strategy: &str,
+    ) -> PyResult<(Vec<PyTensor>, bool, Vec<PyTensor>, bool)> {
+        let op = "value_and_jacobian";
+        let opts = options(op, create_graph, strict, vectorize, chunk_size, strategy)?;
+        let g = self.graph_of(py, op, func, &inputs, true)?;
+        let (recorded, tuple_output) = (!g.replayed, g.tuple_output);
+        let (values, blocks) =
+            sweep(py, &g, move |g| functional::value_and_jacobian_from_graph(&g.outputs, &g.leaves, &opts))?;
+        Ok((wrap_all(values), tuple_output, wrap_all(blocks), recorded))
+    }
+
     /// `(outputs, tuple_output, recorded)`: `func(*inputs)` replayed, as calling `func`
     /// returns it.
     fn call(

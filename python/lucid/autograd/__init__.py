@@ -1,6 +1,7 @@
 """Automatic differentiation: ``grad`` and ``backward`` on recorded graphs, and the
-functional API (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, ``vhp``,
-``sparsity``, ``gradcheck``) that differentiates a Python function at given inputs.
+functional API (``jacobian``, ``value_and_jacobian``, ``hessian``, ``vjp``, ``jvp``,
+``hvp``, ``vhp``, ``sparsity``, ``gradcheck``) that differentiates a Python function at
+given inputs.
 
 >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
 >>> lucid.autograd.grad((x ** 3).sum(), x)
@@ -17,11 +18,12 @@ from typing import Any, Literal, Optional, Sequence, Union, overload
 from .. import _core
 from .._core import Tensor
 from .._tensor import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .functional import jacobian, hessian, vjp, jvp, hvp, vhp, sparsity, sparsity_cache_clear
+from .functional import jacobian, value_and_jacobian, hessian, vjp, jvp, hvp, vhp, sparsity, sparsity_cache_clear
 from .gradcheck import gradcheck, GradcheckError
 
 __all__ = [
-    "grad", "backward", "jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity", "sparsity_cache_clear", "gradcheck",
+    "grad", "backward", "jacobian", "value_and_jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity",
+    "sparsity_cache_clear", "gradcheck",
     "GradcheckError", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
 ]
 

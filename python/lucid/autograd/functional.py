@@ -27,7 +27,7 @@ _Inputs = Union[Tensor, Sequence[Tensor]]
 _TupleInputs = Union[Tuple[Tensor, ...], List[Tensor]]
 _Vectors = Optional[Union[Tensor, Sequence[Tensor]]]
 
-__all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity", "sparsity_cache_clear"]
+__all__ = ["jacobian", "value_and_jacobian", "hessian", "vjp", "jvp", "hvp", "vhp", "sparsity", "sparsity_cache_clear"]
 
 
 def _as_tuple(value: object, arg: str, fn: str) -> tuple[bool, tuple[Tensor, ...]]:
@@ -141,23 +141,94 @@ def jacobian(func: _Func, inputs: _Inputs, create_graph: bool = False, strict: b
 # graph ``(inputs_were_tuple, leaves, outputs_were_tuple, outputs)``.
 
 def _jacobian_options(create_graph: bool, strict: bool, vectorize: bool, chunk_size: int | None, strategy: str,
-                      sparse: bool) -> int | None:
+                      sparse: bool, fn: str = "jacobian") -> int | None:
     if not (create_graph.__class__ is bool and strict.__class__ is bool and vectorize.__class__ is bool
             and chunk_size is None and strategy.__class__ is str and strategy in _STRATEGIES and sparse is False):
-        chunk_size = _core.check_options("jacobian", create_graph, strict, vectorize, chunk_size, strategy, sparse)
+        chunk_size = _core.check_options(fn, create_graph, strict, vectorize, chunk_size, strategy, sparse)
     if sparse:
-        _sparse.require_scipy("jacobian")
+        _sparse.require_scipy(fn)
     return chunk_size
 
 
 def _jacobian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool, chunk_size: int | None,
                  strategy: _Strategy, sparse: bool) -> Any:
-    in_tuple, leaves, _, outs = recorded
+    return _value_and_jacobian_of(recorded, create_graph, strict, vectorize, chunk_size, strategy, sparse,
+                                  "jacobian")[1]
+
+
+def _value_and_jacobian_of(recorded: _Recorded, create_graph: bool, strict: bool, vectorize: bool,
+                           chunk_size: int | None, strategy: _Strategy, sparse: bool,
+                           fn: str = "value_and_jacobian") -> tuple[_Outputs, Any]:
+    """``(outputs, J)`` of a recorded graph: the one finish of ``jacobian`` and
+    ``value_and_jacobian`` (``fn`` names the caller in errors); the outputs are detached
+    unless ``create_graph``, J is a block per input (a tuple for a tuple of inputs)."""
+    in_tuple, leaves, out_tuple, outs = recorded
+    values: _Outputs
     if sparse:
-        blocks = [_sparse.csr(b) for b in _core.sparse_jacobian_from_graph(list(outs), leaves, strict, strategy)]
-        return tuple(blocks) if in_tuple else blocks[0]
-    blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk_size, strategy)
-    return tuple(blocks) if in_tuple else blocks[0]
+        raw = _core.sparse_jacobian_from_graph(list(outs), leaves, strict, strategy, fn)
+        blocks: Sequence[Any] = [_sparse.csr(b) for b in raw]
+        values = _finish_outputs(outs, out_tuple, False)   # sparse=True records no graph
+    elif fn == "jacobian":   # the outputs are not wanted: no detached copies made
+        blocks = _core.jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize, chunk_size, strategy)
+        values = outs[0]
+    else:
+        finished, blocks = _core.value_and_jacobian_from_graph(list(outs), leaves, create_graph, strict, vectorize,
+                                                               chunk_size, strategy)
+        values = tuple(finished) if out_tuple else finished[0]
+    return values, (tuple(blocks) if in_tuple else blocks[0])
+
+
+@overload
+def value_and_jacobian(func: Callable[..., Tensor], inputs: Tensor, create_graph: bool = ..., strict: bool = ...,
+                       vectorize: bool = ..., chunk_size: int | None = ..., strategy: _Strategy = ...,
+                       sparse: Literal[False] = ...) -> tuple[Tensor, Tensor]: ...
+@overload
+def value_and_jacobian(func: Callable[..., tuple[Tensor, ...]], inputs: Tensor, create_graph: bool = ...,
+                       strict: bool = ..., vectorize: bool = ..., chunk_size: int | None = ...,
+                       strategy: _Strategy = ...,
+                       sparse: Literal[False] = ...) -> tuple[tuple[Tensor, ...], Tensor]: ...
+@overload
+def value_and_jacobian(func: Callable[..., Tensor], inputs: _TupleInputs, create_graph: bool = ..., strict: bool = ...,
+                       vectorize: bool = ..., chunk_size: int | None = ..., strategy: _Strategy = ...,
+                       sparse: Literal[False] = ...) -> tuple[Tensor, tuple[Tensor, ...]]: ...
+@overload
+def value_and_jacobian(func: Callable[..., tuple[Tensor, ...]], inputs: _TupleInputs, create_graph: bool = ...,
+                       strict: bool = ..., vectorize: bool = ..., chunk_size: int | None = ...,
+                       strategy: _Strategy = ...,
+                       sparse: Literal[False] = ...) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
+@overload  # a func whose return type is not known, or sparse=True (scipy.sparse.csr_array blocks: SciPy is not typed)
+def value_and_jacobian(func: _Func, inputs: _Inputs, create_graph: bool = ..., strict: bool = ...,
+                       vectorize: bool = ..., chunk_size: int | None = ..., strategy: _Strategy = ...,
+                       sparse: bool = ...) -> tuple[_Outputs, Any]: ...
+def value_and_jacobian(func: _Func, inputs: _Inputs, create_graph: bool = False, strict: bool = False,
+                       vectorize: bool = False, chunk_size: int | None = None, strategy: _Strategy = "auto",
+                       sparse: bool = False) -> tuple[_Outputs, Any]:
+    """``(func(inputs), jacobian(func, inputs))`` from one call of ``func``: the value a
+    Newton or Gauss–Newton step needs beside J, from the same recording.
+
+    Every option is ``jacobian``'s, with the same default (``strategy="auto"``) and the
+    same result: J is a Tensor for a single input and a tuple of blocks for a tuple of
+    inputs (``scipy.sparse.csr_array`` blocks with ``sparse=True``); the outputs are a
+    Tensor or a tuple, as ``func`` returned them, detached unless ``create_graph=True``
+    (as ``vjp`` returns them). Errors are ``jacobian``'s, naming ``value_and_jacobian``.
+
+    >>> from lucid.autograd import value_and_jacobian
+    >>> x = lucid.tensor([1.0], dtype=lucid.float64)
+    >>> for _ in range(5):                            # Newton's method on x² = 2
+    ...     fx, J = value_and_jacobian(lambda x: x * x - 2, x)
+    ...     x = x - lucid.linalg.solve(J, fx)
+    >>> x.item()
+    1.414213562373095...
+    >>> value_and_jacobian(lambda a, b: (a * b, a.sum()), (lucid.tensor([1.0, 2.0]), lucid.tensor([3.0, 4.0])))
+    ((tensor([3., 8.]), tensor(3.)), (tensor([[3., 0.],
+            [0., 4.],
+            [1., 1.]]), tensor([[1., 0.],
+            [0., 2.],
+            [0., 0.]])))
+    """
+    chunk_size = _jacobian_options(create_graph, strict, vectorize, chunk_size, strategy, sparse, "value_and_jacobian")
+    return _value_and_jacobian_of(_record(func, inputs, "value_and_jacobian"), create_graph, strict, vectorize,
+                                  chunk_size, strategy, sparse)
 
 
 @overload

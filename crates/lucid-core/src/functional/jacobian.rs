@@ -191,9 +191,20 @@ fn run_blocks<T: Send>(
 /// `(Σ numel(out_i), numel(x_j))` matrix per input, rows of the outputs stacked in
 /// order. Outputs that do not require grad give zero rows.
 pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<Tensor>> {
-    opts.check("jacobian")?;
+    jacobian_named("jacobian", outputs, inputs, opts)
+}
+
+/// [`jacobian_from_graph`] whose errors name `op`: the one path of every dense Jacobian
+/// (`jacobian`, `value_and_jacobian`, the Hessian's inner Jacobian, tapes).
+pub(crate) fn jacobian_named(
+    op: &'static str,
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+) -> Result<Vec<Tensor>> {
+    opts.check(op)?;
     if opts.strict {
-        check_strict("jacobian", outputs, inputs)?;
+        check_strict(op, outputs, inputs)?;
     }
     let m: usize = outputs.iter().map(Tensor::numel).sum();
     let n: usize = inputs.iter().map(Tensor::numel).sum();
@@ -204,9 +215,9 @@ pub fn jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &Jacobia
     };
     let _mode = set_grad_enabled(opts.create_graph);
     if forward {
-        by_columns(outputs, inputs, opts, n)
+        by_columns(op, outputs, inputs, opts, n)
     } else {
-        by_rows(outputs, inputs, opts, m)
+        by_rows(op, outputs, inputs, opts, m)
     }
 }
 
@@ -261,18 +272,24 @@ fn write_as_swept(policy: BlockPolicy, total: usize, dtype: DType, create_graph:
 
 /// A zeroed `(rows, width)` result, or an error in microseconds, before any sweep, when
 /// it cannot be had.
-fn result_matrix(dtype: DType, rows: usize, width: usize, what: &str) -> Result<Storage> {
-    Storage::try_full("jacobian", dtype, &[rows, width], 0.0).map_err(|_| {
+fn result_matrix(op: &'static str, dtype: DType, rows: usize, width: usize, what: &str) -> Result<Storage> {
+    Storage::try_full(op, dtype, &[rows, width], 0.0).map_err(|_| {
         let bytes = (rows as f64) * (width as f64) * dtype.size_of() as f64;
         Error::argument(
-            "jacobian",
+            op,
             format!("{what} is {rows} x {width} {dtype} ({:.3} GB), more than this process can allocate", bytes / 1e9),
         )
     })
 }
 
 /// Reverse mode: blocks of rows, one `(m, numel(x))` matrix per input.
-fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usize) -> Result<Vec<Tensor>> {
+fn by_rows(
+    op: &'static str,
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+    m: usize,
+) -> Result<Vec<Tensor>> {
     let (live, starts): (Vec<&Tensor>, Vec<usize>) =
         outputs.iter().zip(offsets(&numels(outputs))).filter(|(o, _)| o.requires_grad()).unzip();
     let roots: Vec<Tensor> = live.iter().map(|t| (*t).clone()).collect();
@@ -283,7 +300,7 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
         let results = inputs
             .iter()
             .enumerate()
-            .map(|(j, x)| result_matrix(x.dtype(), m, x.numel(), &format!("the Jacobian block of input {j}")))
+            .map(|(j, x)| result_matrix(op, x.dtype(), m, x.numel(), &format!("the Jacobian block of input {j}")))
             .map(|r| r.map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         let write = |(r0, rows): &Block| -> Result<()> {
@@ -306,7 +323,7 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
         .enumerate()
         .map(|(j, x)| {
             let pieces = blocks.iter().map(|(r0, rows)| (*r0, vec![rows[j].as_ref()])).collect();
-            assemble(pieces, m, &[(0, x.numel())], x.dtype(), opts.create_graph)
+            assemble(op, pieces, m, &[(0, x.numel())], x.dtype(), opts.create_graph)
         })
         .collect()
 }
@@ -314,7 +331,13 @@ fn by_rows(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, m: usi
 /// Forward mode: blocks of columns, pushed through the graph by tangent sweeps. They
 /// assemble Jᵀ (row c holds column c of J, the tangents of every output side by
 /// side), and J is its transposed view.
-fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, n: usize) -> Result<Vec<Tensor>> {
+fn by_columns(
+    op: &'static str,
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+    n: usize,
+) -> Result<Vec<Tensor>> {
     let live: Vec<Tensor> = outputs.iter().filter(|o| o.requires_grad()).cloned().collect();
     let plan = Plan::new(&live, inputs);
     let in_refs: Vec<&Tensor> = inputs.iter().collect();
@@ -329,7 +352,7 @@ fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, n: 
         outputs.iter().zip(&columns).filter(|(o, _)| o.requires_grad()).map(|(_, &(c0, _))| c0).collect();
     let m: usize = columns.iter().map(|&(_, w)| w).sum();
     let jt = if write_as_swept(policy, n, dtype, opts.create_graph) {
-        let jt = Mutex::new(result_matrix(dtype, n, m, "the Jacobian")?);
+        let jt = Mutex::new(result_matrix(op, dtype, n, m, "the Jacobian")?);
         let write = |(c0, tangents): &Block| -> Result<()> {
             let mut jt = jt.lock().unwrap_or_else(PoisonError::into_inner);
             for (t, &col0) in tangents.iter().zip(&live_columns) {
@@ -357,7 +380,7 @@ fn by_columns(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions, n: 
                 (*c0, per_output.collect())
             })
             .collect();
-        assemble(pieces, n, &columns, dtype, opts.create_graph)?
+        assemble(op, pieces, n, &columns, dtype, opts.create_graph)?
     };
     // J as the transposed view of Jᵀ: no copy (NumPy conversion copies Jᵀ's contiguous
     // data and transposes it back for free).
@@ -380,6 +403,7 @@ fn numels(tensors: &[Tensor]) -> Vec<usize> {
 /// matrix is taken as it is); with create_graph they are densified and concatenated,
 /// which keeps the result differentiable.
 fn assemble(
+    op: &'static str,
     blocks: Vec<(usize, Vec<Option<&Rows>>)>,
     rows: usize,
     columns: &[(usize, usize)],
@@ -395,7 +419,7 @@ fn assemble(
                 }
             }
         }
-        let mut out = Storage::try_full("jacobian", dtype, &[rows, width], 0.0)?;
+        let mut out = Storage::try_full(op, dtype, &[rows, width], 0.0)?;
         for (r0, pieces) in &blocks {
             for (piece, &(col0, _)) in pieces.iter().zip(columns) {
                 if let Some(piece) = piece {

@@ -13,6 +13,7 @@ mod tape_bytes;
 
 pub use crate::tensor::recording::{note_escape, note_untraceable};
 pub use colouring::{Order, Pattern};
+use jacobian::jacobian_named;
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{
     check_sparse_options, clear_sparsity_cache, hessian_sparsity_from_graph, sparse_hessian_from_graph,
@@ -122,7 +123,60 @@ where
 {
     opts.check("jacobian")?; // before `f` runs
     let (leaves, outputs) = record("jacobian", &f, inputs)?;
-    jacobian_from_graph(&outputs, &leaves, opts)
+    jacobian_named("jacobian", &outputs, &leaves, opts)
+}
+
+/// `(f(x), J)` from one recorded call: the outputs of `f` at `inputs` and their
+/// Jacobian blocks, as [`jacobian`] returns them. A Newton or Gauss–Newton step needs
+/// both; `f` runs once. The outputs are detached unless `opts.create_graph` (as
+/// [`vjp`] returns them); errors name `value_and_jacobian`.
+///
+/// ```
+/// use lucid_core::{functional::{value_and_jacobian, JacobianOptions}, Tensor, DType};
+/// // f(x) = x² - 2, J = diag(2x): one Newton step from x = 1 gives 1 - (-1)/2 = 1.5
+/// let x = Tensor::from_vec(vec![1.0], &[1], DType::F64).unwrap();
+/// let f = |x: &[Tensor]| Ok(vec![x[0].mul(&x[0])?.add_scalar(-2.0)?]);
+/// let (fx, j) = value_and_jacobian(f, &[x], &JacobianOptions::default()).unwrap();
+/// assert_eq!((fx[0].to_f64_vec(), j[0].to_f64_vec()), (vec![-1.0], vec![2.0]));
+/// assert!(!fx[0].requires_grad());
+/// let step = 1.0 - fx[0].to_f64_vec()[0] / j[0].to_f64_vec()[0];
+/// assert_eq!(step, 1.5);
+/// ```
+pub fn value_and_jacobian<F>(f: F, inputs: &[Tensor], opts: &JacobianOptions) -> Result<(Vec<Tensor>, Vec<Tensor>)>
+where
+    F: Fn(&[Tensor]) -> Result<Vec<Tensor>>,
+{
+    opts.check("value_and_jacobian")?; // before `f` runs
+    let (leaves, outputs) = record("value_and_jacobian", &f, inputs)?;
+    value_and_jacobian_from_graph(&outputs, &leaves, opts)
+}
+
+/// [`value_and_jacobian`] of already computed `outputs`: `(outputs, J)`, the outputs
+/// detached unless `opts.create_graph`, J as [`jacobian_from_graph`] returns it (the
+/// same sweeps: one path serves both).
+pub fn value_and_jacobian_from_graph(
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+    let j = jacobian_named("value_and_jacobian", outputs, inputs, opts)?;
+    Ok((finish(outputs.to_vec(), opts.create_graph), j))
+}
+
+/// [`sparse_jacobian_values`] whose errors name `op` (`"jacobian"` or
+/// `"value_and_jacobian"`): the options and `strict` are checked here, under that
+/// name, and the sparse sweep then runs as usual.
+pub fn sparse_jacobian_values_named(
+    op: &'static str,
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+) -> Result<SparseValues> {
+    check_sparse_options(op, opts)?;
+    if opts.strict {
+        check_strict(op, outputs, inputs)?;
+    }
+    sparse_jacobian_values(outputs, inputs, &JacobianOptions { strict: false, ..opts.clone() })
 }
 
 /// `v` pairs with `like` (the outputs or the inputs, named by `what`): same count, same shapes.

@@ -489,6 +489,25 @@ where
         super::jacobian_from_graph(&g.outputs, &g.leaves, opts)
     }
 
+    /// `(f(x), J)`, as [`super::value_and_jacobian`]: the outputs (detached unless
+    /// `opts.create_graph`) and the Jacobian from one replay.
+    ///
+    /// ```
+    /// use lucid_core::{functional::{JacobianOptions, Taped}, Tensor, DType};
+    /// // f(x) = x³, J = diag(3x²)
+    /// let f = |x: &[Tensor]| Ok(vec![x[0].mul(&x[0])?.mul(&x[0])?]);
+    /// let taped = Taped::new(f, &[Tensor::from_vec(vec![1.0], &[1], DType::F64).unwrap()]).unwrap();
+    /// let x = Tensor::from_vec(vec![2.0], &[1], DType::F64).unwrap();
+    /// let (fx, j) = taped.value_and_jacobian(&[x], &JacobianOptions::default()).unwrap();
+    /// assert_eq!((fx[0].to_f64_vec(), j[0].to_f64_vec()), (vec![8.0], vec![12.0]));
+    /// assert_eq!(taped.records(), 1);
+    /// ```
+    pub fn value_and_jacobian(&self, inputs: &[Tensor], opts: &JacobianOptions) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        opts.check("value_and_jacobian")?;
+        let g = self.graph("value_and_jacobian", inputs, true)?;
+        super::value_and_jacobian_from_graph(&g.outputs, &g.leaves, opts)
+    }
+
     /// [`super::sparse_jacobian_from_graph`] of `f` at `inputs`.
     pub fn sparse_jacobian(&self, inputs: &[Tensor], opts: &JacobianOptions) -> Result<Vec<super::Csr>> {
         super::check_sparse_options("jacobian", opts)?;
