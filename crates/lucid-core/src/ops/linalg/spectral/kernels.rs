@@ -1,0 +1,373 @@
+//! Numeric kernels of the spectral factorizations of one small row-major matrix —
+//! symmetric eigendecomposition (cyclic Jacobi), SVD (one-sided Jacobi), Householder
+//! QR — in f64 (f32 inputs are widened and the results rounded once, which is more
+//! accurate than f32 arithmetic and keeps one code path). No graph, no Tensor.
+//!
+//! Why Jacobi: both Jacobi methods compute small eigenvalues and singular values to
+//! high *relative* accuracy (Demmel & Veselić 1992), are a page of code each, and
+//! their convergence test is a plain relative threshold. Householder
+//! tridiagonalisation + implicit QL is faster for n ≳ 100 (about 4n³/3 flops against
+//! a few sweeps of ~4n³), but the matrices users factor here are small (frames,
+//! inertia tensors, covariance of a few parameters) and accuracy is worth more.
+//!
+//! Conventions (NOTE [spectral conventions]): eigenvalues ascending, singular values
+//! descending; each eigenvector and each left singular vector has its component of
+//! largest magnitude (the first such) positive, the right singular vector flipped with
+//! it; R of a QR has a non-negative diagonal (LAPACK's may be negative: the factors
+//! differ from it by a ±1 per column of Q and row of R).
+
+/// At most this many sweeps; Jacobi converges quadratically and needs 5–10 in practice.
+const MAX_SWEEPS: usize = 100;
+
+/// Why a kernel gave up: the caller names the op and the batch element.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Failure {
+    /// The matrix holds NaN or ±inf.
+    NotFinite,
+    /// No convergence within `MAX_SWEEPS` sweeps.
+    NoConvergence,
+}
+
+fn finite(a: &[f64]) -> Result<(), Failure> {
+    if a.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Failure::NotFinite)
+    }
+}
+
+/// The rotation `(c, s)` with `t = tan θ` the smaller root of `t² + 2ζt - 1 = 0`
+/// (|θ| ≤ π/4, Golub & Van Loan Alg. 8.5.1): it zeroes the pair's coupling.
+fn rotation(zeta: f64) -> (f64, f64) {
+    let t = if zeta >= 0.0 { 1.0 / (zeta + (1.0 + zeta * zeta).sqrt()) } else { -1.0 / (-zeta + (1.0 + zeta * zeta).sqrt()) };
+    let c = 1.0 / (1.0 + t * t).sqrt();
+    (c, t * c)
+}
+
+/// Flip `col` of the `rows × cols` row-major `m` (and the same column of `other`, if
+/// any) so its component of largest magnitude is positive.
+fn fix_sign(m: &mut [f64], rows: usize, cols: usize, col: usize, other: Option<(&mut [f64], usize, usize)>) {
+    let mut best = 0;
+    for i in 1..rows {
+        if m[i * cols + col].abs() > m[best * cols + col].abs() {
+            best = i;
+        }
+    }
+    if rows > 0 && m[best * cols + col] < 0.0 {
+        for i in 0..rows {
+            m[i * cols + col] = -m[i * cols + col];
+        }
+        if let Some((o, orows, ocols)) = other {
+            for i in 0..orows {
+                o[i * ocols + col] = -o[i * ocols + col];
+            }
+        }
+    }
+}
+
+/// `A = V diag(w) Vᵀ` of the symmetric `n × n` matrix whose lower (or `upper`)
+/// triangle is stored in `a`; `w` ascending, `V` row-major with eigenvectors as columns.
+///
+/// Cyclic Jacobi: rotate each off-diagonal pair to zero, sweep until the off-diagonal
+/// Frobenius norm is at most `ε ‖A‖_F` (then every eigenvalue is accurate to that).
+pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f64>), Failure> {
+    let mut m = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let v = if upper { a[j * n + i] } else { a[i * n + j] };
+            m[i * n + j] = v;
+            m[j * n + i] = v;
+        }
+    }
+    finite(&m)?;
+    let mut v = vec![0.0; n * n];
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    let frob = m.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let tol = f64::EPSILON * frob;
+    let mut converged = false;
+    for _ in 0..MAX_SWEEPS {
+        let off = (0..n).flat_map(|i| (0..i).map(move |j| (i, j))).map(|(i, j)| 2.0 * m[i * n + j] * m[i * n + j]);
+        if off.sum::<f64>().sqrt() <= tol {
+            converged = true;
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = m[p * n + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                // J = [[c, s], [-s, c]] in the (p, q) plane; Jᵀ A J has a zero (p, q) entry
+                let (c, s) = rotation((m[q * n + q] - m[p * n + p]) / (2.0 * apq));
+                for k in 0..n {
+                    let (akp, akq) = (m[k * n + p], m[k * n + q]);
+                    m[k * n + p] = c * akp - s * akq;
+                    m[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (m[p * n + k], m[q * n + k]);
+                    m[p * n + k] = c * apk - s * aqk;
+                    m[q * n + k] = s * apk + c * aqk;
+                }
+                for k in 0..n {
+                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    if !converged {
+        return Err(Failure::NoConvergence);
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| m[i * n + i].total_cmp(&m[j * n + j]));
+    let w: Vec<f64> = order.iter().map(|&i| m[i * n + i]).collect();
+    let mut vs = vec![0.0; n * n];
+    for (dst, &src) in order.iter().enumerate() {
+        for k in 0..n {
+            vs[k * n + dst] = v[k * n + src];
+        }
+    }
+    for col in 0..n {
+        fix_sign(&mut vs, n, n, col, None);
+    }
+    Ok((w, vs))
+}
+
+/// Columns `have..want` of the row-major `rows × want` `q`, whose first `have`
+/// columns are orthonormal, filled with an orthonormal completion: each new column
+/// is the standard basis vector with the largest residual after two rounds of
+/// Gram–Schmidt against the columns so far (that residual is at least `√(1/rows)`).
+fn complete(q: &mut [f64], rows: usize, want: usize, have: usize) {
+    for col in have..want {
+        let mut best: Option<(f64, Vec<f64>)> = None;
+        for e in 0..rows {
+            let mut x = vec![0.0; rows];
+            x[e] = 1.0;
+            for _ in 0..2 {
+                for j in 0..col {
+                    let d: f64 = (0..rows).map(|i| q[i * want + j] * x[i]).sum();
+                    for (i, xi) in x.iter_mut().enumerate() {
+                        *xi -= d * q[i * want + j];
+                    }
+                }
+            }
+            let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if best.as_ref().is_none_or(|(b, _)| norm > *b) {
+                best = Some((norm, x));
+            }
+        }
+        if let Some((norm, x)) = best {
+            for i in 0..rows {
+                q[i * want + col] = x[i] / norm;
+            }
+        }
+    }
+}
+
+/// The SVD `A = U diag(s) Vᵀ` of an `m × n` row-major matrix, `k = min(m, n)`:
+/// `s` (k, descending), `U` row-major `m × k` (or `m × m` when `full`), `V` row-major
+/// `n × k` (or `n × n`). Columns of `U`/`V` past the rank complete an orthonormal basis.
+pub(crate) fn svd(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
+    finite(a)?;
+    if m < n {
+        // Aᵀ = V S Uᵀ: the tall case with the factors swapped
+        let mut at = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                at[j * m + i] = a[i * n + j];
+            }
+        }
+        let (s, v, u) = svd_tall(&at, n, m, full)?;
+        return Ok((s, u, v));
+    }
+    let (s, u, v) = svd_tall(a, m, n, full)?;
+    Ok((s, u, v))
+}
+
+/// One-sided Jacobi (Hestenes) for `m ≥ n`: rotate pairs of columns of `W = A V`
+/// until every pair is orthogonal to `ε` relative to their norms; then `s_j = ‖w_j‖`
+/// and `u_j = w_j / s_j`.
+fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
+    // columns as contiguous vectors: the rotations read and write whole columns
+    let mut w: Vec<Vec<f64>> = (0..n).map(|j| (0..m).map(|i| a[i * n + j]).collect()).collect();
+    let mut v: Vec<Vec<f64>> = (0..n).map(|j| (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
+    let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
+    let mut converged = n < 2;
+    for _ in 0..MAX_SWEEPS {
+        if converged {
+            break;
+        }
+        let mut rotated = false;
+        for p in 0..n {
+            for q in p + 1..n {
+                let (alpha, beta, gamma) = (dot(&w[p], &w[p]), dot(&w[q], &w[q]), dot(&w[p], &w[q]));
+                if gamma == 0.0 || gamma.abs() <= f64::EPSILON * (alpha * beta).sqrt() {
+                    continue;
+                }
+                rotated = true;
+                let (c, s) = rotation((beta - alpha) / (2.0 * gamma));
+                for cols in [&mut w, &mut v] {
+                    let (left, right) = cols.split_at_mut(q);
+                    for (xp, xq) in left[p].iter_mut().zip(right[0].iter_mut()) {
+                        let (a, b) = (*xp, *xq);
+                        *xp = c * a - s * b;
+                        *xq = s * a + c * b;
+                    }
+                }
+            }
+        }
+        converged = !rotated;
+    }
+    if !converged {
+        return Err(Failure::NoConvergence);
+    }
+    let norms: Vec<f64> = w.iter().map(|c| dot(c, c).sqrt()).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| norms[j].total_cmp(&norms[i]));
+    let ucols = if full { m } else { n };
+    let s: Vec<f64> = order.iter().map(|&j| norms[j]).collect();
+    let mut u = vec![0.0; m * ucols];
+    let mut vv = vec![0.0; n * n];
+    // a column is part of the range when its norm is above round-off of the largest
+    let cutoff = s.first().copied().unwrap_or(0.0) * f64::EPSILON * (m as f64);
+    let mut rank = 0;
+    for (dst, &src) in order.iter().enumerate() {
+        for i in 0..n {
+            vv[i * n + dst] = v[src][i];
+        }
+        if s[dst] > cutoff && s[dst] > 0.0 {
+            for i in 0..m {
+                u[i * ucols + dst] = w[src][i] / s[dst];
+            }
+            rank += 1;
+        }
+    }
+    // columns of tiny singular values carry round-off, not direction: rebuild them
+    complete(&mut u, m, ucols, rank);
+    for col in 0..n {
+        fix_sign(&mut u, m, ucols, col, Some((&mut vv, n, n)));
+    }
+    Ok((s, u, vv))
+}
+
+/// Householder QR of an `m × n` row-major matrix, `k = min(m, n)`: `Q` row-major
+/// `m × k` (or `m × m` when `complete`) and `R` `k × n` (or `m × n`), with `R`'s
+/// diagonal non-negative.
+pub(crate) fn qr(a: &[f64], m: usize, n: usize, complete: bool) -> Result<(Vec<f64>, Vec<f64>), Failure> {
+    finite(a)?;
+    let k = m.min(n);
+    let mut r = a.to_vec();
+    let mut reflectors: Vec<Vec<f64>> = Vec::with_capacity(k);
+    for j in 0..k {
+        // H = I - 2 v vᵀ maps x = R[j.., j] to (-sign(x₀) ‖x‖) e₁ without cancellation
+        let norm = (j..m).map(|i| r[i * n + j] * r[i * n + j]).sum::<f64>().sqrt();
+        let mut v: Vec<f64> = (j..m).map(|i| r[i * n + j]).collect();
+        if norm == 0.0 {
+            reflectors.push(Vec::new());
+            continue;
+        }
+        v[0] += if v[0] >= 0.0 { norm } else { -norm };
+        let vn = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v.iter_mut().for_each(|x| *x /= vn);
+        for c in j..n {
+            let d: f64 = (j..m).map(|i| v[i - j] * r[i * n + c]).sum();
+            for i in j..m {
+                r[i * n + c] -= 2.0 * d * v[i - j];
+            }
+        }
+        for i in j + 1..m {
+            r[i * n + j] = 0.0;
+        }
+        reflectors.push(v);
+    }
+    let qcols = if complete { m } else { k };
+    // Q = H₀ H₁ ⋯ H_{k-1} applied to the first `qcols` columns of I, last reflector first
+    let mut q = vec![0.0; m * qcols];
+    for i in 0..qcols.min(m) {
+        q[i * qcols + i] = 1.0;
+    }
+    for (j, v) in reflectors.iter().enumerate().rev() {
+        if v.is_empty() {
+            continue;
+        }
+        for c in 0..qcols {
+            let d: f64 = (j..m).map(|i| v[i - j] * q[i * qcols + c]).sum();
+            for i in j..m {
+                q[i * qcols + c] -= 2.0 * d * v[i - j];
+            }
+        }
+    }
+    // (Q D)(D R) with D = diag(±1): R's diagonal made non-negative
+    for j in 0..k {
+        if r[j * n + j] < 0.0 {
+            for c in 0..n {
+                r[j * n + c] = -r[j * n + c];
+            }
+            for i in 0..m {
+                q[i * qcols + j] = -q[i * qcols + j];
+            }
+        }
+    }
+    let rrows = if complete { m } else { k };
+    r.truncate(rrows * n);
+    Ok((q, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matmul(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn eigh_of_a_known_matrix() {
+        // [[2, 1], [1, 2]]: eigenvalues 1 and 3, vectors (1, -1)/√2 and (1, 1)/√2
+        let (w, v) = eigh(&[2.0, 1.0, 1.0, 2.0], 2, false).unwrap();
+        assert!((w[0] - 1.0).abs() < 1e-15 && (w[1] - 3.0).abs() < 1e-15);
+        let r = std::f64::consts::FRAC_1_SQRT_2;
+        for (got, want) in v.iter().zip([r, r, -r, r]) {
+            assert!((got - want).abs() < 1e-15, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn svd_reconstructs_wide_and_tall() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.5];
+        for (m, n) in [(2, 3), (3, 2)] {
+            let (s, u, v) = svd(&a, m, n, false).unwrap();
+            let k = m.min(n);
+            let us: Vec<f64> = (0..m * k).map(|e| u[e] * s[e % k]).collect();
+            let vt: Vec<f64> = (0..k * n).map(|e| v[(e % n) * k + e / n]).collect();
+            let back = matmul(&us, &vt, m, k, n);
+            assert!(back.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-13), "{back:?}");
+            assert!(s[0] >= s[1]);
+        }
+    }
+
+    #[test]
+    fn qr_has_a_nonnegative_diagonal() {
+        let a = [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let (q, r) = qr(&a, 3, 2, false).unwrap();
+        assert!(r[0] >= 0.0 && r[3] >= 0.0);
+        let back = matmul(&q, &r, 3, 2, 2);
+        assert!(back.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-13));
+    }
+
+    #[test]
+    fn non_finite_input_is_refused() {
+        assert_eq!(eigh(&[f64::NAN], 1, false), Err(Failure::NotFinite));
+        assert_eq!(svd(&[f64::INFINITY], 1, 1, false).map(|_| ()), Err(Failure::NotFinite));
+    }
+}
