@@ -526,8 +526,8 @@ impl Tensor {
     /// derivatives are those of a smooth function. Otherwise X = V S⁺ UᵀB from `svd`
     /// truncated at the rank: the value is exact, the derivative holds while the rank
     /// stays fixed and is ±inf/NaN where nonzero singular values repeat (NOTE
-    /// [degenerate spectra]). The rank decision reads the singular values, so a tape
-    /// guards them.
+    /// [degenerate spectra]). The path depends on the rank, so a tape guards it (and
+    /// records again when it changes).
     ///
     /// ```
     /// use lucid_core::{Tensor, DType};
@@ -559,19 +559,19 @@ impl Tensor {
             let _off = no_grad();
             self.svdvals()?
         };
-        note_escape(&s);
         let eps = if self.dtype() == DType::F32 { f32::EPSILON as f64 } else { f64::EPSILON };
         let rcond = rcond.unwrap_or(eps * m.max(n) as f64);
-        let values = s.to_f64_vec();
         let batch = &self.shape()[..self.ndim() - 2];
-        let ranks: Vec<f64> = if k == 0 {
-            vec![0.0; batch.iter().product()]
+        // the rank as tensor ops (a tape recomputes it) and the one value that decides
+        // the path below, so a tape guards the rank rather than every singular value
+        let rank = if k == 0 {
+            Tensor::zeros(batch, DType::I64)
         } else {
-            values
-                .chunks_exact(k)
-                .map(|sv| sv.iter().filter(|&&x| x > rcond * sv[0]).count() as f64)
-                .collect()
+            let cutoff = s.narrow(-1, 0, 1)?.mul_scalar(rcond)?;
+            s.gt(&cutoff)?.to_dtype(DType::I64)?.sum(Some(&[-1]), false)?
         };
+        note_escape(&rank);
+        let ranks = rank.to_f64_vec();
         let full_rank = ranks.iter().all(|&r| r as usize == k);
         let x = if k == 0 {
             let mut shape = crate::shape::broadcast_shapes("lstsq", &self.shape()[..self.ndim() - 2], &bm.shape()[..bm.ndim() - 2])?;
@@ -602,7 +602,6 @@ impl Tensor {
             Tensor::zeros(&[0], self.dtype())
         };
         let solution = if vector { x.squeeze(Some(&[-1]))? } else { x };
-        let rank = Tensor::from_vec(ranks, batch, DType::I64)?;
         Ok(Lstsq { solution, residuals, rank, singular_values: s.detach() })
     }
 }

@@ -36,6 +36,15 @@ fn finite(a: &[f64]) -> Result<(), Failure> {
     }
 }
 
+/// `a / c` with `c` its largest magnitude (1 for a zero matrix), and `c`: sums of
+/// squares of entries near 1e±200 would overflow or underflow; the factorizations
+/// are homogeneous, so the values are scaled back by `c` (exact for a power of 2).
+fn scaled(a: &[f64]) -> (Vec<f64>, f64) {
+    let big = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let c = if big > 0.0 { 2f64.powi(big.log2().ceil() as i32) } else { 1.0 };
+    (a.iter().map(|v| v / c).collect(), c)
+}
+
 /// The rotation `(c, s)` with `t = tan θ` the smaller root of `t² + 2ζt - 1 = 0`
 /// (|θ| ≤ π/4, Golub & Van Loan Alg. 8.5.1): it zeroes the pair's coupling.
 fn rotation(zeta: f64) -> (f64, f64) {
@@ -71,6 +80,8 @@ fn fix_sign(m: &mut [f64], rows: usize, cols: usize, col: usize, other: Option<(
 /// Cyclic Jacobi: rotate each off-diagonal pair to zero, sweep until the off-diagonal
 /// Frobenius norm is at most `ε ‖A‖_F` (then every eigenvalue is accurate to that).
 pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f64>), Failure> {
+    finite(a)?;
+    let (a, scale) = scaled(a);
     let mut m = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -79,7 +90,6 @@ pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f6
             m[j * n + i] = v;
         }
     }
-    finite(&m)?;
     let mut v = vec![0.0; n * n];
     for i in 0..n {
         v[i * n + i] = 1.0;
@@ -111,6 +121,10 @@ pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f6
                     m[p * n + k] = c * apk - s * aqk;
                     m[q * n + k] = s * apk + c * aqk;
                 }
+                // exactly zero, as the rotation makes it: left to round-off, the entry would
+                // stay near ε·|λ| and the off-diagonal norm would stall at the threshold
+                m[p * n + q] = 0.0;
+                m[q * n + p] = 0.0;
                 for k in 0..n {
                     let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
                     v[k * n + p] = c * vkp - s * vkq;
@@ -124,7 +138,7 @@ pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f6
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&i, &j| m[i * n + i].total_cmp(&m[j * n + j]));
-    let w: Vec<f64> = order.iter().map(|&i| m[i * n + i]).collect();
+    let w: Vec<f64> = order.iter().map(|&i| m[i * n + i] * scale).collect();
     let mut vs = vec![0.0; n * n];
     for (dst, &src) in order.iter().enumerate() {
         for k in 0..n {
@@ -173,6 +187,13 @@ fn complete(q: &mut [f64], rows: usize, want: usize, have: usize) {
 /// `n × k` (or `n × n`). Columns of `U`/`V` past the rank complete an orthonormal basis.
 pub(crate) fn svd(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
     finite(a)?;
+    let (a, scale) = scaled(a);
+    let (mut s, u, v) = svd_scaled(&a, m, n, full)?;
+    s.iter_mut().for_each(|x| *x *= scale);
+    Ok((s, u, v))
+}
+
+fn svd_scaled(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
     if m < n {
         // Aᵀ = V S Uᵀ: the tall case with the factors swapped
         let mut at = vec![0.0; m * n];
@@ -189,13 +210,16 @@ pub(crate) fn svd(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>
 }
 
 /// One-sided Jacobi (Hestenes) for `m ≥ n`: rotate pairs of columns of `W = A V`
-/// until every pair is orthogonal to `ε` relative to their norms; then `s_j = ‖w_j‖`
+/// until every pair is orthogonal to `m·ε` relative to their norms; then `s_j = ‖w_j‖`
 /// and `u_j = w_j / s_j`.
 fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
     // columns as contiguous vectors: the rotations read and write whole columns
     let mut w: Vec<Vec<f64>> = (0..n).map(|j| (0..m).map(|i| a[i * n + j]).collect()).collect();
     let mut v: Vec<Vec<f64>> = (0..n).map(|j| (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
     let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
+    // the cosine of two columns is computed to about m·ε (a dot product of length m):
+    // below that a rotation only stirs round-off (LAPACK's dgesvj uses the same scale)
+    let tol = (m as f64) * f64::EPSILON;
     let mut converged = n < 2;
     for _ in 0..MAX_SWEEPS {
         if converged {
@@ -205,7 +229,7 @@ fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<
         for p in 0..n {
             for q in p + 1..n {
                 let (alpha, beta, gamma) = (dot(&w[p], &w[p]), dot(&w[q], &w[q]), dot(&w[p], &w[q]));
-                if gamma == 0.0 || gamma.abs() <= f64::EPSILON * (alpha * beta).sqrt() {
+                if gamma == 0.0 || gamma.abs() <= tol * (alpha * beta).sqrt() {
                     continue;
                 }
                 rotated = true;
@@ -260,7 +284,7 @@ fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<
 pub(crate) fn qr(a: &[f64], m: usize, n: usize, complete: bool) -> Result<(Vec<f64>, Vec<f64>), Failure> {
     finite(a)?;
     let k = m.min(n);
-    let mut r = a.to_vec();
+    let (mut r, scale) = scaled(a);
     let mut reflectors: Vec<Vec<f64>> = Vec::with_capacity(k);
     for j in 0..k {
         // H = I - 2 v vᵀ maps x = R[j.., j] to (-sign(x₀) ‖x‖) e₁ without cancellation
@@ -304,7 +328,8 @@ pub(crate) fn qr(a: &[f64], m: usize, n: usize, complete: bool) -> Result<(Vec<f
     // (Q D)(D R) with D = diag(±1): R's diagonal made non-negative
     for j in 0..k {
         if r[j * n + j] < 0.0 {
-            for c in 0..n {
+            // from the diagonal on: the zeros left of it stay +0
+            for c in j..n {
                 r[j * n + c] = -r[j * n + c];
             }
             for i in 0..m {
@@ -314,6 +339,7 @@ pub(crate) fn qr(a: &[f64], m: usize, n: usize, complete: bool) -> Result<(Vec<f
     }
     let rrows = if complete { m } else { k };
     r.truncate(rrows * n);
+    r.iter_mut().for_each(|x| *x *= scale);
     Ok((q, r))
 }
 
@@ -363,6 +389,18 @@ mod tests {
         assert!(r[0] >= 0.0 && r[3] >= 0.0);
         let back = matmul(&q, &r, 3, 2, 2);
         assert!(back.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-13));
+    }
+
+    #[test]
+    fn extreme_scales_neither_overflow_nor_underflow() {
+        for c in [1e-300, 1e300] {
+            let (w, _) = eigh(&[2.0 * c, c, c, 2.0 * c], 2, false).unwrap();
+            assert!((w[1] / c - 3.0).abs() < 1e-14, "{w:?}");
+            let (s, _, _) = svd(&[3.0 * c, 0.0, 0.0, 4.0 * c], 2, 2, false).unwrap();
+            assert!((s[0] / c - 4.0).abs() < 1e-14, "{s:?}");
+            let (_, r) = qr(&[3.0 * c, 4.0 * c], 2, 1, false).unwrap();
+            assert!((r[0] / c - 5.0).abs() < 1e-14, "{r:?}");
+        }
     }
 
     #[test]
