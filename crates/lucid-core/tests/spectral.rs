@@ -143,18 +143,17 @@ fn derivatives_of_invariant_functions() {
         let (q, r) = x[0].qr(QrMode::Reduced)?;
         Ok(vec![q, r])
     };
-    for (name, f) in [
-        ("eigvalsh", &eig_values as common::Func<'_>),
-        ("eigh V sin(Λ) Vᵀ", &eig_fn),
-    ] {
-        gradcheck(name, f, &[bumped.clone()]);
-        gradgradcheck(name, f, &[bumped.clone()]);
+    for (name, f) in [("eigvalsh", &eig_values as common::Func<'_>), ("eigh V sin(Λ) Vᵀ", &eig_fn)] {
+        gradcheck(name, f, std::slice::from_ref(&bumped));
+        gradgradcheck(name, f, std::slice::from_ref(&bumped));
     }
     for shape in [[3usize, 3], [4, 2], [2, 4]] {
-        let x = rand64(11, &shape, -1.0, 1.0).add(&Tensor::eye(shape[0], Some(shape[1]), DType::F64).mul_scalar(2.0).unwrap()).unwrap();
-        gradcheck("svd U sin(S) Vh", &svd_fn, &[x.clone()]);
-        gradgradcheck("svd U sin(S) Vh", &svd_fn, &[x.clone()]);
-        gradcheck("qr", &qr_fn, &[x.clone()]);
+        let x = rand64(11, &shape, -1.0, 1.0)
+            .add(&Tensor::eye(shape[0], Some(shape[1]), DType::F64).mul_scalar(2.0).unwrap())
+            .unwrap();
+        gradcheck("svd U sin(S) Vh", &svd_fn, std::slice::from_ref(&x));
+        gradgradcheck("svd U sin(S) Vh", &svd_fn, std::slice::from_ref(&x));
+        gradcheck("qr", &qr_fn, std::slice::from_ref(&x));
         gradgradcheck("qr", &qr_fn, &[x]);
     }
 }
@@ -170,8 +169,8 @@ fn forward_mode_equals_reverse_mode() {
         let g = u.mul(&s.square()?.unsqueeze(-2)?)?.matmul(&vh)?;
         Ok(vec![e.add(&g)?.add(&q.matmul(&r.square()?)?)?])
     };
-    let rev = jacobian(&f, &[x.clone()], &JacobianOptions::default()).unwrap();
-    let fwd = jacobian(&f, &[x], &JacobianOptions { strategy: Strategy::ForwardMode, ..Default::default() }).unwrap();
+    let rev = jacobian(f, std::slice::from_ref(&x), &JacobianOptions::default()).unwrap();
+    let fwd = jacobian(f, &[x], &JacobianOptions { strategy: Strategy::ForwardMode, ..Default::default() }).unwrap();
     assert_close(&fwd[0].to_f64_vec(), &rev[0].to_f64_vec(), 1e-10, "forward vs reverse");
 }
 
@@ -181,10 +180,10 @@ fn repeated_eigenvalues_keep_eigenvalue_gradients_finite() {
     // eigenvectors are not differentiable there (NOTE [degenerate spectra])
     let a = Tensor::eye(3, None, DType::F64).mul_scalar(2.0).unwrap().leaf_requiring_grad().unwrap();
     let total = a.eigvalsh(false).unwrap().sum_all().unwrap();
-    let g = lucid_core::autograd::grad(&[total], &[a.clone()], &[], Default::default()).unwrap();
+    let g = lucid_core::autograd::grad(&[total], std::slice::from_ref(&a), &[], Default::default()).unwrap();
     assert_close(&g[0].as_ref().unwrap().to_f64_vec(), &Tensor::eye(3, None, DType::F64).to_f64_vec(), 1e-15, "trace");
     let s_total = a.svdvals().unwrap().sum_all().unwrap();
-    let g = lucid_core::autograd::grad(&[s_total], &[a.clone()], &[], Default::default()).unwrap();
+    let g = lucid_core::autograd::grad(&[s_total], std::slice::from_ref(&a), &[], Default::default()).unwrap();
     assert!(g[0].as_ref().unwrap().to_f64_vec().iter().all(|v| v.is_finite()));
     let (_, v) = a.eigh(false).unwrap();
     let through_vectors = v.narrow(-1, 0, 1).unwrap().sum_all().unwrap();

@@ -305,10 +305,7 @@ fn linalg_lstsq<'py>(
     rcond: Option<f64>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let fit = tensor_arg(A, "lstsq", "A")?.lstsq(&tensor_arg(B, "lstsq", "B")?, rcond).py()?;
-    PyTuple::new(
-        py,
-        [fit.solution, fit.residuals, fit.rank, fit.singular_values].map(PyTensor::new),
-    )
+    PyTuple::new(py, [fit.solution, fit.residuals, fit.rank, fit.singular_values].map(PyTensor::new))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

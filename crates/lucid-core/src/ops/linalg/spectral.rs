@@ -57,10 +57,7 @@ impl QrMode {
             "reduced" => Ok(QrMode::Reduced),
             "complete" => Ok(QrMode::Complete),
             "r" => Ok(QrMode::R),
-            other => Err(Error::argument(
-                "qr",
-                format!("mode must be 'reduced', 'complete' or 'r', got '{other}'"),
-            )),
+            other => Err(Error::argument("qr", format!("mode must be 'reduced', 'complete' or 'r', got '{other}'"))),
         }
     }
 }
@@ -233,15 +230,18 @@ impl Rule for SpectralOp {
             //     + (I − UUᵀ) Ū S⁻¹ Vᵀ (m > k)  or  U S⁻¹ V̄ᵀ (I − VVᵀ) (n > k).
             // The columns of a full U, V past k are ignored (any completion is as good).
             SpectralOp::Svd { .. } => {
-                let (u, s, v) = (block(out, 0, m, k)?, block(out, m, 1, k)?.squeeze(Some(&[-2]))?, block(out, m + 1, n, k)?);
-                let (gu, gs, gv) = (block(g, 0, m, k)?, block(g, m, 1, k)?.squeeze(Some(&[-2]))?, block(g, m + 1, n, k)?);
+                let (u, s, v) =
+                    (block(out, 0, m, k)?, block(out, m, 1, k)?.squeeze(Some(&[-2]))?, block(out, m + 1, n, k)?);
+                let (gu, gs, gv) =
+                    (block(g, 0, m, k)?, block(g, m, 1, k)?.squeeze(Some(&[-2]))?, block(g, m + 1, n, k)?);
                 let mut inner = gs.diag_embed(0, -2, -1)?;
                 let (zu, zv) = (all_zero(&gu), all_zero(&gv));
                 if zu && zv {
                     u.matmul(&inner)?.matmul(&v.mt()?)?
                 } else {
                     let (s_row, s_col) = (s.unsqueeze(-2)?, s.unsqueeze(-1)?);
-                    let numer = skew(&u.mt()?.matmul(&gu)?)?.mul(&s_row)?.add(&s_col.mul(&skew(&v.mt()?.matmul(&gv)?)?)?)?;
+                    let numer =
+                        skew(&u.mt()?.matmul(&gu)?)?.mul(&s_row)?.add(&s_col.mul(&skew(&v.mt()?.matmul(&gv)?)?)?)?;
                     inner = inner.add(&gap_product(&gaps_inverse(&s.square()?)?, &numer)?)?;
                     if m > k && !zu {
                         let gu_sinv = gu.div(&s_row)?;
@@ -265,7 +265,13 @@ impl Rule for SpectralOp {
         })])
     }
 
-    fn jvp(&self, inputs: &[Tensor], out: &Tensor, tangents: &[Option<Tensor>], _batch: usize) -> Result<Option<Tensor>> {
+    fn jvp(
+        &self,
+        inputs: &[Tensor],
+        out: &Tensor,
+        tangents: &[Option<Tensor>],
+        _batch: usize,
+    ) -> Result<Option<Tensor>> {
         let Some(t) = &tangents[0] else { return Ok(None) };
         let a = &inputs[0];
         let (m, n) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
@@ -284,7 +290,8 @@ impl Rule for SpectralOp {
             // UᵀdU = (dP S + S dPᵀ) / E, VᵀdV = (S dP + dPᵀ S) / E; plus
             // (I − UUᵀ) dA V S⁻¹ in dU (m > k) or (I − VVᵀ) dAᵀ U S⁻¹ in dV (n > k).
             SpectralOp::Svd { .. } => {
-                let (u, s, v) = (block(out, 0, m, k)?, block(out, m, 1, k)?.squeeze(Some(&[-2]))?, block(out, m + 1, n, k)?);
+                let (u, s, v) =
+                    (block(out, 0, m, k)?, block(out, m, 1, k)?.squeeze(Some(&[-2]))?, block(out, m + 1, n, k)?);
                 let (s_row, s_col) = (s.unsqueeze(-2)?, s.unsqueeze(-1)?);
                 let dp = u.mt()?.matmul(t)?.matmul(&v)?;
                 let dpt = dp.mt()?;
@@ -544,7 +551,11 @@ impl Tensor {
         if bm.ndim() < 2 || bm.shape()[bm.ndim() - 2] != m {
             return Err(Error::shape(
                 "lstsq",
-                format!("A of shape {:?} and B of shape {:?} need the same number of rows ({m})", self.shape(), b.shape()),
+                format!(
+                    "A of shape {:?} and B of shape {:?} need the same number of rows ({m})",
+                    self.shape(),
+                    b.shape()
+                ),
             ));
         }
         float_input("lstsq", &bm)?;
@@ -574,7 +585,11 @@ impl Tensor {
         let ranks = rank.to_f64_vec();
         let full_rank = ranks.iter().all(|&r| r as usize == k);
         let x = if k == 0 {
-            let mut shape = crate::shape::broadcast_shapes("lstsq", &self.shape()[..self.ndim() - 2], &bm.shape()[..bm.ndim() - 2])?;
+            let mut shape = crate::shape::broadcast_shapes(
+                "lstsq",
+                &self.shape()[..self.ndim() - 2],
+                &bm.shape()[..bm.ndim() - 2],
+            )?;
             shape.extend([n, bm.shape()[bm.ndim() - 1]]);
             Tensor::zeros(&shape, self.dtype())
         } else if full_rank && m >= n {

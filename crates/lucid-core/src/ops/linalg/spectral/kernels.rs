@@ -48,7 +48,11 @@ fn scaled(a: &[f64]) -> (Vec<f64>, f64) {
 /// The rotation `(c, s)` with `t = tan θ` the smaller root of `t² + 2ζt - 1 = 0`
 /// (|θ| ≤ π/4, Golub & Van Loan Alg. 8.5.1): it zeroes the pair's coupling.
 fn rotation(zeta: f64) -> (f64, f64) {
-    let t = if zeta >= 0.0 { 1.0 / (zeta + (1.0 + zeta * zeta).sqrt()) } else { -1.0 / (-zeta + (1.0 + zeta * zeta).sqrt()) };
+    let t = if zeta >= 0.0 {
+        1.0 / (zeta + (1.0 + zeta * zeta).sqrt())
+    } else {
+        -1.0 / (-zeta + (1.0 + zeta * zeta).sqrt())
+    };
     let c = 1.0 / (1.0 + t * t).sqrt();
     (c, t * c)
 }
@@ -182,10 +186,13 @@ fn complete(q: &mut [f64], rows: usize, want: usize, have: usize) {
     }
 }
 
+/// `(s, U, V)`: singular values and row-major singular vectors.
+pub(crate) type Svd = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// The SVD `A = U diag(s) Vᵀ` of an `m × n` row-major matrix, `k = min(m, n)`:
 /// `s` (k, descending), `U` row-major `m × k` (or `m × m` when `full`), `V` row-major
 /// `n × k` (or `n × n`). Columns of `U`/`V` past the rank complete an orthonormal basis.
-pub(crate) fn svd(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
+pub(crate) fn svd(a: &[f64], m: usize, n: usize, full: bool) -> Result<Svd, Failure> {
     finite(a)?;
     let (a, scale) = scaled(a);
     let (mut s, u, v) = svd_scaled(&a, m, n, full)?;
@@ -193,7 +200,7 @@ pub(crate) fn svd(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>
     Ok((s, u, v))
 }
 
-fn svd_scaled(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
+fn svd_scaled(a: &[f64], m: usize, n: usize, full: bool) -> Result<Svd, Failure> {
     if m < n {
         // Aᵀ = V S Uᵀ: the tall case with the factors swapped
         let mut at = vec![0.0; m * n];
@@ -212,7 +219,7 @@ fn svd_scaled(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Ve
 /// One-sided Jacobi (Hestenes) for `m ≥ n`: rotate pairs of columns of `W = A V`
 /// until every pair is orthogonal to `m·ε` relative to their norms; then `s_j = ‖w_j‖`
 /// and `u_j = w_j / s_j`.
-fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>), Failure> {
+fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<Svd, Failure> {
     // columns as contiguous vectors: the rotations read and write whole columns
     let mut w: Vec<Vec<f64>> = (0..n).map(|j| (0..m).map(|i| a[i * n + j]).collect()).collect();
     let mut v: Vec<Vec<f64>> = (0..n).map(|j| (0..n).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
