@@ -78,6 +78,12 @@ fn fix_sign(m: &mut [f64], rows: usize, cols: usize, col: usize, other: Option<(
     }
 }
 
+/// Rows `p < q` of the row-major `rows × n` matrix `m`, both mutable.
+fn split_rows(m: &mut [f64], n: usize, p: usize, q: usize) -> (&mut [f64], &mut [f64]) {
+    let (head, tail) = m.split_at_mut(q * n);
+    (&mut head[p * n..(p + 1) * n], &mut tail[..n])
+}
+
 /// `A = V diag(w) Vᵀ` of the symmetric `n × n` matrix whose lower (or `upper`)
 /// triangle is stored in `a`; `w` ascending, `V` row-major with eigenvectors as columns.
 ///
@@ -94,9 +100,10 @@ pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f6
             m[j * n + i] = v;
         }
     }
-    let mut v = vec![0.0; n * n];
+    // the eigenvectors as rows of `vt` (Vᵀ), so a rotation updates two contiguous rows
+    let mut vt = vec![0.0; n * n];
     for i in 0..n {
-        v[i * n + i] = 1.0;
+        vt[i * n + i] = 1.0;
     }
     let frob = m.iter().map(|x| x * x).sum::<f64>().sqrt();
     let tol = f64::EPSILON * frob;
@@ -113,26 +120,34 @@ pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f6
                 if apq == 0.0 {
                     continue;
                 }
-                // J = [[c, s], [-s, c]] in the (p, q) plane; Jᵀ A J has a zero (p, q) entry
-                let (c, s) = rotation((m[q * n + q] - m[p * n + p]) / (2.0 * apq));
-                for k in 0..n {
-                    let (akp, akq) = (m[k * n + p], m[k * n + q]);
-                    m[k * n + p] = c * akp - s * akq;
-                    m[k * n + q] = s * akp + c * akq;
+                // J = [[c, s], [-s, c]] in the (p, q) plane; Jᵀ A J has a zero (p, q)
+                // entry. A stays symmetric, so rows p and q are updated (contiguous) and
+                // mirrored into columns p and q; the 2 × 2 block takes the closed form
+                // a_pp − t a_pq, a_qq + t a_pq, 0 (Numerical Recipes §11.1), exact zero
+                // included: left to round-off the entry would stay near ε·|λ| and the
+                // off-diagonal norm could stall at the threshold.
+                let (app, aqq) = (m[p * n + p], m[q * n + q]);
+                let (c, s) = rotation((aqq - app) / (2.0 * apq));
+                let t = s / c;
+                let (rp, rq) = split_rows(&mut m, n, p, q);
+                for (apk, aqk) in rp.iter_mut().zip(rq.iter_mut()) {
+                    let (a, b) = (*apk, *aqk);
+                    *apk = c * a - s * b;
+                    *aqk = s * a + c * b;
                 }
                 for k in 0..n {
-                    let (apk, aqk) = (m[p * n + k], m[q * n + k]);
-                    m[p * n + k] = c * apk - s * aqk;
-                    m[q * n + k] = s * apk + c * aqk;
+                    m[k * n + p] = m[p * n + k];
+                    m[k * n + q] = m[q * n + k];
                 }
-                // exactly zero, as the rotation makes it: left to round-off, the entry would
-                // stay near ε·|λ| and the off-diagonal norm would stall at the threshold
+                m[p * n + p] = app - t * apq;
+                m[q * n + q] = aqq + t * apq;
                 m[p * n + q] = 0.0;
                 m[q * n + p] = 0.0;
-                for k in 0..n {
-                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
+                let (vp, vq) = split_rows(&mut vt, n, p, q);
+                for (x, y) in vp.iter_mut().zip(vq.iter_mut()) {
+                    let (a, b) = (*x, *y);
+                    *x = c * a - s * b;
+                    *y = s * a + c * b;
                 }
             }
         }
@@ -146,7 +161,7 @@ pub(crate) fn eigh(a: &[f64], n: usize, upper: bool) -> Result<(Vec<f64>, Vec<f6
     let mut vs = vec![0.0; n * n];
     for (dst, &src) in order.iter().enumerate() {
         for k in 0..n {
-            vs[k * n + dst] = v[k * n + src];
+            vs[k * n + dst] = vt[src * n + k];
         }
     }
     for col in 0..n {
