@@ -307,3 +307,51 @@ def test_against_torch_when_installed():
     gt = torch.autograd.grad(lstsq_loss(torch, ta, tb), (ta, tb))
     for x, y in zip(gl, gt):
         close(x.numpy(), y.numpy(), 1e-10)
+
+
+def test_gradients_against_jax_when_installed():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    a = RNG.normal(size=(2, 4, 3))
+    s = sym(RNG.normal(size=(2, 3, 3)))
+    b = RNG.normal(size=(2, 4, 2))
+
+    # losses independent of each vector's sign (JAX takes LAPACK's signs)
+    def eig_loss(np_, eigh, x):
+        w, v = eigh(x)
+        return (((v * np_.sin(w)[..., None, :]) @ np_.swapaxes(v, -1, -2)) ** 2).sum() + (v ** 4).sum()
+
+    def svd_loss(np_, svd, x):
+        u, sv, vh = svd(x)
+        return (((u * np_.cos(sv)[..., None, :]) @ vh) ** 2).sum() + (u ** 4).sum() + (vh ** 2 * sv[..., :, None]).sum()
+
+    def qr_loss(np_, qr, x):
+        q, r = qr(x)
+        d = np_.sign(np_.diagonal(r, 0, -2, -1))
+        return ((q * d[..., None, :]) ** 3).sum() + ((r * d[..., :, None]) ** 3).sum()
+
+    class L:  # the NumPy-like names the losses use, over lucid tensors
+        sin = staticmethod(lambda x: x.sin())
+        cos = staticmethod(lambda x: x.cos())
+        sign = staticmethod(lambda x: x.sign())
+        diagonal = staticmethod(lambda x, o, d1, d2: x.diagonal(o, d1, d2))
+        swapaxes = staticmethod(lambda x, i, j: x.transpose(i, j))
+
+    pairs = [
+        (eig_loss, lambda x: LA.eigh(x), jnp.linalg.eigh, s),
+        (svd_loss, lambda x: LA.svd(x, full_matrices=False), lambda x: jnp.linalg.svd(x, full_matrices=False), a),
+        (qr_loss, lambda x: LA.qr(x), jnp.linalg.qr, a),
+    ]
+    for loss, lucid_op, jax_op, x in pairs:
+        lx = T(x, requires_grad=True)
+        gl = lucid.autograd.grad(loss(L, lucid_op, lx), lx)[0].numpy()
+        gj = np.asarray(jax.grad(lambda y: loss(jnp, jax_op, y))(jnp.asarray(x)))
+        close(gl, gj, 1e-9)
+    # lstsq of full-rank tall systems: the solution's gradient in A and B
+    la, lb = T(a, requires_grad=True), T(b, requires_grad=True)
+    gl = lucid.autograd.grad((LA.lstsq(la, lb).solution ** 2).sum(), (la, lb))
+    gj = jax.grad(lambda x, y: (jnp.linalg.lstsq(x[0], y[0])[0] ** 2).sum() + (jnp.linalg.lstsq(x[1], y[1])[0] ** 2).sum(),
+                  argnums=(0, 1))(jnp.asarray(a), jnp.asarray(b))
+    for x, y in zip(gl, gj):
+        close(x.numpy(), np.asarray(y), 1e-9)
