@@ -1,9 +1,12 @@
 """``lucid.linalg``: linear algebra under PyTorch's ``torch.linalg`` names.
 
 Every function is differentiable to any order and takes batches of matrices
-(shape ``[..., n, n]``). Singular matrices (``inv``, ``solve``) and matrices that are
-not positive definite (``cholesky``) raise RuntimeError naming the op and the batch
-index; non-square input raises ValueError.
+(shape ``[..., m, n]``). Singular matrices (``inv``, ``solve``), matrices that are not
+positive definite (``cholesky``) and matrices holding NaN or inf (``eigh``, ``svd``,
+``qr``, ``lstsq``) raise RuntimeError naming the op and the batch index; non-square
+input to an op that needs a square matrix raises ValueError. The sign and ordering
+conventions of the spectral factorizations and the behaviour of their derivatives at
+repeated eigenvalues are in the docstrings of ``eigh`` and ``svd`` and on the docs page.
 
 >>> import lucid
 >>> A = lucid.tensor([[2.0, 0.0], [0.0, 4.0]])
