@@ -29,7 +29,7 @@ mod kernels;
 
 use super::decomp::at_batch;
 use super::{float_input, square};
-use crate::autograd::no_grad;
+use crate::tensor::graph::no_grad;
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::ops::zero_in_zero_out;
