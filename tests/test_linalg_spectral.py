@@ -355,3 +355,26 @@ def test_gradients_against_jax_when_installed():
                   argnums=(0, 1))(jnp.asarray(a), jnp.asarray(b))
     for x, y in zip(gl, gj):
         close(x.numpy(), np.asarray(y), 1e-9)
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (2, 4)])
+def test_full_matrices_gradient_ignores_the_completion(shape):
+    # the columns of a full U (rows of a full Vh) past k are any orthonormal completion:
+    # their cotangents are ignored (as PyTorch), so a loss reading only the first k
+    # columns has the reduced SVD's gradient, and one reading the rest has zero
+    a = RNG.normal(size=shape) + np.eye(*shape) * 2
+    k = min(shape)
+
+    def loss(x, full, extra=False):
+        u, s, vh = LA.svd(x, full_matrices=full)
+        if extra:
+            return (u[:, k:] ** 2).sum() + (vh[k:, :] ** 2).sum()
+        return ((u[:, :k] * s) @ vh[:k, :]).sin().sum() + (u[:, :k] ** 4).sum()
+
+    x = T(a, requires_grad=True)
+    g_full = lucid.autograd.grad(loss(x, True), x)[0]
+    g_reduced = lucid.autograd.grad(loss(x, False), x)[0]
+    close(g_full.numpy(), g_reduced.numpy(), 1e-13)
+    close(lucid.autograd.grad(loss(x, True, extra=True), x)[0].numpy(), np.zeros(shape), 0)
+    J = lucid.autograd.jacobian(lambda y: LA.svd(y).U, T(a), strategy="forward-mode")
+    assert np.all(np.isfinite(J.numpy()))
