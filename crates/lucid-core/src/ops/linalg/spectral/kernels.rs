@@ -248,14 +248,21 @@ fn svd_tall(a: &[f64], m: usize, n: usize, full: bool) -> Result<Svd, Failure> {
             break;
         }
         let mut rotated = false;
+        // squared column norms, recomputed each sweep and carried through the rotations
+        // in closed form (the 2 × 2 Gram matrix [[α, γ], [γ, β]] becomes
+        // diag(α − tγ, β + tγ)): one dot product per pair instead of three
+        let mut sq: Vec<f64> = w.iter().map(|c| dot(c, c)).collect();
         for p in 0..n {
             for q in p + 1..n {
-                let (alpha, beta, gamma) = (dot(&w[p], &w[p]), dot(&w[q], &w[q]), dot(&w[p], &w[q]));
+                let (alpha, beta, gamma) = (sq[p], sq[q], dot(&w[p], &w[q]));
                 if gamma == 0.0 || gamma.abs() <= tol * (alpha * beta).sqrt() {
                     continue;
                 }
                 rotated = true;
                 let (c, s) = rotation((beta - alpha) / (2.0 * gamma));
+                let t = s / c;
+                sq[p] = (alpha - t * gamma).max(0.0);
+                sq[q] = (beta + t * gamma).max(0.0);
                 for cols in [&mut w, &mut v] {
                     let (left, right) = cols.split_at_mut(q);
                     for (xp, xq) in left[p].iter_mut().zip(right[0].iter_mut()) {
