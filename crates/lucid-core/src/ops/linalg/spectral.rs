@@ -29,11 +29,11 @@ mod kernels;
 
 use super::decomp::at_batch;
 use super::{float_input, square};
-use crate::tensor::graph::no_grad;
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};
 use crate::ops::zero_in_zero_out;
 use crate::structure::{Dependence, Structure};
+use crate::tensor::graph::no_grad;
 use crate::tensor::graph::Rule;
 use crate::tensor::recording::note_escape;
 use crate::tensor::Tensor;
