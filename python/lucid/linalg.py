@@ -122,8 +122,9 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     """The eigendecomposition ``A = V diag(λ) Vᵀ`` of a symmetric matrix or batch
     (``[..., n, n]``), reading only the lower (``UPLO='L'``) or upper triangle:
     eigenvalues ascending, each eigenvector with its largest-magnitude component
-    positive (NOTE [spectral conventions] in this module). Cyclic Jacobi in float64,
-    accurate to round-off relative to ``‖A‖``. The gradient is returned symmetric, as
+    positive (NOTE [spectral conventions] in this module). Cyclic Jacobi in float64
+    (Householder tridiagonalisation + QL above n = 32), accurate to round-off relative
+    to ``‖A‖``. The gradient is returned symmetric, as
     PyTorch does; through the eigenvectors it is inf/NaN where eigenvalues repeat (NOTE
     [degenerate spectra]). RuntimeError for NaN or inf in ``A``.
 
