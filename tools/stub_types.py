@@ -116,6 +116,9 @@ PARAMS = {
     "_rebuild_tensor.dtype": "str", "_rebuild_tensor.data": "bytes", "_rebuild_dtype.name": "str",
     # the walk behind tensor()'s float64 rule (NOTE [float64 stays float64])
     "any_leaf.data": "object", "any_leaf.test": "Callable[[Any], bool]",
+    # the spectral factorizations behind lucid.linalg (which names the results)
+    "full_matrices": "bool", "linalg_qr.mode": "str", "rcond": "float | None",
+    "linalg_eigh.upper": "bool", "linalg_eigvalsh.upper": "bool",
     # _core.check_options validates what the user passed, whatever its type
     "check_options.*all*": "object", "check_options.op": "str",
 }
@@ -183,6 +186,9 @@ RETURNS = {
     **{f: "Tensor" for f in (
         "arange cat einsum filled from_numpy full identity linspace rand randint randn solve stack "
         "where").split()},
+    "linalg_eigvalsh": "Tensor", "linalg_svdvals": "Tensor", "linalg_eigh": "tuple[Tensor, Tensor]",
+    "linalg_svd": "tuple[Tensor, Tensor, Tensor]", "linalg_qr": "tuple[Tensor, Tensor]",
+    "linalg_lstsq": "tuple[Tensor, Tensor, Tensor, Tensor]",
     "_write_inplace": "Tensor", "from_dlpack": "Tensor", "_rebuild_tensor": "Tensor",
     "_rebuild_dtype": "dtype", "any_leaf": "bool",
     "backward": "None", "manual_seed": "None", "clear_sparsity_cache": "None",

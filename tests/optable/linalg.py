@@ -59,6 +59,41 @@ def _np_sym(a):
     return (a + np.swapaxes(a, -1, -2)) / 2
 
 
+def _separated_symmetric(rng, shape, i):
+    """A symmetric matrix with eigenvalues 1, 2.5, 4, ... (gaps of 1.5, far from
+    degenerate) in a random orthonormal basis."""
+    n = shape[-1]
+    q, _ = np.linalg.qr(rng.normal(size=shape))
+    return (q * (1 + 1.5 * np.arange(n))[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def _separated_singular(rng, shape, i):
+    """A matrix with singular values 1, 2, 3, ... (distinct, nonzero) and random
+    singular vectors."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u, _ = np.linalg.qr(rng.normal(size=shape[:-2] + (m, k)))
+    v, _ = np.linalg.qr(rng.normal(size=shape[:-2] + (n, k)))
+    return (u * (1.0 + np.arange(k))[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def _full_rank(rng, shape, i):
+    return _separated_singular(rng, shape, i) if i == 0 else rng.uniform(-2, 2, size=shape)
+
+
+def _np_qr(a):
+    """NumPy's QR with R's diagonal made non-negative (Lucid's convention)."""
+    q, r = np.linalg.qr(a)
+    d = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
+    d = np.where(d == 0, 1.0, d)
+    return q * d[..., None, :], r * d[..., :, None]
+
+
+def _spectral_fn(lam, v, f):
+    """``V diag(f(λ)) Vᵀ``: invariant under the sign of each eigenvector."""
+    return (v * f(lam)[..., None, :]) @ (v.mT if hasattr(v, "mT") else np.swapaxes(v, -1, -2))
+
+
 def E(name, eq, variants, **kw):
     """An einsum entry checked against NumPy's einsum."""
     return OpCase(f"einsum_{name}", lambda *xs: lucid.einsum(eq, *xs), lambda *xs: np.einsum(eq, *xs), variants, **kw)
@@ -125,5 +160,42 @@ CASES = [
     OpCase("matrix_norm_inf_keepdim", lambda a: lucid.linalg.matrix_norm(a, float("inf"), keepdim=True),
            lambda a: np.linalg.norm(a, np.inf, axis=(-2, -1), keepdims=True), [((2, 3, 4),)], smooth=False),
     OpCase("linalg_norm", lambda a: lucid.linalg.norm(a), lambda a: np.linalg.norm(a), [((3, 4),), ((5,),)]),
+    OpCase("matrix_norm_nuc", lambda a: lucid.linalg.matrix_norm(a, "nuc"), lambda a: np.linalg.norm(a, "nuc", axis=(-2, -1)),
+           [((3, 2),), ((2, 2, 3),)], make=_separated_singular),
+    OpCase("matrix_norm_2", lambda a: lucid.linalg.norm(a, 2), lambda a: np.linalg.norm(a, 2), [((3, 4),)], make=_separated_singular),
+    OpCase("matrix_norm_minus2_dims", lambda a: lucid.linalg.matrix_norm(a, -2, dim=(0, 2)),
+           lambda a: np.linalg.norm(np.moveaxis(a, 1, 0), -2, axis=(-2, -1)), [((3, 2, 4),)], make=_separated_singular),
+    # spectral factorizations, through functions of the factors that do not depend on the
+    # arbitrary sign of each vector (NOTE [spectral conventions] in lucid/linalg.py), on
+    # well-separated spectra (NOTE [degenerate spectra]); symmetric inputs symmetrised inside
+    OpCase("eigvalsh", lambda x: lucid.linalg.eigvalsh(_sym(x)), lambda x: np.linalg.eigvalsh(_np_sym(x)),
+           [((3, 3),), ((2, 4, 4),), ((1, 1),)], make=_separated_symmetric),
+    OpCase("eigh_values", lambda x: lucid.linalg.eigh(_sym(x), UPLO="U").eigenvalues, lambda x: np.linalg.eigh(_np_sym(x))[0],
+           [((3, 3),)], make=_separated_symmetric),
+    OpCase("eigh_function", lambda x: _spectral_fn(*lucid.linalg.eigh(_sym(x)), lambda w: w.sin()),
+           lambda x: _spectral_fn(*np.linalg.eigh(_np_sym(x)), np.sin), [((3, 3),), ((2, 3, 3),)], make=_separated_symmetric),
+    OpCase("eigh_vectors_squared", lambda x: lucid.linalg.eigh(_sym(x)).eigenvectors ** 2,
+           lambda x: np.linalg.eigh(_np_sym(x))[1] ** 2, [((3, 3),)], make=_separated_symmetric),
+    OpCase("svdvals", lambda x: lucid.linalg.svdvals(x), lambda x: np.linalg.svd(x, compute_uv=False),
+           [((3, 3),), ((2, 4),), ((2, 4, 3),)], make=_separated_singular),
+    OpCase("svd_values", lambda x: lucid.linalg.svd(x, full_matrices=False).S, lambda x: np.linalg.svd(x)[1],
+           [((3, 2),)], make=_separated_singular),
+    OpCase("svd_pairs", lambda x: (lambda u, s, vh: (u * s.sin()[..., None, :]) @ vh)(*lucid.linalg.svd(x, full_matrices=False)),
+           lambda x: (lambda u, s, vh: (u * np.sin(s)[..., None, :]) @ vh)(*np.linalg.svd(x, full_matrices=False)),
+           [((3, 3),), ((4, 2),), ((2, 4),), ((2, 3, 2),)], make=_separated_singular),
+    OpCase("svd_vectors_squared", lambda x: (lambda u, s, vh: lucid.cat([(u ** 2).flatten(), (vh ** 2).flatten()]))(*lucid.linalg.svd(x, full_matrices=False)),
+           lambda x: (lambda u, s, vh: np.concatenate([(u ** 2).ravel(), (vh ** 2).ravel()]))(*np.linalg.svd(x, full_matrices=False)),
+           [((3, 2),), ((2, 3),), ((3, 3),)], make=_separated_singular),
+    OpCase("svd_full_square", lambda x: (lambda u, s, vh: (u ** 2) @ (vh ** 2))(*lucid.linalg.svd(x)),
+           lambda x: (lambda u, s, vh: (u ** 2) @ (vh ** 2))(*np.linalg.svd(x)), [((3, 3),)], make=_separated_singular),
+    OpCase("qr_reduced", lambda x: lucid.cat([f.flatten() for f in lucid.linalg.qr(x)]),
+           lambda x: np.concatenate([f.ravel() for f in _np_qr(x)]), [((3, 3),), ((4, 2),), ((2, 3, 2),), ((2, 4),)], make=_full_rank),
+    OpCase("qr_complete_wide", lambda x: lucid.linalg.qr(x, mode="complete").R, lambda x: _np_qr(x)[1], [((2, 3),)], make=_full_rank),
+    OpCase("lstsq_tall", lambda a, b: lucid.linalg.lstsq(a, b).solution, lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0],
+           [((4, 2), (4, 3)), ((4, 2), (4,))], make=_full_rank),
+    OpCase("lstsq_wide", lambda a, b: lucid.linalg.lstsq(a, b).solution, lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0],
+           [((2, 4), (2, 3))], make=_full_rank),
+    OpCase("lstsq_batch_residuals", lambda a, b: lucid.linalg.lstsq(a, b).residuals,
+           lambda a, b: ((a @ np.linalg.pinv(a) @ b - b) ** 2).sum(-2), [((2, 4, 2), (2, 4, 3))], make=_full_rank),
 
 ]

@@ -2,6 +2,7 @@
 //! inverse, determinants, Cholesky) and the module functions `einsum` and `solve`.
 
 use lucid_core::ops::linalg::einsum::einsum as core_einsum;
+use lucid_core::ops::linalg::spectral::QrMode;
 use lucid_core::Tensor;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -223,8 +224,98 @@ fn solve(A: &Bound<'_, PyAny>, B: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
     wrap(tensor_arg(A, "solve", "A")?.solve(&tensor_arg(B, "solve", "B")?))
 }
 
+// ---- spectral factorizations (the `lucid.linalg` face names the results) ----------------
+
+/// `(eigenvalues, eigenvectors)` of a (batch of) symmetric matrices read from the
+/// lower (`upper=False`) or upper triangle; `lucid.linalg.eigh` wraps it.
+///
+/// >>> w, v = lucid._core.linalg_eigh(lucid.tensor([[2.0, 1.0], [1.0, 2.0]]), False)
+/// >>> w
+/// tensor([1., 3.])
+#[pyfunction]
+#[pyo3(signature = (A, upper))]
+#[allow(non_snake_case)]
+fn linalg_eigh<'py>(py: Python<'py>, A: &Bound<'py, PyAny>, upper: Flag) -> PyResult<Bound<'py, PyTuple>> {
+    let (w, v) = tensor_arg(A, "eigh", "A")?.eigh(upper.get("eigh", "upper")?).py()?;
+    PyTuple::new(py, [PyTensor::new(w), PyTensor::new(v)])
+}
+
+/// The eigenvalues of a (batch of) symmetric matrices, ascending; `lucid.linalg.eigvalsh`.
+///
+/// >>> lucid._core.linalg_eigvalsh(lucid.tensor([[2.0, 1.0], [1.0, 2.0]]), False)
+/// tensor([1., 3.])
+#[pyfunction]
+#[pyo3(signature = (A, upper))]
+#[allow(non_snake_case)]
+fn linalg_eigvalsh(A: &Bound<'_, PyAny>, upper: Flag) -> PyResult<PyTensor> {
+    wrap(tensor_arg(A, "eigvalsh", "A")?.eigvalsh(upper.get("eigvalsh", "upper")?))
+}
+
+/// `(U, S, Vh)` of a (batch of) matrices; `lucid.linalg.svd`.
+///
+/// >>> u, s, vh = lucid._core.linalg_svd(lucid.tensor([[3.0, 0.0], [0.0, -4.0]]), False)
+/// >>> s
+/// tensor([4., 3.])
+#[pyfunction]
+#[pyo3(signature = (A, full_matrices))]
+#[allow(non_snake_case)]
+fn linalg_svd<'py>(py: Python<'py>, A: &Bound<'py, PyAny>, full_matrices: Flag) -> PyResult<Bound<'py, PyTuple>> {
+    let (u, s, vh) = tensor_arg(A, "svd", "A")?.svd(full_matrices.get("svd", "full_matrices")?).py()?;
+    PyTuple::new(py, [PyTensor::new(u), PyTensor::new(s), PyTensor::new(vh)])
+}
+
+/// The singular values of a (batch of) matrices, descending; `lucid.linalg.svdvals`.
+///
+/// >>> lucid._core.linalg_svdvals(lucid.tensor([[3.0, 0.0], [0.0, -4.0]]))
+/// tensor([4., 3.])
+#[pyfunction]
+#[pyo3(signature = (A))]
+#[allow(non_snake_case)]
+fn linalg_svdvals(A: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    wrap(tensor_arg(A, "svdvals", "A")?.svdvals())
+}
+
+/// `(Q, R)` of a (batch of) matrices, `mode` 'reduced', 'complete' or 'r'; `lucid.linalg.qr`.
+///
+/// >>> q, r = lucid._core.linalg_qr(lucid.tensor([[3.0, 1.0], [4.0, 2.0]]), "reduced")
+/// >>> r[0, 0]
+/// tensor(5.)
+#[pyfunction]
+#[pyo3(signature = (A, mode))]
+#[allow(non_snake_case)]
+fn linalg_qr<'py>(py: Python<'py>, A: &Bound<'py, PyAny>, mode: &str) -> PyResult<Bound<'py, PyTuple>> {
+    let a = tensor_arg(A, "qr", "A")?;
+    let (q, r) = a.qr(QrMode::parse(mode).py()?).py()?;
+    PyTuple::new(py, [PyTensor::new(q), PyTensor::new(r)])
+}
+
+/// `(solution, residuals, rank, singular_values)` of the minimum-norm least-squares
+/// problem `A X ≈ B`; `lucid.linalg.lstsq` picks what its driver returns.
+///
+/// >>> x, res, rank, sv = lucid._core.linalg_lstsq(lucid.eye(2), lucid.tensor([1.0, 2.0]), None)
+/// >>> x, rank
+/// (tensor([1., 2.]), tensor(2))
+#[pyfunction]
+#[pyo3(signature = (A, B, rcond))]
+#[allow(non_snake_case)]
+fn linalg_lstsq<'py>(
+    py: Python<'py>,
+    A: &Bound<'py, PyAny>,
+    B: &Bound<'py, PyAny>,
+    rcond: Option<f64>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let fit = tensor_arg(A, "lstsq", "A")?.lstsq(&tensor_arg(B, "lstsq", "B")?, rcond).py()?;
+    PyTuple::new(py, [fit.solution, fit.residuals, fit.rank, fit.singular_values].map(PyTensor::new))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(einsum, m)?)?;
     m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg_eigh, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg_eigvalsh, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg_svd, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg_svdvals, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg_qr, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg_lstsq, m)?)?;
     Ok(())
 }

@@ -8,11 +8,13 @@
 //! broadcast through the matrix products and solves untouched.
 //!
 //! Submodules: `decomp` (numeric kernels), `diag` (diagonal/diag_embed/tril/triu),
-//! `einsum` (contractions composed from differentiable ops).
+//! `einsum` (contractions composed from differentiable ops), `spectral` (eigh, svd, qr,
+//! lstsq).
 
 pub mod decomp;
 pub mod diag;
 pub mod einsum;
+pub mod spectral;
 
 use crate::dtype::{DType, Storage};
 use crate::error::{Error, Result};

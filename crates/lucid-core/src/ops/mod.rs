@@ -69,6 +69,7 @@ op_codes!(
     Softmax(softmax::SoftmaxOp),
     Scan(scan::ScanOp),
     Linalg(linalg::LinalgOp),
+    Spectral(linalg::spectral::SpectralOp),
     Nondiff(nondiff::NondiffOp),
 );
 

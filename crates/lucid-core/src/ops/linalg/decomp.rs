@@ -161,7 +161,7 @@ pub(crate) fn cholesky<T: Float>(a: &[T], n: usize) -> std::result::Result<Vec<T
 // ---- batched drivers ----------------------------------------------------------------
 
 /// " (batch element (1, 0))" for a batched input, "" for a single matrix.
-fn at_batch(batch: &[usize], flat: usize) -> String {
+pub(crate) fn at_batch(batch: &[usize], flat: usize) -> String {
     if batch.is_empty() {
         return String::new();
     }
