@@ -167,6 +167,69 @@ impl PyTapeCache {
             .collect())
     }
 
+    /// `(results, fallbacks)` of one batched replay (NOTE [batched replay] in
+    /// lucid-core's `functional/batch.rs`), or `None` when no tape's guards hold for
+    /// every sample. `inputs[k]` has a leading batch dim when `batched[k]`. `levels`
+    /// lists the derivative transforms from the innermost out ("jacrev", "jacfwd" or
+    /// "grad"; none: the function's outputs), each taken per sample w.r.t. the first
+    /// `ndiff` inputs (which must be batched). `results` are the final outputs, each
+    /// `(B, ...)`, flattened output-major then input; `fallbacks` names the ops that ran
+    /// once per sample.
+    #[pyo3(signature = (inputs, batched, levels, ndiff, chunk_size, create_graph))]
+    fn batched(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<PyRef<'_, PyTensor>>,
+        batched: Vec<bool>,
+        levels: Vec<String>,
+        ndiff: usize,
+        chunk_size: Option<usize>,
+        create_graph: bool,
+    ) -> PyResult<Option<(Vec<PyTensor>, Vec<&'static str>)>> {
+        let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
+        if ndiff > ins.len() || batched[..ndiff.min(batched.len())].iter().any(|b| !b) {
+            return Err(Error::argument("vmap", "the differentiated inputs must be the first ones, batched")).py();
+        }
+        for l in &levels {
+            if !matches!(l.as_str(), "jacrev" | "jacfwd" | "grad") {
+                return Err(Error::argument("vmap", format!("unknown level {l:?}"))).py();
+            }
+        }
+        let cache = &self.cache;
+        let work = move || -> lucid_core::Result<Option<(Vec<Tensor>, Vec<&'static str>)>> {
+            let grad = !levels.is_empty();
+            let Some(b) = cache.replay_batched("vmap", &ins, &batched, grad)? else { return Ok(None) };
+            let leaves = &b.graph.leaves[..ndiff];
+            let mut outs = b.graph.outputs;
+            for (i, level) in levels.iter().enumerate() {
+                let keep = create_graph || i + 1 < levels.len();
+                let blocks =
+                    functional::per_sample_jacobian(&outs, leaves, level == "jacfwd", chunk_size, keep)?;
+                if level == "grad" {
+                    let [o] = outs.as_slice() else {
+                        return Err(Error::argument("grad", "the function must return one one-element Tensor"));
+                    };
+                    if o.numel() != b.size {
+                        return Err(Error::argument("grad", "the function must return a one-element Tensor"));
+                    }
+                    outs = blocks[0]
+                        .iter()
+                        .zip(leaves)
+                        .map(|(g, x)| g.reshape_exact(x.shape()))
+                        .collect::<lucid_core::Result<_>>()?;
+                } else {
+                    outs = blocks.into_iter().flatten().collect();
+                }
+            }
+            if !create_graph {
+                outs = outs.iter().map(Tensor::detach).collect();
+            }
+            Ok(Some((outs, b.fallbacks)))
+        };
+        let found = interruptible(py, work)?;
+        Ok(found.map(|(outs, names)| (wrap_all(outs), names)))
+    }
+
     /// The tapes and counters as bytes (for pickling).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         Ok(PyBytes::new(py, &self.cache.to_bytes().py()?))
@@ -226,6 +289,14 @@ impl PyTapeCache {
     }
 }
 
+/// How many times each op ran once per sample in a batched replay (`vmap`) because it
+/// has no batching rule, over the process: `{op name: count}`.
+#[pyfunction]
+fn batch_fallbacks() -> std::collections::BTreeMap<&'static str, usize> {
+    functional::batch_fallbacks()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(batch_fallbacks, m)?)?;
     m.add_class::<PyTapeCache>()
 }

@@ -41,6 +41,18 @@ pub enum LinalgOp {
 }
 
 impl Rule for LinalgOp {
+    // Inverses, determinants, solves and factorizations already take batches of
+    // matrices (a shared operand of a solve is broadcast over the batch first).
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        match self {
+            LinalgOp::Diag(op) => op.batch(inputs, batched, shape, dtype),
+            LinalgOp::Solve => {
+                self.replay(&crate::tensor::graph::all_batched(inputs, batched)?, shape, dtype).map(Some)
+            }
+            _ => self.replay(inputs, shape, dtype).map(Some),
+        }
+    }
+
     fn replay(&self, inputs: &[Tensor], shape: &[usize], dtype: DType) -> Result<Tensor> {
         let a = &inputs[0];
         match self {
