@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use lucid_core::functional::{self, Graph, TapeCache};
+use lucid_core::functional::{self, Graph, Level, TapeCache};
 use lucid_core::{Error, Tensor};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -187,45 +187,18 @@ impl PyTapeCache {
         create_graph: bool,
     ) -> PyResult<Option<(Vec<PyTensor>, Vec<&'static str>)>> {
         let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
-        if ndiff > ins.len() || batched[..ndiff.min(batched.len())].iter().any(|b| !b) {
-            return Err(Error::argument("vmap", "the differentiated inputs must be the first ones, batched")).py();
-        }
-        for l in &levels {
-            if !matches!(l.as_str(), "jacrev" | "jacfwd" | "grad") {
-                return Err(Error::argument("vmap", format!("unknown level {l:?}"))).py();
-            }
-        }
+        let levels = levels
+            .iter()
+            .map(|l| match l.as_str() {
+                "jacrev" => Ok(Level::JacRev),
+                "jacfwd" => Ok(Level::JacFwd),
+                "grad" => Ok(Level::Grad),
+                other => Err(Error::argument("vmap", format!("unknown transform {other:?}"))),
+            })
+            .collect::<lucid_core::Result<Vec<_>>>()
+            .py()?;
         let cache = &self.cache;
-        let work = move || -> lucid_core::Result<Option<(Vec<Tensor>, Vec<&'static str>)>> {
-            let grad = !levels.is_empty();
-            let Some(b) = cache.replay_batched("vmap", &ins, &batched, grad)? else { return Ok(None) };
-            let leaves = &b.graph.leaves[..ndiff];
-            let mut outs = b.graph.outputs;
-            for (i, level) in levels.iter().enumerate() {
-                let keep = create_graph || i + 1 < levels.len();
-                let blocks =
-                    functional::per_sample_jacobian(&outs, leaves, level == "jacfwd", chunk_size, keep)?;
-                if level == "grad" {
-                    let [o] = outs.as_slice() else {
-                        return Err(Error::argument("grad", "the function must return one one-element Tensor"));
-                    };
-                    if o.numel() != b.size {
-                        return Err(Error::argument("grad", "the function must return a one-element Tensor"));
-                    }
-                    outs = blocks[0]
-                        .iter()
-                        .zip(leaves)
-                        .map(|(g, x)| g.reshape_exact(x.shape()))
-                        .collect::<lucid_core::Result<_>>()?;
-                } else {
-                    outs = blocks.into_iter().flatten().collect();
-                }
-            }
-            if !create_graph {
-                outs = outs.iter().map(Tensor::detach).collect();
-            }
-            Ok(Some((outs, b.fallbacks)))
-        };
+        let work = move || cache.per_sample(&ins, &batched, &levels, ndiff, chunk_size, create_graph);
         let found = interruptible(py, work)?;
         Ok(found.map(|(outs, names)| (wrap_all(outs), names)))
     }

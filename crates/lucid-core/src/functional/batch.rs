@@ -64,6 +64,18 @@ pub struct Batched {
     pub size: usize,
     /// The steps that ran once per sample (ops without a batching rule), by op name.
     pub fallbacks: Vec<&'static str>,
+    /// The most elements any step holds per sample: with B, what a sweep's cotangent
+    /// row costs ([`rows_per_sweep`]).
+    pub widest: usize,
+}
+
+/// Rows (or columns) per sweep of [`per_sample_jacobian`] over a batched graph whose
+/// widest step holds `widest` elements per sample: about 2^19 elements of cotangent
+/// per step (4 MB in float64), so every temporary of a sweep stays small enough to be
+/// reused warm rather than faulted in fresh (a 1 000-sample MLP Jacobian ran 1.5x
+/// faster in chunks of 2 rows than in one sweep of 32).
+pub fn rows_per_sweep(size: usize, widest: usize) -> usize {
+    ((1usize << 19) / size.saturating_mul(widest).max(1)).max(1)
 }
 
 /// The op once per sample, stacked: the fallback for ops without a batching rule.
@@ -206,8 +218,9 @@ impl Tape {
                 }
             })
             .collect::<Result<_>>()?;
+        let widest = self.steps.iter().map(|s| s.shape.iter().product::<usize>()).max().unwrap_or(1);
         let graph = Graph { leaves, outputs, tuple_output: self.tuple_output, replayed: true, steps: self.steps.len() };
-        Ok(Some(Batched { graph, size, fallbacks }))
+        Ok(Some(Batched { graph, size, fallbacks, widest }))
     }
 }
 
@@ -226,6 +239,135 @@ impl TapeCache {
             }
         }
         Ok(None)
+    }
+}
+
+/// A per-sample derivative transform, for [`TapeCache::per_sample`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// The Jacobian by reverse mode (`jacrev`).
+    JacRev,
+    /// The Jacobian by forward mode (`jacfwd`).
+    JacFwd,
+    /// The gradient of a one-element output, shaped as the input (`grad`).
+    Grad,
+}
+
+impl TapeCache {
+    /// Per-sample values or derivatives of the taped function over a batch
+    /// (NOTE \[batched replay\]): `levels` lists derivative transforms from the
+    /// innermost out (none: the function's outputs), each w.r.t. the first `ndiff`
+    /// inputs, which must be batched. Returns the final outputs, each `(B, ...)`,
+    /// flattened output-major then input, and the ops that ran once per sample;
+    /// `None` when a guard differs between samples. The batch runs in sub-batches sized
+    /// so that a sweep's temporaries stay around 2^19 elements (they are then reused
+    /// warm instead of faulted in fresh); `chunk` rows per sweep when given.
+    ///
+    /// ```
+    /// use lucid_core::functional::{Level, Tape, TapeCache};
+    /// use lucid_core::{Tensor, DType};
+    /// let cache = TapeCache::new(1);
+    /// let x = Tensor::zeros(&[2], DType::F64);
+    /// cache.graph("tape", &[x], false, |x| Ok((vec![x[0].mul(&x[0])?.sum_all()?], false))).unwrap();
+    /// let xs = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2], DType::F64).unwrap();
+    /// let (g, _) = cache.per_sample(&[xs], &[true], &[Level::Grad], 1, None, false).unwrap().unwrap();
+    /// assert_eq!(g[0].to_f64_vec(), vec![2.0, 4.0, 6.0, 8.0]);
+    /// ```
+    pub fn per_sample(
+        &self,
+        inputs: &[Tensor],
+        batched: &[bool],
+        levels: &[Level],
+        ndiff: usize,
+        chunk: Option<usize>,
+        create_graph: bool,
+    ) -> Result<Option<(Vec<Tensor>, Vec<&'static str>)>> {
+        const OP: &str = "vmap";
+        if ndiff > inputs.len() || batched.iter().take(ndiff).any(|b| !b) || batched.len() < ndiff {
+            return Err(Error::argument(OP, "the differentiated inputs must be the first ones, and batched"));
+        }
+        let Some(tape) = self.tapes().into_iter().next() else {
+            return Err(Error::argument(OP, "the cache holds no tape"));
+        };
+        let size = size_of(inputs, batched);
+        let widest = tape.steps.iter().map(|s| s.shape.iter().product::<usize>()).max().unwrap_or(1).max(1);
+        // rows of the first sweep: the outputs' (reverse) or the inputs' (forward) sizes
+        let rows = match levels.first() {
+            None => 1,
+            Some(Level::JacFwd) => tape.inputs[..ndiff].iter().map(|(s, _)| s.iter().product::<usize>()).sum(),
+            Some(_) => tape.outputs_numel(),
+        }
+        .max(1);
+        let sub = ((1usize << 19) / widest.saturating_mul(rows)).clamp(1, size.max(1));
+        let mut parts: Vec<Vec<Tensor>> = Vec::new();
+        let mut fallbacks = Vec::new();
+        let mut start = 0;
+        while start < size {
+            let len = sub.min(size - start);
+            let part: Vec<Tensor> = if len == size {
+                inputs.to_vec()
+            } else {
+                inputs
+                    .iter()
+                    .zip(batched)
+                    .map(|(x, &b)| if b { x.narrow(0, start, len) } else { Ok(x.clone()) })
+                    .collect::<Result<_>>()?
+            };
+            let Some(b) = self.replay_batched(OP, &part, batched, !levels.is_empty())? else {
+                return Ok(None);
+            };
+            let leaves = &b.graph.leaves[..ndiff];
+            let chunk = chunk.unwrap_or_else(|| rows_per_sweep(b.size, b.widest));
+            let mut outs = b.graph.outputs;
+            for (i, level) in levels.iter().enumerate() {
+                let keep = create_graph || i + 1 < levels.len();
+                let blocks = per_sample_jacobian(&outs, leaves, *level == Level::JacFwd, Some(chunk), keep)?;
+                outs = if *level == Level::Grad {
+                    let [o] = outs.as_slice() else {
+                        return Err(Error::argument("grad", "the function must return one one-element Tensor"));
+                    };
+                    if o.numel() != b.size {
+                        return Err(Error::argument(
+                            "grad",
+                            format!("the function must return a one-element Tensor, got shape {:?}", &o.shape()[1..]),
+                        ));
+                    }
+                    let _g = set_grad_enabled(keep);
+                    blocks[0].iter().zip(leaves).map(|(g, x)| g.reshape_exact(x.shape())).collect::<Result<_>>()?
+                } else {
+                    blocks.into_iter().flatten().collect()
+                };
+            }
+            if !create_graph {
+                outs = outs.iter().map(Tensor::detach).collect();
+            }
+            fallbacks.extend(b.fallbacks);
+            parts.push(outs);
+            start += len;
+        }
+        let outs = if parts.len() == 1 {
+            parts.pop().unwrap_or_default()
+        } else {
+            let _g = set_grad_enabled(create_graph);
+            (0..parts[0].len())
+                .map(|k| Tensor::cat(&parts.iter().map(|p| p[k].clone()).collect::<Vec<_>>(), 0))
+                .collect::<Result<_>>()?
+        };
+        Ok(Some((outs, fallbacks)))
+    }
+}
+
+impl Tape {
+    /// The elements of the recorded outputs, per sample.
+    fn outputs_numel(&self) -> usize {
+        self.outputs
+            .iter()
+            .map(|a| match a {
+                Arg::Input(k) => self.inputs[*k].0.iter().product::<usize>(),
+                Arg::Step(s) => self.steps[*s].shape.iter().product(),
+                Arg::Const(t) => t.numel(),
+            })
+            .sum()
     }
 }
 
@@ -427,6 +569,7 @@ where
         let Some(b) = self.cache.replay_batched("jacobian", inputs, &batched, true)? else {
             return Ok(None);
         };
-        per_sample_jacobian(&b.graph.outputs, &b.graph.leaves, forward, None, false).map(Some)
+        let chunk = rows_per_sweep(b.size, b.widest);
+        per_sample_jacobian(&b.graph.outputs, &b.graph.leaves, forward, Some(chunk), false).map(Some)
     }
 }

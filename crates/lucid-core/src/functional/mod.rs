@@ -13,7 +13,7 @@ mod tape;
 mod tape_bytes;
 
 pub use crate::tensor::recording::{note_escape, note_untraceable};
-pub use batch::{batch_fallbacks, per_sample_jacobian, Batched};
+pub use batch::{batch_fallbacks, per_sample_jacobian, rows_per_sweep, Batched, Level};
 pub use colouring::{Order, Pattern};
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{

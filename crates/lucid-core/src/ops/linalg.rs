@@ -46,8 +46,13 @@ impl Rule for LinalgOp {
     fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
         match self {
             LinalgOp::Diag(op) => op.batch(inputs, batched, shape, dtype),
+            // matrix batch dims of A and B broadcast per sample: align their ranks
             LinalgOp::Solve => {
-                self.replay(&crate::tensor::graph::all_batched(inputs, batched)?, shape, dtype).map(Some)
+                use crate::tensor::graph::{align, all_batched};
+                let both = all_batched(inputs, batched)?;
+                let rank = both.iter().map(|x| x.ndim() - 1).max().unwrap_or(0);
+                let aligned = both.iter().map(|x| align(x, true, rank)).collect::<Result<Vec<_>>>()?;
+                self.replay(&aligned, shape, dtype).map(Some)
             }
             _ => self.replay(inputs, shape, dtype).map(Some),
         }
