@@ -13,6 +13,8 @@ from . import _pytree as tree
 from ._core import Tensor, cat, stack
 
 _RANDOMNESS = ("error", "same", "different")
+# The batched replay first (benchmarks switch it off to time the per-element path).
+_BATCHED = True
 _RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please either use the "
                  "'same' or 'different' randomness flags on vmap or perform the randomness operation out of vmap")
 
@@ -100,7 +102,7 @@ class _Batch:
         ranges = [range(s, min(s + step, self.size)) for s in range(0, self.size, step)]
         found = None
         plan = self.plan()
-        if plan is not None:
+        if plan is not None and _BATCHED:
             found = self.by_batch(plan, ranges)
             if found is None and len(plan.levels) <= 1:
                 found = self.by_tape(plan, ranges)
