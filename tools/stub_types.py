@@ -116,6 +116,8 @@ PARAMS = {
     "_rebuild_tensor.dtype": "str", "_rebuild_tensor.data": "bytes", "_rebuild_dtype.name": "str",
     # the walk behind tensor()'s float64 rule (NOTE [float64 stays float64])
     "any_leaf.data": "object", "any_leaf.test": "Callable[[Any], bool]",
+    # TapeCache.batched: vmap's batched replay (NOTE [batched replay])
+    "batched.batched": "Sequence[bool]", "batched.levels": "Sequence[str]", "batched.ndiff": "int",
     # _core.check_options validates what the user passed, whatever its type
     "check_options.*all*": "object", "check_options.op": "str",
 }
@@ -172,6 +174,8 @@ RETURNS = {
     "dtype.__reduce__": "tuple[Any, ...]",
     # TapeCache
     "TapeCache.call": "tuple[list[Tensor], bool, bool]",
+    "TapeCache.batched": "tuple[list[Tensor], list[str]] | None",
+    "batch_fallbacks": "dict[str, int]",
     "TapeCache.from_bytes": "TapeCache",
     "TapeCache.graph": "tuple[list[Tensor], list[Tensor], bool, bool]",
     "TapeCache.jacobian": "tuple[list[Tensor], bool]",

@@ -29,17 +29,17 @@ fn mlp(x: &[Tensor]) -> Result<Vec<Tensor>> {
 fn mlp_batched_values_and_jacobians_equal_per_sample_ones() {
     let xs = t64(&sample(5, 20, -1.0, 1.0), &[4, 5]);
     let taped = Taped::new(mlp, &[xs.select(0, 0).unwrap()]).unwrap();
-    let ys = taped.call_batched(&[xs.clone()], &[true]).unwrap();
+    let ys = taped.call_batched(std::slice::from_ref(&xs), &[true]).unwrap();
     assert_eq!(ys[0].shape(), &[4, 3]);
     for forward in [false, true] {
-        let j = taped.jacobian_per_sample(&[xs.clone()], forward).unwrap().unwrap();
+        let j = taped.jacobian_per_sample(std::slice::from_ref(&xs), forward).unwrap().unwrap();
         assert_eq!(j[0][0].shape(), &[4, 3, 5]);
         for b in 0..4 {
             let x = xs.select(0, b).unwrap();
-            close(&ys[0].select(0, b).unwrap().to_f64_vec(), &mlp(&[x.clone()]).unwrap()[0].to_f64_vec());
+            close(&ys[0].select(0, b).unwrap().to_f64_vec(), &mlp(std::slice::from_ref(&x)).unwrap()[0].to_f64_vec());
             // J = W2 diag(1 - h²) W1, against the engine's own Jacobian of one sample
             let want = jacobian(mlp, &[x], &JacobianOptions::default()).unwrap();
-            close(&j[0][0].select(0, b as isize).unwrap().to_f64_vec(), &want[0].to_f64_vec());
+            close(&j[0][0].select(0, b).unwrap().to_f64_vec(), &want[0].to_f64_vec());
         }
     }
 }
@@ -53,7 +53,8 @@ fn per_sample_gradients_of_a_shared_weight_need_no_fallback() {
     let cache = TapeCache::new(1);
     cache.graph("tape", &[w.clone(), xs.select(0, 0).unwrap()], false, |a| Ok((loss(a)?, false))).unwrap();
     let wb = w.unsqueeze(0).unwrap().expand(&[5, 2, 3]).unwrap();
-    let (g, fallbacks) = cache.per_sample(&[wb, xs.clone()], &[true, true], &[Level::Grad], 1, None, false).unwrap().unwrap();
+    let (g, fallbacks) =
+        cache.per_sample(&[wb, xs.clone()], &[true, true], &[Level::Grad], 1, None, false).unwrap().unwrap();
     assert!(fallbacks.is_empty(), "ran per sample: {fallbacks:?}");
     assert_eq!(g[0].shape(), &[5, 2, 3]);
     let (wv, xv) = (w.to_f64_vec(), xs.to_f64_vec());
@@ -82,7 +83,7 @@ fn a_guard_that_differs_between_samples_gives_none() {
     let same = t64(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
     let mixed = t64(&[1.0, 2.0, -3.0, -4.0], &[2, 2]);
     assert!(tape.replay_batched("vmap", &[same], &[true], false).unwrap().is_some());
-    assert!(tape.replay_batched("vmap", &[mixed.clone()], &[true], false).unwrap().is_none());
+    assert!(tape.replay_batched("vmap", std::slice::from_ref(&mixed), &[true], false).unwrap().is_none());
     // the Taped face falls back to one call per sample and stays right
     let taped = Taped::new(f, &[t64(&[1.0, 2.0], &[2])]).unwrap();
     let y = taped.call_batched(&[mixed], &[true]).unwrap();
@@ -108,11 +109,14 @@ fn shared_inputs_broadcast_and_ops_without_rules_run_per_sample() {
         Ok(vec![a[0].index(&[lucid_core::IndexItem::Tensor(idx.clone())])?.exp()?])
     };
     let (tape, _) = Tape::record(g, &[xs.select(0, 0).unwrap()]).unwrap();
-    let b = tape.replay_batched("vmap", &[xs.clone()], &[true], false).unwrap().unwrap();
+    let b = tape.replay_batched("vmap", std::slice::from_ref(&xs), &[true], false).unwrap().unwrap();
     assert_eq!(b.fallbacks, vec!["gather"]);
     assert!(batch_fallbacks().get("gather").copied().unwrap_or(0) >= 1);
     let v = xs.to_f64_vec();
-    close(&b.graph.outputs[0].to_f64_vec(), &(0..4).flat_map(|s| [v[3 * s + 2].exp(), v[3 * s].exp()]).collect::<Vec<_>>());
+    close(
+        &b.graph.outputs[0].to_f64_vec(),
+        &(0..4).flat_map(|s| [v[3 * s + 2].exp(), v[3 * s].exp()]).collect::<Vec<_>>(),
+    );
 }
 
 #[test]

@@ -176,6 +176,7 @@ impl PyTapeCache {
     /// `(B, ...)`, flattened output-major then input; `fallbacks` names the ops that ran
     /// once per sample.
     #[pyo3(signature = (inputs, batched, levels, ndiff, chunk_size, create_graph))]
+    #[allow(clippy::too_many_arguments)]
     fn batched(
         &self,
         py: Python<'_>,

@@ -79,8 +79,14 @@ pub fn rows_per_sweep(size: usize, widest: usize) -> usize {
 }
 
 /// The op once per sample, stacked: the fallback for ops without a batching rule.
-fn per_sample(rule: &dyn Rule, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType, size: usize)
-    -> Result<Tensor> {
+fn per_sample(
+    rule: &dyn Rule,
+    inputs: &[Tensor],
+    batched: &[bool],
+    shape: &[usize],
+    dtype: DType,
+    size: usize,
+) -> Result<Tensor> {
     let mut outs = Vec::with_capacity(size);
     for b in 0..size {
         let args: Vec<Tensor> = inputs
@@ -120,8 +126,13 @@ impl Tape {
     /// assert_eq!(b.graph.outputs[0].to_f64_vec(), vec![5.0, 25.0]);
     /// assert!(b.fallbacks.is_empty());
     /// ```
-    pub fn replay_batched(&self, op: &'static str, inputs: &[Tensor], batched: &[bool], grad: bool)
-        -> Result<Option<Batched>> {
+    pub fn replay_batched(
+        &self,
+        op: &'static str,
+        inputs: &[Tensor],
+        batched: &[bool],
+        grad: bool,
+    ) -> Result<Option<Batched>> {
         if let Some(why) = &self.untraceable {
             return Err(Error::argument(op, format!("this tape cannot be replayed: {why}")));
         }
@@ -131,8 +142,7 @@ impl Tape {
                 format!("got {} batched flags for {} inputs", batched.len(), inputs.len()),
             ));
         }
-        let Some(size) = inputs.iter().zip(batched).find(|(_, &b)| b).map(|(x, _)| x.shape().first().copied())
-        else {
+        let Some(size) = inputs.iter().zip(batched).find(|(_, &b)| b).map(|(x, _)| x.shape().first().copied()) else {
             return Err(Error::argument(op, "no input is batched"));
         };
         let Some(size) = size.filter(|&s| s > 0) else {
@@ -140,7 +150,11 @@ impl Tape {
         };
         let fits = inputs.len() == self.inputs.len()
             && inputs.iter().zip(batched).zip(&self.inputs).all(|((x, &b), (shape, dtype))| {
-                let own = if b { x.shape().split_first().filter(|(&s, _)| s == size).map(|(_, r)| r) } else { Some(x.shape()) };
+                let own = if b {
+                    x.shape().split_first().filter(|(&s, _)| s == size).map(|(_, r)| r)
+                } else {
+                    Some(x.shape())
+                };
                 own == Some(shape.as_slice()) && x.dtype() == *dtype
             });
         if !fits {
@@ -148,7 +162,11 @@ impl Tape {
         }
         for (k, v) in &self.input_guards {
             recording::note_escape(&inputs[*k]);
-            let holds = if batched[*k] { holds_per_sample(&inputs[*k], v, size)? } else { same_values(inputs[*k].storage(), v) };
+            let holds = if batched[*k] {
+                holds_per_sample(&inputs[*k], v, size)?
+            } else {
+                same_values(inputs[*k].storage(), v)
+            };
             if !holds {
                 return Ok(None);
             }
@@ -227,8 +245,13 @@ impl Tape {
 impl TapeCache {
     /// [`Tape::replay_batched`] with the first tape held whose guards hold for every
     /// sample; `None` when none does (or a recording was untraceable).
-    pub fn replay_batched(&self, op: &'static str, inputs: &[Tensor], batched: &[bool], grad: bool)
-        -> Result<Option<Batched>> {
+    pub fn replay_batched(
+        &self,
+        op: &'static str,
+        inputs: &[Tensor],
+        batched: &[bool],
+        grad: bool,
+    ) -> Result<Option<Batched>> {
         let tapes = self.tapes();
         if tapes.iter().any(|t| t.untraceable().is_some()) {
             return Ok(None);
@@ -477,7 +500,8 @@ pub fn per_sample_jacobian(
                 row.push(zeros());
                 continue;
             };
-            let (whole, idx, seeded_shape, other_shape) = if forward { (&joined[r], j, &n, &m) } else { (&joined[j], r, &m, &n) };
+            let (whole, idx, seeded_shape, other_shape) =
+                if forward { (&joined[r], j, &n, &m) } else { (&joined[j], r, &m, &n) };
             let Some(whole) = whole else {
                 row.push(zeros());
                 continue;

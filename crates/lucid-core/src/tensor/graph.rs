@@ -104,8 +104,13 @@ pub(crate) fn align(x: &Tensor, batched: bool, rank: usize) -> Result<Tensor> {
 
 /// The batching rule of an elementwise op: align ranks, then the op itself broadcasts
 /// the batch (`rule.replay` at the batched shape).
-pub(crate) fn elementwise(rule: &dyn Rule, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType)
-    -> Result<Option<Tensor>> {
+pub(crate) fn elementwise(
+    rule: &dyn Rule,
+    inputs: &[Tensor],
+    batched: &[bool],
+    shape: &[usize],
+    dtype: DType,
+) -> Result<Option<Tensor>> {
     let aligned: Vec<Tensor> =
         inputs.iter().zip(batched).map(|(x, &b)| align(x, b, shape.len())).collect::<Result<_>>()?;
     rule.replay(&aligned, &with_batch(size_of(inputs, batched), shape), dtype).map(Some)
