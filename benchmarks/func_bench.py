@@ -15,7 +15,10 @@ Two workloads, each a batch of samples mapped by ``vmap`` over a derivative tran
   (10000, 8, 4). The targets ``Y`` are float: Lucid's ``vmap`` takes the tape path only
   when every mapped input is floating point.
 
-Rows: ``lucid.func.vmap`` (one recording replayed per element across the cores), a Python
+Rows: ``lucid.func.vmap`` (one recording replayed once over the whole batch with each op's
+batching rule, per-sample derivatives from that one graph), the same with batching rules
+off (``lucid vmap per-elem``: the recording replayed per element across the cores, the
+path before batching rules and still the one when a guard differs between samples), a Python
 loop of ``lucid.func`` calls per sample (what per-sample derivatives took before issue 16;
 no target), ``jax.jit`` of ``jax.vmap`` (its first call traces and compiles, after
 ``jax.clear_caches()``) and ``torch.func.vmap`` (when PyTorch is installed). Every row's
@@ -54,7 +57,7 @@ CONFIG = {
 # samples per workload: the issue's sizes, and a few for `make test`
 SIZES = {"VJ": {"smoke": 4, "default": 1000}, "VG": {"smoke": 8, "default": 10_000}}
 
-ROWS = ["lucid.func vmap", "lucid.func loop", "jax jit(vmap)", "torch.func vmap"]
+ROWS = ["lucid.func vmap", "lucid vmap per-elem", "lucid.func loop", "jax jit(vmap)", "torch.func vmap"]
 
 
 @dataclass
@@ -141,6 +144,20 @@ def _lucid_rows(lib, case):
         g = F.vmap(T(f), in_dims=dims)
         return lambda: g(*args)
 
+    def per_element_fresh():
+        # the path vmap took before batching rules (and still takes when a guard differs
+        # between samples): the tape replayed once per sample across the cores
+        from lucid import _vmap
+        g = F.vmap(T(f), in_dims=dims)
+
+        def call():
+            _vmap._BATCHED = False
+            try:
+                return g(*args)
+            finally:
+                _vmap._BATCHED = True
+        return call
+
     def loop_fresh():
         # what per-sample derivatives took before lucid.func.vmap: one call per sample
         g = T(f)
@@ -160,6 +177,8 @@ def _lucid_rows(lib, case):
     return [
         Row("lucid.func vmap", "lucid", f"lucid.func.vmap(lucid.func.{case.transform}(f), in_dims=({dims_text}))(*args)",
             vmap_fresh, to_np),
+        Row("lucid vmap per-elem", "lucid", "the same vmap with batching rules off: one tape replay per sample",
+            per_element_fresh, to_np),
         Row("lucid.func loop", "lucid", f"lucid.stack([lucid.func.{case.transform}(f)(*args_i) for each sample], 0)",
             loop_fresh, to_np),
     ]

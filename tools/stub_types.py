@@ -119,6 +119,8 @@ PARAMS = {
     # the spectral factorizations behind lucid.linalg (which names the results)
     "full_matrices": "bool", "linalg_qr.mode": "str", "rcond": "float | None",
     "linalg_eigh.upper": "bool", "linalg_eigvalsh.upper": "bool",
+    # TapeCache.batched: vmap's batched replay (NOTE [batched replay])
+    "batched.batched": "Sequence[bool]", "batched.levels": "Sequence[str]", "batched.ndiff": "int",
     # _core.check_options validates what the user passed, whatever its type
     "check_options.*all*": "object", "check_options.op": "str",
 }
@@ -175,6 +177,8 @@ RETURNS = {
     "dtype.__reduce__": "tuple[Any, ...]",
     # TapeCache
     "TapeCache.call": "tuple[list[Tensor], bool, bool]",
+    "TapeCache.batched": "tuple[list[Tensor], list[str]] | None",
+    "batch_fallbacks": "dict[str, int]",
     "TapeCache.from_bytes": "TapeCache",
     "TapeCache.graph": "tuple[list[Tensor], list[Tensor], bool, bool]",
     "TapeCache.jacobian": "tuple[list[Tensor], bool]",

@@ -369,6 +369,27 @@ class Tape(Generic[_Out]):
                 results.append(tuple(tuple(row) for row in r) if in_tuple else r[0][0])
         return results
 
+    def batched(self, inputs: Sequence[Tensor], batched: Sequence[bool], levels: Sequence[str] = (),
+                ndiff: int = 0, chunk_size: int | None = None,
+                create_graph: bool = False) -> tuple[list[Tensor], list[str]] | None:
+        """The function over a batch in one replay (NOTE [batched replay] in
+        ``crates/lucid-core/src/functional/batch.rs``): ``inputs[k]`` carries a leading
+        batch dim when ``batched[k]``, else it is shared by every sample. ``levels``
+        lists per-sample derivative transforms from the innermost out ("jacrev",
+        "jacfwd", "grad") taken w.r.t. the first ``ndiff`` inputs (batched). Returns the
+        final outputs, each ``(B, ...)`` (flattened output-major), and the names of ops
+        that ran once per sample for want of a batching rule; ``None`` when a guard
+        differs between samples (map per sample instead).
+
+        >>> t = lucid.tape(lambda x: (x * x).sum(), lucid.tensor([1.0, 2.0]))
+        >>> outs, fallbacks = t.batched([lucid.tensor([[1.0, 2.0], [3.0, 4.0]])], [True], ["grad"], 1)
+        >>> outs[0], fallbacks
+        (tensor([[2., 4.],
+                [6., 8.]]), [])
+        """
+        found = self._cache.batched(list(inputs), list(batched), list(levels), ndiff, chunk_size, create_graph)
+        return None if found is None else (list(found[0]), list(found[1]))
+
     # ---- pickling ----------------------------------------------------------------------
 
     def __reduce__(self) -> tuple[Callable[[bytes, bytes | None, int], Tape[Any]], tuple[bytes, bytes | None, int]]:

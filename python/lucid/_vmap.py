@@ -1,17 +1,20 @@
 """``lucid.func.vmap``: a function of one element mapped over a batch dim
-(NOTE [lucid.func] in func.py says how: a tape replayed per element in Rust, or one
-call per element when a tape cannot replay the function)."""
+(NOTE [lucid.func] in func.py says how: a tape replayed once over the whole batch with
+each op's batching rule; else replayed per element in Rust; else one call per element)."""
 
 from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
+from . import _core
 from . import _pytree as tree
-from ._core import Tensor, stack
+from ._core import Tensor, cat, stack
 
 _RANDOMNESS = ("error", "same", "different")
+# The batched replay first (benchmarks switch it off to time the per-element path).
+_BATCHED = True
 _RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. Please either use the "
                  "'same' or 'different' randomness flags on vmap or perform the randomness operation out of vmap")
 
@@ -97,11 +100,13 @@ class _Batch:
     def run(self, out_dims: Any, chunk_size: int | None) -> Any:
         step = chunk_size or max(self.size, 1)
         ranges = [range(s, min(s + step, self.size)) for s in range(0, self.size, step)]
-        by_tape = self.by_tape(ranges)
-        if by_tape is not None:
-            stacked, spec = by_tape
-        else:
-            stacked, spec = self.by_calls(ranges)
+        found = None
+        plan = self.plan()
+        if plan is not None and _BATCHED:
+            found = self.by_batch(plan, ranges)
+            if found is None and len(plan.levels) <= 1:
+                found = self.by_tape(plan, ranges)
+        stacked, spec = found if found is not None else self.by_calls(ranges)
         dims = tree.broadcast_prefix(out_dims, spec, "vmap: out_dims")
         return tree.unflatten(spec, [_move_batch(s, d) for s, d in zip(stacked, dims)])
 
@@ -121,17 +126,29 @@ class _Batch:
         assert spec is not None
         return [stack([e[k] for e in per_element], 0) for k in range(len(per_element[0]))], spec
 
-    def by_tape(self, ranges: list[range]) -> tuple[list[Tensor], tree.Spec] | None:
-        """A tape of the function (or of the function a derivative transform wraps)
-        replayed per element across the cores; None when a tape cannot do it."""
+    def plan(self) -> _Plan | None:
+        """A tape of the function (or of the function the derivative transforms wrap)
+        recorded at the first element, and what the transforms ask of it; None when a
+        tape cannot do it (the per-call path then runs)."""
         from ._tape import tape
         from .func import _argnums, _Transform
 
-        func, kind, strategy = self.func, "call", None
-        if isinstance(func, _Transform):
-            if func.kind not in ("jacrev", "jacfwd", "grad") or func.has_aux or func.options.get("chunk_size"):
+        func, levels = self.func, []
+        chunk: int | None = None
+        nums: tuple[int, ...] | None = None
+        nums_tuple = False
+        nargs = len(self.spec.children)
+        # unwrap derivative transforms, outermost first: vmap(jacfwd(jacrev(f))) gives
+        # levels ["jacrev", "jacfwd"] (inner first), all over the same argnums
+        while isinstance(func, _Transform):
+            if func.kind not in ("jacrev", "jacfwd", "grad", "hessian") or func.has_aux:
                 return None
-            kind, strategy = func.kind, func.options.get("strategy", "reverse-mode")
+            these, is_tuple = _argnums(f"vmap({func.kind})", func.argnums, nargs)
+            if nums is not None and (these, is_tuple) != (nums, nums_tuple):
+                return None
+            nums, nums_tuple = these, is_tuple
+            levels[:0] = ["jacrev", "jacfwd"] if func.kind == "hessian" else [func.kind]
+            chunk = func.options.get("chunk_size") or chunk
             func = func.func
         if getattr(func, "__lucid_vmap__", False):
             return None
@@ -141,15 +158,13 @@ class _Batch:
         for child in self.spec.children:
             starts.append(starts[-1] + child.leaves)
         diff: list[int] = []
-        nums: tuple[int, ...] = ()
-        nums_tuple = False
-        if kind != "call":
-            nums, nums_tuple = _argnums(f"vmap({kind})", self.func.argnums, len(self.spec.children))  # type: ignore[attr-defined]
+        if levels:
+            assert nums is not None
             diff = [k for n in nums for k in range(starts[n], starts[n + 1])]
             if any(not (isinstance(self.leaves[k], Tensor) and self.leaves[k].is_floating_point()) for k in diff):
                 return None
         extra = [k for k, d in enumerate(self.dims) if d is not None and k not in diff]
-        if kind != "call" and any(not self.leaves[k].is_floating_point() for k in extra):
+        if levels and any(not self.leaves[k].is_floating_point() for k in extra):
             return None
         inputs = diff + extra
         first = self.element(0)
@@ -165,14 +180,10 @@ class _Batch:
             found["spec"], found["shapes"] = spec, [tuple(o.shape) for o in outs]
             return tuple(outs)
 
-        def element_inputs(b: int) -> tuple[Tensor, ...]:
-            e = self.element(b)
-            return tuple(e[k] for k in inputs)
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # random draws and untraceable steps are read below
             try:
-                t = tape(flat, element_inputs(0))
+                t = tape(flat, tuple(first[k] for k in inputs))
             except Exception:  # noqa: BLE001  (the per-element calls raise it with its own message)
                 return None
         _, random, untraceable = t._cache.tapes()[0]
@@ -180,18 +191,65 @@ class _Batch:
             raise RuntimeError(_RANDOM_ERROR)
         if untraceable is not None or (random and self.randomness == "different"):
             return None
-        spec, shapes = found["spec"], found["shapes"]
-        if kind == "grad" and (len(shapes) != 1 or _numel(shapes[0]) != 1):
+        if levels and levels[0] == "grad" and (len(found["shapes"]) != 1 or _numel(found["shapes"][0]) != 1):
             return None  # the per-element calls raise grad's error
+        return _Plan(t, levels, nums or (), nums_tuple, starts, diff, inputs, found["spec"], found["shapes"],
+                     first, chunk)
+
+    def element_inputs(self, plan: _Plan, b: int) -> tuple[Tensor, ...]:
+        e = self.element(b)
+        return tuple(e[k] for k in plan.inputs)
+
+    def by_batch(self, plan: _Plan, ranges: list[range]) -> tuple[list[Tensor], tree.Spec] | None:
+        """The tape replayed once over the whole batch with each op's batching rule, and
+        per-sample derivatives from that one graph (NOTE [batched replay] in
+        ``functional/batch.rs``); None when a guard differs between samples."""
+        if self.size == 0:
+            return None
+        # every tape input batched: mapped ones with their batch dim in front, shared
+        # differentiated ones broadcast over the batch (each sample gets its own gradient)
+        whole = []
+        for k in plan.inputs:
+            x, d = self.leaves[k], self.dims[k]
+            if d is None:
+                whole.append(x.unsqueeze(0).expand(self.size, *x.shape))
+            elif d != 0:
+                whole.append(x.permute(d, *[i for i in range(x.ndim) if i != d]))
+            else:
+                whole.append(x)
+        nested = _core.is_grad_enabled() and any(x.requires_grad for x in whole)
+        parts: list[list[Tensor]] = []
+        for r in ranges:
+            batch = whole if len(ranges) == 1 else [x.narrow(0, r.start, len(r)) for x in whole]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = plan.tape.batched(batch, [True] * len(batch), plan.levels, len(plan.diff), plan.chunk,
+                                        nested)
+            if got is None:
+                return None
+            parts.append(got[0])
+        outs = parts[0] if len(parts) == 1 else [cat([p[k] for p in parts], 0) for k in range(len(parts[0]))]
+        spec = plan.spec
+        arg_specs = [self.spec.children[n] for n in plan.nums]
+        for level in plan.levels:
+            spec = _level_spec(level, spec, arg_specs, plan.nums_tuple)
+        return outs, spec
+
+    def by_tape(self, plan: _Plan, ranges: list[range]) -> tuple[list[Tensor], tree.Spec] | None:
+        """The tape replayed per element across the cores (each element takes its own
+        branch: guards that differ between elements record again)."""
+        kind = plan.levels[0] if plan.levels else "call"
+        strategy = "forward-mode" if kind == "jacfwd" else "reverse-mode"
+        diff, first, spec, shapes = plan.diff, plan.first, plan.spec, plan.shapes
         results: list[Any] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for r in ranges:
-                points = [element_inputs(b) for b in r]
+                points = [self.element_inputs(plan, b) for b in r]
                 if kind == "call":
-                    results.extend(t.map("call", points))
+                    results.extend(plan.tape.map("call", points))
                 else:
-                    results.extend(t.map("jacobian", points, strategy=strategy))
+                    results.extend(plan.tape.map("jacobian", points, strategy=strategy))
         if kind == "call":
             per_element = [list(r) if isinstance(r, tuple) else [r] for r in results]
             return [stack([e[k] for e in per_element], 0) for k in range(len(shapes))], spec
@@ -205,14 +263,45 @@ class _Batch:
             per_input = [b[:, row:row + n].reshape(self.size, *out_shape, *first[k].shape)
                          for b, k in zip(blocks, diff)]
             trees, j = [], 0
-            for n_arg in nums:
-                count = starts[n_arg + 1] - starts[n_arg]
+            for n_arg in plan.nums:
+                count = plan.starts[n_arg + 1] - plan.starts[n_arg]
                 trees.append(tree.unflatten(self.spec.children[n_arg], per_input[j:j + count]))
                 j += count
-            per_out.append(tuple(trees) if nums_tuple else trees[0])
+            per_out.append(tuple(trees) if plan.nums_tuple else trees[0])
             row += n
         leaves, out_spec = tree.flatten(per_out[0] if kind == "grad" else tree.unflatten(spec, per_out))
         return leaves, out_spec
+
+
+class _Plan(NamedTuple):
+    """A recorded tape and what a vmapped call asks of it."""
+
+    tape: Any
+    levels: list[str]
+    nums: tuple[int, ...]
+    nums_tuple: bool
+    starts: list[int]
+    diff: list[int]
+    inputs: list[int]
+    spec: tree.Spec
+    shapes: list[tuple[int, ...]]
+    first: list[Any]
+    chunk: int | None
+
+
+def _level_spec(level: str, spec: tree.Spec, arg_specs: list[tree.Spec], nums_tuple: bool) -> tree.Spec:
+    """The output spec of a derivative transform of a function whose outputs have
+    ``spec``: per output leaf, one tree per differentiated argument (a tuple of them
+    when argnums is a tuple); for ``grad``, just those trees. Leaves come output-major,
+    as the batched replay returns them."""
+    counter = iter(range(1 << 62))
+
+    def per_argnum() -> Any:
+        trees = [tree.unflatten(s, [next(counter) for _ in range(s.leaves)]) for s in arg_specs]
+        return tuple(trees) if nums_tuple else trees[0]
+
+    built = per_argnum() if level == "grad" else tree.unflatten(spec, [per_argnum() for _ in range(spec.leaves)])
+    return tree.flatten(built)[1]
 
 
 def _numel(shape: tuple[int, ...]) -> int:

@@ -19,15 +19,30 @@ NOTE [lucid.func]
 - Transforms compose to any depth: a transform whose inputs already require grad (an
   outer transform is differentiating them) keeps its results in the graph
   (``create_graph``), so ``jacfwd(jacrev(f))`` is forward-over-reverse.
-- ``vmap`` replays a tape (``lucid.tape``) of the function, or of the function a
-  derivative transform wraps, at every batch element, in Rust across the cores
-  (``Tape.map``). The tape's guards keep value-dependent control flow right per element
-  (an element that takes another branch is recorded too). Functions a tape cannot
-  replay (in-place writes into computed values, derivative calls inside, ``has_aux``)
-  run once per element instead: the same results, at the eager speed. Randomness
-  follows torch.func: ``randomness="error"`` (the default) raises on a random draw,
-  ``"same"`` draws once for the whole batch (the tape freezes the draw),
-  ``"different"`` draws per element (one call per element).
+- ``vmap`` records a tape (``lucid.tape``) of the function, or of the function the
+  derivative transforms wrap, at the first element, and replays it ONCE over the whole
+  batch: each recorded op runs its batching rule (``Rule::batch``, beside the op's
+  forward in its family's file; NOTE [batched replay] in
+  ``crates/lucid-core/src/functional/batch.rs``), so the batch costs one pass of
+  batched kernels, not one sweep per element. Per-sample derivatives come from that one
+  graph: samples do not interact, so ``vmap(jacrev(f))`` is one reverse sweep seeding
+  each output row in every sample at once (the Jacobian of ``h(X).sum(0)``),
+  ``vmap(jacfwd(f))`` one forward sweep of per-sample identity tangents,
+  ``vmap(grad(f))`` the same with one row; an argument with ``in_dims=None`` that is
+  differentiated is broadcast to a batched leaf first so that each sample gets its own
+  gradient. ``hessian`` and nested ``jacrev``/``jacfwd``/``grad`` over the same
+  ``argnums`` recurse on the batched graph. Ops without a batching rule (advanced
+  indexing's gather and put) run once per sample inside the batched replay, counted by
+  ``lucid._core.batch_fallbacks()``.
+- Value-dependent control flow: a guard of the tape must hold for every sample. When
+  samples take different branches the batched replay gives up and ``vmap`` replays the
+  tape per element across the cores (``Tape.map``), recording each branch once; so do
+  ``has_aux``, ``grad_and_value`` and mixed ``argnums`` inside ``vmap``. Functions a
+  tape cannot replay (in-place writes into computed values, derivative calls inside)
+  run once per element: the same results, at the eager speed. Randomness follows
+  torch.func: ``randomness="error"`` (the default) raises on a random draw, ``"same"``
+  draws once for the whole batch (the tape freezes the draw: a constant shared by every
+  sample), ``"different"`` draws per element (one call per element).
 - Errors name the transform and the argument, with torch.func's exception types
   (RuntimeError for a bad ``argnums`` or a function that returns the wrong thing).
 """

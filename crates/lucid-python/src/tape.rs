@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use lucid_core::functional::{self, Graph, TapeCache};
+use lucid_core::functional::{self, Graph, Level, TapeCache};
 use lucid_core::{Error, Tensor};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -193,6 +193,43 @@ impl PyTapeCache {
             .collect())
     }
 
+    /// `(results, fallbacks)` of one batched replay (NOTE [batched replay] in
+    /// lucid-core's `functional/batch.rs`), or `None` when no tape's guards hold for
+    /// every sample. `inputs[k]` has a leading batch dim when `batched[k]`. `levels`
+    /// lists the derivative transforms from the innermost out ("jacrev", "jacfwd" or
+    /// "grad"; none: the function's outputs), each taken per sample w.r.t. the first
+    /// `ndiff` inputs (which must be batched). `results` are the final outputs, each
+    /// `(B, ...)`, flattened output-major then input; `fallbacks` names the ops that ran
+    /// once per sample.
+    #[pyo3(signature = (inputs, batched, levels, ndiff, chunk_size, create_graph))]
+    #[allow(clippy::too_many_arguments)]
+    fn batched(
+        &self,
+        py: Python<'_>,
+        inputs: Vec<PyRef<'_, PyTensor>>,
+        batched: Vec<bool>,
+        levels: Vec<String>,
+        ndiff: usize,
+        chunk_size: Option<usize>,
+        create_graph: bool,
+    ) -> PyResult<Option<(Vec<PyTensor>, Vec<&'static str>)>> {
+        let ins: Vec<Tensor> = inputs.iter().map(|t| t.inner.clone()).collect();
+        let levels = levels
+            .iter()
+            .map(|l| match l.as_str() {
+                "jacrev" => Ok(Level::JacRev),
+                "jacfwd" => Ok(Level::JacFwd),
+                "grad" => Ok(Level::Grad),
+                other => Err(Error::argument("vmap", format!("unknown transform {other:?}"))),
+            })
+            .collect::<lucid_core::Result<Vec<_>>>()
+            .py()?;
+        let cache = &self.cache;
+        let work = move || cache.per_sample(&ins, &batched, &levels, ndiff, chunk_size, create_graph);
+        let found = interruptible(py, work)?;
+        Ok(found.map(|(outs, names)| (wrap_all(outs), names)))
+    }
+
     /// The tapes and counters as bytes (for pickling).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         Ok(PyBytes::new(py, &self.cache.to_bytes().py()?))
@@ -252,6 +289,14 @@ impl PyTapeCache {
     }
 }
 
+/// How many times each op ran once per sample in a batched replay (`vmap`) because it
+/// has no batching rule, over the process: `{op name: count}`.
+#[pyfunction]
+fn batch_fallbacks() -> std::collections::BTreeMap<&'static str, usize> {
+    functional::batch_fallbacks()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(batch_fallbacks, m)?)?;
     m.add_class::<PyTapeCache>()
 }

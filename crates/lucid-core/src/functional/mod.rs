@@ -5,6 +5,7 @@
 //! Jacobians and Hessians (pattern, colouring, compressed sweeps) in `sparse.rs`, over
 //! the colourings of `colouring.rs`.
 
+mod batch;
 mod colouring;
 mod jacobian;
 mod sparse;
@@ -12,6 +13,7 @@ mod tape;
 mod tape_bytes;
 
 pub use crate::tensor::recording::{note_escape, note_untraceable};
+pub use batch::{batch_fallbacks, per_sample_jacobian, rows_per_sweep, Batched, Level};
 pub use colouring::{Order, Pattern};
 use jacobian::jacobian_named;
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};

@@ -85,7 +85,7 @@ pub struct Graph {
 
 /// The values of two storages are bitwise equal (so NaN equals NaN, `-0.0` is not `0.0`:
 /// a guard may miss more often than needed, never less).
-fn same_values(a: &Storage, b: &Storage) -> bool {
+pub(super) fn same_values(a: &Storage, b: &Storage) -> bool {
     if a.shape() != b.shape() {
         return false;
     }
@@ -457,8 +457,8 @@ impl TapeCache {
 /// assert_eq!(taped.records(), 1);
 /// ```
 pub struct Taped<F> {
-    f: F,
-    cache: TapeCache,
+    pub(super) f: F,
+    pub(super) cache: TapeCache,
 }
 
 impl<F> Taped<F>

@@ -49,6 +49,12 @@ pub enum BinaryOp {
 }
 
 impl Rule for BinaryOp {
+    // Elementwise with broadcasting (`where` too): a batched operand of lower
+    // per-sample rank gets size-1 dims after its batch dim; shared operands broadcast.
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        crate::tensor::graph::elementwise(self, inputs, batched, shape, dtype)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         match self {
             BinaryOp::Where => where_(&inputs[2], &inputs[0], &inputs[1]),

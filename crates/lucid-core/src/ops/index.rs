@@ -81,6 +81,11 @@ pub enum IndexOp {
 }
 
 impl Rule for IndexOp {
+    // Basic indexing already takes leading dims (full ranges are prepended for them).
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        self.replay(inputs, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         let x = &inputs[0];
         match self {

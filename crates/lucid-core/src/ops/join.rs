@@ -21,6 +21,12 @@ pub enum JoinOp {
 }
 
 impl Rule for JoinOp {
+    // Shared pieces are broadcast over the batch; the joined dim shifts past it.
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], _shape: &[usize], _dtype: DType) -> Result<Option<Tensor>> {
+        let JoinOp::Cat { dim } = self;
+        Tensor::cat(&crate::tensor::graph::all_batched(inputs, batched)?, *dim as isize + 1).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         let JoinOp::Cat { dim } = self;
         Tensor::cat(inputs, *dim as isize)

@@ -43,6 +43,23 @@ pub enum LinalgOp {
 }
 
 impl Rule for LinalgOp {
+    // Inverses, determinants, solves and factorizations already take batches of
+    // matrices (a shared operand of a solve is broadcast over the batch first).
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        match self {
+            LinalgOp::Diag(op) => op.batch(inputs, batched, shape, dtype),
+            // matrix batch dims of A and B broadcast per sample: align their ranks
+            LinalgOp::Solve => {
+                use crate::tensor::graph::{align, all_batched};
+                let both = all_batched(inputs, batched)?;
+                let rank = both.iter().map(|x| x.ndim() - 1).max().unwrap_or(0);
+                let aligned = both.iter().map(|x| align(x, true, rank)).collect::<Result<Vec<_>>>()?;
+                self.replay(&aligned, shape, dtype).map(Some)
+            }
+            _ => self.replay(inputs, shape, dtype).map(Some),
+        }
+    }
+
     fn replay(&self, inputs: &[Tensor], shape: &[usize], dtype: DType) -> Result<Tensor> {
         let a = &inputs[0];
         match self {

@@ -18,6 +18,50 @@ use crate::tensor::Tensor;
 pub struct Matmul;
 
 impl Rule for Matmul {
+    // Per sample `a @ b`. A batch of vectors or matrices times one shared matrix (or
+    // vector) is one product with the batch as extra rows; one shared matrix `W` times
+    // a batch of vectors is `x @ Wᵀ`; batched matrices times batched vectors are
+    // `(A * x[..., None, :]).sum(-1)` (and vectors times matrices alike). Otherwise vectors become matrices (a row on the
+    // left, a column on the right), a shared operand gets a batch dim of 1 and both get
+    // size-1 dims after the batch dim up to a common rank: matmul then broadcasts, and
+    // the result has the samples' elements in order, so a reshape gives (B, *shape).
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], _dtype: DType) -> Result<Option<Tensor>> {
+        use crate::tensor::graph::{align, size_of, with_batch};
+        let (a, b) = (&inputs[0], &inputs[1]);
+        let (ra, rb) = (a.ndim() - batched[0] as usize, b.ndim() - batched[1] as usize);
+        let full = with_batch(size_of(inputs, batched), shape);
+        let out = match (batched[0], batched[1]) {
+            (true, false) if rb <= 2 => a.matmul(b)?,
+            (false, true) if rb == 1 && ra == 2 => b.matmul(&a.transpose(-1, -2)?)?,
+            (false, true) if rb == 1 && ra == 1 => b.matmul(a)?,
+            // a batch of matrix-vector products reads each matrix once: an elementwise
+            // product and a sum beat a product call per sample
+            (true, true) if rb == 1 && ra >= 2 => {
+                let rank = ra.max(rb + 1);
+                align(a, true, rank)?.mul(&align(&b.unsqueeze(-2)?, true, rank)?)?.sum(Some(&[-1]), false)?
+            }
+            (true, true) if ra == 1 && rb >= 2 => {
+                let rank = rb.max(ra + 1);
+                align(&a.unsqueeze(-1)?, true, rank)?.mul(&align(b, true, rank)?)?.sum(Some(&[-2]), false)?
+            }
+            _ => {
+                let lift = |x: &Tensor, is: bool, r: usize, vector_dim: isize| -> Result<Tensor> {
+                    let x = if is { x.clone() } else { x.unsqueeze(0)? };
+                    if r == 1 {
+                        x.unsqueeze(vector_dim)
+                    } else {
+                        Ok(x)
+                    }
+                };
+                let a2 = lift(a, batched[0], ra, -2)?;
+                let b2 = lift(b, batched[1], rb, -1)?;
+                let rank = (a2.ndim() - 1).max(b2.ndim() - 1);
+                align(&a2, true, rank)?.matmul(&align(&b2, true, rank)?)?
+            }
+        };
+        out.reshape_exact(&full).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         inputs[0].matmul(&inputs[1])
     }

@@ -74,6 +74,24 @@ pub enum NondiffOp {
 }
 
 impl Rule for NondiffOp {
+    // Comparisons, tests and casts are elementwise; arg-extremes and argsort shift
+    // their dim; the determinant's sign already takes batches of matrices.
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        use crate::tensor::graph::{elementwise, shift};
+        match *self {
+            NondiffOp::Detach | NondiffOp::SlogdetSign => self.replay(inputs, shape, dtype).map(Some),
+            NondiffOp::Compare(_) | NondiffOp::Test(_) | NondiffOp::Cast => {
+                elementwise(self, inputs, batched, shape, dtype)
+            }
+            NondiffOp::ArgExtreme { axis, keep, max } => {
+                NondiffOp::ArgExtreme { axis: axis + 1, keep, max }.replay(inputs, shape, dtype).map(Some)
+            }
+            NondiffOp::Argsort { dim, descending } => {
+                NondiffOp::Argsort { dim: shift(dim), descending }.replay(inputs, shape, dtype).map(Some)
+            }
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             NondiffOp::Detach => "detach",

@@ -68,6 +68,20 @@ pub enum ReduceOp {
 }
 
 impl Rule for ReduceOp {
+    // The reduced dims shift past the batch dim.
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        let up = |axes: &[usize]| axes.iter().map(|a| a + 1).collect::<Vec<_>>();
+        let shifted = match self {
+            ReduceOp::Sum { axes, keepdim } => ReduceOp::Sum { axes: up(axes), keepdim: *keepdim },
+            ReduceOp::Prod { axes, keepdim } => ReduceOp::Prod { axes: up(axes), keepdim: *keepdim },
+            ReduceOp::Amax { axes, keepdim } => ReduceOp::Amax { axes: up(axes), keepdim: *keepdim },
+            ReduceOp::Amin { axes, keepdim } => ReduceOp::Amin { axes: up(axes), keepdim: *keepdim },
+            ReduceOp::LogSumExp { axes, keepdim } => ReduceOp::LogSumExp { axes: up(axes), keepdim: *keepdim },
+            ReduceOp::Norm { p, axes, keepdim } => ReduceOp::Norm { p: *p, axes: up(axes), keepdim: *keepdim },
+        };
+        shifted.replay(inputs, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         let x = &inputs[0];
         let dims = |axes: &[usize]| axes.iter().map(|&a| a as isize).collect::<Vec<_>>();

@@ -49,6 +49,18 @@ pub enum ScanOp {
 }
 
 impl Rule for ScanOp {
+    // The scanned dim shifts past the batch dim (a shared operand of a recurrence is
+    // broadcast over the batch first).
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        use crate::tensor::graph::{all_batched, shift};
+        let shifted = match *self {
+            ScanOp::CumSum { axis, reverse } => ScanOp::CumSum { axis: shift(axis), reverse },
+            ScanOp::CumProd { axis, reverse } => ScanOp::CumProd { axis: shift(axis), reverse },
+            ScanOp::LinRec { axis, reverse } => ScanOp::LinRec { axis: shift(axis), reverse },
+        };
+        shifted.replay(&all_batched(inputs, batched)?, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         match *self {
             ScanOp::CumSum { axis, reverse } => scan(&inputs[0], axis, reverse, Kind::Sum),

@@ -28,6 +28,16 @@ pub enum SoftmaxOp {
 }
 
 impl Rule for SoftmaxOp {
+    // The softmax dim shifts past the batch dim.
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        use crate::tensor::graph::shift;
+        let shifted = match *self {
+            SoftmaxOp::Softmax { axis } => SoftmaxOp::Softmax { axis: shift(axis) },
+            SoftmaxOp::LogSoftmax { axis } => SoftmaxOp::LogSoftmax { axis: shift(axis) },
+        };
+        shifted.replay(inputs, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         match *self {
             SoftmaxOp::Softmax { axis } => softmax_op(&inputs[0], axis, false),

@@ -309,6 +309,11 @@ fn unreachable_cast() -> Result<crate::dtype::Storage> {
 }
 
 impl Rule for UnaryOp {
+    // Elementwise: the op on the stacked samples is the stacked ops.
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        crate::tensor::graph::elementwise(self, inputs, batched, shape, dtype)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], dtype: DType) -> Result<Tensor> {
         match self {
             UnaryOp::Cast(_) => inputs[0].to_dtype(dtype),

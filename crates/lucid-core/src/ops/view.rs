@@ -33,6 +33,22 @@ pub enum ViewOp {
 }
 
 impl Rule for ViewOp {
+    // A reshape keeps the batch dim in front, a permute fixes it, an expand aligns the
+    // per-sample rank first.
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], _dtype: DType) -> Result<Option<Tensor>> {
+        use crate::tensor::graph::{align, with_batch};
+        let x = &inputs[0];
+        let full = with_batch(x.shape()[0], shape);
+        match self {
+            ViewOp::Reshape => x.reshape_exact(&full),
+            ViewOp::Permute(perm) => {
+                x.permute_exact(&std::iter::once(0).chain(perm.iter().map(|p| p + 1)).collect::<Vec<_>>())
+            }
+            ViewOp::Expand => align(x, true, shape.len())?.expand(&full),
+        }
+        .map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], shape: &[usize], _dtype: DType) -> Result<Tensor> {
         match self {
             ViewOp::Reshape => inputs[0].reshape_exact(shape),

@@ -50,6 +50,81 @@ pub(crate) trait Rule: Send + Sync + std::any::Any {
     /// entry point does. `shape` and `dtype` are the output's as recorded, for ops whose
     /// parameters are read off the output (a reshape's target, a cast's dtype).
     fn replay(&self, inputs: &[Tensor], shape: &[usize], dtype: DType) -> Result<Tensor>;
+
+    /// The batching rule (NOTE [batched replay] in `functional/batch.rs`): the op
+    /// applied to each sample of a batch at once. `batched[k]` says whether `inputs[k]`
+    /// carries a leading batch dim `B` (else it is the per-sample value, shared by every
+    /// sample); `shape` and `dtype` are the per-sample output's as recorded. Return the
+    /// per-sample outputs stacked on a new leading dim, shape `(B, *shape)`, computed
+    /// with ordinary Tensor ops (so the result records a graph every sweep can
+    /// differentiate), or `None` when the op has no rule: the replay then runs it once
+    /// per sample and stacks the results (correct, slower, counted).
+    fn batch(&self, inputs: &[Tensor], batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        let _ = (inputs, batched, shape, dtype);
+        Ok(None)
+    }
+}
+
+// ---- what batching rules share (NOTE [batched replay] in functional/batch.rs) ---------
+
+/// The batch size: the leading dim of the first batched input.
+pub(crate) fn size_of(inputs: &[Tensor], batched: &[bool]) -> usize {
+    inputs.iter().zip(batched).find(|(_, &b)| b).map_or(1, |(x, _)| x.shape()[0])
+}
+
+/// `(B, *shape)`.
+pub(crate) fn with_batch(size: usize, shape: &[usize]) -> Vec<usize> {
+    std::iter::once(size).chain(shape.iter().copied()).collect()
+}
+
+/// A dim of the per-sample value as a dim of the batched one (negative dims count from
+/// the end and stay).
+pub(crate) fn shift(axis: isize) -> isize {
+    if axis >= 0 {
+        axis + 1
+    } else {
+        axis
+    }
+}
+
+/// A batched `x` whose per-sample rank is below `rank` with size-1 dims inserted after
+/// the batch dim, so it broadcasts per sample as the per-sample value would; unbatched
+/// values broadcast as they are (trailing dims align).
+pub(crate) fn align(x: &Tensor, batched: bool, rank: usize) -> Result<Tensor> {
+    let own = x.ndim().saturating_sub(1);
+    if !batched || own >= rank {
+        return Ok(x.clone());
+    }
+    let mut shape = Vec::with_capacity(rank + 1);
+    shape.push(x.shape()[0]);
+    shape.extend(std::iter::repeat_n(1, rank - own));
+    shape.extend_from_slice(&x.shape()[1..]);
+    x.reshape_exact(&shape)
+}
+
+/// The batching rule of an elementwise op: align ranks, then the op itself broadcasts
+/// the batch (`rule.replay` at the batched shape).
+pub(crate) fn elementwise(
+    rule: &dyn Rule,
+    inputs: &[Tensor],
+    batched: &[bool],
+    shape: &[usize],
+    dtype: DType,
+) -> Result<Option<Tensor>> {
+    let aligned: Vec<Tensor> =
+        inputs.iter().zip(batched).map(|(x, &b)| align(x, b, shape.len())).collect::<Result<_>>()?;
+    rule.replay(&aligned, &with_batch(size_of(inputs, batched), shape), dtype).map(Some)
+}
+
+/// Every input with the batch dim: unbatched ones broadcast over it (a view), for rules
+/// that then only shift their dims.
+pub(crate) fn all_batched(inputs: &[Tensor], batched: &[bool]) -> Result<Vec<Tensor>> {
+    let size = size_of(inputs, batched);
+    inputs
+        .iter()
+        .zip(batched)
+        .map(|(x, &b)| if b { Ok(x.clone()) } else { x.unsqueeze(0)?.expand(&with_batch(size, x.shape())) })
+        .collect()
 }
 
 /// How a non-leaf tensor was made: the op (with its non-tensor parameters, shared with

@@ -58,6 +58,18 @@ pub enum DiagOp {
 }
 
 impl Rule for DiagOp {
+    // The planes' dims shift past the batch dim; a triangle reads the last two dims.
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        let shifted = match *self {
+            DiagOp::Diagonal { offset, dim1, dim2 } => DiagOp::Diagonal { offset, dim1: dim1 + 1, dim2: dim2 + 1 },
+            DiagOp::Scatter { offset, dim1, dim2, n1, n2 } => {
+                DiagOp::Scatter { offset, dim1: dim1 + 1, dim2: dim2 + 1, n1, n2 }
+            }
+            DiagOp::Tri { upper, k } => DiagOp::Tri { upper, k },
+        };
+        shifted.replay(inputs, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         match *self {
             DiagOp::Diagonal { offset, dim1, dim2 } => diagonal(&inputs[0], offset, dim1, dim2),
