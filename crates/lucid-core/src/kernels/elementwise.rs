@@ -89,6 +89,13 @@ enum Layout {
     /// One element per leading index, each held for this many elements (shape
     /// `[*out[..k], 1..]`).
     Held(usize),
+    /// Broadcast along one run of middle dims: per leading block, a trailing block of
+    /// `inner` elements held for `mid` repetitions (shape `[*out[..lo], 1.., *out[hi+1..]]`:
+    /// a per-sample row `(B, 1, n)` against `(B, m, n)`, as batched replays make them).
+    Middle {
+        inner: usize,
+        mid: usize,
+    },
     Other,
 }
 
@@ -112,6 +119,9 @@ impl Layout {
         }
         if (lo..out.len()).all(|d| padded[d] == 1) {
             return Layout::Held(out[lo..].iter().product());
+        }
+        if (lo..=hi).all(|d| padded[d] == 1) {
+            return Layout::Middle { inner: out[hi + 1..].iter().product(), mid: out[lo..=hi].iter().product() };
         }
         Layout::Other
     }
@@ -143,6 +153,17 @@ fn zip_blocks<A: Clone, B: Clone, C>(
         }
         (Held(n), Full) if n > 0 => {
             ys.chunks_exact(n).zip(xs).for_each(|(c, x)| out.extend(c.iter().map(|y| pair(x, y))))
+        }
+        // per leading block: x's `mid` rows of `inner` each against y's one row
+        (Full, Middle { inner, mid }) if inner > 0 && mid > 0 => {
+            xs.chunks_exact(inner * mid).zip(ys.chunks_exact(inner)).for_each(|(block, row)| {
+                block.chunks_exact(inner).for_each(|c| out.extend(c.iter().zip(row).map(|(x, y)| pair(x, y))))
+            })
+        }
+        (Middle { inner, mid }, Full) if inner > 0 && mid > 0 => {
+            ys.chunks_exact(inner * mid).zip(xs.chunks_exact(inner)).for_each(|(block, row)| {
+                block.chunks_exact(inner).for_each(|c| out.extend(row.iter().zip(c).map(|(x, y)| pair(x, y))))
+            })
         }
         // an outer product: x over the leading block, y over the trailing one
         (Held(n), Repeated(m)) if n == m => xs.iter().for_each(|x| out.extend(ys.iter().map(|y| pair(x, y)))),
@@ -226,6 +247,9 @@ fn fill<T: Clone>(out: &mut Vec<T>, v: &ArrayView<'_, T, IxDyn>) {
         out.extend_from_slice(s);
         return;
     }
+    if fill_broadcast(out, v) {
+        return;
+    }
     if v.ndim() <= 1 {
         match (v.ndim(), v.strides().first()) {
             (1, Some(0)) if !v.is_empty() => out.extend(std::iter::repeat_n(v[[0]].clone(), v.len())),
@@ -260,6 +284,71 @@ fn fill<T: Clone>(out: &mut Vec<T>, v: &ArrayView<'_, T, IxDyn>) {
     } else {
         for i in 0..n0 {
             fill(out, &v.index_axis(Axis(0), i));
+        }
+    }
+}
+
+/// `v` when it is a contiguous array broadcast along some dims (an `expand`, a
+/// reduction's cotangent held along the reduced dims, a per-sample row against a
+/// batch): its dims folded into runs of broadcast and of contiguous dims, each run one
+/// loop, so no index arithmetic per element or per row. False (nothing written) for
+/// any other layout.
+fn fill_broadcast<T: Clone>(out: &mut Vec<T>, v: &ArrayView<'_, T, IxDyn>) -> bool {
+    // the source: v without its broadcast dims, which must be contiguous
+    let mut core = v.view();
+    for ax in (0..v.ndim()).rev() {
+        if v.strides()[ax] == 0 {
+            core = core.index_axis_move(Axis(ax), 0);
+        }
+    }
+    if core.ndim() == v.ndim() {
+        return false;
+    }
+    let Some(src) = core.as_slice() else { return false };
+    // runs: (length, broadcast), adjacent dims of one kind merged, length-1 dims dropped
+    let mut runs: Vec<(usize, bool)> = Vec::with_capacity(v.ndim());
+    for (&len, &stride) in v.shape().iter().zip(v.strides()) {
+        let bcast = stride == 0;
+        match runs.last_mut() {
+            _ if len == 1 => {}
+            Some((l, b)) if *b == bcast => *l *= len,
+            _ => runs.push((len, bcast)),
+        }
+    }
+    fill_runs(out, src, &runs);
+    true
+}
+
+/// Append `src` laid out by `runs` (see [`fill_broadcast`]): a broadcast run repeats
+/// what the runs after it write, a contiguous run steps through `src`.
+fn fill_runs<T: Clone>(out: &mut Vec<T>, src: &[T], runs: &[(usize, bool)]) {
+    let Some((&(len, bcast), rest)) = runs.split_first() else {
+        out.push(src[0].clone());
+        return;
+    };
+    if rest.is_empty() {
+        if bcast {
+            out.extend(std::iter::repeat_n(src[0].clone(), len));
+        } else {
+            out.extend_from_slice(&src[..len]);
+        }
+    } else if bcast {
+        let start = out.len();
+        fill_runs(out, src, rest);
+        let end = out.len();
+        for _ in 1..len {
+            out.extend_from_within(start..end);
+        }
+    } else if let [(k, true)] = rest {
+        // each element held k times (a reduction's cotangent): one flat loop
+        for x in &src[..len] {
+            out.extend(std::iter::repeat_n(x.clone(), *k));
+        }
+    } else {
+        // source elements per index of this run: the contiguous runs after it
+        let inner: usize = rest.iter().filter(|r| !r.1).map(|r| r.0).product();
+        for block in src.chunks_exact(inner).take(len) {
+            fill_runs(out, block, rest);
         }
     }
 }
@@ -367,7 +456,30 @@ pub fn concat<T: Clone>(parts: &[ArrayView<'_, T, IxDyn>], axis: usize) -> Resul
 mod tests {
     use super::*;
 
-    /// Every pairing of full, repeated, held, outer and general broadcasts equals the
+    /// Broadcast views of contiguous arrays (held, repeated, middle, several runs, length-1
+    /// dims, a broadcast scalar) materialize to what an element-by-element copy gives.
+    #[test]
+    fn broadcast_views_materialize_in_order() {
+        let cases: &[(&[usize], &[usize])] = &[
+            (&[3, 1], &[3, 4]),
+            (&[1, 4], &[3, 4]),
+            (&[2, 1, 4], &[2, 3, 4]),
+            (&[2, 3, 1], &[5, 2, 3, 6]),
+            (&[1, 3, 1, 2], &[4, 3, 5, 2]),
+            (&[1], &[2, 3]),
+            (&[1, 1, 1], &[1, 3, 1]),
+        ];
+        for &(src, to) in cases {
+            let n: usize = src.iter().product();
+            let a = Array::from_shape_vec(IxDyn(src), (0..n).map(|i| i as f64).collect()).unwrap();
+            let v = a.broadcast(IxDyn(to)).unwrap();
+            let got = materialize(&v);
+            assert_eq!(got.shape(), to);
+            assert_eq!(got.iter().collect::<Vec<_>>(), v.iter().collect::<Vec<_>>(), "{src:?} -> {to:?}");
+        }
+    }
+
+    /// Every pairing of full, repeated, held, middle, outer and general broadcasts equals the
     /// element-by-element definition.
     #[test]
     fn broadcast_layouts_agree_with_the_definition() {
@@ -385,6 +497,13 @@ mod tests {
             (&[2, 3, 4], &[2, 1, 1]),
             (&[0, 4], &[4]),
             (&[], &[2, 2]),
+            (&[2, 3, 4], &[2, 1, 4]),
+            (&[2, 1, 4], &[2, 3, 4]),
+            (&[2, 3, 5, 4], &[2, 1, 1, 4]),
+            (&[2, 1, 1, 4], &[2, 3, 5, 4]),
+            (&[5, 2, 3, 4], &[2, 1, 4]),
+            (&[2, 3, 4], &[2, 3, 1]),
+            (&[2, 0, 4], &[2, 1, 4]),
         ];
         for &(sa, sb) in shapes {
             let na: usize = sa.iter().product();
