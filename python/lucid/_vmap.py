@@ -133,7 +133,8 @@ class _Batch:
         from ._tape import tape
         from .func import _argnums, _Transform
 
-        func, levels = self.func, []
+        func: Callable[..., Any] = self.func
+        levels: list[str] = []
         chunk: int | None = None
         nums: tuple[int, ...] | None = None
         nums_tuple = False
