@@ -13,7 +13,7 @@ SRC = pathlib.Path(__file__).resolve().parent.parent / "crates" / "lucid-core" /
 
 LAYERS = ["error", "interrupt", "dtype", "shape", "structure", "kernels", "tensor", "ops", "autograd", "functional"]
 # crate-root macros and re-exports, by the module that defines them
-DEFINED_IN = {"map_storage": "dtype", "map_float": "dtype", "with_storage": "dtype", "zip_storage": "kernels",
+DEFINED_IN = {"map_storage": "dtype", "map_float": "kernels", "with_storage": "dtype", "zip_storage": "kernels",
               "where_": "ops", "IndexItem": "ops", "Tensor": "tensor", "DType": "dtype", "Storage": "dtype",
               "Error": "error", "Result": "error"}
 

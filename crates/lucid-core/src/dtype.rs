@@ -163,23 +163,6 @@ macro_rules! map_storage {
     };
 }
 
-/// Elementwise map over a floating storage; integer and bool storages are an error
-/// naming `$op`. The closure is instantiated for f32 and f64.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! map_float {
-    ($op:expr, $s:expr, |$v:ident| $body:expr) => {
-        match $s {
-            $crate::dtype::Storage::F32(a) => Ok($crate::dtype::Storage::F32(a.mapv(|$v: f32| $body).into_shared())),
-            $crate::dtype::Storage::F64(a) => Ok($crate::dtype::Storage::F64(a.mapv(|$v: f64| $body).into_shared())),
-            other => Err($crate::error::Error::dtype(
-                $op,
-                format!("expected a floating point tensor, got {}", other.dtype()),
-            )),
-        }
-    };
-}
-
 impl Storage {
     /// The dtype of the data.
     pub fn dtype(&self) -> DType {

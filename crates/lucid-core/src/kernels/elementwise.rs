@@ -199,6 +199,17 @@ pub fn ensure_allocatable_as(op: &'static str, dtype: DType, shape: &[usize]) ->
     }
 }
 
+/// `f` of every element. An operand laid out contiguously (in any order) maps as one
+/// slice, keeping its layout; any other (a slice `x[..., 0:3]` of a wider array, a
+/// broadcast) is first copied by [`materialize`]'s block copies, since ndarray's map
+/// over a strided n-d view steps an n-d index per element (several times slower).
+pub fn map_dense<T: Copy, U: Clone>(a: &ArcArray<T, IxDyn>, f: impl Fn(T) -> U) -> ArcArray<U, IxDyn> {
+    if a.as_slice_memory_order().is_some() || a.len() < 64 {
+        return a.mapv(f).into_shared();
+    }
+    materialize(&a.view()).mapv(f).into_shared()
+}
+
 /// A standard-layout copy of any view (broadcast, permuted or sliced), built by block
 /// copies: a dim the view broadcasts (stride 0) is filled once and then copied, a
 /// contiguous tail is copied as one slice.
@@ -351,6 +362,27 @@ fn fill_runs<T: Clone>(out: &mut Vec<T>, src: &[T], runs: &[(usize, bool)]) {
             fill_runs(out, block, rest);
         }
     }
+}
+
+/// Elementwise map over a floating storage; integer and bool storages are an error
+/// naming `$op`. The closure is instantiated for f32 and f64.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_float {
+    ($op:expr, $s:expr, |$v:ident| $body:expr) => {
+        match $s {
+            $crate::dtype::Storage::F32(a) => {
+                Ok($crate::dtype::Storage::F32($crate::kernels::elementwise::map_dense(a, |$v: f32| $body)))
+            }
+            $crate::dtype::Storage::F64(a) => {
+                Ok($crate::dtype::Storage::F64($crate::kernels::elementwise::map_dense(a, |$v: f64| $body)))
+            }
+            other => Err($crate::error::Error::dtype(
+                $op,
+                format!("expected a floating point tensor, got {}", other.dtype()),
+            )),
+        }
+    };
 }
 
 /// Elementwise binary kernel on two same-dtype storages broadcast to `$shape`.
