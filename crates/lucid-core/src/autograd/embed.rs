@@ -141,8 +141,8 @@ impl EmbedRows {
         let src = values.as_slice().ok_or_else(bad_fit)?;
         let (inner, step) = dims.pop().unwrap_or((1, 0));
         let mut at = vec![0usize; dims.len()]; // the odometer over the outer window dims
+        let mut o = base; // the offset of the current line, kept in step with the odometer
         for line in src.chunks_exact(inner) {
-            let o = base + at.iter().zip(&dims).map(|(&c, &(_, s))| c as isize * s).sum::<isize>();
             if step == 1 {
                 let o = o as usize;
                 z[o..o + inner].iter_mut().zip(line).for_each(|(a, &b)| *a = *a + b);
@@ -152,11 +152,13 @@ impl EmbedRows {
                     z[e] = z[e] + b;
                 }
             }
-            for (c, &(n, _)) in at.iter_mut().zip(&dims).rev() {
+            for (c, &(n, s)) in at.iter_mut().zip(&dims).rev() {
                 *c += 1;
+                o += s;
                 if *c < n {
                     break;
                 }
+                o -= n as isize * s;
                 *c = 0;
             }
         }
