@@ -31,9 +31,9 @@ NOTE [lucid.func]
   ``vmap(grad(f))`` the same with one row; an argument with ``in_dims=None`` that is
   differentiated is broadcast to a batched leaf first so that each sample gets its own
   gradient. ``hessian`` and nested ``jacrev``/``jacfwd``/``grad`` over the same
-  ``argnums`` recurse on the batched graph. Ops without a batching rule (advanced
-  indexing's gather and put) run once per sample inside the batched replay, counted by
-  ``lucid._core.batch_fallbacks()``.
+  ``argnums`` recurse on the batched graph. An op without a batching rule (none
+  today: the trait's default for a new op) runs once per sample inside the batched
+  replay, counted by ``lucid._core.batch_fallbacks()``.
 - Value-dependent control flow: a guard of the tape must hold for every sample. When
   samples take different branches the batched replay gives up and ``vmap`` replays the
   tape per element across the cores (``Tape.map``), recording each branch once; so do

@@ -597,3 +597,76 @@ where
         per_sample_jacobian(&b.graph.outputs, &b.graph.leaves, forward, Some(chunk), false).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::unary::UnaryOp;
+    use crate::structure::Structure;
+
+    /// `exp` with every rule but a batching one: every op of the crate has a batching
+    /// rule, so this stands in for a future op that lacks one.
+    struct ExpWithoutBatching;
+
+    static EXP: UnaryOp = UnaryOp::Exp;
+
+    impl Rule for ExpWithoutBatching {
+        fn name(&self) -> &'static str {
+            "exp_without_batching"
+        }
+        fn structure(&self) -> Structure<'_> {
+            EXP.structure()
+        }
+        fn vjp(
+            &self,
+            inputs: &[Tensor],
+            out: &Tensor,
+            g: &Tensor,
+            batch: usize,
+            needs: &[bool],
+        ) -> Result<Vec<Option<Tensor>>> {
+            EXP.vjp(inputs, out, g, batch, needs)
+        }
+        fn jvp(
+            &self,
+            inputs: &[Tensor],
+            out: &Tensor,
+            tangents: &[Option<Tensor>],
+            batch: usize,
+        ) -> Result<Option<Tensor>> {
+            EXP.jvp(inputs, out, tangents, batch)
+        }
+        fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
+            let y = inputs[0].exp()?;
+            Ok(Tensor::from_op(y.storage().clone(), ExpWithoutBatching, vec![inputs[0].clone()]))
+        }
+    }
+
+    /// An op without a batching rule runs once per sample inside the batched replay:
+    /// the values and the per-sample derivatives are right, and the fallback is counted.
+    #[test]
+    fn an_op_without_a_rule_runs_per_sample_and_is_counted() {
+        let f = |a: &[Tensor]| -> Result<Vec<Tensor>> {
+            let y = ExpWithoutBatching.replay(&a[..1], a[0].shape(), a[0].dtype())?;
+            Ok(vec![y.mul(&a[0])?])
+        };
+        let x0 = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3], DType::F64).unwrap();
+        let (tape, _) = Tape::record(f, &[x0]).unwrap();
+        let xs = Tensor::from_vec((0..12).map(|i| i as f64 * 0.1 - 0.5).collect(), &[4, 3], DType::F64).unwrap();
+        let before = batch_fallbacks().get("exp_without_batching").copied().unwrap_or(0);
+        let b = tape.replay_batched("vmap", std::slice::from_ref(&xs), &[true], true).unwrap().unwrap();
+        assert_eq!(b.fallbacks, vec!["exp_without_batching"]);
+        assert!(batch_fallbacks().get("exp_without_batching").copied().unwrap_or(0) > before);
+        let v = xs.to_f64_vec();
+        let got = b.graph.outputs[0].to_f64_vec();
+        for (g, x) in got.iter().zip(&v) {
+            assert!((g - x * x.exp()).abs() < 1e-15);
+        }
+        // d/dx (x eˣ) = (1 + x) eˣ, per sample, through the stacked per-sample steps
+        let total = b.graph.outputs[0].sum_all().unwrap();
+        let grads = crate::autograd::grad(&[total], &b.graph.leaves, &[], Default::default()).unwrap();
+        for (g, x) in grads[0].as_ref().unwrap().to_f64_vec().iter().zip(&v) {
+            assert!((g - (1.0 + x) * x.exp()).abs() < 1e-14);
+        }
+    }
+}

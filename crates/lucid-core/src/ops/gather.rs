@@ -78,6 +78,12 @@ pub enum GatherOp {
 }
 
 impl Rule for GatherOp {
+    // The positions index the trailing `full`/`part` dims and any leading dims ride
+    // along (`lead + full → lead + part`), so a batch is one more leading dim.
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        self.replay(inputs, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         match self {
             GatherOp::Take(p) => take(&inputs[0], p),

@@ -193,6 +193,12 @@ impl Rule for SpectralOp {
         Structure::Unstructured(Dependence::Matrices { out_dims: 2 })
     }
 
+    // A factorization runs over leading batch dims of its one input, and its packed
+    // output keeps them in front: a vmap batch is one more of them.
+    fn batch(&self, inputs: &[Tensor], _batched: &[bool], shape: &[usize], dtype: DType) -> Result<Option<Tensor>> {
+        self.replay(inputs, shape, dtype).map(Some)
+    }
+
     fn replay(&self, inputs: &[Tensor], _shape: &[usize], _dtype: DType) -> Result<Tensor> {
         let a = &inputs[0];
         match *self {
