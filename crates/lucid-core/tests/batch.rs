@@ -6,7 +6,7 @@
 mod common;
 
 use common::{sample, t64};
-use lucid_core::functional::{batch_fallbacks, jacobian, JacobianOptions, Level, Tape, TapeCache, Taped};
+use lucid_core::functional::{jacobian, JacobianOptions, Level, Tape, TapeCache, Taped};
 use lucid_core::{DType, Result, Tensor};
 
 fn close(a: &[f64], b: &[f64]) {
