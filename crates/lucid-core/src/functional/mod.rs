@@ -19,8 +19,8 @@ use jacobian::jacobian_named;
 pub use jacobian::{jacobian_from_graph, Strategy, MAX_ROW_BLOCK, ROW_BLOCK};
 pub use sparse::{
     check_sparse_options, clear_sparsity_cache, hessian_sparsity_from_graph, sparse_hessian_from_graph,
-    sparse_hessian_values, sparse_jacobian, sparse_jacobian_from_graph, sparse_jacobian_values, sparsity_from_graph,
-    Csr, Direction, SparseValues, Sparsity,
+    sparse_hessian_values, sparse_jacobian, sparse_jacobian_from_graph, sparse_jacobian_values,
+    sparse_jacobian_values_named, sparsity_from_graph, Csr, Direction, SparseValues, Sparsity,
 };
 pub use tape::{Graph, Tape, TapeCache, Taped};
 
@@ -163,22 +163,6 @@ pub fn value_and_jacobian_from_graph(
 ) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
     let j = jacobian_named("value_and_jacobian", outputs, inputs, opts)?;
     Ok((finish(outputs.to_vec(), opts.create_graph), j))
-}
-
-/// [`sparse_jacobian_values`] whose errors name `op` (`"jacobian"` or
-/// `"value_and_jacobian"`): the options and `strict` are checked here, under that
-/// name, and the sparse sweep then runs as usual.
-pub fn sparse_jacobian_values_named(
-    op: &'static str,
-    outputs: &[Tensor],
-    inputs: &[Tensor],
-    opts: &JacobianOptions,
-) -> Result<SparseValues> {
-    check_sparse_options(op, opts)?;
-    if opts.strict {
-        check_strict(op, outputs, inputs)?;
-    }
-    sparse_jacobian_values(outputs, inputs, &JacobianOptions { strict: false, ..opts.clone() })
 }
 
 /// `v` pairs with `like` (the outputs or the inputs, named by `what`): same count, same shapes.

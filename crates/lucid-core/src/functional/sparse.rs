@@ -600,9 +600,20 @@ pub fn sparse_jacobian_from_graph(outputs: &[Tensor], inputs: &[Tensor], opts: &
 
 /// [`sparse_jacobian_from_graph`] as values beside the shared pattern.
 pub fn sparse_jacobian_values(outputs: &[Tensor], inputs: &[Tensor], opts: &JacobianOptions) -> Result<SparseValues> {
-    check_sparse_options("jacobian", opts)?;
+    sparse_jacobian_values_named("jacobian", outputs, inputs, opts)
+}
+
+/// [`sparse_jacobian_values`] whose errors name `op` (`"jacobian"` or
+/// `"value_and_jacobian"`).
+pub fn sparse_jacobian_values_named(
+    op: &'static str,
+    outputs: &[Tensor],
+    inputs: &[Tensor],
+    opts: &JacobianOptions,
+) -> Result<SparseValues> {
+    check_sparse_options(op, opts)?;
     if opts.strict {
-        check_strict("jacobian", outputs, inputs)?;
+        check_strict(op, outputs, inputs)?;
     }
     let plan = live_plan(outputs, inputs);
     let prep = prepared_jacobian(&plan, outputs, inputs, opts.strategy)?;
